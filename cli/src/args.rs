@@ -1,0 +1,116 @@
+//! Command-line arguments, parsed once into typed values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// verity: generate AI video, stamp it with provenance, and verify suspect video.
+#[derive(Debug, Parser)]
+#[command(name = "verity", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// verity's home: keys, trust anchors and the manifest repository.
+    /// Defaults to $XDG_CONFIG_HOME/verity, else ~/.config/verity.
+    #[arg(long, global = true, env = "VERITY_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug and FFmpeg's own warnings, -vvv trace).
+    /// RUST_LOG overrides this when set.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print what a video file holds: container, duration, size, frame rate, rotation, codecs
+    /// and bit rates.
+    Probe(ProbeArgs),
+    /// Re-encode a video to H.264/AAC MP4 through verity's own media pipeline. This is the
+    /// baseline that stamping and signing are measured against.
+    Transcode(TranscodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The video file.
+    pub file: PathBuf,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscodeArgs {
+    /// The source video (any container and codec FFmpeg reads).
+    pub input: PathBuf,
+
+    /// The output file (.mp4, .m4v or .mov). Written under a temporary name and renamed when
+    /// complete, so it never exists half-written.
+    pub output: PathBuf,
+
+    /// libx264 constant rate factor: 0 is lossless, 51 the smallest file.
+    #[arg(long, default_value_t = 23, value_parser = clap::value_parser!(u8).range(0..=51))]
+    pub crf: u8,
+
+    /// libx264 preset: slower presets give smaller files at the same quality.
+    #[arg(long, default_value = "medium", value_parser = parse_preset)]
+    pub preset: verity_media::Preset,
+
+    /// What to do with the audio track.
+    #[arg(long, value_enum, default_value_t = AudioArg::Aac)]
+    pub audio: AudioArg,
+
+    /// Print a JSON report instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AudioArg {
+    /// Re-encode to AAC, as `ffmpeg -c:a aac` does.
+    Aac,
+    /// Copy the compressed audio untouched.
+    Copy,
+    /// Drop the audio.
+    None,
+}
+
+impl From<AudioArg> for verity_media::AudioChoice {
+    fn from(a: AudioArg) -> Self {
+        match a {
+            AudioArg::Aac => verity_media::AudioChoice::Aac,
+            AudioArg::Copy => verity_media::AudioChoice::Copy,
+            AudioArg::None => verity_media::AudioChoice::None,
+        }
+    }
+}
+
+fn parse_preset(s: &str) -> Result<verity_media::Preset, String> {
+    s.parse()
+        .map_err(|e: verity_media::MediaError| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

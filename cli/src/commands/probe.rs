@@ -1,0 +1,65 @@
+//! `verity probe FILE`: stream information.
+
+use crate::args::ProbeArgs;
+use crate::exit;
+use crate::output;
+
+pub fn run(args: &ProbeArgs) -> anyhow::Result<u8> {
+    let info = verity_media::probe(&args.file)?;
+    if args.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            file: String,
+            #[serde(flatten)]
+            info: &'a verity_media::StreamInfo,
+        }
+        output::json(&Out {
+            file: args.file.display().to_string(),
+            info: &info,
+        })?;
+        return Ok(exit::OK);
+    }
+    let v = &info.video;
+    println!(
+        "{}: {}, {}, {}, {}",
+        args.file.display(),
+        info.container,
+        output::seconds(info.duration_s),
+        output::bytes(info.size_bytes),
+        output::bit_rate(info.bit_rate)
+    );
+    println!(
+        "  video #{}: {} {}x{}, {:.3} fps ({}), {} frames, {} {:?}/{:?}, rotation {}°, {}",
+        v.index,
+        v.codec,
+        v.width,
+        v.height,
+        v.fps,
+        v.frame_rate,
+        v.frames.map_or_else(|| "?".to_string(), |n| n.to_string()),
+        v.pixel_format,
+        v.color.matrix,
+        v.color.range,
+        v.rotation_deg,
+        output::bit_rate(v.bit_rate)
+    );
+    if let Some(a) = &info.audio {
+        println!(
+            "  audio #{}: {} {} Hz {} ({} channels), {}",
+            a.index,
+            a.codec,
+            a.sample_rate,
+            a.layout,
+            a.channels,
+            output::bit_rate(a.bit_rate)
+        );
+    }
+    for s in info
+        .streams
+        .iter()
+        .filter(|s| s.index != v.index && Some(s.index) != info.audio.as_ref().map(|a| a.index))
+    {
+        println!("  other #{}: {} {}", s.index, s.kind, s.codec);
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,682 @@
+//! The streaming reader: demux, decode and convert, one item at a time.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next::software::resampling;
+use ffmpeg_next::util::frame;
+use ffmpeg_next::{ChannelLayout, Packet, codec, decoder, format};
+
+use crate::convert::{self, ConverterCache};
+use crate::demux;
+use crate::error::{MediaError, Result};
+use crate::frame::{AudioFrame, ColorSpec, PixelFormat, Rational, VideoFrame};
+use crate::probe::{self, StreamInfo};
+
+/// Which video frames the reader hands out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sampling {
+    /// Every frame.
+    #[default]
+    All,
+    /// Frames 0, n, 2n, …: every frame is decoded (inter-coded video needs it), only these are
+    /// converted and handed out.
+    EveryNth(u64),
+    /// `n` frames spread evenly over the clip: the one nearest the middle of each of `n` equal
+    /// slices of the duration. The reader seeks to the key frame before each pick when that
+    /// skips work, so it decodes no more than it must.
+    Spread(u64),
+}
+
+/// What the reader does with the first audio stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AudioMode {
+    /// Ignore audio.
+    #[default]
+    Skip,
+    /// Decode to interleaved f32 PCM at the stream's own rate and channel layout.
+    Decode,
+    /// Hand out the compressed packets untouched, to copy them into a new file.
+    Passthrough,
+}
+
+/// How to read a file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReaderOptions {
+    pub format: PixelFormat,
+    pub sampling: Sampling,
+    pub audio: AudioMode,
+}
+
+/// A compressed audio packet, for passthrough.
+#[derive(Clone, Debug)]
+pub struct AudioPacket {
+    pub data: Vec<u8>,
+    pub pts: Option<i64>,
+    pub dts: Option<i64>,
+    pub duration: i64,
+    pub time_base: Rational,
+    pub key: bool,
+}
+
+/// The codec parameters of an audio stream, needed to create an output stream that carries its
+/// packets untouched.
+pub struct AudioStreamParams {
+    pub(crate) params: codec::Parameters,
+    pub(crate) time_base: Rational,
+}
+
+impl std::fmt::Debug for AudioStreamParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioStreamParams")
+            .field("codec", &probe::codec_name(self.params.id()))
+            .field("time_base", &self.time_base)
+            .finish()
+    }
+}
+
+/// One thing read from the file, in the order the file interleaves them.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Video(VideoFrame),
+    Audio(AudioFrame),
+    AudioPacket(AudioPacket),
+}
+
+/// How reading ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Completion {
+    /// Still reading.
+    InProgress,
+    /// The whole stream was read and decoded without error.
+    Complete,
+    /// The file ended early or held damaged data; everything decodable was handed out.
+    Damaged {
+        /// Where the last good video frame ends, in seconds.
+        decoded_until_s: f64,
+        /// How long the video should have lasted, if the container says.
+        expected_s: Option<f64>,
+        /// What went wrong, in plain words.
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Reading,
+    Draining,
+    Done,
+}
+
+struct AudioState {
+    index: usize,
+    time_base: Rational,
+    decoder: Option<decoder::Audio>,
+    resampler: Option<resampling::Context>,
+    layout: String,
+}
+
+/// Reads a video file as a stream of frames (and optionally audio), holding only a few frames in
+/// memory whatever the file's length.
+pub struct Reader {
+    path: PathBuf,
+    input: format::context::Input,
+    info: StreamInfo,
+    opts: ReaderOptions,
+    video_index: usize,
+    video_tb: Rational,
+    decoder: decoder::Video,
+    color: ColorSpec,
+    converter: ConverterCache,
+    audio: Option<AudioState>,
+    pending: VecDeque<Item>,
+    state: State,
+    /// Presentation-order index of the next decoded video frame.
+    next_index: u64,
+    /// For `Spread`: the target times, in seconds, not yet satisfied.
+    targets: VecDeque<f64>,
+    frame_dur_s: f64,
+    last_video_end_s: Option<f64>,
+    video_frames_out: u64,
+    errors: Vec<String>,
+    completion: Completion,
+    decoded: frame::Video,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("path", &self.path)
+            .field("opts", &self.opts)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// Opens `path` for reading.
+    pub fn open(path: impl AsRef<Path>, opts: ReaderOptions) -> Result<Reader> {
+        let path = path.as_ref();
+        match opts.sampling {
+            Sampling::EveryNth(0) | Sampling::Spread(0) => {
+                return Err(MediaError::InvalidOption {
+                    name: "sampling",
+                    value: "0".into(),
+                    allowed: "a frame count or step of at least 1".into(),
+                });
+            }
+            Sampling::Spread(_) if opts.audio != AudioMode::Skip => {
+                return Err(MediaError::InvalidOption {
+                    name: "audio mode",
+                    value: format!("{:?} with spread sampling", opts.audio),
+                    allowed:
+                        "AudioMode::Skip: spread sampling seeks, so it cannot deliver whole audio"
+                            .into(),
+                });
+            }
+            _ => {}
+        }
+        let (input, size) = demux::open(path)?;
+        let info = probe::stream_info(path, &input, size)?;
+        let stream = input.stream(info.video.index).ok_or_else(|| {
+            MediaError::ffmpeg(
+                path,
+                "finding the video stream",
+                ffmpeg_next::Error::StreamNotFound,
+            )
+        })?;
+        let mut ctx = codec::context::Context::from_parameters(stream.parameters())
+            .map_err(|e| MediaError::ffmpeg(path, "setting up the video decoder", e))?;
+        ctx.set_threading(codec::threading::Config {
+            kind: codec::threading::Type::Frame,
+            count: 0,
+            ..Default::default()
+        });
+        let decoder = ctx
+            .decoder()
+            .video()
+            .map_err(|_| MediaError::UnsupportedCodec {
+                path: path.to_path_buf(),
+                codec: info.video.codec.clone(),
+            })?;
+        let video_tb: Rational = stream.time_base().into();
+
+        let audio = match (opts.audio, &info.audio) {
+            (AudioMode::Skip, _) | (_, None) => None,
+            (mode, Some(a)) => {
+                let decoder = if mode == AudioMode::Decode {
+                    let s = input.stream(a.index).ok_or_else(|| {
+                        MediaError::ffmpeg(
+                            path,
+                            "finding the audio stream",
+                            ffmpeg_next::Error::StreamNotFound,
+                        )
+                    })?;
+                    let ctx = codec::context::Context::from_parameters(s.parameters())
+                        .map_err(|e| MediaError::ffmpeg(path, "setting up the audio decoder", e))?;
+                    Some(
+                        ctx.decoder().audio().map_err(|e| {
+                            MediaError::ffmpeg(path, "opening the audio decoder", e)
+                        })?,
+                    )
+                } else {
+                    None
+                };
+                Some(AudioState {
+                    index: a.index,
+                    time_base: a.time_base,
+                    decoder,
+                    resampler: None,
+                    layout: a.layout.clone(),
+                })
+            }
+        };
+
+        let fps = info.video.fps;
+        let frame_dur_s = if fps > 0.0 { 1.0 / fps } else { 1.0 / 25.0 };
+        let targets = match opts.sampling {
+            Sampling::Spread(n) => {
+                let dur = info.video.duration_s.or(info.duration_s).unwrap_or(0.0);
+                let start = info.video.start_s;
+                (0..n)
+                    .map(|k| start + dur * (k as f64 + 0.5) / n as f64)
+                    .collect()
+            }
+            _ => VecDeque::new(),
+        };
+        let color = info.video.color;
+        let video_index = info.video.index;
+        Ok(Reader {
+            path: path.to_path_buf(),
+            input,
+            info,
+            opts,
+            video_index,
+            video_tb,
+            decoder,
+            color,
+            converter: ConverterCache::default(),
+            audio,
+            pending: VecDeque::new(),
+            state: State::Reading,
+            next_index: 0,
+            targets,
+            frame_dur_s,
+            last_video_end_s: None,
+            video_frames_out: 0,
+            errors: Vec::new(),
+            completion: Completion::InProgress,
+            decoded: frame::Video::empty(),
+        })
+    }
+
+    /// The stream information read when the file was opened.
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// The parameters needed to copy the audio stream untouched, when reading in passthrough mode.
+    pub fn audio_stream_params(&self) -> Option<AudioStreamParams> {
+        let a = self.audio.as_ref()?;
+        if self.opts.audio != AudioMode::Passthrough {
+            return None;
+        }
+        let s = self.input.stream(a.index)?;
+        Some(AudioStreamParams {
+            params: s.parameters(),
+            time_base: a.time_base,
+        })
+    }
+
+    /// How reading ended, once [`Reader::next_item`] has returned `None`.
+    pub fn completion(&self) -> &Completion {
+        &self.completion
+    }
+
+    /// Number of video frames handed out so far.
+    pub fn video_frames_read(&self) -> u64 {
+        self.video_frames_out
+    }
+
+    /// The next item, or `None` at the end of the file.
+    ///
+    /// Damage in the file (a cut-short file, a corrupt packet) does not end reading with an error:
+    /// the reader hands out all it can decode and reports the damage in [`Reader::completion`].
+    pub fn next_item(&mut self) -> Result<Option<Item>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                if matches!(item, Item::Video(_)) {
+                    self.video_frames_out += 1;
+                }
+                return Ok(Some(item));
+            }
+            match self.state {
+                State::Done => return Ok(None),
+                State::Draining => {
+                    self.drain()?;
+                    self.state = State::Done;
+                    self.finish();
+                }
+                State::Reading => {
+                    if self.sampling_done() {
+                        self.state = State::Done;
+                        self.finish();
+                        continue;
+                    }
+                    self.maybe_seek();
+                    let mut packet = Packet::empty();
+                    match packet.read(&mut self.input) {
+                        Ok(()) => self.handle_packet(&packet)?,
+                        Err(ffmpeg_next::Error::Eof) => self.state = State::Draining,
+                        Err(e) => {
+                            self.errors
+                                .push(format!("reading the container failed: {e}"));
+                            self.state = State::Draining;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next video frame, skipping audio; `None` at the end.
+    pub fn next_frame(&mut self) -> Result<Option<VideoFrame>> {
+        while let Some(item) = self.next_item()? {
+            if let Item::Video(f) = item {
+                return Ok(Some(f));
+            }
+        }
+        Ok(None)
+    }
+
+    fn sampling_done(&self) -> bool {
+        matches!(self.opts.sampling, Sampling::Spread(_)) && self.targets.is_empty()
+    }
+
+    /// For spread sampling: jump ahead to the key frame before the next target when it lies
+    /// beyond what has been decoded already.
+    fn maybe_seek(&mut self) {
+        let Some(&target) = self.targets.front() else {
+            return;
+        };
+        let here = self.last_video_end_s.unwrap_or(f64::NEG_INFINITY);
+        if target - here < 2.0 * self.frame_dur_s {
+            return;
+        }
+        let Some(key_s) = self.keyframe_before(target) else {
+            return;
+        };
+        if key_s <= here + self.frame_dur_s {
+            return; // decoding on from here is cheaper than going back to that key frame
+        }
+        let ts = (key_s / self.video_tb.as_f64()).round() as i64;
+        // SAFETY: the input context and stream index are valid; seeking only moves the read position.
+        let ret = unsafe {
+            ffmpeg_next::ffi::av_seek_frame(
+                self.input.as_mut_ptr(),
+                self.video_index as i32,
+                ts,
+                ffmpeg_next::ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        };
+        if ret >= 0 {
+            self.decoder.flush();
+            tracing::trace!(target_s = target, key_s, "seeked");
+            self.last_video_end_s = Some(key_s - self.frame_dur_s);
+        }
+    }
+
+    /// The time of the last key frame at or before `t`, from the container's index.
+    fn keyframe_before(&mut self, t: f64) -> Option<f64> {
+        let ts = (t / self.video_tb.as_f64()).floor() as i64;
+        // SAFETY: the stream pointer comes from the open input and stays valid while it lives;
+        // the index entry pointer is read at once, before any further demuxer call.
+        unsafe {
+            let ctx = self.input.as_mut_ptr();
+            let st = *(*ctx).streams.add(self.video_index);
+            let idx = ffmpeg_next::ffi::av_index_search_timestamp(
+                st,
+                ts,
+                ffmpeg_next::ffi::AVSEEK_FLAG_BACKWARD,
+            );
+            if idx < 0 {
+                return None;
+            }
+            let entry = ffmpeg_next::ffi::avformat_index_get_entry(st, idx);
+            if entry.is_null() {
+                return None;
+            }
+            Some((*entry).timestamp as f64 * self.video_tb.as_f64())
+        }
+    }
+
+    fn handle_packet(&mut self, packet: &Packet) -> Result<()> {
+        let idx = packet.stream();
+        if idx == self.video_index {
+            if packet.is_corrupt() {
+                self.errors.push(format!(
+                    "a corrupt video packet at byte {}",
+                    packet.position()
+                ));
+            }
+            if let Err(e) = self.decoder.send_packet(packet) {
+                self.errors.push(format!("video decoding failed: {e}"));
+                return Ok(());
+            }
+            self.receive_video()?;
+        } else if let Some(a) = &mut self.audio {
+            if idx != a.index {
+                return Ok(());
+            }
+            match self.opts.audio {
+                AudioMode::Passthrough => {
+                    self.pending.push_back(Item::AudioPacket(AudioPacket {
+                        data: packet.data().unwrap_or_default().to_vec(),
+                        pts: packet.pts(),
+                        dts: packet.dts(),
+                        duration: packet.duration(),
+                        time_base: a.time_base,
+                        key: packet.is_key(),
+                    }));
+                }
+                AudioMode::Decode => {
+                    let sent = a.decoder.as_mut().map(|d| d.send_packet(packet));
+                    if let Some(Err(e)) = sent {
+                        self.errors.push(format!("audio decoding failed: {e}"));
+                        return Ok(());
+                    }
+                    self.receive_audio()?;
+                }
+                AudioMode::Skip => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<()> {
+        if self.decoder.send_eof().is_ok() {
+            self.receive_video()?;
+        }
+        let flushed = self
+            .audio
+            .as_mut()
+            .and_then(|a| a.decoder.as_mut())
+            .map(|d| d.send_eof().is_ok())
+            .unwrap_or(false);
+        if flushed {
+            self.receive_audio()?;
+        }
+        Ok(())
+    }
+
+    fn receive_video(&mut self) -> Result<()> {
+        loop {
+            match self.decoder.receive_frame(&mut self.decoded) {
+                Ok(()) => {}
+                Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(ffmpeg_next::Error::Other { errno })
+                    if errno == ffmpeg_next::util::error::EAGAIN =>
+                {
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.errors.push(format!("video decoding failed: {e}"));
+                    return Ok(());
+                }
+            }
+            let pts = self
+                .decoded
+                .timestamp()
+                .or(self.decoded.pts())
+                .unwrap_or_else(|| {
+                    // No timestamp at all: count frames.
+                    (self.next_index as f64 * self.frame_dur_s / self.video_tb.as_f64()).round()
+                        as i64
+                });
+            let t = pts as f64 * self.video_tb.as_f64();
+            let index = if matches!(self.opts.sampling, Sampling::Spread(_)) {
+                // After a seek the running count is lost; derive it from the time.
+                ((t - self.info.video.start_s) / self.frame_dur_s)
+                    .round()
+                    .max(0.0) as u64
+            } else {
+                self.next_index
+            };
+            self.next_index = index + 1;
+            self.last_video_end_s = Some(t + self.frame_dur_s);
+            if !self.wanted(index, t) {
+                continue;
+            }
+            let color = frame_color(&self.decoded, self.color);
+            let picture =
+                convert::to_picture(&self.decoded, self.opts.format, color, &mut self.converter)
+                    .map_err(|e| MediaError::ffmpeg(&self.path, "converting a frame", e))?;
+            self.pending.push_back(Item::Video(VideoFrame {
+                index,
+                pts,
+                time_base: self.video_tb,
+                color,
+                picture,
+            }));
+        }
+    }
+
+    fn wanted(&mut self, index: u64, t: f64) -> bool {
+        match self.opts.sampling {
+            Sampling::All => true,
+            Sampling::EveryNth(n) => index % n == 0,
+            Sampling::Spread(_) => {
+                let mut hit = false;
+                while let Some(&target) = self.targets.front() {
+                    if t + self.frame_dur_s / 2.0 > target {
+                        self.targets.pop_front();
+                        hit = true;
+                    } else {
+                        break;
+                    }
+                }
+                hit
+            }
+        }
+    }
+
+    fn receive_audio(&mut self) -> Result<()> {
+        let Some(a) = self.audio.as_mut() else {
+            return Ok(());
+        };
+        let Some(dec) = a.decoder.as_mut() else {
+            return Ok(());
+        };
+        let mut decoded = frame::Audio::empty();
+        loop {
+            match dec.receive_frame(&mut decoded) {
+                Ok(()) => {}
+                Err(ffmpeg_next::Error::Eof) => return Ok(()),
+                Err(ffmpeg_next::Error::Other { errno })
+                    if errno == ffmpeg_next::util::error::EAGAIN =>
+                {
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.errors.push(format!("audio decoding failed: {e}"));
+                    return Ok(());
+                }
+            }
+            let channels = decoded.channels();
+            let mut layout = decoded.channel_layout();
+            if layout.is_empty() {
+                layout = ChannelLayout::default(i32::from(channels));
+                decoded.set_channel_layout(layout);
+            }
+            let rate = decoded.rate();
+            let fmt = decoded.format();
+            let target =
+                ffmpeg_next::format::Sample::F32(ffmpeg_next::format::sample::Type::Packed);
+            let rebuild = match &a.resampler {
+                Some(r) => {
+                    r.input().format != fmt
+                        || r.input().channel_layout != layout
+                        || r.input().rate != rate
+                }
+                None => true,
+            };
+            if rebuild {
+                a.resampler = Some(
+                    resampling::Context::get(fmt, layout, rate, target, layout, rate).map_err(
+                        |e| MediaError::ffmpeg(&self.path, "setting up audio conversion", e),
+                    )?,
+                );
+                a.layout = probe::layout_name(layout.bits(), i32::from(channels));
+            }
+            let Some(resampler) = a.resampler.as_mut() else {
+                continue;
+            };
+            let mut out = frame::Audio::empty();
+            resampler
+                .run(&decoded, &mut out)
+                .map_err(|e| MediaError::ffmpeg(&self.path, "converting audio", e))?;
+            let n = out.samples() * usize::from(channels);
+            let bytes = out.data(0);
+            let samples: Vec<f32> = bytes[..n * 4]
+                .chunks_exact(4)
+                .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let pts = decoded.timestamp().or(decoded.pts()).unwrap_or(0);
+            self.pending.push_back(Item::Audio(AudioFrame {
+                pts,
+                time_base: a.time_base,
+                sample_rate: rate,
+                channels,
+                layout: a.layout.clone(),
+                samples,
+            }));
+        }
+    }
+
+    /// Decides how reading ended, once the decoder is drained.
+    fn finish(&mut self) {
+        let decoded_until = self.last_video_end_s.unwrap_or(0.0);
+        let expected = self
+            .info
+            .video
+            .duration_s
+            .map(|d| d + self.info.video.start_s)
+            .or(self.info.duration_s);
+        let sampled_stop =
+            matches!(self.opts.sampling, Sampling::Spread(_)) && self.targets.is_empty();
+        let short = match expected {
+            Some(exp) if !sampled_stop => exp - decoded_until > (2.0 * self.frame_dur_s).max(0.1),
+            _ => false,
+        };
+        self.completion = if !self.errors.is_empty() || short {
+            let mut reason = self.errors.first().cloned().unwrap_or_default();
+            if short {
+                let msg = format!(
+                    "the video stops at {decoded_until:.2} s of {:.2} s: the file is cut short",
+                    expected.unwrap_or(0.0)
+                );
+                reason = if reason.is_empty() {
+                    msg
+                } else {
+                    format!("{msg} ({reason})")
+                };
+            }
+            if self.errors.len() > 1 {
+                reason.push_str(&format!(" and {} more errors", self.errors.len() - 1));
+            }
+            Completion::Damaged {
+                decoded_until_s: decoded_until,
+                expected_s: expected,
+                reason,
+            }
+        } else {
+            Completion::Complete
+        };
+    }
+}
+
+/// The colour of a decoded frame, falling back on the stream's (or the guess by height).
+fn frame_color(f: &frame::Video, stream: ColorSpec) -> ColorSpec {
+    use ffmpeg_next::util::color;
+    let mut c = stream;
+    match f.color_space() {
+        color::Space::BT709 => c.matrix = crate::frame::Matrix::Bt709,
+        color::Space::BT470BG | color::Space::SMPTE170M => c.matrix = crate::frame::Matrix::Bt601,
+        _ => {}
+    }
+    match f.color_range() {
+        color::Range::JPEG => c.range = crate::frame::Range::Full,
+        color::Range::MPEG => c.range = crate::frame::Range::Limited,
+        _ => {
+            if matches!(
+                f.format(),
+                ffmpeg_next::format::Pixel::YUVJ420P
+                    | ffmpeg_next::format::Pixel::YUVJ444P
+                    | ffmpeg_next::format::Pixel::YUVJ422P
+            ) {
+                c.range = crate::frame::Range::Full;
+            }
+        }
+    }
+    c
+}

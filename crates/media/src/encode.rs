@@ -1,0 +1,324 @@
+//! The encoders: H.264 through libx264 and AAC through FFmpeg's native encoder.
+
+use std::str::FromStr;
+
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::format::sample::Type as SampleType;
+use ffmpeg_next::util::{color, frame};
+use ffmpeg_next::{ChannelLayout, Dictionary, Packet, Rescale, codec, encoder};
+
+use crate::error::MediaError;
+use crate::frame::{AudioFrame, ColorSpec, Matrix, Range, Rational};
+
+/// libx264's speed/size trade-off presets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+    Faster,
+    Fast,
+    #[default]
+    Medium,
+    Slow,
+    Slower,
+    Veryslow,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 9] = [
+        Preset::Ultrafast,
+        Preset::Superfast,
+        Preset::Veryfast,
+        Preset::Faster,
+        Preset::Fast,
+        Preset::Medium,
+        Preset::Slow,
+        Preset::Slower,
+        Preset::Veryslow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Ultrafast => "ultrafast",
+            Preset::Superfast => "superfast",
+            Preset::Veryfast => "veryfast",
+            Preset::Faster => "faster",
+            Preset::Fast => "fast",
+            Preset::Medium => "medium",
+            Preset::Slow => "slow",
+            Preset::Slower => "slower",
+            Preset::Veryslow => "veryslow",
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Preset {
+    type Err = MediaError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| MediaError::InvalidOption {
+                name: "preset",
+                value: s.to_string(),
+                allowed: format!("one of {}", Preset::ALL.map(Preset::as_str).join(", ")),
+            })
+    }
+}
+
+/// The highest CRF libx264 accepts for 8-bit video.
+pub const MAX_CRF: u8 = 51;
+
+/// Checks a CRF value: 0 (lossless) to 51 (worst).
+pub fn check_crf(crf: u8) -> Result<u8, MediaError> {
+    if crf > MAX_CRF {
+        return Err(MediaError::InvalidOption {
+            name: "CRF",
+            value: crf.to_string(),
+            allowed: format!("0 (lossless) to {MAX_CRF} (smallest file)"),
+        });
+    }
+    Ok(crf)
+}
+
+pub(crate) struct VideoEncoder {
+    pub(crate) enc: encoder::Video,
+    /// Ticks of the encoder (and of the frames fed to it).
+    pub(crate) time_base: Rational,
+    /// One frame's duration in encoder ticks.
+    pub(crate) frame_ticks: i64,
+    pub(crate) last_pts: Option<i64>,
+}
+
+impl VideoEncoder {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn open(
+        width: u32,
+        height: u32,
+        frame_rate: Rational,
+        time_base: Rational,
+        crf: u8,
+        preset: Preset,
+        color: ColorSpec,
+        global_header: bool,
+    ) -> Result<Self, ffmpeg_next::Error> {
+        let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
+        let mut ctx = codec::context::Context::new_with_codec(codec);
+        // Let libx264 pick its thread count, as the ffmpeg command line does.
+        ctx.set_threading(codec::threading::Config {
+            kind: codec::threading::Type::Frame,
+            count: 0,
+            ..Default::default()
+        });
+        let mut enc = ctx.encoder().video()?;
+        enc.set_width(width);
+        enc.set_height(height);
+        enc.set_format(Pixel::YUV420P);
+        enc.set_time_base(ffmpeg_next::Rational::from(time_base));
+        enc.set_frame_rate(Some(ffmpeg_next::Rational::from(frame_rate)));
+        enc.set_colorspace(match color.matrix {
+            Matrix::Bt601 => color::Space::SMPTE170M,
+            Matrix::Bt709 => color::Space::BT709,
+        });
+        enc.set_color_range(match color.range {
+            Range::Limited => color::Range::MPEG,
+            Range::Full => color::Range::JPEG,
+        });
+        // SAFETY: the context is valid and not yet opened; these are plain enum fields.
+        unsafe {
+            let p = enc.as_mut_ptr();
+            let (prim, trc) = match color.matrix {
+                Matrix::Bt601 => (
+                    ffmpeg_next::ffi::AVColorPrimaries::AVCOL_PRI_SMPTE170M,
+                    ffmpeg_next::ffi::AVColorTransferCharacteristic::AVCOL_TRC_SMPTE170M,
+                ),
+                Matrix::Bt709 => (
+                    ffmpeg_next::ffi::AVColorPrimaries::AVCOL_PRI_BT709,
+                    ffmpeg_next::ffi::AVColorTransferCharacteristic::AVCOL_TRC_BT709,
+                ),
+            };
+            (*p).color_primaries = prim;
+            (*p).color_trc = trc;
+        }
+        if global_header {
+            enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        let mut opts = Dictionary::new();
+        opts.set("crf", &crf.to_string());
+        opts.set("preset", preset.as_str());
+        let enc = enc.open_as_with(codec, opts)?;
+        let frame_ticks = 1i64.rescale(frame_rate.invert(), time_base).max(1);
+        Ok(VideoEncoder {
+            enc,
+            time_base,
+            frame_ticks,
+            last_pts: None,
+        })
+    }
+
+    /// Sends one frame whose pts is already in encoder ticks; keeps pts strictly increasing.
+    pub(crate) fn send(
+        &mut self,
+        frame: &mut frame::Video,
+        pts: i64,
+    ) -> Result<(), ffmpeg_next::Error> {
+        let pts = match self.last_pts {
+            Some(last) if pts <= last => last + 1,
+            _ => pts,
+        };
+        self.last_pts = Some(pts);
+        frame.set_pts(Some(pts));
+        frame.set_kind(ffmpeg_next::picture::Type::None);
+        self.enc.send_frame(frame)
+    }
+
+    /// Takes the packets the encoder has ready.
+    pub(crate) fn receive(
+        &mut self,
+        mut sink: impl FnMut(Packet) -> Result<(), MediaError>,
+    ) -> Result<(), MediaError> {
+        let mut pkt = Packet::empty();
+        while self.enc.receive_packet(&mut pkt).is_ok() {
+            if pkt.duration() == 0 {
+                pkt.set_duration(self.frame_ticks);
+            }
+            sink(std::mem::replace(&mut pkt, Packet::empty()))?;
+        }
+        Ok(())
+    }
+}
+
+/// AAC encoding of interleaved f32 PCM, re-blocked into the encoder's frame size.
+pub(crate) struct AacEncoder {
+    pub(crate) enc: encoder::Audio,
+    pub(crate) sample_rate: u32,
+    channels: u16,
+    layout: ChannelLayout,
+    frame_size: usize,
+    /// One queue per channel.
+    fifo: Vec<Vec<f32>>,
+    /// pts, in samples, of the first sample in the queue.
+    next_pts: Option<i64>,
+}
+
+impl AacEncoder {
+    pub(crate) fn open(
+        sample_rate: u32,
+        channels: u16,
+        bit_rate: u64,
+        global_header: bool,
+    ) -> Result<Self, ffmpeg_next::Error> {
+        let codec = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound)?;
+        let mut enc = codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .audio()?;
+        let layout = ChannelLayout::default(i32::from(channels));
+        enc.set_rate(sample_rate as i32);
+        enc.set_channel_layout(layout);
+        enc.set_channels(i32::from(channels));
+        enc.set_format(ffmpeg_next::format::Sample::F32(SampleType::Planar));
+        enc.set_bit_rate(usize::try_from(bit_rate).unwrap_or(128_000));
+        enc.set_time_base(ffmpeg_next::Rational::new(1, sample_rate as i32));
+        if global_header {
+            enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        let enc = enc.open_as(codec)?;
+        let frame_size = (enc.frame_size() as usize).max(1);
+        Ok(AacEncoder {
+            enc,
+            sample_rate,
+            channels,
+            layout,
+            frame_size,
+            fifo: vec![Vec::new(); usize::from(channels)],
+            next_pts: None,
+        })
+    }
+
+    pub(crate) fn time_base(&self) -> Rational {
+        Rational::new(1, self.sample_rate as i32)
+    }
+
+    pub(crate) fn channels(&self) -> u16 {
+        self.channels
+    }
+
+    /// Queues `af` and sends every whole encoder frame.
+    pub(crate) fn push(&mut self, af: &AudioFrame) -> Result<(), ffmpeg_next::Error> {
+        if self.next_pts.is_none() {
+            self.next_pts = Some(af.pts.rescale(af.time_base, self.time_base()));
+        }
+        let ch = usize::from(self.channels);
+        for (i, s) in af.samples.iter().enumerate() {
+            self.fifo[i % ch].push(*s);
+        }
+        while self.fifo[0].len() >= self.frame_size {
+            self.send_block(self.frame_size)?;
+        }
+        Ok(())
+    }
+
+    fn send_block(&mut self, n: usize) -> Result<(), ffmpeg_next::Error> {
+        let mut f = frame::Audio::new(
+            ffmpeg_next::format::Sample::F32(SampleType::Planar),
+            n,
+            self.layout,
+        );
+        f.set_rate(self.sample_rate);
+        for (c, queue) in self.fifo.iter_mut().enumerate() {
+            let plane = f.plane_mut::<f32>(c);
+            plane[..n].copy_from_slice(&queue[..n]);
+            queue.drain(..n);
+        }
+        let pts = self.next_pts.unwrap_or(0);
+        f.set_pts(Some(pts));
+        self.next_pts = Some(pts + n as i64);
+        self.enc.send_frame(&f)
+    }
+
+    /// Sends what is left in the queue, then end of stream.
+    pub(crate) fn flush(&mut self) -> Result<(), ffmpeg_next::Error> {
+        let left = self.fifo.first().map_or(0, Vec::len);
+        if left > 0 {
+            self.send_block(left)?;
+        }
+        self.enc.send_eof()
+    }
+
+    pub(crate) fn receive(
+        &mut self,
+        mut sink: impl FnMut(Packet) -> Result<(), MediaError>,
+    ) -> Result<(), MediaError> {
+        let mut pkt = Packet::empty();
+        while self.enc.receive_packet(&mut pkt).is_ok() {
+            sink(std::mem::replace(&mut pkt, Packet::empty()))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preset_parses_and_rejects() {
+        assert_eq!("slow".parse::<Preset>().ok(), Some(Preset::Slow));
+        let err = "warp"
+            .parse::<Preset>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("warp") && err.contains("ultrafast"), "{err}");
+        assert!(check_crf(51).is_ok());
+        assert!(check_crf(52).is_err());
+    }
+}

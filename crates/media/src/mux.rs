@@ -1,0 +1,486 @@
+//! The streaming writer: frames and audio in, an MP4 out.
+//!
+//! The file is written beside the target under a temporary name and renamed over the target only
+//! when [`Writer::finish`] succeeds; a writer dropped before that removes its temporary file, so
+//! a failed or interrupted write never leaves a half-written video that looks whole.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ffmpeg_next::{Dictionary, Packet, Rescale, codec, encoder, format};
+
+use crate::convert::{self, ConverterCache};
+use crate::decode::{AudioPacket, AudioStreamParams};
+use crate::demux;
+use crate::encode::{self, AacEncoder, Preset, VideoEncoder};
+use crate::error::{MediaError, Result};
+use crate::frame::{AudioFrame, ColorSpec, Rational, VideoFrame};
+
+/// What to do with audio in the output.
+#[derive(Debug, Default)]
+pub enum AudioOutput {
+    /// No audio track.
+    #[default]
+    None,
+    /// Encode [`AudioFrame`]s to AAC.
+    Aac {
+        sample_rate: u32,
+        channels: u16,
+        bit_rate: u64,
+    },
+    /// Copy compressed packets from a source stream untouched.
+    Passthrough(AudioStreamParams),
+}
+
+/// How to write a file.
+#[derive(Debug)]
+pub struct WriterOptions {
+    pub width: u32,
+    pub height: u32,
+    /// Nominal frame rate (frames per second, as a fraction).
+    pub frame_rate: Rational,
+    /// Time base of the `pts` of the frames that will be written; `None` means one tick per frame
+    /// (1/frame_rate).
+    pub time_base: Option<Rational>,
+    /// libx264 constant rate factor, 0–51.
+    pub crf: u8,
+    pub preset: Preset,
+    /// Y'CbCr matrix and range of the output.
+    pub color: ColorSpec,
+    pub audio: AudioOutput,
+}
+
+impl WriterOptions {
+    /// H.264 at CRF 23, preset medium, BT.709 (BT.601 below 720 lines), no audio.
+    pub fn new(width: u32, height: u32, frame_rate: Rational) -> Self {
+        WriterOptions {
+            width,
+            height,
+            frame_rate,
+            time_base: None,
+            crf: 23,
+            preset: Preset::Medium,
+            color: ColorSpec::guess_for_height(height),
+            audio: AudioOutput::None,
+        }
+    }
+}
+
+/// What a finished write produced.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct WriteSummary {
+    pub path: PathBuf,
+    pub video_frames: u64,
+    pub audio_packets: u64,
+    pub bytes: u64,
+}
+
+enum AudioSink {
+    None,
+    Aac { enc: Box<AacEncoder>, stream: usize },
+    Copy { stream: usize },
+}
+
+/// Writes an MP4 (H.264 + optional AAC or copied audio), one frame at a time.
+pub struct Writer {
+    target: PathBuf,
+    tmp: PathBuf,
+    out: Option<format::context::Output>,
+    video: VideoEncoder,
+    video_stream: usize,
+    /// Time base of the incoming frames' pts.
+    in_tb: Rational,
+    color: ColorSpec,
+    width: u32,
+    height: u32,
+    audio: AudioSink,
+    converter: ConverterCache,
+    frames: u64,
+    audio_packets: u64,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("target", &self.target)
+            .field("frames", &self.frames)
+            .finish_non_exhaustive()
+    }
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temporary name beside `target`, hidden and unique within this process.
+fn temp_path_for(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    target.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
+}
+
+fn container_for(target: &Path) -> Result<&'static str> {
+    let ext = target
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mp4" | "m4v" => Ok("mp4"),
+        "mov" => Ok("mov"),
+        _ => Err(MediaError::InvalidOption {
+            name: "output file extension",
+            value: if ext.is_empty() {
+                "(none)".into()
+            } else {
+                format!(".{ext}")
+            },
+            allowed: ".mp4, .m4v or .mov".into(),
+        }),
+    }
+}
+
+impl Writer {
+    /// Creates the temporary output beside `path` and opens the encoders.
+    pub fn create(path: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer> {
+        demux::init();
+        let target = path.as_ref().to_path_buf();
+        let container = container_for(&target)?;
+        encode::check_crf(opts.crf)?;
+        if opts.width < 2 || opts.height < 2 || opts.width > 16384 || opts.height > 16384 {
+            return Err(MediaError::InvalidOption {
+                name: "frame size",
+                value: format!("{}x{}", opts.width, opts.height),
+                allowed: "2x2 to 16384x16384".into(),
+            });
+        }
+        if !opts.frame_rate.is_positive() || opts.frame_rate.as_f64() > 1000.0 {
+            return Err(MediaError::InvalidOption {
+                name: "frame rate",
+                value: opts.frame_rate.to_string(),
+                allowed: "a positive rate of at most 1000 fps".into(),
+            });
+        }
+        if target.is_dir() {
+            return Err(MediaError::NotAFile { path: target });
+        }
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !parent.is_dir() {
+            return Err(MediaError::io(
+                &target,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the output folder does not exist",
+                ),
+            ));
+        }
+        let tmp = temp_path_for(&target);
+        let mut out = format::output_as(&tmp, container)
+            .map_err(|e| MediaError::ffmpeg(&target, "creating the output", e))?;
+        let global_header = out.format().flags().contains(format::Flags::GLOBAL_HEADER);
+        // From here on, a failure must remove the temporary file.
+        let cleanup = |e: MediaError, tmp: &Path| {
+            let _ = std::fs::remove_file(tmp);
+            e
+        };
+
+        // x264 needs even dimensions for 4:2:0.
+        if opts.width % 2 != 0 || opts.height % 2 != 0 {
+            return Err(cleanup(
+                MediaError::InvalidOption {
+                    name: "frame size",
+                    value: format!("{}x{}", opts.width, opts.height),
+                    allowed: "even width and height (H.264 4:2:0)".into(),
+                },
+                &tmp,
+            ));
+        }
+        let in_tb = opts.time_base.unwrap_or(opts.frame_rate.invert());
+        let video = VideoEncoder::open(
+            opts.width,
+            opts.height,
+            opts.frame_rate,
+            in_tb,
+            opts.crf,
+            opts.preset,
+            opts.color,
+            global_header,
+        )
+        .map_err(|e| {
+            cleanup(
+                MediaError::ffmpeg(&target, "opening the H.264 encoder (libx264)", e),
+                &tmp,
+            )
+        })?;
+        let video_stream = {
+            let mut st = out
+                .add_stream(encoder::find(codec::Id::H264))
+                .map_err(|e| {
+                    cleanup(
+                        MediaError::ffmpeg(&target, "adding the video stream", e),
+                        &tmp,
+                    )
+                })?;
+            st.set_parameters(&video.enc);
+            st.set_time_base(ffmpeg_next::Rational::from(in_tb));
+            st.index()
+        };
+
+        let audio = match opts.audio {
+            AudioOutput::None => AudioSink::None,
+            AudioOutput::Aac {
+                sample_rate,
+                channels,
+                bit_rate,
+            } => {
+                if sample_rate == 0 || channels == 0 || channels > 8 {
+                    return Err(cleanup(
+                        MediaError::InvalidOption {
+                            name: "audio format",
+                            value: format!("{sample_rate} Hz, {channels} channels"),
+                            allowed: "a positive sample rate and 1 to 8 channels".into(),
+                        },
+                        &tmp,
+                    ));
+                }
+                let enc = AacEncoder::open(sample_rate, channels, bit_rate, global_header)
+                    .map_err(|e| {
+                        cleanup(
+                            MediaError::ffmpeg(&target, "opening the AAC encoder", e),
+                            &tmp,
+                        )
+                    })?;
+                let mut st = out.add_stream(encoder::find(codec::Id::AAC)).map_err(|e| {
+                    cleanup(
+                        MediaError::ffmpeg(&target, "adding the audio stream", e),
+                        &tmp,
+                    )
+                })?;
+                st.set_parameters(&enc.enc);
+                st.set_time_base(ffmpeg_next::Rational::from(enc.time_base()));
+                AudioSink::Aac {
+                    stream: st.index(),
+                    enc: Box::new(enc),
+                }
+            }
+            AudioOutput::Passthrough(src) => {
+                let mut st = out
+                    .add_stream(encoder::find(codec::Id::None))
+                    .map_err(|e| {
+                        cleanup(
+                            MediaError::ffmpeg(&target, "adding the audio stream", e),
+                            &tmp,
+                        )
+                    })?;
+                st.set_parameters(src.params);
+                st.set_time_base(ffmpeg_next::Rational::from(src.time_base));
+                // SAFETY: the stream's parameters are valid; a zero tag lets the muxer choose its own.
+                unsafe {
+                    (*st.parameters().as_mut_ptr()).codec_tag = 0;
+                }
+                AudioSink::Copy { stream: st.index() }
+            }
+        };
+
+        let mut header = Dictionary::new();
+        header.set("movflags", "+faststart");
+        out.write_header_with(header).map_err(|e| {
+            cleanup(
+                MediaError::ffmpeg(&target, "writing the MP4 header", e),
+                &tmp,
+            )
+        })?;
+
+        Ok(Writer {
+            target,
+            tmp,
+            out: Some(out),
+            video,
+            video_stream,
+            in_tb,
+            color: opts.color,
+            width: opts.width,
+            height: opts.height,
+            audio,
+            converter: ConverterCache::default(),
+            frames: 0,
+            audio_packets: 0,
+            finished: false,
+        })
+    }
+
+    /// The file this writer will produce.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Encodes one video frame. Its `pts` is read in the frame's own time base.
+    pub fn write_video(&mut self, frame: &VideoFrame) -> Result<()> {
+        if frame.width() != self.width || frame.height() != self.height {
+            return Err(MediaError::FrameMismatch {
+                path: self.target.clone(),
+                index: frame.index,
+                detail: format!(
+                    "it is {}x{} but the output is {}x{}",
+                    frame.width(),
+                    frame.height(),
+                    self.width,
+                    self.height
+                ),
+            });
+        }
+        let mut yuv =
+            convert::to_yuv420_frame(&frame.picture, frame.color, self.color, &mut self.converter)
+                .map_err(|e| {
+                    MediaError::ffmpeg(&self.target, "converting a frame for encoding", e)
+                })?;
+        let pts = frame.pts.rescale(frame.time_base, self.in_tb);
+        self.video
+            .send(&mut yuv, pts)
+            .map_err(|e| MediaError::ffmpeg(&self.target, "encoding video", e))?;
+        self.frames += 1;
+        self.drain_video()
+    }
+
+    /// Encodes decoded audio to AAC. The writer must have been created with [`AudioOutput::Aac`].
+    pub fn write_audio(&mut self, af: &AudioFrame) -> Result<()> {
+        let AudioSink::Aac { enc, stream } = &mut self.audio else {
+            return Err(MediaError::InvalidOption {
+                name: "audio",
+                value: "a decoded audio frame".into(),
+                allowed: "audio only when the writer was created with AudioOutput::Aac".into(),
+            });
+        };
+        if af.sample_rate != enc.sample_rate || af.channels != enc.channels() {
+            return Err(MediaError::FrameMismatch {
+                path: self.target.clone(),
+                index: 0,
+                detail: format!(
+                    "audio is {} Hz with {} channels but the output is {} Hz with {}",
+                    af.sample_rate,
+                    af.channels,
+                    enc.sample_rate,
+                    enc.channels()
+                ),
+            });
+        }
+        enc.push(af)
+            .map_err(|e| MediaError::ffmpeg(&self.target, "encoding audio", e))?;
+        let (stream, tb) = (*stream, enc.time_base());
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        let target = &self.target;
+        let count = &mut self.audio_packets;
+        enc.receive(|pkt| write_packet(out, target, pkt, stream, tb).map(|()| *count += 1))
+    }
+
+    /// Copies one compressed audio packet. The writer must have been created with
+    /// [`AudioOutput::Passthrough`].
+    pub fn write_audio_packet(&mut self, ap: &AudioPacket) -> Result<()> {
+        let AudioSink::Copy { stream } = self.audio else {
+            return Err(MediaError::InvalidOption {
+                name: "audio",
+                value: "a compressed audio packet".into(),
+                allowed: "packets only when the writer was created with AudioOutput::Passthrough"
+                    .into(),
+            });
+        };
+        let mut pkt = Packet::copy(&ap.data);
+        pkt.set_pts(ap.pts);
+        pkt.set_dts(ap.dts);
+        pkt.set_duration(ap.duration);
+        if ap.key {
+            pkt.set_flags(codec::packet::Flags::KEY);
+        }
+        pkt.set_position(-1);
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        write_packet(out, &self.target, pkt, stream, ap.time_base)?;
+        self.audio_packets += 1;
+        Ok(())
+    }
+
+    fn drain_video(&mut self) -> Result<()> {
+        let (stream, tb) = (self.video_stream, self.video.time_base);
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        let target = &self.target;
+        self.video
+            .receive(|pkt| write_packet(out, target, pkt, stream, tb))
+    }
+
+    /// Flushes the encoders, completes the file and renames it over the target.
+    pub fn finish(mut self) -> Result<WriteSummary> {
+        self.video
+            .enc
+            .send_eof()
+            .map_err(|e| MediaError::ffmpeg(&self.target, "flushing the video encoder", e))?;
+        self.drain_video()?;
+        if let AudioSink::Aac { enc, stream } = &mut self.audio {
+            enc.flush()
+                .map_err(|e| MediaError::ffmpeg(&self.target, "flushing the audio encoder", e))?;
+            let (stream, tb) = (*stream, enc.time_base());
+            if let Some(out) = self.out.as_mut() {
+                let target = &self.target;
+                let count = &mut self.audio_packets;
+                enc.receive(|pkt| {
+                    write_packet(out, target, pkt, stream, tb).map(|()| *count += 1)
+                })?;
+            }
+        }
+        let Some(mut out) = self.out.take() else {
+            return Err(MediaError::ffmpeg(
+                &self.target,
+                "finishing the output",
+                ffmpeg_next::Error::Bug,
+            ));
+        };
+        out.write_trailer()
+            .map_err(|e| MediaError::ffmpeg(&self.target, "writing the MP4 index", e))?;
+        drop(out); // closes the file
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| MediaError::io(&self.target, e))?;
+        self.finished = true;
+        let bytes = std::fs::metadata(&self.target)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok(WriteSummary {
+            path: self.target.clone(),
+            video_frames: self.frames,
+            audio_packets: self.audio_packets,
+            bytes,
+        })
+    }
+}
+
+fn write_packet(
+    out: &mut format::context::Output,
+    target: &Path,
+    mut pkt: Packet,
+    stream: usize,
+    from_tb: Rational,
+) -> Result<()> {
+    let to_tb = out
+        .stream(stream)
+        .map(|s| s.time_base())
+        .unwrap_or_else(|| ffmpeg_next::Rational::from(from_tb));
+    pkt.set_stream(stream);
+    pkt.rescale_ts(ffmpeg_next::Rational::from(from_tb), to_tb);
+    pkt.write_interleaved(out)
+        .map_err(|e| MediaError::ffmpeg(target, "writing a packet", e))
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.finished {
+            drop(self.out.take());
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
