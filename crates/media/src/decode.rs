@@ -135,9 +135,12 @@ pub struct Reader {
     next_index: u64,
     /// For `Spread`: the target times, in seconds, not yet satisfied.
     targets: VecDeque<f64>,
+    /// For `Spread`: the number of targets left when the last seek was made.
+    sought_for: Option<usize>,
     frame_dur_s: f64,
     last_video_end_s: Option<f64>,
     video_frames_out: u64,
+    frames_decoded: u64,
     errors: Vec<String>,
     completion: Completion,
     decoded: frame::Video,
@@ -261,9 +264,11 @@ impl Reader {
             state: State::Reading,
             next_index: 0,
             targets,
+            sought_for: None,
             frame_dur_s,
             last_video_end_s: None,
             video_frames_out: 0,
+            frames_decoded: 0,
             errors: Vec::new(),
             completion: Completion::InProgress,
             decoded: frame::Video::empty(),
@@ -296,6 +301,12 @@ impl Reader {
     /// Number of video frames handed out so far.
     pub fn video_frames_read(&self) -> u64 {
         self.video_frames_out
+    }
+
+    /// Number of video frames the decoder produced, handed out or not: with sampling, this shows
+    /// how much work the reader skipped.
+    pub fn frames_decoded(&self) -> u64 {
+        self.frames_decoded
     }
 
     /// The next item, or `None` at the end of the file.
@@ -355,21 +366,29 @@ impl Reader {
 
     /// For spread sampling: jump ahead to the key frame before the next target when it lies
     /// beyond what has been decoded already.
+    ///
+    /// At most one seek is made per target, so reading always ends, whatever a demuxer does
+    /// with a seek request.
     fn maybe_seek(&mut self) {
         let Some(&target) = self.targets.front() else {
             return;
         };
+        if self.sought_for == Some(self.targets.len()) {
+            return;
+        }
         let here = self.last_video_end_s.unwrap_or(f64::NEG_INFINITY);
         if target - here < 2.0 * self.frame_dur_s {
             return;
         }
-        let Some(key_s) = self.keyframe_before(target) else {
-            return;
-        };
-        if key_s <= here + self.frame_dur_s {
-            return; // decoding on from here is cheaper than going back to that key frame
+        // The index holds decode times, which are at or before presentation times: when even
+        // that time is not ahead of us, decoding on is cheaper than seeking.
+        match self.keyframe_before(target) {
+            Some(key_s) if key_s > here + self.frame_dur_s => {}
+            _ => return,
         }
-        let ts = (key_s / self.video_tb.as_f64()).round() as i64;
+        self.sought_for = Some(self.targets.len());
+        // Demuxers seek by presentation time: land on the last key frame at or before the target.
+        let ts = (target / self.video_tb.as_f64()).floor() as i64;
         // SAFETY: the input context and stream index are valid; seeking only moves the read position.
         let ret = unsafe {
             ffmpeg_next::ffi::av_seek_frame(
@@ -381,8 +400,7 @@ impl Reader {
         };
         if ret >= 0 {
             self.decoder.flush();
-            tracing::trace!(target_s = target, key_s, "seeked");
-            self.last_video_end_s = Some(key_s - self.frame_dur_s);
+            tracing::trace!(target_s = target, "seeked");
         }
     }
 
@@ -484,6 +502,7 @@ impl Reader {
                     return Ok(());
                 }
             }
+            self.frames_decoded += 1;
             let pts = self
                 .decoded
                 .timestamp()
