@@ -29,7 +29,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<u8> {
         output::bit_rate(info.bit_rate)
     );
     println!(
-        "  video #{}: {} {}x{}, {:.3} fps ({}), {} frames, {} {:?}/{:?}, rotation {}°, {}",
+        "  video #{}: {} {}x{}, {:.3} fps ({}), {} frames, {} {}/{}, rotation {}°, {}",
         v.index,
         v.codec,
         v.width,
@@ -38,8 +38,8 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<u8> {
         v.frame_rate,
         v.frames.map_or_else(|| "?".to_string(), |n| n.to_string()),
         v.pixel_format,
-        v.color.matrix,
-        v.color.range,
+        v.color.matrix.as_str(),
+        v.color.range.as_str(),
         v.rotation_deg,
         output::bit_rate(v.bit_rate)
     );

@@ -77,6 +77,15 @@ pub enum Matrix {
     Bt709,
 }
 
+impl Matrix {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Matrix::Bt601 => "bt601",
+            Matrix::Bt709 => "bt709",
+        }
+    }
+}
+
 /// Whether 8-bit samples use 16..=235 (limited, "TV") or 0..=255 (full, "PC").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,6 +93,15 @@ pub enum Range {
     #[default]
     Limited,
     Full,
+}
+
+impl Range {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Range::Limited => "limited",
+            Range::Full => "full",
+        }
+    }
 }
 
 /// How Y'CbCr samples map to RGB.

@@ -1,10 +1,12 @@
 //! Every kind of bad input gets its own typed error, names the file, and leaves nothing behind.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
 mod common;
 
 use std::path::Path;
 
-use verity_media::{transcode, Completion, MediaError, Reader, ReaderOptions, TranscodeOptions};
+use verity_media::{Completion, MediaError, Reader, ReaderOptions, TranscodeOptions, transcode};
 
 use common::lavfi;
 
@@ -13,11 +15,17 @@ fn open_err(p: &Path) -> MediaError {
         Ok(_) => panic!("{} opened but should not", p.display()),
         Err(e) => {
             let line = e.to_string();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             assert!(line.contains(&name), "error does not name the file: {line}");
             assert!(!line.contains('\n'), "error is not one line: {line}");
             // probe gives the same answer as the reader
-            assert_eq!(verity_media::probe(p).err().map(|e| e.to_string()), Some(line));
+            assert_eq!(
+                verity_media::probe(p).err().map(|e| e.to_string()),
+                Some(line)
+            );
             e
         }
     }
@@ -65,7 +73,10 @@ fn empty_random_text_missing_directory() -> anyhow::Result<()> {
         e => panic!("text file gave {e:?}"),
     }
 
-    assert!(matches!(open_err(&d.join("nope.mp4")), MediaError::NotFound { .. }));
+    assert!(matches!(
+        open_err(&d.join("nope.mp4")),
+        MediaError::NotFound { .. }
+    ));
 
     let sub = d.join("folder.mp4");
     std::fs::create_dir(&sub)?;
@@ -78,7 +89,19 @@ fn audio_without_video() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("voice.m4a");
     let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=1",
+            "-c:a",
+            "aac",
+        ])
         .arg(&out)
         .status()?;
     anyhow::ensure!(status.success());
@@ -94,7 +117,13 @@ fn mp4_cut_at_half() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
     // ffmpeg's default MP4 puts the index at the end: cut in half, the index is gone.
-    let whole = lavfi(d, "whole.mp4", "testsrc2=s=320x240:r=30:d=2", Some("sine=d=2"), &[])?;
+    let whole = lavfi(
+        d,
+        "whole.mp4",
+        "testsrc2=s=320x240:r=30:d=2",
+        Some("sine=d=2"),
+        &[],
+    )?;
     let bytes = std::fs::read(&whole)?;
     let cut = d.join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2])?;
@@ -105,7 +134,13 @@ fn mp4_cut_at_half() -> anyhow::Result<()> {
 
     // With the index first (+faststart), half the media is still readable: the reader hands out
     // what decodes, and says the file is damaged.
-    let fast = lavfi(d, "fast.mp4", "testsrc2=s=320x240:r=30:d=2", Some("sine=d=2"), &["-movflags", "+faststart"])?;
+    let fast = lavfi(
+        d,
+        "fast.mp4",
+        "testsrc2=s=320x240:r=30:d=2",
+        Some("sine=d=2"),
+        &["-movflags", "+faststart"],
+    )?;
     let bytes = std::fs::read(&fast)?;
     let cutfs = d.join("cutfs.mp4");
     std::fs::write(&cutfs, &bytes[..bytes.len() / 2])?;
@@ -116,7 +151,11 @@ fn mp4_cut_at_half() -> anyhow::Result<()> {
     }
     assert!(n > 5 && n < 60, "decoded {n} of 60 frames");
     match r.completion() {
-        Completion::Damaged { decoded_until_s, expected_s, reason } => {
+        Completion::Damaged {
+            decoded_until_s,
+            expected_s,
+            reason,
+        } => {
             assert!(*decoded_until_s < 1.9, "{decoded_until_s}");
             assert_eq!(*expected_s, Some(2.0));
             assert!(reason.contains("cut short"), "{reason}");
@@ -130,7 +169,10 @@ fn mp4_cut_at_half() -> anyhow::Result<()> {
     assert!(report.is_partial());
     assert_eq!(report.output.video_frames, n);
     assert!(out.is_file());
-    assert_only(d, &["whole.mp4", "cut.mp4", "fast.mp4", "cutfs.mp4", "out.mp4"])
+    assert_only(
+        d,
+        &["whole.mp4", "cut.mp4", "fast.mp4", "cutfs.mp4", "out.mp4"],
+    )
 }
 
 #[test]
@@ -142,14 +184,26 @@ fn failed_writes_leave_nothing_behind() -> anyhow::Result<()> {
     // A bad input: the output never appears.
     let junk = d.join("junk.mp4");
     std::fs::write(&junk, "not a video")?;
-    assert!(transcode(&junk, &d.join("a.mp4"), &TranscodeOptions::default(), |_| {}).is_err());
+    assert!(
+        transcode(
+            &junk,
+            &d.join("a.mp4"),
+            &TranscodeOptions::default(),
+            |_| {}
+        )
+        .is_err()
+    );
 
     // A writer dropped before `finish` (an error midway, or a panic) removes its temporary file.
     {
         let info = verity_media::probe(&src)?;
         let mut w = verity_media::Writer::create(
             d.join("b.mp4"),
-            verity_media::WriterOptions::new(info.video.width, info.video.height, info.video.frame_rate),
+            verity_media::WriterOptions::new(
+                info.video.width,
+                info.video.height,
+                info.video.frame_rate,
+            ),
         )?;
         let mut r = Reader::open(&src, ReaderOptions::default())?;
         if let Some(f) = r.next_frame()? {
@@ -158,7 +212,11 @@ fn failed_writes_leave_nothing_behind() -> anyhow::Result<()> {
         // A frame of the wrong size is refused with an error that names both sizes.
         let mut small = r.next_frame()?.ok_or_else(|| anyhow::anyhow!("no frame"))?;
         small.picture = verity_media::Picture::Rgb(image::RgbImage::new(64, 48));
-        let err = w.write_video(&small).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = w
+            .write_video(&small)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("64x48") && err.contains("320x240"), "{err}");
     }
     // An unsupported extension is refused before anything is written.

@@ -1,13 +1,15 @@
 //! Decode → encode round trips: frame count, rate, size, duration and audio survive, and the
 //! picture stays close to the source.
 
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
 mod common;
 
 use std::path::Path;
 
 use verity_media::{
-    transcode, AudioChoice, AudioOutput, Item, PixelFormat, Preset, Reader, ReaderOptions, TranscodeOptions, Writer,
-    WriterOptions,
+    AudioChoice, AudioOutput, Item, PixelFormat, Preset, Reader, ReaderOptions, TranscodeOptions,
+    Writer, WriterOptions, transcode,
 };
 
 use common::{decode_all, fetched, lavfi, luma_psnr};
@@ -15,11 +17,25 @@ use common::{decode_all, fetched, lavfi, luma_psnr};
 /// Checks what a round trip must keep. `audio` says whether the source has audio to keep.
 fn assert_round_trip(src: &Path, out: &Path) -> anyhow::Result<()> {
     let (a, b) = (verity_media::probe(src)?, verity_media::probe(out)?);
-    assert_eq!((a.video.width, a.video.height), (b.video.width, b.video.height), "size");
-    assert!((a.video.fps - b.video.fps).abs() < 0.01, "fps {} vs {}", a.video.fps, b.video.fps);
+    assert_eq!(
+        (a.video.width, a.video.height),
+        (b.video.width, b.video.height),
+        "size"
+    );
+    assert!(
+        (a.video.fps - b.video.fps).abs() < 0.01,
+        "fps {} vs {}",
+        a.video.fps,
+        b.video.fps
+    );
 
     let (da, db) = (decode_all(src)?, decode_all(out)?);
-    assert!(da.frames.abs_diff(db.frames) <= 1, "frames {} vs {}", da.frames, db.frames);
+    assert!(
+        da.frames.abs_diff(db.frames) <= 1,
+        "frames {} vs {}",
+        da.frames,
+        db.frames
+    );
     let frame_s = 1.0 / a.video.fps;
     assert!(
         (da.last_time_s - db.last_time_s).abs() <= frame_s + 1e-6,
@@ -28,12 +44,25 @@ fn assert_round_trip(src: &Path, out: &Path) -> anyhow::Result<()> {
         db.last_time_s
     );
     let (dur_a, dur_b) = (a.duration_s.unwrap_or(0.0), b.duration_s.unwrap_or(0.0));
-    assert!((dur_a - dur_b).abs() <= frame_s + 0.03, "duration {dur_a} vs {dur_b}");
+    assert!(
+        (dur_a - dur_b).abs() <= frame_s + 0.03,
+        "duration {dur_a} vs {dur_b}"
+    );
 
-    eprintln!("frames {} vs {}, audio samples {} vs {}", da.frames, db.frames, da.audio_samples, db.audio_samples);
+    eprintln!(
+        "frames {} vs {}, audio samples {} vs {}",
+        da.frames, db.frames, da.audio_samples, db.audio_samples
+    );
     if a.audio.is_some() {
-        let b_audio = b.audio.as_ref().ok_or_else(|| anyhow::anyhow!("audio was lost"))?;
-        assert_eq!(b_audio.channels, a.audio.as_ref().map_or(0, |x| x.channels), "channels");
+        let b_audio = b
+            .audio
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("audio was lost"))?;
+        assert_eq!(
+            b_audio.channels,
+            a.audio.as_ref().map_or(0, |x| x.channels),
+            "channels"
+        );
         // Within one video frame's worth of samples.
         let tolerance = (f64::from(da.sample_rate) * frame_s).ceil() as u64;
         assert!(
@@ -99,30 +128,56 @@ fn check_both_paths(src: &Path, dir: &Path) -> anyhow::Result<()> {
     assert_round_trip(src, &yuv)?;
     let psnr = luma_psnr(src, &yuv)?;
     eprintln!("{}: YUV path luma PSNR {psnr:.2} dB", src.display());
-    assert!(psnr >= 40.0, "{}: YUV path luma PSNR {psnr:.2} dB < 40", src.display());
+    assert!(
+        psnr >= 40.0,
+        "{}: YUV path luma PSNR {psnr:.2} dB < 40",
+        src.display()
+    );
 
     let rgb = dir.join("rgb.mp4");
     rgb_round_trip(src, &rgb)?;
     assert_round_trip(src, &rgb)?;
     let psnr = luma_psnr(src, &rgb)?;
     eprintln!("{}: RGB path luma PSNR {psnr:.2} dB", src.display());
-    assert!(psnr >= 40.0, "{}: RGB path luma PSNR {psnr:.2} dB < 40", src.display());
+    assert!(
+        psnr >= 40.0,
+        "{}: RGB path luma PSNR {psnr:.2} dB < 40",
+        src.display()
+    );
     Ok(())
 }
 
 #[test]
 fn lavfi_testsrc2_with_audio() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let src = lavfi(dir.path(), "t.mp4", "testsrc2=s=320x240:r=30:d=2", Some("sine=f=440:d=2:r=48000"), &[])?;
+    let src = lavfi(
+        dir.path(),
+        "t.mp4",
+        "testsrc2=s=320x240:r=30:d=2",
+        Some("sine=f=440:d=2:r=48000"),
+        &[],
+    )?;
     check_both_paths(&src, dir.path())
 }
 
 #[test]
 fn lavfi_mandelbrot_and_bars() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let m = lavfi(dir.path(), "m.mp4", "mandelbrot=s=320x240:r=24", None, &["-t", "1.5"])?;
+    let m = lavfi(
+        dir.path(),
+        "m.mp4",
+        "mandelbrot=s=320x240:r=24",
+        None,
+        &["-t", "1.5"],
+    )?;
     check_both_paths(&m, dir.path())?;
-    let b = lavfi(dir.path(), "b.mp4", "smptehdbars=s=1280x720:r=25:d=1", Some("sine=f=1000:d=1:r=44100"), &[])?;
+    let b = lavfi(
+        dir.path(),
+        "b.mp4",
+        "smptehdbars=s=1280x720:r=25:d=1",
+        Some("sine=f=1000:d=1:r=44100"),
+        &[],
+    )?;
     check_both_paths(&b, dir.path())
 }
 
@@ -172,6 +227,10 @@ fn real_footage_bigbuckbunny_with_5_1_audio() -> anyhow::Result<()> {
         }
         Ok(v)
     };
-    assert_eq!(packets(&src)?, packets(&copy)?, "passthrough changed the audio");
+    assert_eq!(
+        packets(&src)?,
+        packets(&copy)?,
+        "passthrough changed the audio"
+    );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Helpers shared by verity-media's integration tests: test clips and measurements.
 #![allow(dead_code)] // each test binary uses its own subset
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,22 +32,40 @@ pub fn fetched(name: &str) -> Option<PathBuf> {
 
 /// Makes a clip with the ffmpeg CLI's lavfi sources. `video` is a lavfi graph such as
 /// `testsrc2=s=320x240:r=30:d=2`; `audio` an optional one such as `sine=f=440:d=2`.
-pub fn lavfi(dir: &Path, name: &str, video: &str, audio: Option<&str>, extra: &[&str]) -> anyhow::Result<PathBuf> {
+pub fn lavfi(
+    dir: &Path,
+    name: &str,
+    video: &str,
+    audio: Option<&str>,
+    extra: &[&str],
+) -> anyhow::Result<PathBuf> {
     let out = dir.join(name);
     let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", video]);
+    cmd.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+    ]);
     if let Some(a) = audio {
         cmd.args(["-f", "lavfi", "-i", a]);
     }
-    cmd.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p"]);
+    cmd.args([
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
+    ]);
     if audio.is_some() {
         cmd.args(["-c:a", "aac", "-shortest"]);
     }
     cmd.args(extra);
     cmd.arg(&out);
-    let status = cmd
-        .status()
-        .map_err(|e| anyhow::anyhow!("cannot run ffmpeg (install it with scripts/install-deps.sh): {e}"))?;
+    let status = cmd.status().map_err(|e| {
+        anyhow::anyhow!("cannot run ffmpeg (install it with scripts/install-deps.sh): {e}")
+    })?;
     anyhow::ensure!(status.success(), "ffmpeg failed to make {name}");
     Ok(out)
 }
@@ -99,28 +118,23 @@ pub fn luma_psnr(a: &Path, b: &Path) -> anyhow::Result<f64> {
     let mut rb = Reader::open(b, opts)?;
     let mut sum = 0.0;
     let mut n = 0u64;
-    loop {
-        match (ra.next_frame()?, rb.next_frame()?) {
-            (Some(fa), Some(fb)) => {
-                let (ya, yb) = (
-                    fa.luma().ok_or_else(|| anyhow::anyhow!("no luma"))?,
-                    fb.luma().ok_or_else(|| anyhow::anyhow!("no luma"))?,
-                );
-                anyhow::ensure!(ya.dimensions() == yb.dimensions(), "frame sizes differ");
-                let se: f64 = ya
-                    .as_raw()
-                    .iter()
-                    .zip(yb.as_raw())
-                    .map(|(x, y)| {
-                        let d = f64::from(*x) - f64::from(*y);
-                        d * d
-                    })
-                    .sum();
-                sum += se / ya.as_raw().len() as f64;
-                n += 1;
-            }
-            _ => break,
-        }
+    while let (Some(fa), Some(fb)) = (ra.next_frame()?, rb.next_frame()?) {
+        let (ya, yb) = (
+            fa.luma().ok_or_else(|| anyhow::anyhow!("no luma"))?,
+            fb.luma().ok_or_else(|| anyhow::anyhow!("no luma"))?,
+        );
+        anyhow::ensure!(ya.dimensions() == yb.dimensions(), "frame sizes differ");
+        let se: f64 = ya
+            .as_raw()
+            .iter()
+            .zip(yb.as_raw())
+            .map(|(x, y)| {
+                let d = f64::from(*x) - f64::from(*y);
+                d * d
+            })
+            .sum();
+        sum += se / ya.as_raw().len() as f64;
+        n += 1;
     }
     anyhow::ensure!(n > 0, "no frames to compare");
     let mse = (sum / n as f64).max(1e-10);

@@ -1,0 +1,176 @@
+//! The `verity` binary: exit codes, one-line errors, JSON output, help.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn verity(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("verity").unwrap_or_else(|e| panic!("verity binary: {e}"));
+    c.env("VERITY_HOME", home).env_remove("RUST_LOG");
+    c
+}
+
+fn clip(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let ok = Std::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=30:d=2",
+        ])
+        .args([
+            "-f", "lavfi", "-i", "sine=d=2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:a", "aac", "-shortest"])
+        .args(extra)
+        .arg(&out)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "ffmpeg could not make {name} (run scripts/install-deps.sh)"
+    );
+    out
+}
+
+#[test]
+fn probe_json_and_text() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let f = clip(dir.path(), "a.mp4", &[]);
+    let out = verity(dir.path())
+        .args(["probe", "--json"])
+        .arg(&f)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out)?;
+    assert_eq!(v["video"]["width"], 320);
+    assert_eq!(v["video"]["height"], 240);
+    assert_eq!(v["video"]["fps"], 30.0);
+    assert_eq!(v["video"]["frames"], 60);
+    assert_eq!(v["audio"]["codec"], "aac");
+    assert!((v["duration_s"].as_f64().unwrap_or(0.0) - 2.0).abs() < 0.05);
+
+    verity(dir.path())
+        .arg("probe")
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("h264 320x240").and(predicate::str::contains("audio #1: aac")),
+        );
+    Ok(())
+}
+
+#[test]
+fn bad_inputs_exit_1_with_one_line() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    std::fs::write(d.join("empty.mp4"), b"")?;
+    std::fs::write(d.join("text.mp4"), "just some text\n".repeat(20))?;
+    let cases: [(&str, &str); 4] = [
+        ("empty.mp4", "empty"),
+        ("text.mp4", "text file"),
+        ("missing.mp4", "no such file"),
+        (".", "directory"),
+    ];
+    for (name, says) in cases {
+        for cmd in [vec!["probe"], vec!["transcode"]] {
+            let mut c = verity(d);
+            c.args(&cmd).arg(d.join(name));
+            if cmd[0] == "transcode" {
+                c.arg(d.join("out.mp4"));
+            }
+            let out = c.assert().code(1).get_output().clone();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.lines().count(), 1, "{name}: {err}");
+            assert!(
+                err.starts_with("error: ") && err.contains(says),
+                "{name}: {err}"
+            );
+            assert!(
+                !d.join("out.mp4").exists(),
+                "a failed transcode left an output"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn transcode_full_and_truncated() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let f = clip(d, "a.mp4", &["-movflags", "+faststart"]);
+    let out = d.join("b.mp4");
+    let json = verity(d)
+        .args([
+            "transcode",
+            "--crf",
+            "30",
+            "--preset",
+            "ultrafast",
+            "--json",
+        ])
+        .arg(&f)
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&json)?;
+    assert_eq!(v["output"]["video_frames"], 60);
+    assert_eq!(v["partial"], false);
+    assert!(out.is_file());
+
+    // Cut at half: exit 3, a warning, and the output holds what decoded.
+    let bytes = std::fs::read(&f)?;
+    let cut = d.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2])?;
+    let out2 = d.join("c.mp4");
+    verity(d)
+        .args(["transcode", "--preset", "ultrafast"])
+        .arg(&cut)
+        .arg(&out2)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("warning:").and(predicate::str::contains("cut short")));
+    assert!(out2.is_file());
+    Ok(())
+}
+
+#[test]
+fn usage_errors_name_the_allowed_values() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    verity(dir.path())
+        .args(["transcode", "a.mp4", "b.mp4", "--crf", "60"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("0..=51"));
+    verity(dir.path())
+        .args(["transcode", "a.mp4", "b.mp4", "--preset", "warp"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ultrafast"));
+    verity(dir.path()).arg("--help").assert().success().stdout(
+        predicate::str::contains("probe")
+            .and(predicate::str::contains("transcode"))
+            .and(predicate::str::contains("--home")),
+    );
+    Ok(())
+}
