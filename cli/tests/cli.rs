@@ -3,7 +3,6 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Std;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -14,35 +13,19 @@ fn verity(home: &Path) -> Command {
     c
 }
 
+// The media crate's test helpers (making clips with the ffmpeg CLI), shared rather than copied.
+#[path = "../../crates/media/tests/common/mod.rs"]
+mod common;
+
 fn clip(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
-    let out = dir.join(name);
-    let ok = Std::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x240:r=30:d=2",
-        ])
-        .args([
-            "-f", "lavfi", "-i", "sine=d=2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-c:a", "aac", "-shortest"])
-        .args(extra)
-        .arg(&out)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "ffmpeg could not make {name} (run scripts/install-deps.sh)"
-    );
-    out
+    common::lavfi(
+        dir,
+        name,
+        "testsrc2=s=320x240:r=30:d=2",
+        Some("sine=d=2"),
+        extra,
+    )
+    .unwrap_or_else(|e| panic!("making {name}: {e}"))
 }
 
 #[test]

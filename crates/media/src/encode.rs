@@ -213,7 +213,7 @@ impl AacEncoder {
     pub(crate) fn open(
         sample_rate: u32,
         channels: u16,
-        bit_rate: u64,
+        bit_rate: Option<u64>,
         global_header: bool,
     ) -> Result<Self, ffmpeg_next::Error> {
         let codec = encoder::find(codec::Id::AAC).ok_or(ffmpeg_next::Error::EncoderNotFound)?;
@@ -225,7 +225,9 @@ impl AacEncoder {
         enc.set_channel_layout(layout);
         enc.set_channels(i32::from(channels));
         enc.set_format(ffmpeg_next::format::Sample::F32(SampleType::Planar));
-        enc.set_bit_rate(usize::try_from(bit_rate).unwrap_or(128_000));
+        if let Some(b) = bit_rate {
+            enc.set_bit_rate(usize::try_from(b).unwrap_or(usize::MAX));
+        }
         enc.set_time_base(ffmpeg_next::Rational::new(1, sample_rate as i32));
         if global_header {
             enc.set_flags(codec::Flags::GLOBAL_HEADER);

@@ -26,7 +26,8 @@ pub enum AudioOutput {
     Aac {
         sample_rate: u32,
         channels: u16,
-        bit_rate: u64,
+        /// Bits per second; `None` lets the encoder choose (about 64 kb/s a channel, as the ffmpeg CLI does).
+        bit_rate: Option<u64>,
     },
     /// Copy compressed packets from a source stream untouched.
     Passthrough(AudioStreamParams),

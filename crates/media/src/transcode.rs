@@ -30,8 +30,9 @@ pub struct TranscodeOptions {
     pub crf: u8,
     pub preset: Preset,
     pub audio: AudioChoice,
-    /// AAC bit rate when re-encoding audio, in bits per second.
-    pub audio_bit_rate: u64,
+    /// AAC bit rate when re-encoding audio, in bits per second; `None` lets the encoder choose,
+    /// as the ffmpeg CLI does.
+    pub audio_bit_rate: Option<u64>,
 }
 
 impl Default for TranscodeOptions {
@@ -40,7 +41,7 @@ impl Default for TranscodeOptions {
             crf: 23,
             preset: Preset::Medium,
             audio: AudioChoice::Aac,
-            audio_bit_rate: 128_000,
+            audio_bit_rate: None,
         }
     }
 }

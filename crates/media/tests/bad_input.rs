@@ -88,23 +88,15 @@ fn empty_random_text_missing_directory() -> anyhow::Result<()> {
 fn audio_without_video() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("voice.m4a");
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-nostdin",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=d=1",
-            "-c:a",
-            "aac",
-        ])
-        .arg(&out)
-        .status()?;
-    anyhow::ensure!(status.success());
+    common::ffmpeg(&[
+        "-f".as_ref(),
+        "lavfi".as_ref(),
+        "-i".as_ref(),
+        "sine=d=1".as_ref(),
+        "-c:a".as_ref(),
+        "aac".as_ref(),
+        out.as_os_str(),
+    ])?;
     match open_err(&out) {
         MediaError::NoVideo { streams, .. } => assert!(streams.contains("audio aac"), "{streams}"),
         e => panic!("audio-only gave {e:?}"),

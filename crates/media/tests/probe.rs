@@ -75,14 +75,16 @@ fn rotation_from_the_display_matrix() -> anyhow::Result<()> {
     for tag in ["90", "270"] {
         // On a stream copy, the mov muxer turns the `rotate` tag into the display matrix.
         let rotated = dir.path().join(format!("r{tag}.mp4"));
-        let ok = std::process::Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
-            .arg(&plain)
-            .args(["-c", "copy", "-metadata:s:v:0", &format!("rotate={tag}")])
-            .arg(&rotated)
-            .status()?
-            .success();
-        anyhow::ensure!(ok, "ffmpeg failed");
+        let tag_arg = format!("rotate={tag}");
+        common::ffmpeg(&[
+            "-i".as_ref(),
+            plain.as_os_str(),
+            "-c".as_ref(),
+            "copy".as_ref(),
+            "-metadata:s:v:0".as_ref(),
+            tag_arg.as_ref(),
+            rotated.as_os_str(),
+        ])?;
         let raw = ffprobe_raw_rotation(&rotated)?;
         let ours = verity_media::probe(&rotated)?.video.rotation_deg;
         // verity reports the clockwise angle a player applies, as FFmpeg's players do:

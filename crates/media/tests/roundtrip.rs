@@ -103,7 +103,7 @@ fn rgb_round_trip(src: &Path, out: &Path) -> anyhow::Result<()> {
         opts.audio = AudioOutput::Aac {
             sample_rate: a.sample_rate,
             channels: a.channels,
-            bit_rate: 192_000,
+            bit_rate: Some(192_000),
         };
     }
     let mut w = Writer::create(out, opts)?;

@@ -30,6 +30,25 @@ pub fn fetched(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs `ffmpeg -hide_banner -loglevel error -nostdin -y ARGS…` and checks that it succeeded.
+pub fn ffmpeg<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> anyhow::Result<()> {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+        .args(args)
+        .status()
+        .map_err(|e| {
+            anyhow::anyhow!("cannot run ffmpeg (install it with scripts/install-deps.sh): {e}")
+        })?;
+    anyhow::ensure!(
+        status.success(),
+        "ffmpeg {:?} failed",
+        args.iter()
+            .map(|a| a.as_ref().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
 /// Makes a clip with the ffmpeg CLI's lavfi sources. `video` is a lavfi graph such as
 /// `testsrc2=s=320x240:r=30:d=2`; `audio` an optional one such as `sine=f=440:d=2`.
 pub fn lavfi(
@@ -40,33 +59,20 @@ pub fn lavfi(
     extra: &[&str],
 ) -> anyhow::Result<PathBuf> {
     let out = dir.join(name);
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args([
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        video,
-    ]);
+    let mut args = vec!["-f", "lavfi", "-i", video];
     if let Some(a) = audio {
-        cmd.args(["-f", "lavfi", "-i", a]);
+        args.extend(["-f", "lavfi", "-i", a]);
     }
-    cmd.args([
+    args.extend([
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
     ]);
     if audio.is_some() {
-        cmd.args(["-c:a", "aac", "-shortest"]);
+        args.extend(["-c:a", "aac", "-shortest"]);
     }
-    cmd.args(extra);
-    cmd.arg(&out);
-    let status = cmd.status().map_err(|e| {
-        anyhow::anyhow!("cannot run ffmpeg (install it with scripts/install-deps.sh): {e}")
-    })?;
-    anyhow::ensure!(status.success(), "ffmpeg failed to make {name}");
+    args.extend(extra);
+    let out_str = out.to_string_lossy().into_owned();
+    args.push(&out_str);
+    ffmpeg(&args)?;
     Ok(out)
 }
 
