@@ -614,9 +614,9 @@ impl Reader {
             resampler
                 .run(&decoded, &mut out)
                 .map_err(|e| MediaError::ffmpeg(&self.path, "converting audio", e))?;
-            let n = out.samples() * usize::from(channels);
             let bytes = out.data(0);
-            let samples: Vec<f32> = bytes[..n * 4]
+            let n = (out.samples() * usize::from(channels) * 4).min(bytes.len());
+            let samples: Vec<f32> = bytes[..n]
                 .chunks_exact(4)
                 .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();

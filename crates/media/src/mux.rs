@@ -334,6 +334,26 @@ impl Writer {
                 ),
             });
         }
+        if let crate::frame::Picture::Yuv420 { u, v, .. } = &frame.picture {
+            let want = (self.width.div_ceil(2), self.height.div_ceil(2));
+            if u.dimensions() != want || v.dimensions() != want {
+                return Err(MediaError::FrameMismatch {
+                    path: self.target.clone(),
+                    index: frame.index,
+                    detail: format!(
+                        "its chroma planes are {}x{} and {}x{} but 4:2:0 at {}x{} needs {}x{}",
+                        u.width(),
+                        u.height(),
+                        v.width(),
+                        v.height(),
+                        self.width,
+                        self.height,
+                        want.0,
+                        want.1
+                    ),
+                });
+            }
+        }
         let mut yuv =
             convert::to_yuv420_frame(&frame.picture, frame.color, self.color, &mut self.converter)
                 .map_err(|e| {

@@ -219,3 +219,31 @@ fn failed_writes_leave_nothing_behind() -> anyhow::Result<()> {
     assert!(err.contains(".avi"), "{err}");
     assert_only(d, &["src.mp4", "junk.mp4"])
 }
+
+#[test]
+fn inconsistent_planes_are_refused_not_a_panic() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut w = verity_media::Writer::create(
+        dir.path().join("x.mp4"),
+        verity_media::WriterOptions::new(64, 48, verity_media::Rational::new(25, 1)),
+    )?;
+    let frame = verity_media::VideoFrame {
+        index: 0,
+        pts: 0,
+        time_base: verity_media::Rational::new(1, 25),
+        color: verity_media::ColorSpec::default(),
+        picture: verity_media::Picture::Yuv420 {
+            y: image::GrayImage::new(64, 48),
+            u: image::GrayImage::new(10, 10),
+            v: image::GrayImage::new(32, 24),
+        },
+    };
+    let err = w
+        .write_video(&frame)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("10x10") && err.contains("32x24"), "{err}");
+    drop(w);
+    assert_only(dir.path(), &[])
+}
