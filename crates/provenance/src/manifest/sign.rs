@@ -1,0 +1,87 @@
+//! Signing a file: the manifest is embedded while the file is copied, streaming from file to
+//! file, into a temporary name beside the output that is renamed only on success.
+
+use std::path::{Path, PathBuf};
+
+use verity_signing::{RingSigner, TrustStore};
+
+use super::build::{ManifestSpec, builder};
+use super::context::context;
+use crate::error::{ProvenanceError, Result};
+
+/// What signing produced.
+#[derive(Clone, Debug)]
+pub struct SignOutcome {
+    pub output: PathBuf,
+    /// The manifest store as embedded (JUMBF): what the manifest repository keeps.
+    pub manifest: Vec<u8>,
+}
+
+/// The MIME type c2pa uses for a video file, from its extension.
+pub fn mime_for(path: &Path) -> Result<&'static str> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mp4" | "m4v" => Ok("video/mp4"),
+        "mov" => Ok("video/quicktime"),
+        _ => Err(ProvenanceError::Unsupported {
+            path: path.to_path_buf(),
+            detail: format!("extension `.{ext}`; verity signs .mp4, .m4v and .mov"),
+        }),
+    }
+}
+
+/// Embeds a manifest built from `spec` into a copy of `asset` written to `output`.
+///
+/// `output` may equal `asset`. Nothing appears at `output` unless signing succeeds.
+pub fn sign_file(
+    asset: &Path,
+    output: &Path,
+    spec: &ManifestSpec,
+    signer: &RingSigner,
+    trust: &TrustStore,
+) -> Result<SignOutcome> {
+    let format = mime_for(asset)?;
+    mime_for(output)?;
+    let mut b = builder(context(trust)?, spec, format)?;
+    let mut src = std::fs::File::open(asset).map_err(|e| ProvenanceError::io(asset, e))?;
+    let tmp = temp_beside(output);
+    let result = (|| {
+        let mut dst = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| ProvenanceError::io(&tmp, e))?;
+        let manifest = b
+            .sign(signer, format, &mut src, &mut dst)
+            .map_err(|source| ProvenanceError::Sign {
+                path: asset.to_path_buf(),
+                source,
+            })?;
+        dst.sync_all().map_err(|e| ProvenanceError::io(&tmp, e))?;
+        drop(dst);
+        std::fs::rename(&tmp, output).map_err(|e| ProvenanceError::io(output, e))?;
+        Ok(manifest)
+    })();
+    match result {
+        Ok(manifest) => Ok(SignOutcome {
+            output: output.to_path_buf(),
+            manifest,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn temp_beside(output: &Path) -> PathBuf {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    output.with_file_name(format!(".{name}.{}.signing.tmp", std::process::id()))
+}

@@ -1,0 +1,105 @@
+//! Sign a clip, read it back: trusted with our anchor, valid without, absent when unsigned.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../media/tests/common/mod.rs"]
+mod common;
+
+use verity_provenance::{C2paState, ManifestSpec, Origin, read_manifest, sign_file};
+use verity_signing::{InitOptions, KeyAlg, TrustStore, init_keys, load_home_signer};
+
+#[test]
+fn generated_clip_round_trip() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("home");
+    init_keys(
+        &home,
+        &InitOptions {
+            org: "Acme".into(),
+            alg: KeyAlg::Es256,
+            force: false,
+        },
+    )?;
+    let signer = load_home_signer(&home)?;
+    let trust = TrustStore::from_home_dir(&home.join("trust"))?;
+    let clip = common::lavfi(
+        dir.path(),
+        "clip.mp4",
+        "testsrc2=s=320x240:r=30:d=1",
+        Some("sine=d=1"),
+        &[],
+    )?;
+
+    assert_eq!(read_manifest(&clip, &trust)?.state, C2paState::Absent);
+
+    let out = dir.path().join("signed.mp4");
+    let spec = ManifestSpec::new("clip.mp4", Origin::Generated);
+    let outcome = sign_file(&clip, &out, &spec, &signer, &trust)?;
+    assert!(!outcome.manifest.is_empty());
+
+    let r = read_manifest(&out, &trust)?;
+    assert_eq!(r.state, C2paState::Trusted, "{:#?}", r.codes.failure);
+    assert!(r.ai_generated);
+    assert!(r.actions.iter().any(|a| a.action == "c2pa.created"));
+    assert!(
+        r.assertions
+            .iter()
+            .any(|(l, _)| l == "cawg.training-mining")
+    );
+    assert_eq!(
+        r.signer
+            .as_ref()
+            .and_then(|s| s.common_name.clone())
+            .as_deref(),
+        Some("Acme C2PA Signer")
+    );
+    assert!(
+        r.claim_generator
+            .as_deref()
+            .unwrap_or_default()
+            .contains("verity"),
+        "{:?}",
+        r.claim_generator
+    );
+
+    // Without our anchor: valid but not trusted, and the code says why.
+    let r = read_manifest(&out, &TrustStore::new())?;
+    assert_eq!(r.state, C2paState::Valid);
+    assert!(
+        r.codes
+            .failure
+            .iter()
+            .any(|c| c.code == "signingCredential.untrusted"),
+        "{:#?}",
+        r.codes
+    );
+
+    // An existing video: opened, with the source (and its manifest) as the parent ingredient.
+    let again = dir.path().join("again.mp4");
+    sign_file(
+        &out,
+        &again,
+        &ManifestSpec::new(
+            "again.mp4",
+            Origin::Existing {
+                source: out.clone(),
+            },
+        ),
+        &signer,
+        &trust,
+    )?;
+    let r = read_manifest(&again, &trust)?;
+    assert_eq!(r.state, C2paState::Trusted, "{:#?}", r.codes.failure);
+    assert!(!r.ai_generated);
+    assert!(
+        r.actions.iter().any(|a| a.action == "c2pa.opened"),
+        "{:?}",
+        r.actions
+    );
+    assert_eq!(r.ingredients.len(), 1);
+    assert!(
+        r.ingredients[0].has_manifest,
+        "the source's manifest is kept"
+    );
+    Ok(())
+}
