@@ -41,6 +41,114 @@ pub enum Command {
     /// Re-encode a video to H.264/AAC MP4 through verity's own media pipeline. This is the
     /// baseline that stamping and signing are measured against.
     Transcode(TranscodeArgs),
+    /// Make or inspect the signing keys: a root CA and a signing certificate in verity's home.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign a video: embed a C2PA manifest that names the source as its parent ingredient.
+    Sign(SignArgs),
+    /// Verify a video: check its C2PA credentials against your trust store and give a verdict.
+    ///
+    /// Exit codes: 0 trusted or valid credentials; 4 tampered or invalid credentials;
+    /// 5 no credentials; 1 error.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a root CA and a signing certificate issued by it (C2PA never trusts a self-signed
+    /// signing certificate). Writes PKCS#8 keys (mode 0600) and the chain into HOME/keys, and the
+    /// root into HOME/trust so that your own clips verify as trusted.
+    Init(KeysInitArgs),
+    /// Show the signing certificate, its chain and whether it meets the C2PA profile, and the
+    /// trust anchors in HOME/trust.
+    Show(KeysShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysInitArgs {
+    /// The organisation named in the certificates.
+    #[arg(long, default_value = "verity user")]
+    pub org: String,
+
+    /// Key algorithm.
+    #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+    pub alg: verity_signing::KeyAlg,
+
+    /// Replace existing keys.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A signing key and chain given on the command line instead of the ones in verity's home.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Private key (PKCS#8 PEM or DER, or SEC1 EC PEM; Ed25519, P-256 or P-384).
+    #[arg(long, value_name = "FILE", requires = "chain")]
+    pub key: Option<PathBuf>,
+
+    /// Certificate chain, PEM: the signing certificate first, then its CAs.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub chain: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysShowArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The video to sign (.mp4, .m4v or .mov).
+    pub input: PathBuf,
+
+    /// Where to write the signed video. It appears only when signing succeeds; it may be the
+    /// input itself.
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// The manifest's title (default: the output's file name).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The video to check.
+    pub file: PathBuf,
+
+    /// More trust anchors: a PEM file or a directory of them (repeatable). HOME/trust is always
+    /// included.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub trust: Vec<PathBuf>,
+
+    /// Individually allowed signing certificates: a PEM file or a directory (repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub allow: Vec<PathBuf>,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_alg(s: &str) -> Result<verity_signing::KeyAlg, String> {
+    s.parse()
+        .map_err(|e: verity_signing::SigningError| e.to_string())
 }
 
 #[derive(Debug, Args)]

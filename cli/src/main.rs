@@ -22,6 +22,10 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// The input was damaged or cut short: the output holds what could be decoded.
     pub const PARTIAL: u8 = 3;
+    /// `verify`: the file's credentials are tampered with or invalid.
+    pub const INVALID: u8 = 4;
+    /// `verify`: the file carries no credentials.
+    pub const NO_CREDENTIALS: u8 = 5;
 }
 
 fn main() -> ExitCode {
@@ -42,6 +46,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Probe(a) => commands::probe::run(a),
         Command::Transcode(a) => commands::transcode::run(a, &cli.global),
+        Command::Keys(k) => commands::keys::run(k, &home),
+        Command::Sign(a) => commands::sign::run(a, &home),
+        Command::Verify(a) => commands::verify::run(a, &home),
     }
 }
 

@@ -18,7 +18,7 @@ mod trust;
 
 pub use alg::KeyAlg;
 pub use error::{Result, SigningError};
-pub use profile::{CertSummary, check_chain, describe};
+pub use profile::{CertSummary, check_chain, check_chain_now, describe};
 pub use signer::RingSigner;
 pub use store::{
     InitOptions, InitReport, KeyPaths, init_keys, load_certificates, load_home_signer, load_signer,

@@ -231,3 +231,8 @@ pub fn check_chain(chain: &[Vec<u8>], now: OffsetDateTime) -> Vec<String> {
 fn has_extension(cert: &X509Certificate<'_>, want: impl Fn(&ParsedExtension<'_>) -> bool) -> bool {
     cert.iter_extensions().any(|e| want(e.parsed_extension()))
 }
+
+/// [`check_chain`] at the current time.
+pub fn check_chain_now(chain: &[Vec<u8>]) -> Vec<String> {
+    check_chain(chain, OffsetDateTime::now_utc())
+}

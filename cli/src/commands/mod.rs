@@ -1,4 +1,7 @@
 //! One module per subcommand; each is a thin call into a library function.
 
+pub mod keys;
 pub mod probe;
+pub mod sign;
 pub mod transcode;
+pub mod verify;

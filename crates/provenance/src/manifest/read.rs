@@ -248,7 +248,10 @@ fn report_from(reader: &Reader) -> ManifestReport {
         .iter()
         .map(|i| IngredientInfo {
             title: i.title().map(str::to_string),
-            relationship: format!("{:?}", i.relationship()),
+            relationship: serde_json::to_value(i.relationship())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{:?}", i.relationship())),
             has_manifest: i.active_manifest().is_some(),
         })
         .collect();

@@ -1,0 +1,132 @@
+//! `verity keys init` and `verity keys show`.
+
+use verity_signing::{InitOptions, KeyPaths, TrustStore};
+
+use crate::args::{KeyArgs, KeysCommand};
+use crate::exit;
+use crate::home::Home;
+use crate::output;
+
+pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
+    match cmd {
+        KeysCommand::Init(a) => {
+            let report = verity_signing::init_keys(
+                home.root(),
+                &InitOptions {
+                    org: a.org.clone(),
+                    alg: a.alg,
+                    force: a.force,
+                },
+            )?;
+            if a.json {
+                output::json(&report)?;
+            } else {
+                println!(
+                    "made a {} root CA and a signing certificate for `{}`",
+                    a.alg, a.org
+                );
+                println!(
+                    "  signing key    {} (mode 0600)",
+                    report.signer_key.display()
+                );
+                println!("  chain          {}", report.chain.display());
+                println!(
+                    "  CA key         {} (mode 0600; keep it offline if you can)",
+                    report.ca_key.display()
+                );
+                println!("  trust anchor   {}", report.trust_anchor.display());
+                println!("  signer sha256  {}", report.signer.sha256);
+                println!(
+                    "clips you sign now verify as trusted here; give the trust anchor to others who should trust them"
+                );
+            }
+            Ok(exit::OK)
+        }
+        KeysCommand::Show(a) => show(&a.keys, a.json, home),
+    }
+}
+
+/// Which key and chain a command signs with: the flags, else the home's.
+pub fn signer(keys: &KeyArgs, home: &Home) -> anyhow::Result<verity_signing::RingSigner> {
+    Ok(match (&keys.key, &keys.chain) {
+        (Some(k), Some(c)) => verity_signing::load_signer(k, c)?,
+        _ => verity_signing::load_home_signer(home.root())?,
+    })
+}
+
+fn show(keys: &KeyArgs, json: bool, home: &Home) -> anyhow::Result<u8> {
+    let chain_path = keys
+        .chain
+        .clone()
+        .unwrap_or_else(|| KeyPaths::in_home(home.root()).chain());
+    let chain = verity_signing::load_certificates(&chain_path).map_err(|e| match e {
+        verity_signing::SigningError::Io { .. } if keys.chain.is_none() => {
+            anyhow::anyhow!(verity_signing::SigningError::NoKeys {
+                dir: KeyPaths::in_home(home.root()).dir
+            })
+        }
+        other => other.into(),
+    })?;
+    let certs: Vec<verity_signing::CertSummary> = chain
+        .iter()
+        .map(|d| verity_signing::describe(d).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
+    let problems = verity_signing::check_chain_now(&chain);
+    // Loading the key too proves that it matches (and reports why not).
+    let usable = signer(keys, home).map(|_| ()).map_err(|e| e.to_string());
+    let trust = TrustStore::from_home_dir(&KeyPaths::in_home(home.root()).trust_dir)?;
+    if json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            chain_file: String,
+            chain: &'a [verity_signing::CertSummary],
+            profile_problems: &'a [String],
+            usable: bool,
+            problem: Option<String>,
+            trust_anchors: Vec<verity_signing::CertSummary>,
+        }
+        output::json(&Out {
+            chain_file: chain_path.display().to_string(),
+            chain: &certs,
+            profile_problems: &problems,
+            usable: usable.is_ok(),
+            problem: usable.clone().err(),
+            trust_anchors: trust.describe_anchors(),
+        })?;
+    } else {
+        println!("chain {}", chain_path.display());
+        for (i, c) in certs.iter().enumerate() {
+            let role = if i == 0 {
+                "signer"
+            } else if c.is_ca {
+                "CA"
+            } else {
+                "cert"
+            };
+            println!("  [{role}] {}", c.subject);
+            println!("         issuer  {}", c.issuer);
+            println!("         key     {}", c.key);
+            println!("         valid   {} to {}", c.not_before, c.not_after);
+            println!("         sha256  {}", c.sha256);
+        }
+        match &usable {
+            Ok(()) => {
+                println!("ready to sign: the key matches and the chain meets the C2PA profile")
+            }
+            Err(why) => println!("NOT usable: {why}"),
+        }
+        println!(
+            "trust anchors in {}: {}",
+            KeyPaths::in_home(home.root()).trust_dir.display(),
+            trust.anchors().len()
+        );
+        for a in trust.describe_anchors() {
+            println!("  {} (sha256 {})", a.subject, &a.sha256[..16]);
+        }
+    }
+    Ok(if usable.is_ok() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}

@@ -1,0 +1,74 @@
+//! `verity verify FILE`: the report and verdict, with exit codes scripts can branch on.
+
+use verity_detect::{Report, VerdictLabel, VerifyOptions};
+use verity_signing::{KeyPaths, TrustStore};
+
+use crate::args::VerifyArgs;
+use crate::exit;
+use crate::home::Home;
+use crate::output;
+
+pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
+    let mut trust = TrustStore::from_home_dir(&KeyPaths::in_home(home.root()).trust_dir)?;
+    for t in &args.trust {
+        trust.add_anchors(t)?;
+    }
+    for a in &args.allow {
+        trust.add_allowed(a)?;
+    }
+    let report = verity_detect::verify(&args.file, &VerifyOptions { trust })?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        print_human(&report);
+    }
+    Ok(match report.verdict.label {
+        VerdictLabel::AiGeneratedSigned | VerdictLabel::SignedOtherOrigin => exit::OK,
+        VerdictLabel::Tampered | VerdictLabel::InvalidCredentials => exit::INVALID,
+        VerdictLabel::NoEvidence => exit::NO_CREDENTIALS,
+    })
+}
+
+fn print_human(r: &Report) {
+    println!("{}: {}", r.file.name, r.verdict.label.as_str());
+    println!("  {}", r.verdict.summary);
+    for e in &r.verdict.evidence {
+        println!("  - {e}");
+    }
+    let c = &r.c2pa;
+    println!(
+        "  c2pa: {}{}",
+        serde_json::to_value(c.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        c.claim_generator
+            .as_deref()
+            .map(|g| format!(", made with {g}"))
+            .unwrap_or_default()
+    );
+    if !c.actions.is_empty() {
+        let acts: Vec<&str> = c.actions.iter().map(|a| a.action.as_str()).collect();
+        println!("  actions: {}", acts.join(", "));
+    }
+    for i in &c.ingredients {
+        println!(
+            "  ingredient: {} ({}{})",
+            i.title.as_deref().unwrap_or("untitled"),
+            i.relationship,
+            if i.has_manifest {
+                ", with its own manifest"
+            } else {
+                ""
+            }
+        );
+    }
+    println!(
+        "  file: {}x{} {:.3} fps, {}, sha256 {}",
+        r.file.width,
+        r.file.height,
+        r.file.fps,
+        output::seconds(r.file.duration_s),
+        &r.file.sha256[..16.min(r.file.sha256.len())]
+    );
+}

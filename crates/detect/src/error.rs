@@ -1,0 +1,31 @@
+//! The one error type of verity-detect.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    #[error(transparent)]
+    Media(#[from] verity_media::MediaError),
+
+    #[error(transparent)]
+    Provenance(#[from] verity_provenance::ProvenanceError),
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = DetectError> = std::result::Result<T, E>;
+
+impl DetectError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        DetectError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

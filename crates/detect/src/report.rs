@@ -1,0 +1,117 @@
+//! The report: the same JSON from the CLI and the service. Field names are stable; see the
+//! README's "The report" section.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use verity_provenance::manifest::{ActionInfo, IngredientInfo, SignerInfo, StatusCodes};
+use verity_provenance::{C2paState, ManifestReport};
+
+/// The verdict labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictLabel {
+    /// Valid credentials that declare the content AI-generated.
+    AiGeneratedSigned,
+    /// Valid credentials for content of another origin (camera, edit, unknown).
+    SignedOtherOrigin,
+    /// A manifest is present but the content no longer matches its hash.
+    Tampered,
+    /// A manifest is present but fails validation for another reason (signature, structure).
+    InvalidCredentials,
+    /// No credentials and no other evidence.
+    NoEvidence,
+}
+
+impl VerdictLabel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictLabel::AiGeneratedSigned => "ai-generated-signed",
+            VerdictLabel::SignedOtherOrigin => "signed-other-origin",
+            VerdictLabel::Tampered => "tampered",
+            VerdictLabel::InvalidCredentials => "invalid-credentials",
+            VerdictLabel::NoEvidence => "no-evidence",
+        }
+    }
+}
+
+/// The verdict and the evidence behind it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub label: VerdictLabel,
+    /// How sure the verdict is, 0–1; `null` when there is nothing to be sure about.
+    pub confidence: Option<f64>,
+    /// One sentence for people.
+    pub summary: String,
+    /// The findings the verdict rests on, one sentence each.
+    pub evidence: Vec<String>,
+}
+
+/// Facts about the file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileInfo {
+    pub name: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub container: String,
+    pub duration_s: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+}
+
+/// The C2PA part of the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct C2paSection {
+    pub state: C2paState,
+    /// How the manifest was found when it was not embedded (e.g. via the watermark); `null`
+    /// when it was read from the file itself or is absent.
+    pub recovered_via: Option<String>,
+    pub manifest_label: Option<String>,
+    pub title: Option<String>,
+    pub claim_generator: Option<String>,
+    pub signer: Option<SignerInfo>,
+    pub signed_at: Option<String>,
+    pub ai_generated: bool,
+    pub actions: Vec<ActionInfo>,
+    pub ingredients: Vec<IngredientInfo>,
+    pub hard_binding_failed: bool,
+    pub codes: StatusCodes,
+}
+
+impl C2paSection {
+    pub fn from_manifest(m: &ManifestReport) -> Self {
+        C2paSection {
+            state: m.state,
+            recovered_via: None,
+            manifest_label: m.label.clone(),
+            title: m.title.clone(),
+            claim_generator: m.claim_generator.clone(),
+            signer: m.signer.clone(),
+            signed_at: m.signed_at.clone(),
+            ai_generated: m.ai_generated,
+            actions: m.actions.clone(),
+            ingredients: m.ingredients.clone(),
+            hard_binding_failed: m.hard_binding_failed,
+            codes: m.codes.clone(),
+        }
+    }
+}
+
+/// Everything `verify` found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub file: FileInfo,
+    pub verdict: Verdict,
+    pub c2pa: C2paSection,
+    /// The invisible watermark: `null` until that layer is checked.
+    pub watermark: Option<serde_json::Value>,
+    /// The visible mark: `null` until that layer is checked.
+    pub visible_mark: Option<serde_json::Value>,
+    /// The synthetic-video classifier: `null` until that layer is checked.
+    pub classifier: Option<serde_json::Value>,
+    /// Which layers this report looked at.
+    pub layers_checked: Vec<String>,
+    /// Time spent in each stage, in milliseconds.
+    pub timings_ms: BTreeMap<String, f64>,
+}

@@ -1,0 +1,308 @@
+//! The tamper matrix: every change to a signed clip is reported invalid or tampered with the
+//! right code, and the untouched clip is trusted with our anchor, valid without it.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../media/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use verity_detect::{Report, VerdictLabel, VerifyOptions, verify};
+use verity_provenance::{C2paState, ManifestSpec, Origin, sign_file};
+use verity_signing::{InitOptions, KeyAlg, TrustStore, init_keys, load_home_signer};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    signed: PathBuf,
+    trust: TrustStore,
+    manifest: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let home = d.join("home");
+    init_keys(
+        &home,
+        &InitOptions {
+            org: "Acme".into(),
+            alg: KeyAlg::Ed25519,
+            force: false,
+        },
+    )
+    .unwrap();
+    let signer = load_home_signer(&home).unwrap();
+    let trust = TrustStore::from_home_dir(&home.join("trust")).unwrap();
+    let clip = common::lavfi(
+        &d,
+        "clip.mp4",
+        "testsrc2=s=320x240:r=30:d=2",
+        Some("sine=d=2"),
+        &[],
+    )
+    .unwrap();
+    let signed = d.join("signed.mp4");
+    let spec = ManifestSpec::new("signed.mp4", Origin::Generated);
+    let outcome = sign_file(&clip, &signed, &spec, &signer, &trust).unwrap();
+    Fixture {
+        _dir: dir,
+        dir: d,
+        signed,
+        trust,
+        manifest: outcome.manifest,
+        chain: signer.chain().to_vec(),
+    }
+}
+
+fn report(f: &Fixture, path: &Path) -> Report {
+    verify(
+        path,
+        &VerifyOptions {
+            trust: f.trust.clone(),
+        },
+    )
+    .unwrap()
+}
+
+fn failures(r: &Report) -> Vec<String> {
+    r.c2pa
+        .codes
+        .failure
+        .iter()
+        .map(|c| c.code.clone())
+        .collect()
+}
+
+/// Byte offset of the middle of the first packet of a stream, from ffprobe (not from verity).
+fn packet_middle(path: &Path, stream: &str) -> usize {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pos,size",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Take the 5th packet: well inside the data.
+    let line = text.lines().nth(4).expect("packets");
+    let mut it = line.split(',').map(|v| v.trim().parse::<usize>().unwrap());
+    let (pos, size) = (it.next().unwrap(), it.next().unwrap());
+    pos + size / 2
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("pattern present")
+}
+
+fn altered(f: &Fixture, name: &str, change: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let mut bytes = std::fs::read(&f.signed).unwrap();
+    change(&mut bytes);
+    let p = f.dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn untouched_is_trusted_with_our_anchor_and_valid_without() {
+    let f = fixture();
+    let r = report(&f, &f.signed);
+    assert_eq!(r.c2pa.state, C2paState::Trusted, "{:?}", failures(&r));
+    assert_eq!(r.verdict.label, VerdictLabel::AiGeneratedSigned);
+    let r = verify(&f.signed, &VerifyOptions::default()).unwrap();
+    assert_eq!(r.c2pa.state, C2paState::Valid);
+    assert_eq!(
+        failures(&r),
+        vec!["signingCredential.untrusted".to_string()]
+    );
+}
+
+#[test]
+fn flipped_video_or_audio_sample_is_tampering() {
+    let f = fixture();
+    for stream in ["v:0", "a:0"] {
+        let at = packet_middle(&f.signed, stream);
+        let p = altered(&f, &format!("flip-{}.mp4", &stream[..1]), |b| b[at] ^= 0x01);
+        let r = report(&f, &p);
+        assert_eq!(r.c2pa.state, C2paState::Invalid, "{stream}");
+        assert_eq!(
+            r.verdict.label,
+            VerdictLabel::Tampered,
+            "{stream}: {:?}",
+            failures(&r)
+        );
+        assert!(
+            failures(&r).contains(&"assertion.bmffHash.mismatch".to_string()),
+            "{stream}: {:?}",
+            failures(&r)
+        );
+    }
+}
+
+#[test]
+fn flipped_signature_or_assertion_is_invalid() {
+    let f = fixture();
+    // The COSE signature ends its JUMBF box: the signature bytes are the last ones before the
+    // box that follows the `c2pa.signature` description.
+    let sig = altered(&f, "sig.mp4", |b| {
+        let label = find(b, b"c2pa.signature\0");
+        // The signature superbox starts 8 (superbox header) + 8 (jumd header) + 16 (UUID) + 1
+        // (toggles) bytes before its label.
+        let start = label - 33;
+        let size =
+            u32::from_be_bytes([b[start], b[start + 1], b[start + 2], b[start + 3]]) as usize;
+        b[start + size - 10] ^= 0x01;
+    });
+    let r = report(&f, &sig);
+    assert_eq!(
+        r.verdict.label,
+        VerdictLabel::InvalidCredentials,
+        "{:?}",
+        failures(&r)
+    );
+    assert!(
+        failures(&r).contains(&"claimSignature.mismatch".to_string()),
+        "{:?}",
+        failures(&r)
+    );
+
+    // Change one letter inside the training-mining assertion, keeping its CBOR well formed.
+    let asrt = altered(&f, "assertion.mp4", |b| {
+        let label = find(b, b"cawg.training-mining\0");
+        let word = label + find(&b[label..], b"notAllowed");
+        b[word] = b'N';
+    });
+    let r = report(&f, &asrt);
+    assert_eq!(
+        r.verdict.label,
+        VerdictLabel::InvalidCredentials,
+        "{:?}",
+        failures(&r)
+    );
+    assert!(
+        failures(&r).contains(&"assertion.hashedURI.mismatch".to_string()),
+        "{:?}",
+        failures(&r)
+    );
+}
+
+#[test]
+fn replaced_certificate_chain_is_invalid() {
+    let f = fixture();
+    // Another identity whose signing certificate has the same length, swapped in byte for byte.
+    let other = tempfile::tempdir().unwrap();
+    let mut replacement = None;
+    for _ in 0..20 {
+        init_keys(
+            other.path(),
+            &InitOptions {
+                org: "Acme".into(),
+                alg: KeyAlg::Ed25519,
+                force: true,
+            },
+        )
+        .unwrap();
+        let c = load_home_signer(other.path()).unwrap().chain().to_vec();
+        if c[0].len() == f.chain[0].len() {
+            replacement = Some(c);
+            break;
+        }
+    }
+    let replacement = replacement.expect("a certificate of the same length");
+    let p = altered(&f, "chain.mp4", |b| {
+        let at = find(b, &f.chain[0]);
+        b[at..at + f.chain[0].len()].copy_from_slice(&replacement[0]);
+    });
+    let r = verify(
+        &p,
+        &VerifyOptions {
+            trust: f.trust.clone(),
+        },
+    )
+    .unwrap();
+    assert_eq!(r.c2pa.state, C2paState::Invalid, "{:?}", failures(&r));
+    assert_eq!(r.verdict.label, VerdictLabel::InvalidCredentials);
+    assert!(
+        failures(&r).contains(&"claimSignature.mismatch".to_string()),
+        "{:?}",
+        failures(&r)
+    );
+}
+
+#[test]
+fn reencoded_video_with_the_manifest_spliced_back_is_tampering() {
+    let f = fixture();
+    // Re-encode (which drops the manifest), then append the original manifest as a top-level box.
+    let re = f.dir.join("re.mp4");
+    common::ffmpeg(&[
+        "-i".as_ref(),
+        f.signed.as_os_str(),
+        "-c:v".as_ref(),
+        "libx264".as_ref(),
+        "-crf".as_ref(),
+        "30".as_ref(),
+        re.as_os_str(),
+    ])
+    .unwrap();
+    assert_eq!(
+        report(&f, &re).verdict.label,
+        VerdictLabel::NoEvidence,
+        "a plain re-encode strips the manifest"
+    );
+    let boxed = c2pa::Builder::composed_manifest(&f.manifest, "video/mp4").unwrap();
+    let mut bytes = std::fs::read(&re).unwrap();
+    bytes.extend_from_slice(&boxed);
+    let spliced = f.dir.join("spliced.mp4");
+    std::fs::write(&spliced, bytes).unwrap();
+    let r = report(&f, &spliced);
+    assert_eq!(
+        r.verdict.label,
+        VerdictLabel::Tampered,
+        "{:?}",
+        failures(&r)
+    );
+    assert!(
+        failures(&r).contains(&"assertion.bmffHash.mismatch".to_string()),
+        "{:?}",
+        failures(&r)
+    );
+}
+
+#[test]
+fn corrupt_and_truncated_files_do_not_panic() {
+    let f = fixture();
+    // Garbage over the middle of the manifest.
+    let corrupt = altered(&f, "corrupt.mp4", |b| {
+        let at = find(b, b"c2pa.signature\0");
+        for x in &mut b[at - 200..at + 200] {
+            *x = 0xAB;
+        }
+    });
+    let r = report(&f, &corrupt);
+    assert_ne!(r.c2pa.state, C2paState::Trusted);
+    assert_ne!(r.c2pa.state, C2paState::Valid);
+    // Cut in half: either unreadable as a video (an error naming the file) or reported invalid.
+    let bytes = std::fs::read(&f.signed).unwrap();
+    let cut = f.dir.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    match verify(
+        &cut,
+        &VerifyOptions {
+            trust: f.trust.clone(),
+        },
+    ) {
+        Err(e) => assert!(e.to_string().contains("cut.mp4"), "{e}"),
+        Ok(r) => assert_ne!(r.c2pa.state, C2paState::Trusted),
+    }
+}
