@@ -17,12 +17,12 @@ pub enum ProvenanceError {
     Sign {
         path: PathBuf,
         #[source]
-        source: c2pa::Error,
+        source: Box<c2pa::Error>,
     },
 
     /// The trust settings could not be applied.
     #[error("setting up C2PA validation failed: {0}")]
-    Settings(#[source] c2pa::Error),
+    Settings(#[source] Box<c2pa::Error>),
 
     #[error("{path}: C2PA does not support this file type ({detail})")]
     Unsupported { path: PathBuf, detail: String },

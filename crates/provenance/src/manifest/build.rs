@@ -65,7 +65,7 @@ pub fn claim_generator() -> ClaimGeneratorInfo {
 pub(crate) fn builder(ctx: Context, spec: &ManifestSpec, format: &str) -> Result<Builder> {
     let err = |source: c2pa::Error| ProvenanceError::Sign {
         path: PathBuf::from(&spec.title),
-        source,
+        source: Box::new(source),
     };
     let definition = json!({ "title": spec.title });
     // The definition replaces the whole manifest definition: set it first, the rest after.
@@ -104,7 +104,7 @@ pub(crate) fn builder(ctx: Context, spec: &ManifestSpec, format: &str) -> Result
             b.add_ingredient_from_stream(ingredient.to_string(), format, &mut f)
                 .map_err(|source_err| ProvenanceError::Sign {
                     path: source.clone(),
-                    source: source_err,
+                    source: Box::new(source_err),
                 })?;
         }
     }

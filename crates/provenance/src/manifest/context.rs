@@ -18,5 +18,5 @@ pub fn context(trust: &TrustStore) -> Result<Context> {
     settings.trust.allowed_list = (!allowed.is_empty()).then_some(allowed);
     Context::new()
         .with_settings(settings)
-        .map_err(ProvenanceError::Settings)
+        .map_err(|e| ProvenanceError::Settings(Box::new(e)))
 }

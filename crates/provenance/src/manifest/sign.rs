@@ -59,7 +59,7 @@ pub fn sign_file(
             .sign(signer, format, &mut src, &mut dst)
             .map_err(|source| ProvenanceError::Sign {
                 path: asset.to_path_buf(),
-                source,
+                source: Box::new(source),
             })?;
         dst.sync_all().map_err(|e| ProvenanceError::io(&tmp, e))?;
         drop(dst);

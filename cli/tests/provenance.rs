@@ -1,0 +1,164 @@
+//! `verity keys`, `verity sign` and `verity verify` as users run them.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../crates/media/tests/common/mod.rs"]
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn verity(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("verity").unwrap();
+    c.env("VERITY_HOME", home).env_remove("RUST_LOG");
+    c
+}
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+#[test]
+fn keys_sign_verify_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    let clip = common::lavfi(d, "clip.mp4", "testsrc2=s=320x240:r=30:d=1", Some("sine=d=1"), &[]).unwrap();
+    let signed = d.join("signed.mp4");
+
+    // No keys yet: sign says how to make them, and writes nothing.
+    verity(&home)
+        .args(["sign"])
+        .arg(&clip)
+        .arg("-o")
+        .arg(&signed)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("verity keys init"));
+    assert!(!signed.exists());
+
+    verity(&home).args(["keys", "init", "--org", "Acme News", "--alg", "es256"]).assert().success();
+    let mode = std::fs::metadata(home.join("keys/signer.key.pem")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A second init refuses without --force.
+    verity(&home)
+        .args(["keys", "init"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--force"));
+    let show = verity(&home).args(["keys", "show", "--json"]).assert().success().get_output().stdout.clone();
+    let show = json(&show);
+    assert_eq!(show["usable"], true);
+    assert_eq!(show["chain"][0]["key"], "ecdsa-p256");
+    assert_eq!(show["trust_anchors"].as_array().map(Vec::len), Some(1));
+
+    verity(&home).args(["sign"]).arg(&clip).arg("-o").arg(&signed).assert().success();
+
+    // Trusted here (exit 0) …
+    let out = verity(&home).args(["verify", "--json"]).arg(&signed).assert().code(0).get_output().stdout.clone();
+    let r = json(&out);
+    assert_eq!(r["c2pa"]["state"], "trusted");
+    assert_eq!(r["verdict"]["label"], "signed-other-origin");
+    assert_eq!(r["c2pa"]["actions"][0]["action"], "c2pa.opened");
+    assert_eq!(r["c2pa"]["ingredients"][0]["relationship"], "parentOf");
+    assert_eq!(r["file"]["width"], 320);
+    assert_eq!(r["layers_checked"], serde_json::json!(["c2pa"]));
+
+    // … valid but untrusted in another home (exit 0), and trusted again with --trust.
+    let other = d.join("other");
+    let out = verity(&other).args(["verify", "--json"]).arg(&signed).assert().code(0).get_output().stdout.clone();
+    assert_eq!(json(&out)["c2pa"]["state"], "valid");
+    let anchor = home.join("trust/acme-news-root.pem");
+    let out = verity(&other)
+        .args(["verify", "--json", "--trust"])
+        .arg(&anchor)
+        .arg(&signed)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json(&out)["c2pa"]["state"], "trusted");
+
+    // Unsigned: no credentials, exit 5, not an error.
+    verity(&home).args(["verify"]).arg(&clip).assert().code(5).stdout(predicate::str::contains("no-evidence"));
+
+    // Tampered: exit 4.
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let n = bytes.len();
+    bytes[n / 3] ^= 0x40;
+    let bad = d.join("bad.mp4");
+    std::fs::write(&bad, bytes).unwrap();
+    verity(&home).args(["verify"]).arg(&bad).assert().code(4);
+
+    // A missing --trust path is a clear error.
+    verity(&home)
+        .args(["verify", "--trust"])
+        .arg(d.join("no-such-dir"))
+        .arg(&signed)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no-such-dir").and(predicate::str::contains("no such file or directory")));
+}
+
+#[test]
+fn bad_keys_are_refused_before_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    let clip = common::lavfi(d, "clip.mp4", "testsrc2=s=160x120:r=25:d=1", None, &[]).unwrap();
+    verity(&home).args(["keys", "init"]).assert().success();
+
+    // An unreadable key: named, and its content never printed.
+    let key = d.join("key.pem");
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n-----END PRIVATE KEY-----\n").unwrap();
+    let out = d.join("out.mp4");
+    let err = verity(&home)
+        .args(["sign"])
+        .arg(&clip)
+        .arg("-o")
+        .arg(&out)
+        .arg("--key")
+        .arg(&key)
+        .arg("--chain")
+        .arg(home.join("keys/signer.chain.pem"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&err);
+    assert!(err.contains("key.pem") && !err.contains("SECRET"), "{err}");
+    assert!(!out.exists());
+
+    // The CA's own key with the chain: the key does not match the signing certificate.
+    verity(&home)
+        .args(["sign"])
+        .arg(&clip)
+        .arg("-o")
+        .arg(&out)
+        .arg("--key")
+        .arg(home.join("keys/ca.key.pem"))
+        .arg("--chain")
+        .arg(home.join("keys/signer.chain.pem"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not belong to the signing certificate"));
+    assert!(!out.exists());
+
+    // Not a video: refused before any key is touched.
+    let txt = d.join("notes.mp4");
+    std::fs::write(&txt, "not a video\n".repeat(10)).unwrap();
+    verity(&home)
+        .args(["sign"])
+        .arg(&txt)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("text file"));
+    assert!(!out.exists());
+}
