@@ -6,7 +6,7 @@ MEDIA := .cache/media
 OUT   := out
 CARGO ?= cargo
 
-.PHONY: demo test deps media clips build bench lint clean
+.PHONY: demo test deps media clips interop build bench lint clean
 
 ## make demo: make test clips, probe one, transcode real footage through verity's pipeline.
 demo: clips build
@@ -22,15 +22,18 @@ demo: clips build
 	@echo
 	@target/release/verity probe $(OUT)/bigbuckbunny-transcoded.mp4
 
-## make test: the whole test suite, with the fetched media required (not skipped).
-test: media
-	VERITY_REQUIRE_MEDIA=1 $(CARGO) test --workspace --locked
+## make test: the whole test suite; the fetched media and c2pa-python are required, not skipped.
+test: media interop
+	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 $(CARGO) test --workspace --locked
 
 deps:
 	@bash scripts/install-deps.sh
 
 media: deps
 	@bash scripts/fetch-media.sh $(MEDIA)
+
+interop: deps
+	@bash scripts/setup-interop.sh
 
 clips: media
 	@bash scripts/make-clips.sh $(MEDIA)

@@ -18,7 +18,8 @@ fn verity(home: &Path) -> Command {
 }
 
 fn json(out: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(out).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+    serde_json::from_slice(out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
 }
 
 #[test]
@@ -26,7 +27,14 @@ fn keys_sign_verify_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = d.join("home");
-    let clip = common::lavfi(d, "clip.mp4", "testsrc2=s=320x240:r=30:d=1", Some("sine=d=1"), &[]).unwrap();
+    let clip = common::lavfi(
+        d,
+        "clip.mp4",
+        "testsrc2=s=320x240:r=30:d=1",
+        Some("sine=d=1"),
+        &[],
+    )
+    .unwrap();
     let signed = d.join("signed.mp4");
 
     // No keys yet: sign says how to make them, and writes nothing.
@@ -40,8 +48,15 @@ fn keys_sign_verify_and_exit_codes() {
         .stderr(predicate::str::contains("verity keys init"));
     assert!(!signed.exists());
 
-    verity(&home).args(["keys", "init", "--org", "Acme News", "--alg", "es256"]).assert().success();
-    let mode = std::fs::metadata(home.join("keys/signer.key.pem")).unwrap().permissions().mode() & 0o777;
+    verity(&home)
+        .args(["keys", "init", "--org", "Acme News", "--alg", "es256"])
+        .assert()
+        .success();
+    let mode = std::fs::metadata(home.join("keys/signer.key.pem"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     // A second init refuses without --force.
     verity(&home)
@@ -49,16 +64,35 @@ fn keys_sign_verify_and_exit_codes() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--force"));
-    let show = verity(&home).args(["keys", "show", "--json"]).assert().success().get_output().stdout.clone();
+    let show = verity(&home)
+        .args(["keys", "show", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let show = json(&show);
     assert_eq!(show["usable"], true);
     assert_eq!(show["chain"][0]["key"], "ecdsa-p256");
     assert_eq!(show["trust_anchors"].as_array().map(Vec::len), Some(1));
 
-    verity(&home).args(["sign"]).arg(&clip).arg("-o").arg(&signed).assert().success();
+    verity(&home)
+        .args(["sign"])
+        .arg(&clip)
+        .arg("-o")
+        .arg(&signed)
+        .assert()
+        .success();
 
     // Trusted here (exit 0) …
-    let out = verity(&home).args(["verify", "--json"]).arg(&signed).assert().code(0).get_output().stdout.clone();
+    let out = verity(&home)
+        .args(["verify", "--json"])
+        .arg(&signed)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     let r = json(&out);
     assert_eq!(r["c2pa"]["state"], "trusted");
     assert_eq!(r["verdict"]["label"], "signed-other-origin");
@@ -69,7 +103,14 @@ fn keys_sign_verify_and_exit_codes() {
 
     // … valid but untrusted in another home (exit 0), and trusted again with --trust.
     let other = d.join("other");
-    let out = verity(&other).args(["verify", "--json"]).arg(&signed).assert().code(0).get_output().stdout.clone();
+    let out = verity(&other)
+        .args(["verify", "--json"])
+        .arg(&signed)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     assert_eq!(json(&out)["c2pa"]["state"], "valid");
     let anchor = home.join("trust/acme-news-root.pem");
     let out = verity(&other)
@@ -84,7 +125,12 @@ fn keys_sign_verify_and_exit_codes() {
     assert_eq!(json(&out)["c2pa"]["state"], "trusted");
 
     // Unsigned: no credentials, exit 5, not an error.
-    verity(&home).args(["verify"]).arg(&clip).assert().code(5).stdout(predicate::str::contains("no-evidence"));
+    verity(&home)
+        .args(["verify"])
+        .arg(&clip)
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains("no-evidence"));
 
     // Tampered: exit 4.
     let mut bytes = std::fs::read(&signed).unwrap();
@@ -101,7 +147,10 @@ fn keys_sign_verify_and_exit_codes() {
         .arg(&signed)
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no-such-dir").and(predicate::str::contains("no such file or directory")));
+        .stderr(
+            predicate::str::contains("no-such-dir")
+                .and(predicate::str::contains("no such file or directory")),
+        );
 }
 
 #[test]
@@ -114,7 +163,11 @@ fn bad_keys_are_refused_before_signing() {
 
     // An unreadable key: named, and its content never printed.
     let key = d.join("key.pem");
-    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n-----END PRIVATE KEY-----\n").unwrap();
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
     let out = d.join("out.mp4");
     let err = verity(&home)
         .args(["sign"])
@@ -146,7 +199,9 @@ fn bad_keys_are_refused_before_signing() {
         .arg(home.join("keys/signer.chain.pem"))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("does not belong to the signing certificate"));
+        .stderr(predicate::str::contains(
+            "does not belong to the signing certificate",
+        ));
     assert!(!out.exists());
 
     // Not a video: refused before any key is touched.

@@ -306,3 +306,63 @@ fn corrupt_and_truncated_files_do_not_panic() {
         Ok(r) => assert_ne!(r.c2pa.state, C2paState::Trusted),
     }
 }
+
+#[test]
+fn fragmented_mp4_is_signed_and_tamper_evident() {
+    let f = fixture();
+    let frag = common::lavfi(
+        &f.dir,
+        "frag.mp4",
+        "testsrc2=s=320x240:r=30:d=3",
+        Some("sine=d=3"),
+        &["-g", "30", "-movflags", "frag_keyframe+empty_moov"],
+    )
+    .unwrap();
+    let home = f.dir.join("home");
+    let signer = load_home_signer(&home).unwrap();
+    let signed = f.dir.join("frag-signed.mp4");
+    sign_file(
+        &frag,
+        &signed,
+        &ManifestSpec::new("frag", Origin::Generated),
+        &signer,
+        &f.trust,
+    )
+    .unwrap();
+    let r = report(&f, &signed);
+    assert_eq!(r.c2pa.state, C2paState::Trusted, "{:?}", failures(&r));
+
+    // A flipped byte in a video sample of a later fragment is caught.
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pos,size",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&signed)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .nth(70)
+        .expect("a packet in the third fragment");
+    let mut it = line.split(',').map(|v| v.trim().parse::<usize>().unwrap());
+    let at = it.next().unwrap() + it.next().unwrap() / 2;
+    let mut bytes = std::fs::read(&signed).unwrap();
+    bytes[at] ^= 0x01;
+    let bad = f.dir.join("frag-bad.mp4");
+    std::fs::write(&bad, bytes).unwrap();
+    let r = report(&f, &bad);
+    assert_eq!(
+        r.verdict.label,
+        VerdictLabel::Tampered,
+        "{:?}",
+        failures(&r)
+    );
+}

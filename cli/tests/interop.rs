@@ -1,0 +1,179 @@
+//! Interop with c2pa-python, both ways: it reads verity's signed MP4 as trusted and sees the same
+//! assertions; verity reports a file c2pa-python signed (with a CA made by the test, in Python)
+//! as trusted when given that CA.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../crates/media/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The venv's python, or `None` (with a message) when `scripts/setup-interop.sh` has not run.
+/// Under `make test` (`VERITY_REQUIRE_INTEROP=1`) a missing venv fails instead.
+fn python() -> Option<PathBuf> {
+    let p = workspace().join(".cache/venv-c2pa/bin/python");
+    if p.is_file() {
+        return Some(p);
+    }
+    let msg =
+        "c2pa-python is not installed: run `scripts/setup-interop.sh` (or `make test`, which does)";
+    if std::env::var_os("VERITY_REQUIRE_INTEROP").is_some_and(|v| v == "1") {
+        panic!("{msg}");
+    }
+    eprintln!("skipping: {msg}");
+    None
+}
+
+fn py(python: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let out = Std::new(python)
+        .arg(workspace().join("tests/interop/c2pa_python.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "c2pa-python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn verity(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("verity").unwrap();
+    c.env("VERITY_HOME", home).env_remove("RUST_LOG");
+    c
+}
+
+#[test]
+fn c2pa_python_reads_ours_as_trusted_with_the_same_assertions() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    let clip = common::lavfi(
+        d,
+        "clip.mp4",
+        "testsrc2=s=320x240:r=30:d=1",
+        Some("sine=d=1"),
+        &[],
+    )
+    .unwrap();
+    let signed = d.join("signed.mp4");
+    verity(&home)
+        .args(["keys", "init", "--org", "Interop Org", "--alg", "es256"])
+        .assert()
+        .success();
+    verity(&home)
+        .arg("sign")
+        .arg(&clip)
+        .arg("-o")
+        .arg(&signed)
+        .assert()
+        .success();
+
+    let anchor = home.join("trust/interop-org-root.pem");
+    let theirs: serde_json::Value = serde_json::from_str(&py(
+        &python,
+        &["read".as_ref(), signed.as_os_str(), anchor.as_os_str()],
+    ))
+    .unwrap();
+    assert_eq!(theirs["validation_state"], "Trusted", "{theirs}");
+    assert_eq!(theirs["failures"], serde_json::json!([]), "{theirs}");
+    assert_eq!(theirs["signer"], "Interop Org C2PA Signer");
+
+    // verity's own view of the same file lists the same assertions and actions.
+    let ours = verity(&home)
+        .args(["verify", "--json"])
+        .arg(&signed)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let ours: serde_json::Value = serde_json::from_slice(&ours).unwrap();
+    let our_actions: Vec<&str> = ours["c2pa"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    let their_actions: Vec<&str> = theirs["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(our_actions, their_actions);
+    let labels: Vec<&str> = theirs["assertion_labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"cawg.training-mining"), "{labels:?}");
+    assert!(
+        labels.iter().any(|l| l.starts_with("c2pa.actions")),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn verity_trusts_a_c2pa_python_signature_given_its_ca() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ca = d.join("ca");
+    py(&python, &["make-ca".as_ref(), ca.as_os_str()]);
+    let clip = common::lavfi(
+        d,
+        "clip.mp4",
+        "testsrc2=s=320x240:r=30:d=1",
+        Some("sine=d=1"),
+        &[],
+    )
+    .unwrap();
+    let signed = d.join("python-signed.mp4");
+    py(
+        &python,
+        &[
+            "sign".as_ref(),
+            ca.join("key.pem").as_os_str(),
+            ca.join("chain.pem").as_os_str(),
+            clip.as_os_str(),
+            signed.as_os_str(),
+        ],
+    );
+    let home = d.join("home"); // empty: nothing trusted but what --trust adds
+    let out = verity(&home)
+        .args(["verify", "--json", "--trust"])
+        .arg(ca.join("root.pem"))
+        .arg(&signed)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(r["c2pa"]["state"], "trusted", "{r}");
+    assert_eq!(r["verdict"]["label"], "ai-generated-signed");
+    assert_eq!(r["c2pa"]["signer"]["common_name"], "Interop Python Signer");
+    // Without the CA: valid, not trusted.
+    let out = verity(&home)
+        .args(["verify", "--json"])
+        .arg(&signed)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(r["c2pa"]["state"], "valid");
+}
