@@ -8,19 +8,33 @@ CARGO ?= cargo
 
 .PHONY: demo test deps media clips interop build bench lint clean
 
-## make demo: make test clips, probe one, transcode real footage through verity's pipeline.
+## make demo: keys, sign real footage, verify it (and an unsigned and a tampered copy), transcode.
+DEMO_HOME := $(OUT)/demo-home
+V := VERITY_HOME=$(DEMO_HOME) target/release/verity
 demo: clips build
 	@mkdir -p $(OUT)
-	@echo "== verity probe $(MEDIA)/testsrc2.mp4"
-	@target/release/verity probe $(MEDIA)/testsrc2.mp4
+	@echo "== verity keys init (a demo CA and signing certificate in $(DEMO_HOME))"
+	@[ -f $(DEMO_HOME)/keys/signer.key.pem ] || $(V) keys init --org "verity demo"
 	@echo
-	@echo "== verity probe $(MEDIA)/bigbuckbunny.mp4 (real footage, 5.1 audio)"
-	@target/release/verity probe $(MEDIA)/bigbuckbunny.mp4
+	@echo "== verity sign $(MEDIA)/bigbuckbunny.mp4 -o $(OUT)/bigbuckbunny-signed.mp4"
+	@$(V) sign $(MEDIA)/bigbuckbunny.mp4 -o $(OUT)/bigbuckbunny-signed.mp4
+	@echo
+	@echo "== verity verify $(OUT)/bigbuckbunny-signed.mp4"
+	@$(V) verify $(OUT)/bigbuckbunny-signed.mp4; echo "(exit $$?)"
+	@echo
+	@echo "== verity verify $(MEDIA)/bigbuckbunny.mp4 (the unsigned original)"
+	@$(V) verify $(MEDIA)/bigbuckbunny.mp4; echo "(exit $$?)"
+	@echo
+	@echo "== verity verify a copy with one byte of video changed"
+	@python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[len(b)//2]^=1; open(sys.argv[2],'wb').write(b)" \
+	  $(OUT)/bigbuckbunny-signed.mp4 $(OUT)/bigbuckbunny-tampered.mp4
+	@$(V) verify $(OUT)/bigbuckbunny-tampered.mp4; echo "(exit $$?)"
+	@echo
+	@echo "== verity probe $(MEDIA)/testsrc2.mp4"
+	@$(V) probe $(MEDIA)/testsrc2.mp4
 	@echo
 	@echo "== verity transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4"
-	@target/release/verity transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4
-	@echo
-	@target/release/verity probe $(OUT)/bigbuckbunny-transcoded.mp4
+	@$(V) transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4
 
 ## make test: the whole test suite; the fetched media and c2pa-python are required, not skipped.
 test: media interop
@@ -44,6 +58,7 @@ build: deps
 ## make bench: figures for docs/benchmarks.md (minutes; not part of make test).
 bench: media
 	bash benches/transcode.sh
+	bash benches/c2pa.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

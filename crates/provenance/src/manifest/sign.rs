@@ -35,7 +35,9 @@ pub fn mime_for(path: &Path) -> Result<&'static str> {
 
 /// Embeds a manifest built from `spec` into a copy of `asset` written to `output`.
 ///
-/// `output` may equal `asset`. Nothing appears at `output` unless signing succeeds.
+/// `output` may equal `asset`. Nothing appears at `output` unless signing succeeds: the file is
+/// written under a temporary name and renamed. It is not fsynced; durability across power loss is
+/// the file system's.
 pub fn sign_file(
     asset: &Path,
     output: &Path,
@@ -61,7 +63,8 @@ pub fn sign_file(
                 path: asset.to_path_buf(),
                 source: Box::new(source),
             })?;
-        dst.sync_all().map_err(|e| ProvenanceError::io(&tmp, e))?;
+        // Like the media writer (and ffmpeg and c2pa-rs), no fsync: the rename makes the output
+        // appear whole or not at all if the process fails, which is the guarantee verity gives.
         drop(dst);
         std::fs::rename(&tmp, output).map_err(|e| ProvenanceError::io(output, e))?;
         Ok(manifest)
