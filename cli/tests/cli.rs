@@ -4,18 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn verity(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("verity").unwrap_or_else(|e| panic!("verity binary: {e}"));
-    c.env("VERITY_HOME", home).env_remove("RUST_LOG");
-    c
-}
+use support::verity;
 
 // The media crate's test helpers (making clips with the ffmpeg CLI), shared rather than copied.
 #[path = "../../crates/media/tests/common/mod.rs"]
 mod common;
+mod support;
 
 fn clip(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     common::lavfi(

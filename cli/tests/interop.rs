@@ -6,11 +6,12 @@
 
 #[path = "../../crates/media/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use assert_cmd::Command;
+use support::verity;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -44,12 +45,6 @@ fn py(python: &Path, args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn verity(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("verity").unwrap();
-    c.env("VERITY_HOME", home).env_remove("RUST_LOG");
-    c
 }
 
 #[test]

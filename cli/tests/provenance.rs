@@ -4,23 +4,12 @@
 
 #[path = "../../crates/media/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn verity(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("verity").unwrap();
-    c.env("VERITY_HOME", home).env_remove("RUST_LOG");
-    c
-}
-
-fn json(out: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(out)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
-}
+use support::{json, verity};
 
 #[test]
 fn keys_sign_verify_and_exit_codes() {

@@ -35,7 +35,7 @@ fn print_human(r: &Report) {
     for e in &r.verdict.evidence {
         println!("  - {e}");
     }
-    let c = &r.c2pa;
+    let c = &r.c2pa.manifest;
     println!(
         "  c2pa: {}{}",
         serde_json::to_value(c.state)

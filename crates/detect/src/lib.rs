@@ -68,7 +68,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         height: info.video.height,
         fps: info.video.fps,
     };
-    let c2pa = C2paSection::from_manifest(&manifest);
+    let c2pa = C2paSection::embedded(manifest);
     let verdict = verdict::decide(&c2pa);
     timings.insert("total".to_string(), ms(started));
     Ok(Report {

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use verity_provenance::manifest::{ActionInfo, IngredientInfo, SignerInfo, StatusCodes};
-use verity_provenance::{C2paState, ManifestReport};
+use verity_provenance::ManifestReport;
 
 /// The verdict labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -60,40 +59,22 @@ pub struct FileInfo {
     pub fps: f64,
 }
 
-/// The C2PA part of the report.
+/// The C2PA part of the report: the manifest as read, and how it was found.
 #[derive(Clone, Debug, Serialize)]
 pub struct C2paSection {
-    pub state: C2paState,
+    #[serde(flatten)]
+    pub manifest: ManifestReport,
     /// How the manifest was found when it was not embedded (e.g. via the watermark); `null`
     /// when it was read from the file itself or is absent.
     pub recovered_via: Option<String>,
-    pub manifest_label: Option<String>,
-    pub title: Option<String>,
-    pub claim_generator: Option<String>,
-    pub signer: Option<SignerInfo>,
-    pub signed_at: Option<String>,
-    pub ai_generated: bool,
-    pub actions: Vec<ActionInfo>,
-    pub ingredients: Vec<IngredientInfo>,
-    pub hard_binding_failed: bool,
-    pub codes: StatusCodes,
 }
 
 impl C2paSection {
-    pub fn from_manifest(m: &ManifestReport) -> Self {
+    /// A manifest read from the file itself.
+    pub fn embedded(manifest: ManifestReport) -> Self {
         C2paSection {
-            state: m.state,
+            manifest,
             recovered_via: None,
-            manifest_label: m.label.clone(),
-            title: m.title.clone(),
-            claim_generator: m.claim_generator.clone(),
-            signer: m.signer.clone(),
-            signed_at: m.signed_at.clone(),
-            ai_generated: m.ai_generated,
-            actions: m.actions.clone(),
-            ingredients: m.ingredients.clone(),
-            hard_binding_failed: m.hard_binding_failed,
-            codes: m.codes.clone(),
         }
     }
 }

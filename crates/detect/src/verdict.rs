@@ -4,7 +4,8 @@ use verity_provenance::C2paState;
 
 use crate::report::{C2paSection, Verdict, VerdictLabel};
 
-pub(crate) fn decide(c: &C2paSection) -> Verdict {
+pub(crate) fn decide(section: &C2paSection) -> Verdict {
+    let c = &section.manifest;
     let signer = c
         .signer
         .as_ref()

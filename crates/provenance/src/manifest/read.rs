@@ -76,7 +76,7 @@ pub struct SignerInfo {
 pub struct ManifestReport {
     pub state: C2paState,
     /// The active manifest's label.
-    pub label: Option<String>,
+    pub manifest_label: Option<String>,
     pub title: Option<String>,
     pub claim_generator: Option<String>,
     pub signer: Option<SignerInfo>,
@@ -99,7 +99,7 @@ impl ManifestReport {
     fn absent() -> Self {
         ManifestReport {
             state: C2paState::Absent,
-            label: None,
+            manifest_label: None,
             title: None,
             claim_generator: None,
             signer: None,
@@ -177,7 +177,7 @@ fn report_from(reader: &Reader) -> ManifestReport {
         .failure
         .iter()
         .any(|c| is_hard_binding_failure(&c.code));
-    r.label = reader.active_label().map(str::to_string);
+    r.manifest_label = reader.active_label().map(str::to_string);
     let Some(m) = reader.active_manifest() else {
         return r;
     };
