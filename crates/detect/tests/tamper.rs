@@ -339,3 +339,23 @@ fn fragmented_mp4_is_signed_and_tamper_evident() {
         failures(&r)
     );
 }
+
+#[test]
+fn manifest_spliced_onto_an_unrelated_clip_is_tampering() {
+    let f = fixture();
+    let other = common::lavfi(
+        &f.dir,
+        "other.mp4",
+        "mandelbrot=s=320x240:r=30",
+        Some("sine=f=880:d=2"),
+        &["-t", "2"],
+    )
+    .unwrap();
+    let boxed = c2pa::Builder::composed_manifest(&f.manifest, "video/mp4").unwrap();
+    let mut bytes = std::fs::read(&other).unwrap();
+    bytes.extend_from_slice(&boxed);
+    let spliced = f.dir.join("other-spliced.mp4");
+    std::fs::write(&spliced, bytes).unwrap();
+    let r = report(&f, &spliced);
+    assert_finding(&r, VerdictLabel::Tampered, "assertion.bmffHash.mismatch");
+}

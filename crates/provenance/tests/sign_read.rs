@@ -103,3 +103,34 @@ fn generated_clip_round_trip() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_failed_sign_leaves_nothing_behind() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("home");
+    init_keys(
+        &home,
+        &InitOptions {
+            org: "Acme".into(),
+            alg: KeyAlg::Ed25519,
+            force: false,
+        },
+    )?;
+    let signer = load_home_signer(&home)?;
+    let trust = TrustStore::new();
+    // Not an MP4 inside: c2pa refuses it midway.
+    let junk = dir.path().join("junk.mp4");
+    std::fs::write(&junk, vec![0x5au8; 10_000])?;
+    let out = dir.path().join("out.mp4");
+    let spec = ManifestSpec::new("junk", Origin::Generated);
+    assert!(sign_file(&junk, &out, &spec, &signer, &trust).is_err());
+    // A wrong extension is refused before anything is written.
+    let txt = dir.path().join("out.txt");
+    assert!(sign_file(&junk, &txt, &spec, &signer, &trust).is_err());
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    left.sort();
+    assert_eq!(left, vec!["home".to_string(), "junk.mp4".to_string()]);
+    Ok(())
+}
