@@ -3,12 +3,21 @@
 //! - [`scene`]: the scene language as data ([`SceneSpec`]);
 //! - [`prompt`]: plain English → spec, and spec → canonical prompt;
 //! - [`render`]: the deterministic procedural renderer with real physics, the source of training
-//!   data and the ground truth for evaluation.
+//!   data and the ground truth for evaluation;
+//! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
+//! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling.
 
+pub mod data;
+mod error;
+pub mod model;
 pub mod prompt;
 pub mod render;
+pub mod rng;
+pub mod sample;
 pub mod scene;
+pub mod train;
 
+pub use error::{GenerateError, Result};
 pub use prompt::{PromptError, parse};
 pub use render::{RenderOptions, render};
 pub use scene::{Background, Camera, Color, Direction, Motion, ObjectSpec, SceneSpec, Shape, Size};

@@ -6,6 +6,7 @@
 
 use image::{Rgb, RgbImage};
 
+use crate::rng::Rng;
 use crate::scene::{Background, Camera, Direction, Motion, ObjectSpec, SceneSpec, Shape};
 
 /// Where the floor is, in world units from the top of the first frame.
@@ -62,30 +63,11 @@ pub struct FrameState {
     pub view: View,
 }
 
-/// SplitMix64: a small, well-known, portable generator, so clips stay the same across platforms
-/// and crate versions.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [lo, hi).
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-        lo + (hi - lo) * u
-    }
-}
-
 /// The physics and camera of a scene, simulated once and sampled per frame.
 pub fn simulate(spec: &SceneSpec, opts: &RenderOptions) -> Vec<FrameState> {
     let aspect = opts.width as f32 / opts.height.max(1) as f32;
     let dur = opts.duration_s.max(0.1);
-    let mut rng = Rng(opts.seed ^ 0x005E_ED0F_7E11_17E5);
+    let mut rng = Rng::new(opts.seed ^ 0x005E_ED0F_7E11_17E5);
     let mut bodies = vec![initial_body(
         &spec.object,
         spec.motion,

@@ -1,0 +1,121 @@
+//! Training data: random scenes from the scene language, rendered by the procedural renderer.
+
+use candle_core::{Device, Result, Tensor};
+
+use crate::model::{Config, PAD};
+use crate::render::{RenderOptions, render};
+use crate::rng::Rng;
+use crate::scene::{
+    Background, Camera, Color, Direction, Motion, ObjectSpec, SceneSpec, Shape, Size,
+};
+
+/// Colour and shape pairs never shown in training, so evaluation can test combinations the model
+/// has not seen.
+pub const HELD_OUT: &[(Color, Shape)] = &[
+    (Color::Purple, Shape::Triangle),
+    (Color::Orange, Shape::Cube),
+    (Color::Cyan, Shape::Ball),
+];
+
+pub fn is_held_out(spec: &SceneSpec) -> bool {
+    std::iter::once(spec.object)
+        .chain(spec.collides_with)
+        .any(|o| HELD_OUT.contains(&(o.color, o.shape)))
+}
+
+fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
+    items[rng.below(items.len())]
+}
+
+fn object(rng: &mut Rng) -> ObjectSpec {
+    ObjectSpec {
+        shape: pick(rng, Shape::ALL),
+        color: pick(rng, Color::ALL),
+        size: pick(rng, Size::ALL),
+    }
+}
+
+/// A random valid scene; `allow_held_out` decides whether held-out pairs may appear.
+pub fn random_spec(rng: &mut Rng, allow_held_out: bool) -> SceneSpec {
+    loop {
+        let mut spec = SceneSpec {
+            object: object(rng),
+            motion: match rng.below(4) {
+                0 => Motion::Moves(pick(rng, Direction::ALL)),
+                1 => Motion::Bounces(pick(rng, &[Direction::Left, Direction::Right])),
+                2 => Motion::Falls,
+                _ => Motion::Rolls(pick(rng, &[Direction::Left, Direction::Right])),
+            },
+            collides_with: None,
+            background: pick(rng, Background::ALL),
+            camera: pick(rng, Camera::ALL),
+        };
+        if rng.below(7) == 0 {
+            spec.collides_with = Some(object(rng));
+            spec.motion = Motion::Moves(Direction::Right);
+        }
+        if matches!(spec.motion, Motion::Rolls(_)) {
+            spec.object.shape = Shape::Ball;
+        }
+        if spec.is_valid() && (allow_held_out || !is_held_out(&spec)) {
+            return spec;
+        }
+    }
+}
+
+/// Renders a spec as the model sees it: [T, C, H, W] in [-1, 1].
+pub fn clip_tensor(spec: &SceneSpec, cfg: &Config, seed: u64, device: &Device) -> Result<Tensor> {
+    let opts = RenderOptions {
+        width: cfg.width as u32,
+        height: cfg.height as u32,
+        fps: cfg.frames as f32 / cfg.clip_seconds,
+        duration_s: cfg.clip_seconds,
+        seed,
+    };
+    let frames = render(spec, &opts);
+    let (h, w, c) = (cfg.height, cfg.width, cfg.channels);
+    let mut data = vec![0f32; cfg.frames * c * h * w];
+    for (t, img) in frames.iter().take(cfg.frames).enumerate() {
+        for (x, y, p) in img.enumerate_pixels() {
+            for ch in 0..c {
+                data[((t * c + ch) * h + y as usize) * w + x as usize] =
+                    f32::from(p[ch]) / 127.5 - 1.0;
+            }
+        }
+    }
+    Tensor::from_vec(data, (cfg.frames, c, h, w), device)
+}
+
+/// Prompt ids padded to `max_words`: [L].
+pub fn prompt_ids(cfg: &Config, prompt: &str) -> Vec<u32> {
+    let mut ids = cfg.tokenize(prompt);
+    ids.resize(cfg.max_words, PAD);
+    ids
+}
+
+/// A training batch: clips [B, T, C, H, W] and prompt ids [B, L]. A fraction `drop_text` of the
+/// prompts is replaced by the empty prompt, for classifier-free guidance.
+pub fn batch(
+    cfg: &Config,
+    size: usize,
+    rng: &mut Rng,
+    drop_text: f32,
+    device: &Device,
+) -> Result<(Tensor, Tensor)> {
+    let mut clips = Vec::with_capacity(size);
+    let mut ids = Vec::with_capacity(size * cfg.max_words);
+    for _ in 0..size {
+        let spec = random_spec(rng, false);
+        clips.push(clip_tensor(&spec, cfg, rng.next_u64(), device)?);
+        let prompt = if rng.range(0.0, 1.0) < drop_text {
+            String::new()
+        } else {
+            spec.canonical_prompt()
+        };
+        ids.extend(prompt_ids(cfg, &prompt)); // the empty prompt tokenizes to [NULL]
+    }
+    Ok((
+        Tensor::stack(&clips, 0)?,
+        Tensor::from_vec(ids, (size, cfg.max_words), device)?,
+    ))
+}

@@ -1,0 +1,167 @@
+//! The model's configuration, saved as `config.json` beside the weights.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scene::{Background, Camera, Color, Direction, Shape, Size};
+
+/// Special tokens at the start of the vocabulary.
+pub const PAD: u32 = 0;
+/// The empty prompt, for classifier-free guidance.
+pub const NULL: u32 = 1;
+pub const UNK: u32 = 2;
+
+/// A video diffusion transformer's shape. The same code loads larger checkpoints of this family:
+/// only the numbers change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Frames per clip the model makes.
+    pub frames: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    /// Spatial patch size (pixels per side).
+    pub patch: usize,
+    /// Temporal patch size (frames).
+    pub tpatch: usize,
+    pub dim: usize,
+    pub depth: usize,
+    pub heads: usize,
+    pub text_layers: usize,
+    /// Longest prompt, in words.
+    pub max_words: usize,
+    /// The words the text encoder knows, after the special tokens PAD, NULL and UNK.
+    pub vocab: Vec<String>,
+    /// Seconds of video the `frames` span.
+    pub clip_seconds: f32,
+}
+
+impl Config {
+    /// The shipped model: 16 frames of 32x32 over 4 s, about 2.5 M parameters.
+    pub fn small() -> Self {
+        Config {
+            frames: 16,
+            height: 32,
+            width: 32,
+            channels: 3,
+            patch: 4,
+            tpatch: 2,
+            dim: 128,
+            depth: 4,
+            heads: 4,
+            text_layers: 2,
+            max_words: 24,
+            vocab: scene_vocabulary(),
+            clip_seconds: 4.0,
+        }
+    }
+
+    /// A tiny model for tests: seconds to train a few steps.
+    pub fn tiny() -> Self {
+        Config {
+            frames: 4,
+            height: 16,
+            width: 16,
+            channels: 3,
+            patch: 4,
+            tpatch: 2,
+            dim: 32,
+            depth: 1,
+            heads: 2,
+            text_layers: 1,
+            max_words: 24,
+            vocab: scene_vocabulary(),
+            clip_seconds: 1.0,
+        }
+    }
+
+    pub fn patch_dim(&self) -> usize {
+        self.tpatch * self.patch * self.patch * self.channels
+    }
+
+    /// Tokens per clip: (frames / tpatch) x (height / patch) x (width / patch).
+    pub fn grid(&self) -> (usize, usize, usize) {
+        (
+            self.frames / self.tpatch,
+            self.height / self.patch,
+            self.width / self.patch,
+        )
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len() + 3
+    }
+
+    /// Checks that the numbers fit together.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks = [
+            (
+                self.frames % self.tpatch == 0,
+                "frames must be a multiple of tpatch",
+            ),
+            (
+                self.height % self.patch == 0 && self.width % self.patch == 0,
+                "height and width must be multiples of patch",
+            ),
+            (
+                self.dim % self.heads == 0,
+                "dim must be a multiple of heads",
+            ),
+            (
+                self.depth > 0 && self.text_layers > 0,
+                "depth and text_layers must be at least 1",
+            ),
+            (
+                self.max_words > 0 && !self.vocab.is_empty(),
+                "the vocabulary and max_words must not be empty",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err((*why).to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// Word ids for a prompt, in order; unknown words map to UNK. An empty prompt is [NULL].
+    pub fn tokenize(&self, prompt: &str) -> Vec<u32> {
+        let mut ids: Vec<u32> = prompt
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                self.vocab
+                    .iter()
+                    .position(|v| v == w)
+                    .map_or(UNK, |i| i as u32 + 3)
+            })
+            .take(self.max_words)
+            .collect();
+        if ids.is_empty() {
+            ids.push(NULL);
+        }
+        ids
+    }
+}
+
+/// Every word the canonical prompts use.
+pub fn scene_vocabulary() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "a", "moves", "bounces", "from", "to", "falls", "rolls", "collides", "with", "on", "while",
+        "the", "camera", "is", "pans", "tilts", "zooms", "in", "out",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(Shape::ALL.iter().map(|x| x.word().to_string()));
+    v.extend(Color::ALL.iter().map(|x| x.word().to_string()));
+    v.extend(Size::ALL.iter().map(|x| x.word().to_string()));
+    v.extend(Background::ALL.iter().map(|x| x.word().to_string()));
+    v.extend(Direction::ALL.iter().map(|x| x.word().to_string()));
+    v.extend(
+        Camera::ALL
+            .iter()
+            .filter(|c| **c == Camera::Static)
+            .map(|x| x.word().to_string()),
+    );
+    v.dedup();
+    v
+}

@@ -1,0 +1,7 @@
+//! The generator model: configuration and the diffusion transformer.
+
+mod config;
+mod dit;
+
+pub use config::{Config, NULL, PAD, UNK, scene_vocabulary};
+pub use dit::Model;

@@ -1,0 +1,205 @@
+//! Training with the rectified-flow objective: x_t = (1 - t) x0 + t noise, the model predicts
+//! noise - x0. Checkpoints (weights, config, progress) go to a folder and training resumes from
+//! one.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+use crate::data;
+use crate::error::{GenerateError, Result};
+use crate::model::{Config, Model};
+use crate::rng::Rng;
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// Train until this many steps in total (a resumed run counts the steps already done).
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub out: PathBuf,
+    /// A checkpoint folder to continue from.
+    pub resume: Option<PathBuf>,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+    /// Fraction of prompts replaced by the empty prompt (classifier-free guidance).
+    pub drop_text: f32,
+}
+
+/// Progress saved with each checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    pub step: usize,
+    /// (step, mean loss over the steps since the previous entry).
+    pub losses: Vec<(usize, f32)>,
+    /// Wall-clock seconds spent training, over all runs.
+    pub seconds: f64,
+}
+
+/// One logged step.
+#[derive(Clone, Copy, Debug)]
+pub struct StepLog {
+    pub step: usize,
+    pub total: usize,
+    pub loss: f32,
+    pub secs_per_step: f64,
+}
+
+pub const WEIGHTS: &str = "model.safetensors";
+pub const CONFIG: &str = "config.json";
+pub const STATE: &str = "train_state.json";
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| GenerateError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| GenerateError::io(path, e))
+}
+
+/// Writes weights, config and state into `dir`, each replaced whole.
+pub fn save_checkpoint(
+    dir: &Path,
+    varmap: &VarMap,
+    cfg: &Config,
+    state: &TrainState,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
+    let tmp = dir.join("model.safetensors.tmp");
+    varmap.save(&tmp)?;
+    std::fs::rename(&tmp, dir.join(WEIGHTS)).map_err(|e| GenerateError::io(dir, e))?;
+    let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| GenerateError::io(dir, e.into()))?;
+    write_atomic(&dir.join(CONFIG), &cfg_json)?;
+    let state_json =
+        serde_json::to_vec_pretty(state).map_err(|e| GenerateError::io(dir, e.into()))?;
+    write_atomic(&dir.join(STATE), &state_json)
+}
+
+/// Reads a checkpoint folder's config.
+pub fn load_config(dir: &Path) -> Result<Config> {
+    let path = dir.join(CONFIG);
+    let bytes = std::fs::read(&path).map_err(|e| GenerateError::io(&path, e))?;
+    let cfg: Config = serde_json::from_slice(&bytes).map_err(|e| GenerateError::BadConfig {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    cfg.validate()
+        .map_err(|reason| GenerateError::BadConfig { path, reason })?;
+    Ok(cfg)
+}
+
+/// Builds the model for `cfg` and, when `weights` is given, loads them, checking that every
+/// tensor is present with the right shape.
+pub fn build_model(
+    cfg: &Config,
+    weights: Option<&Path>,
+    device: &Device,
+) -> Result<(VarMap, Model)> {
+    let mut varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let model = Model::new(cfg, vb)?;
+    if let Some(path) = weights {
+        if !path.is_file() {
+            return Err(GenerateError::MissingWeights {
+                path: path.to_path_buf(),
+                hint: "train a model with `verity train generator`, or reinstall models/generator"
+                    .into(),
+            });
+        }
+        varmap.load(path).map_err(|e| GenerateError::BadWeights {
+            path: path.to_path_buf(),
+            reason: format!("{e} (is it a checkpoint of this config?)"),
+        })?;
+    }
+    Ok((varmap, model))
+}
+
+/// Trains (or continues training) and checkpoints into `opts.out`.
+pub fn train(
+    cfg: &Config,
+    opts: &TrainOptions,
+    device: &Device,
+    mut log: impl FnMut(&StepLog),
+) -> Result<TrainState> {
+    if opts.batch == 0 || opts.steps == 0 {
+        return Err(GenerateError::InvalidOption {
+            name: "steps or batch",
+            value: format!("{} steps, batch {}", opts.steps, opts.batch),
+            allowed: "at least 1 each".into(),
+        });
+    }
+    let (cfg, weights, mut state) = match &opts.resume {
+        Some(dir) => {
+            let cfg = load_config(dir)?;
+            let state_path = dir.join(STATE);
+            let state: TrainState = std::fs::read(&state_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            (cfg, Some(dir.join(WEIGHTS)), state)
+        }
+        None => (cfg.clone(), None, TrainState::default()),
+    };
+    cfg.validate().map_err(|reason| GenerateError::BadConfig {
+        path: opts.out.join(CONFIG),
+        reason,
+    })?;
+    let (varmap, model) = build_model(&cfg, weights.as_deref(), device)?;
+    let params = ParamsAdamW {
+        lr: opts.lr,
+        weight_decay: 0.0,
+        ..Default::default()
+    };
+    let mut opt = AdamW::new(varmap.all_vars(), params)?;
+    // A resumed run continues the data stream where it stopped.
+    let mut rng = Rng::new(opts.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9));
+    let mut since_log = (0f32, 0usize);
+    let mut since_ckpt = Instant::now();
+    let started = Instant::now();
+    let seconds_before = state.seconds;
+    while state.step < opts.steps {
+        let t0 = Instant::now();
+        let (x0, ids) = data::batch(&cfg, opts.batch, &mut rng, opts.drop_text, device)?;
+        let noise = noise_like(&x0, &mut rng)?;
+        let t: Vec<f32> = (0..opts.batch).map(|_| rng.range(0.0, 1.0)).collect();
+        let t = Tensor::new(t.as_slice(), device)?;
+        let tb = t.reshape((opts.batch, 1, 1, 1, 1))?;
+        let x_t = (x0.broadcast_mul(&(1.0 - &tb)?)? + noise.broadcast_mul(&tb)?)?;
+        let target = (&noise - &x0)?;
+        let pred = model.forward(&x_t, &t, &ids)?;
+        let loss = (pred - target)?.sqr()?.mean_all()?;
+        opt.backward_step(&loss)?;
+        let loss = loss.to_scalar::<f32>()?;
+        state.step += 1;
+        since_log = (since_log.0 + loss, since_log.1 + 1);
+        log(&StepLog {
+            step: state.step,
+            total: opts.steps,
+            loss,
+            secs_per_step: t0.elapsed().as_secs_f64(),
+        });
+        if state.step % 10 == 0 || state.step == opts.steps {
+            state
+                .losses
+                .push((state.step, since_log.0 / since_log.1 as f32));
+            since_log = (0.0, 0);
+        }
+        let due =
+            state.step % opts.checkpoint_every.max(1) == 0 || since_ckpt.elapsed().as_secs() > 600;
+        if due || state.step == opts.steps {
+            state.seconds = seconds_before + started.elapsed().as_secs_f64();
+            save_checkpoint(&opts.out, &varmap, &cfg, &state)?;
+            since_ckpt = Instant::now();
+        }
+    }
+    Ok(state)
+}
+
+/// Standard normal noise of the same shape, from the seeded generator.
+pub(crate) fn noise_like(x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
+    let n = x.elem_count();
+    let v: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+    Ok(Tensor::from_vec(v, x.shape(), x.device())?)
+}
