@@ -51,6 +51,47 @@ pub enum Command {
     /// Exit codes: 0 trusted or valid credentials; 4 tampered or invalid credentials;
     /// 5 no credentials; 1 error.
     Verify(VerifyArgs),
+    /// Train verity's own models.
+    #[command(subcommand)]
+    Train(TrainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train the text-to-video generator on procedurally rendered scenes, with checkpoints.
+    /// Interrupt it at any time and continue with --resume.
+    Generator(TrainGeneratorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainGeneratorArgs {
+    /// Train until this many steps in total (a resumed run counts the steps already done).
+    #[arg(long, default_value_t = 20_000)]
+    pub steps: usize,
+
+    /// Clips per step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+
+    /// Checkpoint folder to continue from (weights, config.json, train_state.json).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Where checkpoints go.
+    #[arg(long, value_name = "DIR", default_value = "models/generator")]
+    pub out: PathBuf,
+
+    /// Steps between checkpoints (one is also written every 10 minutes and at the end).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
+
+    /// Seed of the training data stream.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Subcommand)]

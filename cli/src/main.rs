@@ -49,6 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Keys(k) => commands::keys::run(k, &home),
         Command::Sign(a) => commands::sign::run(a, &home),
         Command::Verify(a) => commands::verify::run(a, &home),
+        Command::Train(t) => commands::train::run(t, &cli.global),
     }
 }
 

@@ -3,5 +3,6 @@
 pub mod keys;
 pub mod probe;
 pub mod sign;
+pub mod train;
 pub mod transcode;
 pub mod verify;
