@@ -51,9 +51,67 @@ pub enum Command {
     /// Exit codes: 0 trusted or valid credentials; 4 tampered or invalid credentials;
     /// 5 no credentials; 1 error.
     Verify(VerifyArgs),
+    /// Generate a clip from a prompt with the bundled model, signed with a C2PA manifest that
+    /// declares it AI-generated (c2pa.created, trainedAlgorithmicMedia) and records the prompt,
+    /// seed, steps, model and the weights' SHA-256.
+    Generate(GenerateArgs),
     /// Train verity's own models.
     #[command(subcommand)]
     Train(TrainCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to show, e.g. "a small red ball bounces from left to right while the camera pans right".
+    pub prompt: String,
+
+    /// The output video (.mp4). It appears only when generation and signing succeed.
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    /// Same prompt and seed, same clip.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Sampling steps.
+    #[arg(long, default_value_t = 24)]
+    pub steps: usize,
+
+    /// Classifier-free guidance scale.
+    #[arg(long, default_value_t = 3.0)]
+    pub guidance: f32,
+
+    /// Length in seconds (0.5 to 30).
+    #[arg(long, default_value_t = 4.0)]
+    pub duration: f32,
+
+    /// Frames per second (1 to 60).
+    #[arg(long, default_value_t = 24)]
+    pub fps: u32,
+
+    /// Width x height, even, 64 to 2048 each.
+    #[arg(long, default_value = "512x512", value_parser = parse_size)]
+    pub size: (u32, u32),
+
+    /// The model folder (config.json and model.safetensors).
+    #[arg(long, value_name = "DIR", default_value = "models/generator")]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("`{s}` is not a size: expected WIDTHxHEIGHT, e.g. 512x512");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(err)?;
+    Ok((
+        w.trim().parse().map_err(|_| err())?,
+        h.trim().parse().map_err(|_| err())?,
+    ))
 }
 
 #[derive(Debug, Subcommand)]

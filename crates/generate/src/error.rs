@@ -32,6 +32,12 @@ pub enum GenerateError {
         allowed: String,
     },
 
+    #[error(transparent)]
+    Media(Box<verity_media::MediaError>),
+
+    #[error(transparent)]
+    Provenance(Box<verity_provenance::ProvenanceError>),
+
     #[error("tensor computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
 }

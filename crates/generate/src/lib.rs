@@ -5,11 +5,13 @@
 //! - [`render`]: the deterministic procedural renderer with real physics, the source of training
 //!   data and the ground truth for evaluation;
 //! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
-//! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling.
+//! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling;
+//! - [`pipeline`]: `generate` — prompt to a signed MP4 at the asked size and frame rate.
 
 pub mod data;
 mod error;
 pub mod model;
+pub mod pipeline;
 pub mod prompt;
 pub mod render;
 pub mod rng;
