@@ -29,6 +29,7 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     match run(cli) {
@@ -69,4 +70,13 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .try_init();
     verity_media::set_ffmpeg_logging(verbose >= 2);
+}
+
+/// Rust ignores SIGPIPE, so `verity verify x.mp4 | head` would panic on the closed pipe. Restore
+/// the default: the process ends quietly when the reader goes away, as command-line tools do.
+fn restore_sigpipe() {
+    // SAFETY: setting the default disposition of one signal at start-up, before any threads.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

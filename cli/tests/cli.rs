@@ -152,3 +152,38 @@ fn usage_errors_name_the_allowed_values() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn generate_refuses_bad_requests_before_any_work() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let out = d.join("clip.mp4");
+    let cases: [(&[&str], &str); 4] = [
+        (&["a red ball dances"], "did not understand: `dances`"),
+        (&["a red and blue ball falls"], "contradiction"),
+        (&["a red ball falls", "--duration", "0"], "invalid duration"),
+        (&["a red ball falls", "--size", "0x512"], "invalid size"),
+    ];
+    for (args, says) in cases {
+        verity(d)
+            .arg("generate")
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(says));
+    }
+    // Keys exist but the model does not.
+    verity(d).args(["keys", "init"]).assert().success();
+    verity(d)
+        .args(["generate", "a red ball falls", "--model"])
+        .arg(d.join("no-model"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("model weights are missing"));
+    assert!(!out.exists());
+    Ok(())
+}

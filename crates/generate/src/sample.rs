@@ -54,7 +54,9 @@ pub fn sample(
         let v = model.forward(&Tensor::cat(&[&x, &x], 0)?, &tt, &ids)?;
         let (vc, vu) = (v.narrow(0, 0, 1)?, v.narrow(0, 1, 1)?);
         let guided = (&vu + ((vc - &vu)? * f64::from(opts.guidance))?)?;
-        x = (x - (guided * dt)?)?;
+        // Detach: sampling needs no gradients, and the graph would otherwise keep every step's
+        // intermediates alive.
+        x = (x - (guided * dt)?)?.detach();
         progress(i + 1, steps);
     }
     Ok(x.squeeze(0)?.clamp(-1f32, 1f32)?)
