@@ -64,7 +64,15 @@ pub(crate) fn decide(section: &C2paSection) -> Verdict {
             label: VerdictLabel::NoEvidence,
             confidence: None,
             summary: "No content credentials found.".into(),
-            evidence: vec!["the file carries no C2PA manifest".into()],
+            evidence: match c
+                .codes
+                .informational
+                .iter()
+                .find(|i| i.code == "verity.container.unsupported")
+            {
+                Some(i) => vec![format!("no C2PA manifest: {}", i.explanation)],
+                None => vec!["the file carries no C2PA manifest".into()],
+            },
         },
     }
 }

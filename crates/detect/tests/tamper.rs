@@ -359,3 +359,25 @@ fn manifest_spliced_onto_an_unrelated_clip_is_tampering() {
     let r = report(&f, &spliced);
     assert_finding(&r, VerdictLabel::Tampered, "assertion.bmffHash.mismatch");
 }
+
+#[test]
+fn a_container_c2pa_cannot_carry_reads_as_no_credentials() {
+    let f = fixture();
+    let mkv = f.dir.join("clip.mkv");
+    common::ffmpeg(&[
+        "-i".as_ref(),
+        f.signed.as_os_str(),
+        "-c".as_ref(),
+        "copy".as_ref(),
+        mkv.as_os_str(),
+    ])
+    .unwrap();
+    let r = report(&f, &mkv);
+    assert_eq!(r.c2pa.manifest.state, C2paState::Absent);
+    assert_eq!(r.verdict.label, VerdictLabel::NoEvidence);
+    assert!(
+        r.verdict.evidence[0].contains("cannot embed"),
+        "{:?}",
+        r.verdict.evidence
+    );
+}

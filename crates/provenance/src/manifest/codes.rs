@@ -80,6 +80,9 @@ pub fn explain(code: &str) -> &'static str {
         "ingredient.hashedURI.mismatch" => "an ingredient changed after signing",
         "general.error" => "validation failed with an unexpected error",
         "verity.manifest.unreadable" => "the embedded manifest is damaged and cannot be parsed",
+        "verity.container.unsupported" => {
+            "C2PA cannot embed a manifest in this container, so none was looked for"
+        }
         _ => "see the C2PA specification for this status code",
     }
 }

@@ -135,10 +135,14 @@ pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> 
             return Ok(ManifestReport::absent());
         }
         Err(c2pa::Error::UnsupportedType) => {
-            return Err(ProvenanceError::Unsupported {
-                path: path.to_path_buf(),
-                detail: "not a file type C2PA can carry a manifest in".into(),
+            // A container C2PA cannot embed a manifest in (MKV, WebM, AVI…): no credentials.
+            let mut r = ManifestReport::absent();
+            r.codes.informational.push(StatusCode {
+                code: "verity.container.unsupported".into(),
+                explanation: explain("verity.container.unsupported").to_string(),
+                url: None,
             });
+            return Ok(r);
         }
         Err(c2pa::Error::IoError(e)) => return Err(ProvenanceError::io(path, e)),
         Err(e) => {
