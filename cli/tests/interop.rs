@@ -53,14 +53,7 @@ fn c2pa_python_reads_ours_as_trusted_with_the_same_assertions() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = d.join("home");
-    let clip = common::lavfi(
-        d,
-        "clip.mp4",
-        "testsrc2=s=320x240:r=30:d=1",
-        Some("sine=d=1"),
-        &[],
-    )
-    .unwrap();
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
     let signed = d.join("signed.mp4");
     verity(&home)
         .args(["keys", "init", "--org", "Interop Org", "--alg", "es256"])
@@ -127,14 +120,7 @@ fn verity_trusts_a_c2pa_python_signature_given_its_ca() {
     let d = dir.path();
     let ca = d.join("ca");
     py(&python, &["make-ca".as_ref(), ca.as_os_str()]);
-    let clip = common::lavfi(
-        d,
-        "clip.mp4",
-        "testsrc2=s=320x240:r=30:d=1",
-        Some("sine=d=1"),
-        &[],
-    )
-    .unwrap();
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
     let signed = d.join("python-signed.mp4");
     py(
         &python,

@@ -16,14 +16,7 @@ fn keys_sign_verify_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = d.join("home");
-    let clip = common::lavfi(
-        d,
-        "clip.mp4",
-        "testsrc2=s=320x240:r=30:d=1",
-        Some("sine=d=1"),
-        &[],
-    )
-    .unwrap();
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
     let signed = d.join("signed.mp4");
 
     // No keys yet: sign says how to make them, and writes nothing.

@@ -22,13 +22,7 @@ fn generated_clip_round_trip() -> anyhow::Result<()> {
     )?;
     let signer = load_home_signer(&home)?;
     let trust = TrustStore::from_home_dir(&home.join("trust"))?;
-    let clip = common::lavfi(
-        dir.path(),
-        "clip.mp4",
-        "testsrc2=s=320x240:r=30:d=1",
-        Some("sine=d=1"),
-        &[],
-    )?;
+    let clip = common::short_clip(dir.path(), "clip.mp4")?;
 
     assert_eq!(read_manifest(&clip, &trust)?.state, C2paState::Absent);
 

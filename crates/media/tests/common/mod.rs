@@ -76,6 +76,17 @@ pub fn lavfi(
     Ok(out)
 }
 
+/// A 1-second 320x240 test clip with a sine tone: the clip most tests sign and check.
+pub fn short_clip(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    lavfi(
+        dir,
+        name,
+        "testsrc2=s=320x240:r=30:d=1",
+        Some("sine=d=1"),
+        &[],
+    )
+}
+
 /// Everything measured about a file by decoding it fully.
 #[derive(Debug)]
 pub struct Decoded {
