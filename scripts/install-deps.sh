@@ -22,14 +22,18 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-# pip may come from a Python that is not Debian's (pyenv, a venv): that is fine too.
-if [ ${#missing[@]} -gt 0 ] && python3 -m pip --version >/dev/null 2>&1; then
-  filtered=()
-  for p in "${missing[@]}"; do
-    case "$p" in python3|python3-pip|python3-venv) ;; *) filtered+=("$p") ;; esac
-  done
-  missing=("${filtered[@]+"${filtered[@]}"}")
-fi
+# Python may come from elsewhere (pyenv, a venv): skip its Debian packages when what they
+# provide already works.
+filtered=()
+for p in "${missing[@]+"${missing[@]}"}"; do
+  case "$p" in
+    python3) command -v python3 >/dev/null 2>&1 && continue ;;
+    python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
+    python3-venv) python3 -c "import ensurepip, venv" >/dev/null 2>&1 && continue ;;
+  esac
+  filtered+=("$p")
+done
+missing=("${filtered[@]+"${filtered[@]}"}")
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
