@@ -8,13 +8,18 @@ CARGO ?= cargo
 
 .PHONY: demo test deps media clips interop build bench lint clean
 
-## make demo: keys, sign real footage, verify it (and an unsigned and a tampered copy), transcode.
+## make demo: keys; generate a clip and verify it; sign real footage and verify it (and an unsigned
+## and a tampered copy); probe and transcode.
 DEMO_HOME := $(OUT)/demo-home
 V := VERITY_HOME=$(DEMO_HOME) target/release/verity
 demo: clips build
 	@mkdir -p $(OUT)
 	@echo "== verity keys init (a demo CA and signing certificate in $(DEMO_HOME))"
 	@[ -f $(DEMO_HOME)/keys/signer.key.pem ] || $(V) keys init --org "verity demo"
+	@echo
+	@echo "== verity generate (bundled model, still in training: see models/generator/MODEL_CARD.md)"
+	@$(V) generate "a small red ball bounces from left to right while the camera pans right" -o $(OUT)/generated.mp4
+	@$(V) verify $(OUT)/generated.mp4; echo "(exit $$?)"
 	@echo
 	@echo "== verity sign $(MEDIA)/bigbuckbunny.mp4 -o $(OUT)/bigbuckbunny-signed.mp4"
 	@$(V) sign $(MEDIA)/bigbuckbunny.mp4 -o $(OUT)/bigbuckbunny-signed.mp4
