@@ -677,12 +677,7 @@ impl Reader {
 /// The colour of a decoded frame, falling back on the stream's (or the guess by height).
 fn frame_color(f: &frame::Video, stream: ColorSpec) -> ColorSpec {
     use ffmpeg_next::util::color;
-    let mut c = stream;
-    match f.color_space() {
-        color::Space::BT709 => c.matrix = crate::frame::Matrix::Bt709,
-        color::Space::BT470BG | color::Space::SMPTE170M => c.matrix = crate::frame::Matrix::Bt601,
-        _ => {}
-    }
+    let mut c = stream.with_stated_matrix(f.color_space().into());
     match f.color_range() {
         color::Range::JPEG => c.range = crate::frame::Range::Full,
         color::Range::MPEG => c.range = crate::frame::Range::Limited,

@@ -112,6 +112,18 @@ pub struct ColorSpec {
 }
 
 impl ColorSpec {
+    /// Takes the matrix a stream or frame states (BT.709, or BT.601 as BT.470BG or SMPTE 170M);
+    /// any other or unspecified matrix keeps this one.
+    pub(crate) fn with_stated_matrix(mut self, space: ffmpeg_next::ffi::AVColorSpace) -> Self {
+        use ffmpeg_next::ffi::AVColorSpace::*;
+        match space {
+            AVCOL_SPC_BT709 => self.matrix = Matrix::Bt709,
+            AVCOL_SPC_BT470BG | AVCOL_SPC_SMPTE170M => self.matrix = Matrix::Bt601,
+            _ => {}
+        }
+        self
+    }
+
     /// What players assume when a stream does not say: BT.709 from 720 lines up, BT.601 below.
     pub fn guess_for_height(height: u32) -> Self {
         ColorSpec {

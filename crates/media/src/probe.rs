@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::demux;
 use crate::error::{MediaError, Result};
-use crate::frame::{ColorSpec, Matrix, Range, Rational};
+use crate::frame::{ColorSpec, Range, Rational};
 
 /// What a media file holds.
 #[derive(Clone, Debug, Serialize)]
@@ -233,7 +233,7 @@ fn bit_rate_of(params: &codec::Parameters) -> Option<u64> {
 }
 
 fn video_format(params: &codec::Parameters, height: u32) -> (String, ColorSpec) {
-    use ffmpeg_next::ffi::{AVColorRange, AVColorSpace, AVPixelFormat};
+    use ffmpeg_next::ffi::{AVColorRange, AVPixelFormat};
     // SAFETY: `params` wraps a valid AVCodecParameters; `format` holds an AVPixelFormat value.
     let (fmt, space, range) = unsafe {
         let p = &*params.as_ptr();
@@ -254,14 +254,7 @@ fn video_format(params: &codec::Parameters, height: u32) -> (String, ColorSpec) 
             }
         }
     };
-    let mut color = ColorSpec::guess_for_height(height);
-    match space {
-        AVColorSpace::AVCOL_SPC_BT709 => color.matrix = Matrix::Bt709,
-        AVColorSpace::AVCOL_SPC_BT470BG | AVColorSpace::AVCOL_SPC_SMPTE170M => {
-            color.matrix = Matrix::Bt601
-        }
-        _ => {}
-    }
+    let mut color = ColorSpec::guess_for_height(height).with_stated_matrix(space);
     if range == AVColorRange::AVCOL_RANGE_JPEG || name.starts_with("yuvj") {
         color.range = Range::Full;
     }
