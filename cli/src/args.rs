@@ -98,6 +98,20 @@ pub struct GenerateArgs {
     pub model: PathBuf,
 
     #[command(flatten)]
+    pub badge: BadgeArgs,
+
+    #[command(flatten)]
+    pub marks: MarkArgs,
+
+    /// Leave out the visible badge.
+    #[arg(long)]
+    pub no_visible: bool,
+
+    /// Leave out the invisible spectral watermark.
+    #[arg(long)]
+    pub no_watermark: bool,
+
+    #[command(flatten)]
     pub keys: KeyArgs,
 
     /// Print JSON instead of text.
@@ -150,6 +164,10 @@ pub struct TrainGeneratorArgs {
     /// Seed of the training data stream.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+
+    /// Stop after this many minutes of training, with a checkpoint, even short of --steps.
+    #[arg(long, value_name = "MINUTES")]
+    pub time_limit: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,9 +239,68 @@ pub struct SignArgs {
     #[arg(long)]
     pub title: Option<String>,
 
+    /// Leave out the visible badge.
+    #[arg(long)]
+    pub no_visible: bool,
+
+    /// Leave out the invisible spectral watermark.
+    #[arg(long)]
+    pub no_watermark: bool,
+
+    /// Leave out the C2PA manifest.
+    #[arg(long)]
+    pub no_manifest: bool,
+
+    #[command(flatten)]
+    pub badge: BadgeArgs,
+
+    #[command(flatten)]
+    pub marks: MarkArgs,
+
+    /// H.264 quality of the re-encode (0–51, lower is better).
+    #[arg(long, default_value_t = 18)]
+    pub crf: u8,
+
+    /// x264 preset of the re-encode.
+    #[arg(long, default_value = "medium", value_parser = parse_preset)]
+    pub preset: verity_media::Preset,
+
+    /// Strength of the spectral watermark in luma levels (higher survives more, shows more).
+    #[arg(long, default_value_t = verity_provenance::marks::spectral::DEFAULT_STRENGTH)]
+    pub strength: f32,
+
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The visible badge.
+#[derive(Debug, Args, Clone)]
+pub struct BadgeArgs {
+    /// Text after "AI" on the badge (default: the signer's name).
+    #[arg(long, value_name = "TEXT")]
+    pub badge_text: Option<String>,
+
+    /// Opacity of the badge, (0, 1].
+    #[arg(long, default_value_t = verity_provenance::marks::visible::DEFAULT_OPACITY)]
+    pub badge_opacity: f32,
+
+    /// Badge height as a share of the frame height, [0.02, 0.25].
+    #[arg(long, default_value_t = verity_provenance::marks::visible::DEFAULT_SIZE)]
+    pub badge_size: f32,
+}
+
+/// Spectral-mark keys and the manifest repository.
+#[derive(Debug, Args, Clone)]
+pub struct MarkArgs {
+    /// Spectral-mark key file (64 hex digits). Default: HOME/keys/watermark.key when it exists,
+    /// else the documented default key. `verify` tries the default key too, always.
+    #[arg(long, value_name = "FILE")]
+    pub watermark_key: Option<PathBuf>,
+
+    /// The manifest repository folder (default: HOME/manifests).
+    #[arg(long, value_name = "DIR", env = "VERITY_REPOSITORY")]
+    pub repository: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +316,13 @@ pub struct VerifyArgs {
     /// Individually allowed signing certificates: a PEM file or a directory (repeatable).
     #[arg(long, value_name = "FILE|DIR")]
     pub allow: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub marks: MarkArgs,
+
+    /// Check the C2PA manifest only, not the marks.
+    #[arg(long)]
+    pub no_marks: bool,
 
     /// Print the report as JSON.
     #[arg(long)]

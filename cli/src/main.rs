@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod home;
+mod marks;
 mod output;
 
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Probe(a) => commands::probe::run(a),
         Command::Transcode(a) => commands::transcode::run(a, &cli.global),
         Command::Keys(k) => commands::keys::run(k, &home),
-        Command::Sign(a) => commands::sign::run(a, &home),
+        Command::Sign(a) => commands::sign::run(a, &home, &cli.global),
         Command::Verify(a) => commands::verify::run(a, &home),
         Command::Train(t) => commands::train::run(t, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &home, &cli.global),

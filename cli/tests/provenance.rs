@@ -81,7 +81,72 @@ fn keys_sign_verify_and_exit_codes() {
     assert_eq!(r["c2pa"]["actions"][0]["action"], "c2pa.opened");
     assert_eq!(r["c2pa"]["ingredients"][0]["relationship"], "parentOf");
     assert_eq!(r["file"]["width"], 320);
-    assert_eq!(r["layers_checked"], serde_json::json!(["c2pa"]));
+    assert_eq!(
+        r["layers_checked"],
+        serde_json::json!(["c2pa", "watermark", "visible_mark"])
+    );
+    // All three layers: the watermark (with the soft binding and action in the manifest) and
+    // the badge are found.
+    assert_eq!(r["c2pa"]["actions"][1]["action"], "c2pa.watermarked");
+    assert_eq!(r["watermark"]["found"], true, "{r}");
+    assert_eq!(
+        r["watermark"]["key"],
+        home.join("keys/watermark.key").display().to_string()
+    );
+    assert!(r["watermark"]["false_positive_bound"].as_f64().unwrap() <= 1e-6);
+    assert_eq!(r["visible_mark"]["found"], true, "{r}");
+    let payload = r["watermark"]["payload"].as_str().unwrap().to_string();
+    assert!(
+        home.join(format!("manifests/org.verity.spectral.1/{payload}.c2pa"))
+            .is_file()
+    );
+
+    // A re-encode drops the manifest; the watermark brings the credentials back (exit 0).
+    let copy = d.join("copy.mp4");
+    verity(&home)
+        .args(["transcode", "--crf", "23"])
+        .arg(&signed)
+        .arg(&copy)
+        .assert()
+        .success();
+    let out = verity(&home)
+        .args(["verify", "--json"])
+        .arg(&copy)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let r = json(&out);
+    assert_eq!(r["verdict"]["label"], "watermarked-recovered", "{r}");
+    assert_eq!(r["c2pa"]["recovered_via"], "watermark");
+    assert_eq!(r["c2pa"]["hard_binding_failed"], true);
+    assert_eq!(r["watermark"]["payload"], payload.as_str());
+
+    // Without the repository: a watermark, no manifest (exit 5).
+    verity(&home)
+        .args(["verify", "--repository"])
+        .arg(d.join("no-repo"))
+        .arg(&copy)
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains("watermarked-no-manifest"));
+
+    // A damaged repository is reported, and left as it is.
+    let damaged = d.join("damaged-repo");
+    std::fs::create_dir_all(&damaged).unwrap();
+    std::fs::write(damaged.join("repository.json"), b"{not json").unwrap();
+    verity(&home)
+        .args(["verify", "--repository"])
+        .arg(&damaged)
+        .arg(&copy)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("damaged"));
+    assert_eq!(
+        std::fs::read(damaged.join("repository.json")).unwrap(),
+        b"{not json"
+    );
 
     // … valid but untrusted in another home (exit 0), and trusted again with --trust.
     let other = d.join("other");

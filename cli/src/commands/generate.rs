@@ -8,7 +8,10 @@ use crate::args::{GenerateArgs, GlobalArgs};
 use crate::commands::{keys::signer, train::device};
 use crate::exit;
 use crate::home::Home;
+use crate::marks;
 use crate::output;
+use verity_generate::pipeline::Stamping;
+use verity_provenance::marks::{MarkOptions, SpectralOptions, VisibleOptions};
 
 pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<u8> {
     let opts = GenerateOptions {
@@ -27,6 +30,35 @@ pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Res
     verity_provenance::manifest::mime_for(&args.output)?;
     let signer = signer(&args.keys, home)?;
     let trust = TrustStore::from_home_dir(&KeyPaths::in_home(home.root()).trust_dir)?;
+    let signer_name = signer
+        .chain()
+        .first()
+        .and_then(|c| verity_signing::describe(c).ok())
+        .map(|c| c.subject)
+        .unwrap_or_default();
+    let visible = (!args.no_visible).then(|| VisibleOptions {
+        text: args.badge.badge_text.clone().unwrap_or_else(|| {
+            crate::commands::sign::common_name(&signer_name).unwrap_or_else(|| "verity".into())
+        }),
+        opacity: args.badge.badge_opacity,
+        size: args.badge.badge_size,
+    });
+    let spectral = if args.no_watermark {
+        None
+    } else {
+        Some(SpectralOptions::new_asset(marks::signing_key(
+            &args.marks,
+            home,
+        )?)?)
+    };
+    let repository = if args.no_watermark {
+        None
+    } else {
+        Some(marks::repository_for_sign(&args.marks, home)?)
+    };
+    let mark_opts = MarkOptions { visible, spectral };
+    // A size too small for the marks is refused before the model loads.
+    verity_provenance::marks::Stamper::new(&mark_opts, opts.width, opts.height)?;
     let dev = device()?;
     let model = load_model(&args.model, &dev)?;
 
@@ -44,8 +76,12 @@ pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Res
         &args.prompt,
         &args.output,
         &opts,
-        &signer,
-        &trust,
+        &Stamping {
+            marks: &mark_opts,
+            signer: &signer,
+            trust: &trust,
+            repository: repository.as_ref(),
+        },
         &dev,
         |stage, i, n| {
             bar.set_message(stage.to_string());

@@ -5,6 +5,7 @@ use verity_signing::{InitOptions, KeyPaths, TrustStore};
 use crate::args::{KeyArgs, KeysCommand};
 use crate::exit;
 use crate::home::Home;
+use crate::marks;
 use crate::output;
 
 pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
@@ -18,8 +19,20 @@ pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
                     force: a.force,
                 },
             )?;
+            let (mark_path, mark_key, made) = marks::init_key(home, a.force)?;
             if a.json {
-                output::json(&report)?;
+                #[derive(serde::Serialize)]
+                struct Out<'a, T: serde::Serialize> {
+                    #[serde(flatten)]
+                    certificates: &'a T,
+                    watermark_key: String,
+                    watermark_issuer: String,
+                }
+                output::json(&Out {
+                    certificates: &report,
+                    watermark_key: mark_path.display().to_string(),
+                    watermark_issuer: format!("{:05x}", mark_key.issuer_id()),
+                })?;
             } else {
                 println!(
                     "made a {} root CA and a signing certificate for `{}`",
@@ -36,6 +49,12 @@ pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
                 );
                 println!("  trust anchor   {}", report.trust_anchor.display());
                 println!("  signer sha256  {}", report.signer.sha256);
+                println!(
+                    "  watermark key  {} (mode 0600; issuer id {:05x}{})",
+                    mark_path.display(),
+                    mark_key.issuer_id(),
+                    if made { "" } else { ", kept from before" }
+                );
                 println!(
                     "clips you sign now verify as trusted here; give the trust anchor to others who should trust them"
                 );

@@ -30,6 +30,9 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         seed: a.seed,
         checkpoint_every: a.checkpoint_every,
         drop_text: 0.1,
+        time_limit: a
+            .time_limit
+            .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
     };
     let bar = ProgressBar::new(a.steps as u64);
     if global.quiet {

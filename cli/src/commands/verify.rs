@@ -6,6 +6,7 @@ use verity_signing::{KeyPaths, TrustStore};
 use crate::args::VerifyArgs;
 use crate::exit;
 use crate::home::Home;
+use crate::marks;
 use crate::output;
 
 pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
@@ -16,16 +17,34 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
     for a in &args.allow {
         trust.add_allowed(a)?;
     }
-    let report = verity_detect::verify(&args.file, &VerifyOptions { trust })?;
+    let (keys, repository) = if args.no_marks {
+        (Vec::new(), None)
+    } else {
+        (
+            marks::verifying_keys(&args.marks, home)?,
+            marks::repository_for_verify(&args.marks, home)?,
+        )
+    };
+    let report = verity_detect::verify(
+        &args.file,
+        &VerifyOptions {
+            trust,
+            keys,
+            repository,
+            skip_marks: args.no_marks,
+        },
+    )?;
     if args.json {
         output::json(&report)?;
     } else {
         print_human(&report);
     }
     Ok(match report.verdict.label {
-        VerdictLabel::AiGeneratedSigned | VerdictLabel::SignedOtherOrigin => exit::OK,
+        VerdictLabel::AiGeneratedSigned
+        | VerdictLabel::SignedOtherOrigin
+        | VerdictLabel::WatermarkedRecovered => exit::OK,
         VerdictLabel::Tampered | VerdictLabel::InvalidCredentials => exit::INVALID,
-        VerdictLabel::NoEvidence => exit::NO_CREDENTIALS,
+        VerdictLabel::NoEvidence | VerdictLabel::WatermarkedNoManifest => exit::NO_CREDENTIALS,
     })
 }
 
@@ -37,10 +56,15 @@ fn print_human(r: &Report) {
     }
     let c = &r.c2pa.manifest;
     println!(
-        "  c2pa: {}{}",
+        "  c2pa: {}{}{}",
         serde_json::to_value(c.state)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        r.c2pa
+            .recovered_via
+            .as_deref()
+            .map(|v| format!(" (recovered via {v})"))
             .unwrap_or_default(),
         c.claim_generator
             .as_deref()

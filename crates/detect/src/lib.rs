@@ -1,9 +1,13 @@
 //! verity-detect: the verify pipeline. One call, [`verify`], turns a suspect file into a
-//! [`Report`]: the file's facts, its C2PA credentials, and a verdict with its evidence. The
-//! watermark, visible-mark and classifier layers join the report as they land; until then their
-//! fields are `null` and `layers_checked` says what was looked at.
+//! [`Report`]: the file's facts, its C2PA credentials, its marks (the spectral watermark and the
+//! visible badge), and a verdict with its evidence. When the file has lost its manifest, the
+//! watermark's payload finds it again in the manifest repository. The classifier layer joins the
+//! report when it lands; until then its field is `null` and `layers_checked` says what was looked
+//! at.
 
 mod error;
+pub mod marks;
+mod recover;
 mod report;
 mod verdict;
 
@@ -12,6 +16,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
+use verity_provenance::marks::WatermarkKey;
+use verity_provenance::repository::Repository;
 use verity_signing::TrustStore;
 
 pub use error::{DetectError, Result};
@@ -22,6 +28,12 @@ pub use report::{C2paSection, FileInfo, Report, Verdict, VerdictLabel};
 pub struct VerifyOptions {
     /// Whose signatures count as trusted.
     pub trust: TrustStore,
+    /// Spectral-mark keys to try besides the documented default key.
+    pub keys: Vec<WatermarkKey>,
+    /// Where to look a manifest up by the payload of the mark, when the file has none.
+    pub repository: Option<Repository>,
+    /// Leave the watermark layers out (C2PA only).
+    pub skip_marks: bool,
 }
 
 /// Verifies one file. Problems with the file's provenance are findings in the report, not
@@ -34,11 +46,19 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     let info = verity_media::probe(path)?;
     timings.insert("probe".to_string(), ms(t));
 
-    // The file hash and the C2PA validation each read the whole file: run them side by side.
-    let (sha256, manifest) = std::thread::scope(|s| {
+    let mut keys = vec![WatermarkKey::default_key()];
+    keys.extend(opts.keys.iter().cloned());
+    // The file hash, the C2PA validation and the marks each read the file: run them side by side.
+    let (sha256, manifest, scanned) = std::thread::scope(|s| {
         let hasher = s.spawn(|| {
             let t = Instant::now();
             sha256_file(path).map(|h| (h, ms(t)))
+        });
+        let scanner = (!opts.skip_marks).then(|| {
+            s.spawn(|| {
+                let t = Instant::now();
+                marks::scan(path, &keys).map(|m| (m, ms(t)))
+            })
         });
         let t = Instant::now();
         let manifest = verity_provenance::read_manifest(path, &opts.trust).map(|m| (m, ms(t)));
@@ -48,12 +68,28 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
                 std::io::Error::other("the hashing thread failed"),
             ))
         });
-        (hashed, manifest)
+        let scanned = scanner.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(DetectError::io(
+                    path,
+                    std::io::Error::other("the watermark thread failed"),
+                ))
+            })
+        });
+        (hashed, manifest, scanned)
     });
     let (sha256, hash_ms) = sha256?;
     let (manifest, c2pa_ms) = manifest?;
     timings.insert("hash".to_string(), hash_ms);
     timings.insert("c2pa".to_string(), c2pa_ms);
+    let scanned = match scanned {
+        Some(r) => {
+            let ((spectral, badge), marks_ms) = r?;
+            timings.insert("marks".to_string(), marks_ms);
+            Some((spectral, badge))
+        }
+        None => None,
+    };
 
     let file = FileInfo {
         name: path
@@ -68,17 +104,33 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         height: info.video.height,
         fps: info.video.fps,
     };
-    let c2pa = C2paSection::embedded(manifest);
-    let verdict = verdict::decide(&c2pa);
+    let mut c2pa = C2paSection::embedded(manifest);
+    let mut layers = vec!["c2pa".to_string()];
+    let mut watermark = None;
+    let mut visible_mark = None;
+    if let Some((spectral, badge)) = &scanned {
+        layers.push("watermark".into());
+        layers.push("visible_mark".into());
+        watermark = Some(marks::WatermarkSection::from_detection(spectral));
+        visible_mark = Some(badge.clone());
+        if let (Some(payload), Some(repo)) = (spectral.payload, &opts.repository) {
+            let t = Instant::now();
+            if let Some(recovered) = recover::recover(&c2pa, payload, repo, path, &opts.trust)? {
+                c2pa = recovered;
+            }
+            timings.insert("recovery".to_string(), ms(t));
+        }
+    }
+    let verdict = verdict::decide(&c2pa, watermark.as_ref(), visible_mark.as_ref());
     timings.insert("total".to_string(), ms(started));
     Ok(Report {
         file,
         verdict,
         c2pa,
-        watermark: None,
-        visible_mark: None,
+        watermark,
+        visible_mark,
         classifier: None,
-        layers_checked: vec!["c2pa".into()],
+        layers_checked: layers,
         timings_ms: timings,
     })
 }

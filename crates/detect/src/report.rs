@@ -18,6 +18,11 @@ pub enum VerdictLabel {
     Tampered,
     /// A manifest is present but fails validation for another reason (signature, structure).
     InvalidCredentials,
+    /// No manifest in the file, but the spectral mark's payload found one in the repository,
+    /// and that manifest's soft binding names the same payload.
+    WatermarkedRecovered,
+    /// A spectral mark was found, but no manifest for it.
+    WatermarkedNoManifest,
     /// No credentials and no other evidence.
     NoEvidence,
 }
@@ -29,6 +34,8 @@ impl VerdictLabel {
             VerdictLabel::SignedOtherOrigin => "signed-other-origin",
             VerdictLabel::Tampered => "tampered",
             VerdictLabel::InvalidCredentials => "invalid-credentials",
+            VerdictLabel::WatermarkedRecovered => "watermarked-recovered",
+            VerdictLabel::WatermarkedNoManifest => "watermarked-no-manifest",
             VerdictLabel::NoEvidence => "no-evidence",
         }
     }
@@ -85,10 +92,10 @@ pub struct Report {
     pub file: FileInfo,
     pub verdict: Verdict,
     pub c2pa: C2paSection,
-    /// The invisible watermark: `null` until that layer is checked.
-    pub watermark: Option<serde_json::Value>,
-    /// The visible mark: `null` until that layer is checked.
-    pub visible_mark: Option<serde_json::Value>,
+    /// The spectral watermark: `null` when that layer was not checked.
+    pub watermark: Option<crate::marks::WatermarkSection>,
+    /// The visible badge: `null` when that layer was not checked.
+    pub visible_mark: Option<verity_provenance::marks::VisibleDetection>,
     /// The synthetic-video classifier: `null` until that layer is checked.
     pub classifier: Option<serde_json::Value>,
     /// Which layers this report looked at.

@@ -62,6 +62,7 @@ fn report(f: &Fixture, path: &Path) -> Report {
         path,
         &VerifyOptions {
             trust: f.trust.clone(),
+            ..VerifyOptions::default()
         },
     )
     .unwrap()
@@ -221,6 +222,7 @@ fn replaced_certificate_chain_is_invalid() {
         &p,
         &VerifyOptions {
             trust: f.trust.clone(),
+            ..VerifyOptions::default()
         },
     )
     .unwrap();
@@ -288,6 +290,7 @@ fn corrupt_and_truncated_files_do_not_panic() {
         &cut,
         &VerifyOptions {
             trust: f.trust.clone(),
+            ..VerifyOptions::default()
         },
     ) {
         Err(e) => assert!(e.to_string().contains("cut.mp4"), "{e}"),

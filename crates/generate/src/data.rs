@@ -65,6 +65,21 @@ pub fn random_spec(rng: &mut Rng, allow_held_out: bool) -> SceneSpec {
 
 /// Renders a spec as the model sees it: [T, C, H, W] in [-1, 1].
 pub fn clip_tensor(spec: &SceneSpec, cfg: &Config, seed: u64, device: &Device) -> Result<Tensor> {
+    let mut data = vec![0f32; clip_len(cfg)];
+    render_into(spec, cfg, seed, &mut data);
+    Tensor::from_vec(
+        data,
+        (cfg.frames, cfg.channels, cfg.height, cfg.width),
+        device,
+    )
+}
+
+fn clip_len(cfg: &Config) -> usize {
+    cfg.frames * cfg.channels * cfg.height * cfg.width
+}
+
+/// Renders a spec into `data` ([T, C, H, W] in [-1, 1]).
+fn render_into(spec: &SceneSpec, cfg: &Config, seed: u64, data: &mut [f32]) {
     let opts = RenderOptions {
         width: cfg.width as u32,
         height: cfg.height as u32,
@@ -74,7 +89,6 @@ pub fn clip_tensor(spec: &SceneSpec, cfg: &Config, seed: u64, device: &Device) -
     };
     let frames = render(spec, &opts);
     let (h, w, c) = (cfg.height, cfg.width, cfg.channels);
-    let mut data = vec![0f32; cfg.frames * c * h * w];
     for (t, img) in frames.iter().take(cfg.frames).enumerate() {
         for (x, y, p) in img.enumerate_pixels() {
             for ch in 0..c {
@@ -83,7 +97,6 @@ pub fn clip_tensor(spec: &SceneSpec, cfg: &Config, seed: u64, device: &Device) -
             }
         }
     }
-    Tensor::from_vec(data, (cfg.frames, c, h, w), device)
 }
 
 /// Prompt ids padded to `max_words`: [L].
@@ -102,20 +115,42 @@ pub fn batch(
     drop_text: f32,
     device: &Device,
 ) -> Result<(Tensor, Tensor)> {
-    let mut clips = Vec::with_capacity(size);
+    // Draw every random choice first, in order, so the stream does not depend on threads.
+    let mut jobs = Vec::with_capacity(size);
     let mut ids = Vec::with_capacity(size * cfg.max_words);
     for _ in 0..size {
         let spec = random_spec(rng, false);
-        clips.push(clip_tensor(&spec, cfg, rng.next_u64(), device)?);
+        let seed = rng.next_u64();
         let prompt = if rng.range(0.0, 1.0) < drop_text {
             String::new()
         } else {
             spec.canonical_prompt()
         };
         ids.extend(prompt_ids(cfg, &prompt)); // the empty prompt tokenizes to [NULL]
+        jobs.push((spec, seed));
     }
+    // Then render the clips on all cores, into one buffer that goes to the device at once.
+    let len = clip_len(cfg);
+    let mut data = vec![0f32; size * len];
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(size);
+    let per = size.div_ceil(threads.max(1));
+    std::thread::scope(|scope| {
+        for (chunk, jobs) in data.chunks_mut(per * len).zip(jobs.chunks(per)) {
+            scope.spawn(move || {
+                for (out, (spec, seed)) in chunk.chunks_mut(len).zip(jobs) {
+                    render_into(spec, cfg, *seed, out);
+                }
+            });
+        }
+    });
     Ok((
-        Tensor::stack(&clips, 0)?,
+        Tensor::from_vec(
+            data,
+            (size, cfg.frames, cfg.channels, cfg.height, cfg.width),
+            device,
+        )?,
         Tensor::from_vec(ids, (size, cfg.max_words), device)?,
     ))
 }

@@ -32,9 +32,11 @@ pub enum GenerateError {
         allowed: String,
     },
 
+    #[cfg(feature = "pipeline")]
     #[error(transparent)]
     Media(Box<verity_media::MediaError>),
 
+    #[cfg(feature = "pipeline")]
     #[error(transparent)]
     Provenance(Box<verity_provenance::ProvenanceError>),
 

@@ -11,6 +11,7 @@
 pub mod data;
 mod error;
 pub mod model;
+#[cfg(feature = "pipeline")]
 pub mod pipeline;
 pub mod prompt;
 pub mod render;

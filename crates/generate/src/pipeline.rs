@@ -9,6 +9,10 @@ use image::{RgbImage, imageops};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
+use verity_provenance::marks::spectral::ALGORITHM;
+use verity_provenance::marks::{MarkOptions, Payload, Stamper};
+use verity_provenance::repository::{RecordInfo, Repository};
+use verity_provenance::stamp::soft_binding_assertion;
 use verity_provenance::{ManifestSpec, Origin, sign_file};
 use verity_signing::{RingSigner, TrustStore};
 
@@ -184,6 +188,20 @@ pub struct GenerateReport {
     pub frames: u64,
     pub generation: GenerationInfo,
     pub manifest_bytes: usize,
+    pub visible_mark: bool,
+    /// The spectral watermark's payload, when that mark is on.
+    pub payload: Option<Payload>,
+    /// The repository the manifest was stored in.
+    pub repository: Option<PathBuf>,
+}
+
+/// How a generated clip is stamped: the marks, the signer, and where the manifest is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamping<'a> {
+    pub marks: &'a MarkOptions,
+    pub signer: &'a RingSigner,
+    pub trust: &'a TrustStore,
+    pub repository: Option<&'a Repository>,
 }
 
 /// Generates a clip for `prompt` and writes it, signed, to `output`.
@@ -196,13 +214,16 @@ pub fn generate(
     prompt: &str,
     output: &Path,
     opts: &GenerateOptions,
-    signer: &RingSigner,
-    trust: &TrustStore,
+    stamping: &Stamping<'_>,
     device: &Device,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<GenerateReport> {
     opts.validate()?;
     let spec = crate::parse(prompt)?;
+    // A size too small for a mark is refused before any sampling.
+    let stamper = Stamper::new(stamping.marks, opts.width, opts.height)
+        .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
+    let payload = stamper.payload();
     let canonical = spec.canonical_prompt();
     let so = SampleOptions {
         steps: opts.steps,
@@ -235,14 +256,17 @@ pub fn generate(
                 opts.width,
                 opts.height,
             );
-            w.write_video(&VideoFrame {
+            let mut frame = VideoFrame {
                 index: u64::from(i),
                 pts: i64::from(i),
                 time_base: Rational::new(1, opts.fps as i32),
                 color: ColorSpec::guess_for_height(opts.height.max(720)),
                 picture: Picture::Rgb(img),
-            })
-            .map_err(media_err)?;
+            };
+            stamper
+                .mark(&mut frame)
+                .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
+            w.write_video(&frame).map_err(media_err)?;
             progress("encoding", i as usize + 1, total as usize);
         }
         Ok(w.finish().map_err(media_err)?.video_frames)
@@ -263,19 +287,43 @@ pub fn generate(
         model: loaded.name.clone(),
         weights_sha256: loaded.weights_sha256.clone(),
     };
-    let mut mspec = ManifestSpec::new(name, Origin::Generated);
+    let mut mspec = ManifestSpec::new(name.clone(), Origin::Generated);
     mspec.assertions.push((
         GENERATION_ASSERTION.to_string(),
         serde_json::to_value(&generation).map_err(|e| GenerateError::io(output, e.into()))?,
     ));
-    let signed = sign_file(&unsigned, output, &mspec, signer, trust);
+    if let Some(p) = payload {
+        mspec.assertions.push(soft_binding_assertion(p));
+        mspec
+            .actions
+            .push(serde_json::json!({ "action": "c2pa.watermarked" }));
+    }
+    let signed = sign_file(&unsigned, output, &mspec, stamping.signer, stamping.trust);
     let _ = std::fs::remove_file(&unsigned);
     let outcome = signed.map_err(|e| GenerateError::Provenance(Box::new(e)))?;
+    let mut repository = None;
+    if let (Some(repo), Some(p)) = (stamping.repository, payload) {
+        let info = RecordInfo {
+            algorithm: ALGORITHM.to_string(),
+            value: p.to_hex(),
+            title: name.clone(),
+            file_name: name,
+            stored_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        repo.store(&info, &outcome.manifest)
+            .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
+        repository = Some(repo.root().to_path_buf());
+    }
     Ok(GenerateReport {
         output: outcome.output,
         frames: frames_written,
         generation,
         manifest_bytes: outcome.manifest.len(),
+        visible_mark: stamping.marks.visible.is_some(),
+        payload,
+        repository,
     })
 }
 

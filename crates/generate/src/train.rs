@@ -28,6 +28,8 @@ pub struct TrainOptions {
     pub checkpoint_every: usize,
     /// Fraction of prompts replaced by the empty prompt (classifier-free guidance).
     pub drop_text: f32,
+    /// Stop (with a checkpoint) once this much wall time has passed, even short of `steps`.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// Progress saved with each checkpoint.
@@ -160,6 +162,11 @@ pub fn train(
     let started = Instant::now();
     let seconds_before = state.seconds;
     while state.step < opts.steps {
+        if opts.time_limit.is_some_and(|l| started.elapsed() >= l) {
+            state.seconds = seconds_before + started.elapsed().as_secs_f64();
+            save_checkpoint(&opts.out, &varmap, &cfg, &state)?;
+            break;
+        }
         let t0 = Instant::now();
         let (x0, ids) = data::batch(&cfg, opts.batch, &mut rng, opts.drop_text, device)?;
         let noise = noise_like(&x0, &mut rng)?;

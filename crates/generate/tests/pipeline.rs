@@ -1,13 +1,20 @@
 //! generate: prompt → model → upscaled, re-timed frames → MP4 → signed manifest.
 
+#![cfg(feature = "pipeline")]
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use candle_core::Device;
 use sha2::Digest;
 use verity_generate::GenerateError;
 use verity_generate::model::Config;
-use verity_generate::pipeline::{GENERATION_ASSERTION, GenerateOptions, generate, load_model};
+use verity_generate::pipeline::{
+    GENERATION_ASSERTION, GenerateOptions, Stamping, generate, load_model,
+};
 use verity_generate::train::{TrainOptions, WEIGHTS, train};
+use verity_provenance::marks::{
+    MarkOptions, Payload, SpectralOptions, VisibleOptions, WatermarkKey,
+};
+use verity_provenance::repository::Repository;
 use verity_provenance::{C2paState, read_manifest};
 use verity_signing::{InitOptions, KeyAlg, TrustStore, init_keys, load_home_signer};
 
@@ -26,6 +33,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         seed: 0,
         checkpoint_every: 3,
         drop_text: 0.1,
+        time_limit: None,
     };
     train(&Config::tiny(), &topts, &dev, |_| {}).unwrap();
     let home = d.join("home");
@@ -41,33 +49,40 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
     let signer = load_home_signer(&home).unwrap();
     let trust = TrustStore::from_home_dir(&home.join("trust")).unwrap();
     let model = load_model(&ckpt, &dev).unwrap();
+    // Both marks, with a fixed payload so that two runs can be compared byte for byte.
+    let payload = Payload::new(0xABCDE, 0x12_3456_7890);
+    let marks = MarkOptions {
+        visible: Some(VisibleOptions::new("verity test")),
+        spectral: Some(SpectralOptions {
+            key: WatermarkKey::default_key(),
+            payload,
+            strength: 2.2,
+        }),
+    };
+    let repo = Repository::open_or_create(&d.join("manifests")).unwrap();
+    let stamping = Stamping {
+        marks: &marks,
+        signer: &signer,
+        trust: &trust,
+        repository: Some(&repo),
+    };
 
     let out = d.join("clip.mp4");
     let opts = GenerateOptions {
         steps: 2,
         duration_s: 1.0,
         fps: 12,
-        width: 96,
-        height: 64,
+        width: 160,
+        height: 128,
         ..Default::default()
     };
     let prompt = "a small red ball bounces from left to right while the camera pans right";
-    let report = generate(
-        &model,
-        prompt,
-        &out,
-        &opts,
-        &signer,
-        &trust,
-        &dev,
-        |_, _, _| {},
-    )
-    .unwrap();
+    let report = generate(&model, prompt, &out, &opts, &stamping, &dev, |_, _, _| {}).unwrap();
     assert_eq!(report.frames, 12);
 
     // The asked size, rate and length.
     let info = verity_media::probe(&out).unwrap();
-    assert_eq!((info.video.width, info.video.height), (96, 64));
+    assert_eq!((info.video.width, info.video.height), (160, 128));
     assert!((info.video.fps - 12.0).abs() < 0.01);
     assert_eq!(info.video.frames, Some(12));
 
@@ -90,19 +105,23 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
     assert_eq!(generation["seed"], 0);
     assert_eq!(generation["steps"], 2);
 
+    // Watermarked: the action, the soft binding with the payload, and the manifest stored in
+    // the repository under it.
+    assert!(m.actions.iter().any(|a| a.action == "c2pa.watermarked"));
+    assert_eq!(
+        m.soft_bindings(),
+        vec![("org.verity.spectral.1".to_string(), payload.to_hex())]
+    );
+    assert_eq!(report.payload, Some(payload));
+    let rec = repo
+        .lookup("org.verity.spectral.1", &payload.to_hex())
+        .unwrap()
+        .expect("stored");
+    assert!(!rec.manifest.is_empty());
+
     // Same prompt and seed, same pictures.
     let again = d.join("again.mp4");
-    generate(
-        &model,
-        prompt,
-        &again,
-        &opts,
-        &signer,
-        &trust,
-        &dev,
-        |_, _, _| {},
-    )
-    .unwrap();
+    generate(&model, prompt, &again, &opts, &stamping, &dev, |_, _, _| {}).unwrap();
     let luma = |p: &std::path::Path| {
         let mut r = verity_media::Reader::open(
             p,
@@ -127,8 +146,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         "a red ball dances",
         &bad,
         &opts,
-        &signer,
-        &trust,
+        &stamping,
         &dev,
         |_, _, _| {},
     )
@@ -142,17 +160,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         },
         GenerateOptions { fps: 1000, ..opts },
     ] {
-        let e = generate(
-            &model,
-            prompt,
-            &bad,
-            &o,
-            &signer,
-            &trust,
-            &dev,
-            |_, _, _| {},
-        )
-        .unwrap_err();
+        let e = generate(&model, prompt, &bad, &o, &stamping, &dev, |_, _, _| {}).unwrap_err();
         assert!(matches!(e, GenerateError::InvalidOption { .. }), "{e}");
     }
     let mut left: Vec<String> = std::fs::read_dir(d)
@@ -160,5 +168,8 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, vec!["again.mp4", "clip.mp4", "home", "model"]);
+    assert_eq!(
+        left,
+        vec!["again.mp4", "clip.mp4", "home", "manifests", "model"]
+    );
 }

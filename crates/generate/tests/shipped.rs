@@ -1,6 +1,7 @@
 //! Sampling from the weights shipped in `models/generator`: they load into their config, their
 //! hash is what the manifest will record, and a seed gives the same clip twice.
 
+#![cfg(feature = "pipeline")]
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use std::path::Path;

@@ -24,6 +24,7 @@ fn tiny_model_learns_resumes_and_samples() {
         seed: 1,
         checkpoint_every: 150,
         drop_text: 0.1,
+        time_limit: None,
     };
     let mut losses = Vec::new();
     let state = train(&cfg, &opts, &dev, |s| losses.push(s.loss)).unwrap();
@@ -107,6 +108,7 @@ fn missing_corrupt_or_mismatched_weights_are_clear_errors() {
         seed: 0,
         checkpoint_every: 1,
         drop_text: 0.0,
+        time_limit: None,
     };
     train(&cfg, &opts, &dev, |_| {}).unwrap();
     let other = Config {

@@ -68,6 +68,14 @@ pub enum MediaError {
         index: u64,
         detail: String,
     },
+
+    /// The caller's per-frame edit (a mark, say) failed on a frame.
+    #[error("{path}: frame {frame} could not be edited: {detail}")]
+    Edit {
+        path: PathBuf,
+        frame: u64,
+        detail: String,
+    },
 }
 
 /// `Result` with [`MediaError`].

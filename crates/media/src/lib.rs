@@ -36,4 +36,6 @@ pub use error::{MediaError, Result};
 pub use frame::{AudioFrame, ColorSpec, Matrix, Picture, PixelFormat, Range, Rational, VideoFrame};
 pub use mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
 pub use probe::{AudioInfo, StreamInfo, StreamSummary, VideoInfo, probe};
-pub use transcode::{AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode};
+pub use transcode::{
+    AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode, transcode_with,
+};

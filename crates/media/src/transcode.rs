@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::decode::{AudioMode, Completion, Item, Reader, ReaderOptions};
 use crate::encode::Preset;
 use crate::error::{MediaError, Result};
-use crate::frame::PixelFormat;
+use crate::frame::{PixelFormat, VideoFrame};
 use crate::mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
 use crate::probe::StreamInfo;
 
@@ -81,6 +81,18 @@ pub fn transcode(
     input: &Path,
     output: &Path,
     opts: &TranscodeOptions,
+    progress: impl FnMut(Progress),
+) -> Result<TranscodeReport> {
+    transcode_with(input, output, opts, |_| Ok(()), progress)
+}
+
+/// [`transcode`], with `edit` applied to every decoded frame (in `Yuv420p`) before it is
+/// encoded. An error from `edit` stops the transcode and removes the partial output.
+pub fn transcode_with(
+    input: &Path,
+    output: &Path,
+    opts: &TranscodeOptions,
+    mut edit: impl FnMut(&mut VideoFrame) -> std::result::Result<(), String>,
     mut progress: impl FnMut(Progress),
 ) -> Result<TranscodeReport> {
     let audio_mode = match opts.audio {
@@ -129,7 +141,12 @@ pub fn transcode(
     let mut frames = 0u64;
     while let Some(item) = reader.next_item()? {
         match item {
-            Item::Video(f) => {
+            Item::Video(mut f) => {
+                edit(&mut f).map_err(|detail| MediaError::Edit {
+                    path: input.to_path_buf(),
+                    frame: f.index,
+                    detail,
+                })?;
                 writer.write_video(&f)?;
                 frames += 1;
                 progress(Progress {

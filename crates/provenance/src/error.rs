@@ -29,6 +29,40 @@ pub enum ProvenanceError {
 
     #[error(transparent)]
     Signing(#[from] verity_signing::SigningError),
+
+    /// A spectral-mark key file is unusable.
+    #[error("{path}: not a spectral-mark key: {reason}")]
+    MarkKey { path: PathBuf, reason: String },
+
+    #[error(
+        "a {width}x{height} picture is too small to carry the spectral mark (each side must be at least {min} pixels)"
+    )]
+    TooSmallForMark { width: u32, height: u32, min: u32 },
+
+    #[error("a frame is {}x{}, but the mark was prepared for {}x{}", got.0, got.1, expected.0, expected.1)]
+    FrameSize {
+        expected: (u32, u32),
+        got: (u32, u32),
+    },
+
+    #[error(
+        "the video has {frames} frame(s); the spectral mark needs at least {min} to be read back reliably"
+    )]
+    TooShortForMark { frames: u64, min: u64 },
+
+    /// The manifest repository is damaged or not one.
+    #[error("{path}: the manifest repository is damaged: {reason}")]
+    Repository { path: PathBuf, reason: String },
+
+    #[error(transparent)]
+    Media(#[from] verity_media::MediaError),
+
+    #[error("invalid {name} `{value}`: expected {allowed}")]
+    MarkOption {
+        name: &'static str,
+        value: String,
+        allowed: String,
+    },
 }
 
 pub type Result<T, E = ProvenanceError> = std::result::Result<T, E>;

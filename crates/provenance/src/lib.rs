@@ -1,11 +1,19 @@
-//! verity-provenance: the provenance layers. For now the C2PA manifest: build, sign (embedded,
-//! streaming from file to file) and read (validated offline against a trust store). The visible
-//! and spectral marks join this crate with the marks issue.
+//! verity-provenance: the provenance layers.
+//!
+//! - [`manifest`]: the C2PA manifest: build, sign (embedded, streaming from file to file) and read
+//!   (validated offline against a trust store), also from a manifest recovered elsewhere;
+//! - [`marks`]: the visible badge and the spectral mark (embed, extract, keys, payload);
+//! - [`stamp`]: the sign pipeline for a file: decode → marks → encode → manifest;
+//! - [`repository`]: manifests kept under their soft-binding value, for recovery.
 
 mod error;
 pub mod manifest;
+pub mod marks;
+pub mod repository;
+pub mod stamp;
 
 pub use error::{ProvenanceError, Result};
 pub use manifest::{
-    C2paState, ManifestReport, ManifestSpec, Origin, SignOutcome, read_manifest, sign_file,
+    C2paState, ManifestReport, ManifestSpec, Origin, SignOutcome, read_manifest,
+    read_manifest_with_data, sign_file,
 };

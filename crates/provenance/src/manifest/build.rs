@@ -40,6 +40,8 @@ pub struct ManifestSpec {
     pub training: TrainingUse,
     /// Further assertions as (label, JSON), e.g. the generation and soft-binding assertions.
     pub assertions: Vec<(String, serde_json::Value)>,
+    /// Actions beyond the one the origin implies, e.g. `c2pa.watermarked`.
+    pub actions: Vec<serde_json::Value>,
 }
 
 impl ManifestSpec {
@@ -49,6 +51,7 @@ impl ManifestSpec {
             origin,
             training: TrainingUse::NotAllowed,
             assertions: Vec::new(),
+            actions: Vec::new(),
         }
     }
 }
@@ -86,6 +89,9 @@ pub(crate) fn builder(ctx: Context, spec: &ManifestSpec, format: &str) -> Result
         .map_err(err)?;
     for (label, value) in &spec.assertions {
         b.add_assertion(label.as_str(), value).map_err(err)?;
+    }
+    for action in &spec.actions {
+        b.add_action(action).map_err(err)?;
     }
     match &spec.origin {
         Origin::Generated => {

@@ -11,6 +11,6 @@ pub use codes::{explain, is_hard_binding_failure};
 pub use context::context;
 pub use read::{
     ActionInfo, C2paState, IngredientInfo, ManifestReport, SignerInfo, StatusCode, StatusCodes,
-    read_manifest,
+    read_manifest, read_manifest_with_data,
 };
 pub use sign::{SignOutcome, mime_for, sign_file};

@@ -159,6 +159,57 @@ pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> 
     Ok(report_from(&reader))
 }
 
+/// Validates a manifest store kept apart from the file (`manifest`, JUMBF bytes, e.g. from the
+/// repository) against the file at `path`. The hard binding fails when the file is not the one
+/// that was signed (a re-encoded copy); the caller decides what that means.
+pub fn read_manifest_with_data(
+    manifest: &[u8],
+    path: &Path,
+    trust: &TrustStore,
+) -> Result<ManifestReport> {
+    let format = super::sign::mime_for(path).unwrap_or("video/mp4");
+    let ctx = context(trust)?;
+    let mut f = std::fs::File::open(path).map_err(|e| ProvenanceError::io(path, e))?;
+    match Reader::from_context(ctx).with_manifest_data_and_stream(manifest, format, &mut f) {
+        Ok(reader) => Ok(report_from(&reader)),
+        Err(c2pa::Error::IoError(e)) => Err(ProvenanceError::io(path, e)),
+        Err(e) => {
+            let mut r = ManifestReport::absent();
+            r.state = C2paState::Invalid;
+            r.codes.failure.push(StatusCode {
+                code: "verity.manifest.unreadable".into(),
+                explanation: format!("{} ({e})", explain("verity.manifest.unreadable")),
+                url: None,
+            });
+            Ok(r)
+        }
+    }
+}
+
+impl ManifestReport {
+    /// The (algorithm, value) pairs of the active manifest's `c2pa.soft-binding` assertions.
+    pub fn soft_bindings(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (label, v) in &self.assertions {
+            if !label.starts_with("c2pa.soft-binding") {
+                continue;
+            }
+            let alg = v.get("alg").and_then(|a| a.as_str()).unwrap_or_default();
+            for b in v
+                .get("blocks")
+                .and_then(|b| b.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(val) = b.get("value").and_then(|x| x.as_str()) {
+                    out.push((alg.to_string(), val.to_string()));
+                }
+            }
+        }
+        out
+    }
+}
+
 fn report_from(reader: &Reader) -> ManifestReport {
     let mut r = ManifestReport::absent();
     r.state = match reader.validation_state() {

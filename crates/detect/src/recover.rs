@@ -1,0 +1,52 @@
+//! Durable credentials: a manifest brought back through the watermark.
+//!
+//! C2PA 2.2 §18.10: a manifest found through a soft binding must itself carry that soft binding.
+//! The recovered manifest is validated against the file; its hard binding fails whenever the
+//! file was re-encoded or had its metadata stripped, which is expected and explained, not called
+//! tampering.
+
+use std::path::Path;
+
+use verity_provenance::marks::Payload;
+use verity_provenance::marks::spectral::ALGORITHM;
+use verity_provenance::repository::Repository;
+use verity_provenance::{C2paState, read_manifest_with_data};
+use verity_signing::TrustStore;
+
+use crate::error::Result;
+use crate::report::C2paSection;
+
+/// The recovered manifest when the file has none of its own and the repository holds one whose
+/// soft binding matches `payload`.
+pub(crate) fn recover(
+    embedded: &C2paSection,
+    payload: Payload,
+    repo: &Repository,
+    path: &Path,
+    trust: &TrustStore,
+) -> Result<Option<C2paSection>> {
+    if embedded.manifest.state != C2paState::Absent {
+        return Ok(None);
+    }
+    let value = payload.to_hex();
+    let Some(record) = repo.lookup(ALGORITHM, &value)? else {
+        return Ok(None);
+    };
+    let manifest = read_manifest_with_data(&record.manifest, path, trust)?;
+    let binds = manifest
+        .soft_bindings()
+        .iter()
+        .any(|(alg, v)| alg == ALGORITHM && *v == value);
+    if !binds {
+        // Not the manifest of this mark: do not present it as this file's.
+        tracing::warn!(
+            value,
+            "a repository manifest was found under the payload, but its soft binding does not name it"
+        );
+        return Ok(None);
+    }
+    Ok(Some(C2paSection {
+        manifest,
+        recovered_via: Some("watermark".into()),
+    }))
+}

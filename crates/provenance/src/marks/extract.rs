@@ -1,0 +1,522 @@
+//! Reading the spectral mark: pool frames, find the tile, decode the payload.
+//!
+//! 1. **Pool.** Each frame's luma is reduced to a working grid `min(H, 288)` rows high (area
+//!    average), high-passed (minus its 5×5 box mean), scaled to unit variance, clipped at ±3 and
+//!    added to one pooled image. The picture averages out over frames; the mark, the same in every
+//!    frame, adds up.
+//! 2. **Resynchronise.** A resize keeps the pattern's size relative to the frame, but a crop
+//!    enlarges it, so the tile's period in the pooled image is searched for: 64·r working
+//!    pixels for r from 0.45 to 2.5, coarse (0.6% steps, on a central window) then fine (0.1%
+//!    steps within ±2%, on the whole image). For each r the image is folded onto one 64×64 tile and
+//!    circularly cross-correlated with the key's pilot (by FFT), which gives the tile's offset (a
+//!    crop, a trim of the picture's edges) and a sync score: the correlation peak in standard
+//!    deviations of all 4096 offsets. A mirrored copy is searched too (a horizontal flip).
+//! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
+//!    signs removed, and the soft values Viterbi-decoded. A mark is *found* only when the decoded
+//!    payload's keyed 32-bit check code matches.
+//!
+//! **False positives.** On an unmarked video the decoder's output is a random word, which passes
+//! the check with probability 2⁻³²; at most [`MAX_DECODES`] decodes are tried per key, so the
+//! probability of a false positive for one video and key is at most `decodes × 2⁻³²`, reported
+//! as `false_positive_bound` (at most 1.9e-9 per key).
+
+use std::sync::Arc;
+
+use image::GrayImage;
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
+
+use super::key::WatermarkKey;
+use super::payload::{self, CODED_BITS, Payload};
+use super::spectral::{CELL_PX, CELLS, Layout, TILE, render_tile};
+
+/// Working-grid rows for the extractor at most; smaller frames are read at their own size.
+pub const EXTRACT_HEIGHT: u32 = 288;
+/// Decodes tried per key.
+pub const MAX_DECODES: usize = 8;
+/// The smallest scale searched (tile period 64·r in the pooled image).
+pub const MIN_SCALE: f32 = 0.45;
+pub const MAX_SCALE: f32 = 2.5;
+/// Candidates whose sync score is below this are not worth a decode.
+const MIN_SYNC: f32 = 4.0;
+
+/// Pools luma frames for extraction.
+#[derive(Clone, Debug, Default)]
+pub struct Accumulator {
+    /// Working grid (width, height); set by the first frame.
+    dims: Option<(usize, usize)>,
+    /// Source frame size the grid was made for.
+    source: (u32, u32),
+    sum: Vec<f32>,
+    frames: usize,
+    skipped: usize,
+}
+
+impl Accumulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Frames pooled so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Adds one frame's luma plane. Frames of another size than the first, or flat frames, are
+    /// skipped (and counted in [`Accumulator::skipped`]).
+    pub fn add(&mut self, luma: &GrayImage) {
+        let (w, h) = (luma.width(), luma.height());
+        if w < 16 || h < 16 {
+            self.skipped += 1;
+            return;
+        }
+        let (gw, gh) = match self.dims {
+            Some(d) => {
+                if self.source != (w, h) {
+                    self.skipped += 1;
+                    return;
+                }
+                d
+            }
+            None => {
+                let gh = h.min(EXTRACT_HEIGHT) as usize;
+                let gw = ((w as f64 * gh as f64 / h as f64).round() as usize).max(1);
+                self.dims = Some((gw, gh));
+                self.source = (w, h);
+                self.sum = vec![0.0; gw * gh];
+                (gw, gh)
+            }
+        };
+        let grid = area_resize(luma, gw, gh);
+        let hp = high_pass(&grid, gw, gh);
+        // Weight each pixel by its neighbourhood's activity: flat areas, where the mark stands
+        // clear of the picture, count fully; edges and texture, which swamp it, count little.
+        let abs: Vec<f32> = hp.iter().map(|v| v.abs()).collect();
+        let activity = box_mean(&abs, gw, gh, 4);
+        let mut hp: Vec<f32> = hp
+            .iter()
+            .zip(&activity)
+            .map(|(v, a)| v / (a + ACTIVITY_FLOOR))
+            .collect();
+        let n = hp.len() as f32;
+        let mean = hp.iter().sum::<f32>() / n;
+        let var = hp.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+        if var < 1e-6 {
+            self.skipped += 1;
+            return;
+        }
+        let inv = 1.0 / var.sqrt();
+        for v in &mut hp {
+            *v = ((*v - mean) * inv).clamp(-3.0, 3.0);
+        }
+        for (s, v) in self.sum.iter_mut().zip(&hp) {
+            *s += v;
+        }
+        self.frames += 1;
+    }
+
+    /// Frames that could not be used.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// Looks for a mark made with any of `keys`.
+    pub fn detect(&self, keys: &[WatermarkKey]) -> Detection {
+        let mut det = Detection {
+            frames_used: self.frames,
+            ..Detection::default()
+        };
+        let Some((w, h)) = self.dims else {
+            det.signal = Signal::NotEnough("no frame could be read".into());
+            return det;
+        };
+        if self.frames == 0 {
+            det.signal = Signal::NotEnough("every frame was flat or of another size".into());
+            return det;
+        }
+        if w < TILE || h < TILE {
+            det.signal = Signal::NotEnough(format!(
+                "the picture ({}x{}) is too small to hold one tile of the mark",
+                self.source.0, self.source.1
+            ));
+            return det;
+        }
+        let mirrored: Vec<f32> = (0..h)
+            .flat_map(|y| (0..w).rev().map(move |x| (y, x)))
+            .map(|(y, x)| self.sum[y * w + x])
+            .collect();
+        let fft = Fft2::new();
+        let mut attempts = 0usize;
+        for key in keys {
+            let layout = Layout::new(key);
+            let pilot = fft.spectrum(&periodic_high_pass(&render_tile(&layout.pilot_cells())));
+            let mut candidates = Vec::new();
+            for (flipped, img) in [(false, &self.sum), (true, &mirrored)] {
+                for c in search(img, w, h, &pilot, &fft) {
+                    candidates.push((c, flipped, img));
+                }
+            }
+            candidates.sort_by(|a, b| b.0.z.total_cmp(&a.0.z));
+            for (c, flipped, img) in candidates.iter().take(MAX_DECODES) {
+                if det.best_guess.is_none() || c.z > det.sync_score {
+                    det.sync_score = det.sync_score.max(c.z);
+                }
+                if c.z < MIN_SYNC && det.best_guess.is_some() {
+                    break;
+                }
+                attempts += 1;
+                let folded = fold(img, w, h, c.scale, 0, 0, w, h);
+                let soft = read_soft(&folded, &layout, c.shift, &fft);
+                let Some(d) = payload::decode(key.bytes(), &soft) else {
+                    continue;
+                };
+                let better_guess = det.best_guess.is_none() || d.agreement > det.agreement;
+                if better_guess {
+                    det.best_guess = Some(d.payload);
+                    det.agreement = d.agreement;
+                    det.scale = c.scale;
+                    det.offset = c.shift;
+                    det.flipped = *flipped;
+                }
+                if d.tag_ok {
+                    det.found = true;
+                    det.payload = Some(d.payload);
+                    det.best_guess = Some(d.payload);
+                    det.agreement = d.agreement;
+                    det.key = Some(key.origin().to_string());
+                    det.scale = c.scale;
+                    det.offset = c.shift;
+                    det.flipped = *flipped;
+                    det.sync_score = c.z;
+                    break;
+                }
+            }
+            if det.found {
+                break;
+            }
+        }
+        det.decodes = attempts;
+        det.false_positive_bound = attempts as f64 * 2f64.powi(-32);
+        det.confidence = if det.found {
+            (2.0 * det.agreement - 1.0).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        det
+    }
+}
+
+/// Whether the input could carry a mark at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Signal {
+    #[default]
+    Enough,
+    /// Too small, too short or empty: the absence of a mark means nothing.
+    NotEnough(String),
+}
+
+/// What the extractor found.
+#[derive(Clone, Debug, Default)]
+pub struct Detection {
+    pub signal: Signal,
+    /// A payload passed its check code.
+    pub found: bool,
+    pub payload: Option<Payload>,
+    /// The key that read it ("default" or its file).
+    pub key: Option<String>,
+    /// 2 × (share of coded bits agreeing with the decoded codeword) − 1 when found: 1 for a clean
+    /// channel, near 0 at the limit of decoding.
+    pub confidence: f32,
+    /// Share of coded bits agreeing with the decoded codeword (0.5 is chance).
+    pub agreement: f32,
+    /// The best sync score (pilot correlation peak, in standard deviations).
+    pub sync_score: f32,
+    /// Tile period relative to the nominal one (1 after a pure resize, 1/0.71 after a 0.71 crop).
+    pub scale: f32,
+    /// Tile offset in tile bins.
+    pub offset: (usize, usize),
+    pub flipped: bool,
+    pub frames_used: usize,
+    /// Decodes tried.
+    pub decodes: usize,
+    /// Upper bound on the probability that an unmarked video gives this result.
+    pub false_positive_bound: f64,
+    /// The decoded payload even when its check failed (for measuring bit accuracy).
+    pub best_guess: Option<Payload>,
+}
+
+/// One sync hypothesis.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    scale: f32,
+    shift: (usize, usize),
+    z: f32,
+}
+
+/// Coarse-to-fine search for the tile period; returns the refined best few.
+fn search(img: &[f32], w: usize, h: usize, pilot: &[Complex32], fft: &Fft2) -> Vec<Candidate> {
+    // Coarse: a central window, 0.6% steps.
+    let (ww, wh) = (w.min(192), h.min(192));
+    let (x0, y0) = ((w - ww) / 2, (h - wh) / 2);
+    let mut coarse = Vec::new();
+    let mut r = MIN_SCALE;
+    while r <= MAX_SCALE {
+        let f = fold(img, w, h, r, x0, y0, ww, wh);
+        coarse.push(correlate(&f, pilot, fft, r));
+        r *= 1.006;
+    }
+    coarse.sort_by(|a, b| b.z.total_cmp(&a.z));
+    // Fine: the whole image, 0.1% steps within ±2% of the best three coarse scales.
+    let mut fine = Vec::new();
+    for c in coarse.iter().take(3) {
+        let mut best = *c;
+        for k in -20..=20 {
+            let r = c.scale * (1.0 + 0.001 * k as f32);
+            let f = fold(img, w, h, r, 0, 0, w, h);
+            let cand = correlate(&f, pilot, fft, r);
+            if cand.z > best.z {
+                best = cand;
+            }
+        }
+        fine.push(best);
+    }
+    fine
+}
+
+/// Folds the window (x0, y0, ww, wh) of the image onto one TILE×TILE tile for period 64·r:
+/// the mean of the pixels falling in each bin.
+#[allow(clippy::too_many_arguments)]
+fn fold(
+    img: &[f32],
+    w: usize,
+    _h: usize,
+    r: f32,
+    x0: usize,
+    y0: usize,
+    ww: usize,
+    wh: usize,
+) -> Vec<f32> {
+    let bin = |u: usize| ((u as f32 + 0.5) / r).floor() as usize % TILE;
+    let cols: Vec<usize> = (x0..x0 + ww).map(bin).collect();
+    let mut sum = vec![0f32; TILE * TILE];
+    let mut ncol = [0f32; TILE];
+    let mut nrow = [0f32; TILE];
+    for &c in &cols {
+        ncol[c] += 1.0;
+    }
+    for y in y0..y0 + wh {
+        let by = bin(y);
+        nrow[by] += 1.0;
+        let row = &img[y * w + x0..y * w + x0 + ww];
+        let out = &mut sum[by * TILE..(by + 1) * TILE];
+        for (v, &c) in row.iter().zip(&cols) {
+            out[c] += v;
+        }
+    }
+    for by in 0..TILE {
+        for bx in 0..TILE {
+            let n = nrow[by] * ncol[bx];
+            sum[by * TILE + bx] = if n > 0.0 {
+                sum[by * TILE + bx] / n
+            } else {
+                0.0
+            };
+        }
+    }
+    sum
+}
+
+/// Circular cross-correlation of a folded tile with the pilot; the peak and its score.
+fn correlate(folded: &[f32], pilot: &[Complex32], fft: &Fft2, scale: f32) -> Candidate {
+    let mut spec = fft.spectrum(folded);
+    for (s, p) in spec.iter_mut().zip(pilot) {
+        *s *= p.conj();
+    }
+    let corr = fft.inverse_real(spec);
+    let n = corr.len() as f32;
+    let mean = corr.iter().sum::<f32>() / n;
+    let sd = (corr.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt();
+    let (mut best, mut at) = (f32::NEG_INFINITY, 0usize);
+    for (i, &v) in corr.iter().enumerate() {
+        if v > best {
+            best = v;
+            at = i;
+        }
+    }
+    Candidate {
+        scale,
+        shift: (at % TILE, at / TILE),
+        z: if sd > 0.0 { (best - mean) / sd } else { 0.0 },
+    }
+}
+
+/// Matched-filter read of the data cells of a folded tile whose origin is at `shift`; returns
+/// one soft value per coded bit, with unit variance.
+fn read_soft(folded: &[f32], layout: &Layout, shift: (usize, usize), fft: &Fft2) -> Vec<f32> {
+    // The response of one cell: its bilinear bump, high-passed as the picture was.
+    let mut one = vec![0f32; CELLS * CELLS];
+    one[0] = 1.0;
+    let bump = periodic_high_pass(&render_tile(&one));
+    // G = folded ⋆ bump (circular), so G at a cell's origin bin is that cell's matched output.
+    let mut spec = fft.spectrum(folded);
+    for (s, b) in spec.iter_mut().zip(fft.spectrum(&bump)) {
+        *s *= b.conj();
+    }
+    let g = fft.inverse_real(spec);
+    let mut soft = vec![0f32; CODED_BITS];
+    for &(cell, bit, chip) in &layout.data {
+        let (cx, cy) = (cell % CELLS, cell / CELLS);
+        let bx = (cx * CELL_PX + shift.0) % TILE;
+        let by = (cy * CELL_PX + shift.1) % TILE;
+        soft[bit] += chip * g[by * TILE + bx];
+    }
+    let n = soft.len() as f32;
+    let rms = (soft.iter().map(|v| v * v).sum::<f32>() / n).sqrt();
+    if rms > 0.0 {
+        for v in &mut soft {
+            *v /= rms;
+        }
+    }
+    soft
+}
+
+/// Added to the local activity before dividing by it, in luma levels: about the mark's own
+/// amplitude, so that a flat area is not amplified beyond it.
+const ACTIVITY_FLOOR: f32 = 1.0;
+
+/// `img` minus its 5×5 box mean (edges use the pixels that exist).
+fn high_pass(img: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mean = box_mean(img, w, h, 2);
+    img.iter().zip(&mean).map(|(v, m)| v - m).collect()
+}
+
+/// The mean over a (2r+1)² box (edges use the pixels that exist).
+fn box_mean(img: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
+    // Horizontal then vertical running sums.
+    let mut tmp = vec![0f32; w * h];
+    for y in 0..h {
+        let row = &img[y * w..(y + 1) * w];
+        for x in 0..w {
+            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
+            tmp[y * w + x] = row[a..=b].iter().sum::<f32>() / (b - a + 1) as f32;
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
+        for x in 0..w {
+            let mut s = 0.0;
+            for yy in a..=b {
+                s += tmp[yy * w + x];
+            }
+            out[y * w + x] = s / (b - a + 1) as f32;
+        }
+    }
+    out
+}
+
+/// The same high-pass on a periodic TILE×TILE tile.
+fn periodic_high_pass(tile: &[f32]) -> Vec<f32> {
+    const R: i64 = 2;
+    let n = TILE as i64;
+    let at = |x: i64, y: i64| tile[(y.rem_euclid(n) * n + x.rem_euclid(n)) as usize];
+    let mut out = vec![0f32; TILE * TILE];
+    for y in 0..n {
+        for x in 0..n {
+            let mut s = 0.0;
+            for dy in -R..=R {
+                for dx in -R..=R {
+                    s += at(x + dx, y + dy);
+                }
+            }
+            out[(y * n + x) as usize] = at(x, y) - s / 25.0;
+        }
+    }
+    out
+}
+
+/// Area-average resize of a luma plane to `gw`×`gh` (a downscale, or a copy at the same size).
+fn area_resize(img: &GrayImage, gw: usize, gh: usize) -> Vec<f32> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let spans = |n_in: usize, n_out: usize| -> Vec<Vec<(usize, f32)>> {
+        let scale = n_in as f64 / n_out as f64;
+        (0..n_out)
+            .map(|o| {
+                let (a, b) = (o as f64 * scale, (o + 1) as f64 * scale);
+                let mut v = Vec::new();
+                let mut i = a.floor() as usize;
+                while (i as f64) < b && i < n_in {
+                    let lo = a.max(i as f64);
+                    let hi = b.min(i as f64 + 1.0);
+                    if hi > lo {
+                        v.push((i, ((hi - lo) / scale) as f32));
+                    }
+                    i += 1;
+                }
+                v
+            })
+            .collect()
+    };
+    let cols = spans(w, gw);
+    let rows = spans(h, gh);
+    let px = img.as_raw();
+    let mut tmp = vec![0f32; gw * h];
+    for y in 0..h {
+        let row = &px[y * w..(y + 1) * w];
+        for (x, span) in cols.iter().enumerate() {
+            tmp[y * gw + x] = span.iter().map(|&(i, wt)| f32::from(row[i]) * wt).sum();
+        }
+    }
+    let mut out = vec![0f32; gw * gh];
+    for (y, span) in rows.iter().enumerate() {
+        let dst = &mut out[y * gw..(y + 1) * gw];
+        for &(i, wt) in span {
+            for (d, s) in dst.iter_mut().zip(&tmp[i * gw..(i + 1) * gw]) {
+                *d += s * wt;
+            }
+        }
+    }
+    out
+}
+
+/// 2-D FFTs of TILE×TILE real tiles.
+struct Fft2 {
+    fwd: Arc<dyn Fft<f32>>,
+    inv: Arc<dyn Fft<f32>>,
+}
+
+impl Fft2 {
+    fn new() -> Self {
+        let mut p = FftPlanner::new();
+        Fft2 {
+            fwd: p.plan_fft_forward(TILE),
+            inv: p.plan_fft_inverse(TILE),
+        }
+    }
+
+    fn run(fft: &Arc<dyn Fft<f32>>, data: &mut [Complex32]) {
+        fft.process(data); // rows
+        let mut col = vec![Complex32::new(0.0, 0.0); TILE];
+        for x in 0..TILE {
+            for y in 0..TILE {
+                col[y] = data[y * TILE + x];
+            }
+            fft.process(&mut col);
+            for y in 0..TILE {
+                data[y * TILE + x] = col[y];
+            }
+        }
+    }
+
+    fn spectrum(&self, tile: &[f32]) -> Vec<Complex32> {
+        let mut data: Vec<Complex32> = tile.iter().map(|&v| Complex32::new(v, 0.0)).collect();
+        Self::run(&self.fwd, &mut data);
+        data
+    }
+
+    fn inverse_real(&self, mut spec: Vec<Complex32>) -> Vec<f32> {
+        Self::run(&self.inv, &mut spec);
+        let scale = 1.0 / (TILE * TILE) as f32;
+        spec.iter().map(|c| c.re * scale).collect()
+    }
+}

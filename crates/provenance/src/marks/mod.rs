@@ -1,0 +1,25 @@
+//! The watermark layers: the invisible spectral mark (a keyed spread-spectrum pattern in luma
+//! that carries a 64-bit payload) and the visible badge.
+//!
+//! - [`key`]: spectral-mark keys, with the documented default key;
+//! - [`payload`]: the payload layout and its channel code (check code, convolutional code,
+//!   Viterbi decoding);
+//! - [`spectral`]: the pattern and its embedder;
+//! - [`visible`]: the moving badge and its detector;
+//! - [`stamper`]: both marks on a stream of frames;
+//! - [`extract`]: pooling frames, resynchronisation and decoding, with a false-positive bound.
+
+pub mod extract;
+mod font;
+pub mod key;
+pub mod payload;
+pub mod spectral;
+pub mod stamper;
+pub mod visible;
+
+pub use extract::{Accumulator, Detection, Signal};
+pub use key::WatermarkKey;
+pub use payload::Payload;
+pub use spectral::SpectralEmbedder;
+pub use stamper::{MarkOptions, SpectralOptions, Stamper};
+pub use visible::{VisibleDetection, VisibleDetector, VisibleMarker, VisibleOptions};

@@ -1,0 +1,207 @@
+//! `stamp`: the sign pipeline for a video file. Decode → visible badge → spectral mark → H.264
+//! encode (the source audio passes through untouched) → C2PA manifest with the `c2pa.watermarked`
+//! action and a `c2pa.soft-binding` assertion → the output file, and the manifest into the
+//! repository under its soft-binding value. Each layer can be left out.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use verity_media::{AudioChoice, Preset, StreamInfo, TranscodeOptions, transcode_with};
+use verity_signing::{RingSigner, TrustStore};
+
+use crate::error::{ProvenanceError, Result};
+use crate::manifest::{ManifestSpec, sign_file};
+use crate::marks::spectral::ALGORITHM;
+use crate::marks::{MarkOptions, Payload, Stamper};
+use crate::repository::{RecordInfo, Repository};
+
+/// Fewest frames a spectral mark is put into.
+pub const MIN_MARK_FRAMES: u64 = 4;
+
+/// The manifest layer.
+#[derive(Clone, Copy, Debug)]
+pub struct ManifestLayer<'a> {
+    pub signer: &'a RingSigner,
+    pub trust: &'a TrustStore,
+    /// Where the manifest is kept for recovery; `None` keeps it only in the file.
+    pub repository: Option<&'a Repository>,
+}
+
+/// How to stamp a file.
+#[derive(Clone, Debug)]
+pub struct StampOptions<'a> {
+    pub marks: MarkOptions,
+    /// The manifest to sign, or `None` for no manifest.
+    pub manifest: Option<(ManifestSpec, ManifestLayer<'a>)>,
+    pub crf: u8,
+    pub preset: Preset,
+}
+
+/// What `stamp_file` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct StampReport {
+    pub output: PathBuf,
+    pub input: StreamInfo,
+    /// Frames encoded (0 when the video was not re-encoded: no mark was asked for).
+    pub frames: u64,
+    pub visible_mark: bool,
+    /// The spectral payload, when that mark is on.
+    pub payload: Option<Payload>,
+    /// Size of the embedded manifest, when one was signed.
+    pub manifest_bytes: Option<usize>,
+    /// The repository the manifest was stored in.
+    pub repository: Option<PathBuf>,
+    /// Set when the input was damaged and only what decoded was stamped.
+    pub damage: Option<String>,
+}
+
+/// The `c2pa.soft-binding` assertion for a spectral payload.
+pub fn soft_binding_assertion(payload: Payload) -> (String, serde_json::Value) {
+    (
+        "c2pa.soft-binding".to_string(),
+        serde_json::json!({
+            "alg": ALGORITHM,
+            "blocks": [ { "scope": {}, "value": payload.to_hex() } ],
+            "pad": [],
+        }),
+    )
+}
+
+/// Stamps `input` into `output`. The output appears whole or not at all.
+pub fn stamp_file(
+    input: &Path,
+    output: &Path,
+    opts: &StampOptions<'_>,
+    mut progress: impl FnMut(verity_media::Progress),
+) -> Result<StampReport> {
+    let info = verity_media::probe(input)?;
+    let marking = opts.marks.visible.is_some() || opts.marks.spectral.is_some();
+    if !marking {
+        // Nothing to draw: sign the file as it is, without re-encoding it.
+        let Some((spec, layer)) = &opts.manifest else {
+            return Err(ProvenanceError::MarkOption {
+                name: "layers",
+                value: "none".into(),
+                allowed: "at least one of the visible mark, the spectral mark and the manifest"
+                    .into(),
+            });
+        };
+        let out = sign_file(input, output, spec, layer.signer, layer.trust)?;
+        return Ok(StampReport {
+            output: out.output,
+            input: info,
+            frames: 0,
+            visible_mark: false,
+            payload: None,
+            manifest_bytes: Some(out.manifest.len()),
+            repository: None,
+            damage: None,
+        });
+    }
+    let (w, h) = (info.video.width, info.video.height);
+    let stamper = Stamper::new(&opts.marks, w, h)?;
+    let payload = stamper.payload();
+    if payload.is_some() {
+        let known_frames = info.video.frames.or_else(|| {
+            info.video
+                .duration_s
+                .map(|d| (d * info.video.fps).round() as u64)
+        });
+        if let Some(n) = known_frames.filter(|&n| n < MIN_MARK_FRAMES) {
+            return Err(ProvenanceError::TooShortForMark {
+                frames: n,
+                min: MIN_MARK_FRAMES,
+            });
+        }
+    }
+    // With a manifest, the marked video goes to a temporary file first and is signed from
+    // there into `output`.
+    let encoded = match &opts.manifest {
+        Some(_) => temp_beside(output),
+        None => output.to_path_buf(),
+    };
+    let _cleanup = TempGuard(opts.manifest.as_ref().map(|_| encoded.clone()));
+    let topts = TranscodeOptions {
+        crf: opts.crf,
+        preset: opts.preset,
+        audio: if info.audio.is_some() {
+            AudioChoice::Copy
+        } else {
+            AudioChoice::None
+        },
+        audio_bit_rate: None,
+    };
+    let report = transcode_with(
+        input,
+        &encoded,
+        &topts,
+        |frame| stamper.mark(frame).map_err(|e| e.to_string()),
+        &mut progress,
+    )?;
+    let frames = report.output.video_frames;
+    if payload.is_some() && frames < MIN_MARK_FRAMES {
+        let _ = std::fs::remove_file(&encoded);
+        return Err(ProvenanceError::TooShortForMark {
+            frames,
+            min: MIN_MARK_FRAMES,
+        });
+    }
+    let mut stamp = StampReport {
+        output: output.to_path_buf(),
+        input: info,
+        frames,
+        visible_mark: opts.marks.visible.is_some(),
+        payload,
+        manifest_bytes: None,
+        repository: None,
+        damage: report.damage,
+    };
+    if let Some((spec, layer)) = &opts.manifest {
+        let mut spec = spec.clone();
+        if let Some(p) = payload {
+            spec.assertions.push(soft_binding_assertion(p));
+            spec.actions
+                .push(serde_json::json!({ "action": "c2pa.watermarked" }));
+        }
+        let out = sign_file(&encoded, output, &spec, layer.signer, layer.trust)?;
+        stamp.manifest_bytes = Some(out.manifest.len());
+        if let (Some(repo), Some(p)) = (layer.repository, payload) {
+            let info = RecordInfo {
+                algorithm: ALGORITHM.to_string(),
+                value: p.to_hex(),
+                title: spec.title.clone(),
+                file_name: output
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                stored_at: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+            };
+            repo.store(&info, &out.manifest)?;
+            stamp.repository = Some(repo.root().to_path_buf());
+        }
+    }
+    Ok(stamp)
+}
+
+/// A hidden temporary name beside `path`, with the same extension (the muxer picks the
+/// container from it).
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "video.mp4".into());
+    path.with_file_name(format!(".{name}.{}.marked.tmp.mp4", std::process::id()))
+}
+
+/// Removes the temporary marked file however `stamp_file` ends.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
