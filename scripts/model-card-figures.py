@@ -18,7 +18,7 @@ params = sum(
 )
 losses = state["losses"]
 print(f"- steps trained: {state['step']}")
-print(f"- wall time: {state['seconds'] / 3600:.2f} h on 2 CPU cores")
+print(f"- wall time: {state['seconds'] / 3600:.2f} h in all (see the training history for the machines)")
 print(f"- parameters: {params:,} ({len(raw) / 1e6:.1f} MB, f32)")
 print(f"- weights sha256: `{hashlib.sha256(raw).hexdigest()}`")
 print(f"- clip: {cfg['frames']} frames of {cfg['width']}x{cfg['height']} over {cfg['clip_seconds']} s; "

@@ -264,3 +264,58 @@ fn bad_keys_are_refused_before_signing() {
         .stderr(predicate::str::contains("text file"));
     assert!(!out.exists());
 }
+
+#[test]
+fn a_picture_too_small_for_the_mark_is_refused_and_reads_as_not_enough_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    verity(&home).args(["keys", "init"]).assert().success();
+    let tiny = common::lavfi(d, "tiny.mp4", "testsrc2=s=96x64:r=10:d=1", None, &[]).unwrap();
+    let out = d.join("tiny-signed.mp4");
+    verity(&home)
+        .args(["sign"])
+        .arg(&tiny)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "too small to carry the spectral mark",
+        ));
+    assert!(!out.exists());
+    let names: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}"); // home and tiny.mp4: no temporary left behind
+
+    // The badge and the manifest alone still work on it …
+    verity(&home)
+        .args(["sign", "--no-watermark", "--no-visible"])
+        .arg(&tiny)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    // … and verify says the picture is too small to tell, rather than "no mark".
+    let r = verity(&home)
+        .args(["verify", "--json"])
+        .arg(&out)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let r = json(&r);
+    assert_eq!(r["watermark"]["signal"], "not-enough", "{r}");
+    assert_eq!(r["watermark"]["found"], false);
+    assert!(
+        r["verdict"]["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("not enough signal")),
+        "{r}"
+    );
+}

@@ -37,6 +37,10 @@ pub struct WatermarkSection {
     /// Tile period found, relative to the nominal (≈1 after a resize, 1/0.71 after a crop).
     pub scale: f32,
     pub flipped: bool,
+    /// When no payload passed its check: the decoder's best guess, for measuring bit accuracy
+    /// in evaluations. It identifies nothing and must not be used as an id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unverified_payload: Option<String>,
     /// Upper bound on the chance that an unmarked video reads like this.
     pub false_positive_bound: f64,
     pub frames_used: usize,
@@ -61,6 +65,11 @@ impl WatermarkSection {
             sync_score: d.sync_score,
             scale: d.scale,
             flipped: d.flipped,
+            unverified_payload: if d.found {
+                None
+            } else {
+                d.best_guess.map(|p| p.to_hex())
+            },
             false_positive_bound: d.false_positive_bound,
             frames_used: d.frames_used,
         }

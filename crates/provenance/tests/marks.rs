@@ -139,3 +139,73 @@ fn too_small_pictures_are_refused_and_reported() {
     let d = detect(&[], &[key]);
     assert!(matches!(d.signal, Signal::NotEnough(_)), "{d:?}");
 }
+
+fn video_frame(luma: GrayImage, index: u64) -> verity_media::VideoFrame {
+    verity_media::VideoFrame {
+        index,
+        pts: index as i64,
+        time_base: verity_media::Rational::new(1, 10),
+        color: verity_media::ColorSpec::guess_for_height(luma.height()),
+        picture: verity_media::Picture::Gray(luma),
+    }
+}
+
+#[test]
+fn the_badge_moves_and_is_detected_also_after_a_resize_but_not_on_clean_frames() {
+    use verity_provenance::marks::{VisibleDetector, VisibleMarker, VisibleOptions};
+    let (w, h) = (640, 360);
+    let marker = VisibleMarker::new(&VisibleOptions::new("Test Studio"), w, h).unwrap();
+    let mut marked = Vec::new();
+    for i in 0..20u64 {
+        let mut f = video_frame(frame(w, h, i as u32, 7), i * 5);
+        marker.apply(&mut f).unwrap();
+        marked.push(f);
+    }
+    // It moves: the first and a later frame differ from the clean picture in different places.
+    let changed = |f: &verity_media::VideoFrame, t: u32| -> (u32, u32) {
+        let clean = frame(w, h, t, 7);
+        let luma = f.luma().unwrap();
+        let diff: Vec<(u32, u32)> = luma
+            .enumerate_pixels()
+            .filter(|(x, y, p)| p.0[0] != clean.get_pixel(*x, *y).0[0])
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        let k = diff.len().max(1) as u32;
+        (
+            diff.iter().map(|d| d.0).sum::<u32>() / k,
+            diff.iter().map(|d| d.1).sum::<u32>() / k,
+        )
+    };
+    let a = changed(&marked[0], 0);
+    let b = changed(&marked[19], 19);
+    assert!(a.0.abs_diff(b.0) + a.1.abs_diff(b.1) > 20, "{a:?} {b:?}");
+
+    let detect = |frames: &[(GrayImage, f64)]| {
+        let mut d = VisibleDetector::new();
+        for (l, t) in frames {
+            d.add(l, *t);
+        }
+        d.finish()
+    };
+    let plain: Vec<(GrayImage, f64)> = marked
+        .iter()
+        .map(|f| (f.luma().unwrap().clone(), f.time_s()))
+        .collect();
+    assert!(detect(&plain).found, "{:?}", detect(&plain));
+    let small: Vec<(GrayImage, f64)> = plain
+        .iter()
+        .map(|(l, t)| {
+            (
+                imageops::resize(l, 352, 198, imageops::FilterType::Triangle),
+                *t,
+            )
+        })
+        .collect();
+    let d = detect(&small);
+    assert!(d.found, "{d:?}");
+    let clean: Vec<(GrayImage, f64)> = (0..20u64)
+        .map(|i| (frame(w, h, i as u32, 7), i as f64 * 0.5))
+        .collect();
+    let d = detect(&clean);
+    assert!(!d.found, "{d:?}");
+}

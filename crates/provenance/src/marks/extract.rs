@@ -28,7 +28,7 @@ use rustfft::{Fft, FftPlanner};
 
 use super::key::WatermarkKey;
 use super::payload::{self, CODED_BITS, Payload};
-use super::spectral::{CELL_PX, CELLS, Layout, TILE, render_tile};
+use super::spectral::{CELL_PX, CELLS, Layout, MIN_SIDE, TILE, render_tile};
 
 /// Working-grid rows for the extractor at most; smaller frames are read at their own size.
 pub const EXTRACT_HEIGHT: u32 = 288;
@@ -132,6 +132,13 @@ impl Accumulator {
         };
         if self.frames == 0 {
             det.signal = Signal::NotEnough("every frame was flat or of another size".into());
+            return det;
+        }
+        let (sw, sh) = self.source;
+        if sw < MIN_SIDE || sh < MIN_SIDE {
+            det.signal = Signal::NotEnough(format!(
+                "the picture is {sw}x{sh}; a mark needs at least {MIN_SIDE} pixels a side, so its absence means nothing"
+            ));
             return det;
         }
         if w < TILE || h < TILE {
