@@ -58,6 +58,10 @@ pub enum Command {
     /// Train verity's own models.
     #[command(subcommand)]
     Train(TrainCommand),
+
+    /// Measure a model: `eval generator` scores prompt adherence by tracking objects.
+    #[command(subcommand)]
+    Eval(EvalCommand),
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +130,43 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
         w.trim().parse().map_err(|_| err())?,
         h.trim().parse().map_err(|_| err())?,
     ))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Sample the generator on prompts from the scene language (held-out pairs included) and
+    /// score each clip by tracking its objects: colour, direction of motion, bounce, camera
+    /// direction, flicker. The renderer's clips of the same scenes are scored too, as the
+    /// scorer's ceiling.
+    Generator(EvalGeneratorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalGeneratorArgs {
+    /// How many prompts (at least 100 for a figure worth quoting).
+    #[arg(long, default_value_t = 120)]
+    pub prompts: usize,
+
+    /// Sampling steps per clip.
+    #[arg(long, default_value_t = 24)]
+    pub steps: usize,
+
+    /// The checkpoint folder.
+    #[arg(long, value_name = "DIR", default_value = "models/generator")]
+    pub model: PathBuf,
+
+    /// Seed of the prompt list and of sampling.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+
+    /// Write the table into this model card, between `<!-- eval:start -->` and
+    /// `<!-- eval:end -->` (added at the end when missing).
+    #[arg(long, value_name = "FILE")]
+    pub card: Option<PathBuf>,
+
+    /// Print every clip's scores as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -52,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sign(a) => commands::sign::run(a, &home, &cli.global),
         Command::Verify(a) => commands::verify::run(a, &home),
         Command::Train(t) => commands::train::run(t, &cli.global),
+        Command::Eval(e) => commands::eval::run(e, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &home, &cli.global),
     }
 }

@@ -6,10 +6,12 @@
 //!   data and the ground truth for evaluation;
 //! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
 //! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling;
+//! - [`eval`]: prompt adherence by tracking the objects in sampled clips;
 //! - [`pipeline`]: `generate` — prompt to a signed MP4 at the asked size and frame rate.
 
 pub mod data;
 mod error;
+pub mod eval;
 pub mod model;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;

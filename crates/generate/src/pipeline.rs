@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use image::{RgbImage, imageops};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -147,23 +147,6 @@ pub struct GenerationInfo {
 pub const GENERATION_ASSERTION: &str = "org.verity.generation";
 
 /// The model's clip as frames [T] of RGB at the model's resolution.
-fn to_images(clip: &Tensor) -> Result<Vec<RgbImage>> {
-    let (t, c, h, w) = clip.dims4()?;
-    let data = ((clip.clamp(-1f32, 1f32)? + 1.0)? * 127.5)?
-        .flatten_all()?
-        .to_vec1::<f32>()?;
-    Ok((0..t)
-        .map(|f| {
-            RgbImage::from_fn(w as u32, h as u32, |x, y| {
-                let at = |ch: usize| {
-                    data[((f * c + ch) * h + y as usize) * w + x as usize].round() as u8
-                };
-                image::Rgb([at(0), at(1), at(2)])
-            })
-        })
-        .collect())
-}
-
 /// Output frame `i` at `fps`: the model clip, played over `duration`, interpolated linearly in
 /// time and upscaled.
 fn output_frame(frames: &[RgbImage], i: u32, fps: u32, duration: f32, w: u32, h: u32) -> RgbImage {
@@ -233,7 +216,7 @@ pub fn generate(
     let clip = sample(&loaded.model, &canonical, &so, device, |i, n| {
         progress("sampling", i, n)
     })?;
-    let frames = to_images(&clip)?;
+    let frames = crate::sample::clip_frames(&clip)?;
 
     // Encode to a temporary file beside the output, then sign into the output.
     let name = output

@@ -2,6 +2,7 @@
 //! guidance.
 
 use candle_core::{Device, Tensor};
+use image::RgbImage;
 
 use crate::data::prompt_ids;
 use crate::error::Result;
@@ -60,4 +61,22 @@ pub fn sample(
         progress(i + 1, steps);
     }
     Ok(x.squeeze(0)?.clamp(-1f32, 1f32)?)
+}
+
+/// A sampled clip [T, C, H, W] in [-1, 1] as RGB frames.
+pub fn clip_frames(clip: &Tensor) -> Result<Vec<RgbImage>> {
+    let (t, c, h, w) = clip.dims4()?;
+    let data = ((clip.clamp(-1f32, 1f32)? + 1.0)? * 127.5)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    Ok((0..t)
+        .map(|f| {
+            RgbImage::from_fn(w as u32, h as u32, |x, y| {
+                let at = |ch: usize| {
+                    data[((f * c + ch) * h + y as usize) * w + x as usize].round() as u8
+                };
+                image::Rgb([at(0), at(1), at(2)])
+            })
+        })
+        .collect())
 }

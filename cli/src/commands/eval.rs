@@ -1,0 +1,84 @@
+//! `verity eval generator`: prompt adherence of the bundled generator.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use verity_generate::eval::{EvalOptions, Summary, evaluate, table};
+use verity_generate::pipeline::load_model;
+
+use crate::args::{EvalCommand, GlobalArgs};
+use crate::commands::train::device;
+use crate::exit;
+use crate::output;
+
+const START: &str = "<!-- eval:start -->";
+const END: &str = "<!-- eval:end -->";
+
+pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let EvalCommand::Generator(a) = cmd;
+    if a.prompts == 0 || a.steps == 0 {
+        anyhow::bail!("--prompts and --steps must be at least 1");
+    }
+    let dev = device()?;
+    let loaded = load_model(&a.model, &dev)?;
+    let opts = EvalOptions {
+        prompts: a.prompts,
+        steps: a.steps,
+        seed: a.seed,
+        ..EvalOptions::default()
+    };
+    let bar = ProgressBar::new(a.prompts as u64);
+    if global.quiet || a.json {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("scoring [{bar:40}] {pos}/{len} prompts, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let evaluated = evaluate(&loaded.model, &opts, &dev, |i, _| {
+        bar.set_position(i as u64)
+    });
+    bar.finish_and_clear();
+    let (ours, truth) = evaluated?;
+    let t = table(&ours, &truth);
+    if a.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            model: &'a str,
+            weights_sha256: &'a str,
+            summary: Summary,
+            renderer: Summary,
+            clips: &'a [verity_generate::eval::ClipScore],
+        }
+        output::json(&Out {
+            model: &loaded.name,
+            weights_sha256: &loaded.weights_sha256,
+            summary: Summary::of(&ours),
+            renderer: Summary::of(&truth),
+            clips: &ours,
+        })?;
+    } else {
+        println!("{t}");
+    }
+    if let Some(card) = &a.card {
+        let text = std::fs::read_to_string(card)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
+        let block = format!(
+            "{START}\n`verity eval generator --prompts {} --steps {} --seed {}` on weights `{}`:\n\n{t}\n{END}",
+            a.prompts,
+            a.steps,
+            a.seed,
+            &loaded.weights_sha256[..16.min(loaded.weights_sha256.len())]
+        );
+        let new = match (text.find(START), text.find(END)) {
+            (Some(s), Some(e)) if e > s => {
+                format!("{}{block}{}", &text[..s], &text[e + END.len()..])
+            }
+            _ => format!("{}\n{block}\n", text.trim_end()),
+        };
+        let tmp = card.with_extension("md.tmp");
+        std::fs::write(&tmp, new).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, card).map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
+        eprintln!("wrote the table into {}", card.display());
+    }
+    Ok(exit::OK)
+}
