@@ -187,10 +187,10 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     // Background: the per-pixel median over time.
     let mut bg = vec![[0u8; 3]; w * h];
     for (i, px) in bg.iter_mut().enumerate() {
-        for ch in 0..3 {
+        for (ch, out) in px.iter_mut().enumerate() {
             let mut v: Vec<u8> = frames.iter().map(|f| f.as_raw()[i * 3 + ch]).collect();
             v.sort_unstable();
-            px[ch] = v[v.len() / 2];
+            *out = v[v.len() / 2];
         }
     }
     let fg = |f: &RgbImage, i: usize| {
