@@ -17,11 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 home="$tmp/home"
 "$verity" --home "$home" keys init --org "verity bench" >/dev/null
 
-measure() {
-  local label="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
-  echo "$label $(cat "$tmp/t")" >> "$tmp/results"
-}
+source benches/lib.sh
 peer=(ffmpeg -hide_banner -loglevel error -nostdin -y -i "$in10" -c:v libx264 -crf 18 -preset medium -c:a copy "$tmp/peer.mp4")
 ours=("$verity" --home "$home" --quiet sign "$in10" -o "$tmp/ours.mp4" --crf 18 --preset medium)
 for i in $(seq 1 "$runs"); do

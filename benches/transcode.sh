@@ -16,12 +16,7 @@ in60="$media/bbb-1080p-60s.mp4"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# measure LABEL CMD...: appends "LABEL seconds peak_kB" to $tmp/results
-measure() {
-  local label="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
-  echo "$label $(cat "$tmp/t")" >> "$tmp/results"
-}
+source benches/lib.sh
 # The peer, exactly as the issue names it, and verity at the same settings.
 peer=(ffmpeg -hide_banner -loglevel error -nostdin -y -i)
 peer_out=(-c:v libx264 -crf 23 -preset medium -c:a aac)

@@ -9,7 +9,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 
 use predicates::prelude::*;
-use support::{json, verity};
+use support::{json, verify_json, verity};
 
 #[test]
 fn keys_sign_verify_and_exit_codes() {
@@ -67,15 +67,7 @@ fn keys_sign_verify_and_exit_codes() {
         .success();
 
     // Trusted here (exit 0) …
-    let out = verity(&home)
-        .args(["verify", "--json"])
-        .arg(&signed)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let r = json(&out);
+    let r = verify_json(&home, &signed, 0);
     assert_eq!(r["c2pa"]["state"], "trusted");
     assert_eq!(r["verdict"]["label"], "signed-other-origin");
     assert_eq!(r["c2pa"]["actions"][0]["action"], "c2pa.opened");
@@ -109,15 +101,7 @@ fn keys_sign_verify_and_exit_codes() {
         .arg(&copy)
         .assert()
         .success();
-    let out = verity(&home)
-        .args(["verify", "--json"])
-        .arg(&copy)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let r = json(&out);
+    let r = verify_json(&home, &copy, 0);
     assert_eq!(r["verdict"]["label"], "watermarked-recovered", "{r}");
     assert_eq!(r["c2pa"]["recovered_via"], "watermark");
     assert_eq!(r["c2pa"]["hard_binding_failed"], true);
@@ -150,15 +134,7 @@ fn keys_sign_verify_and_exit_codes() {
 
     // … valid but untrusted in another home (exit 0), and trusted again with --trust.
     let other = d.join("other");
-    let out = verity(&other)
-        .args(["verify", "--json"])
-        .arg(&signed)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(json(&out)["c2pa"]["state"], "valid");
+    assert_eq!(verify_json(&other, &signed, 0)["c2pa"]["state"], "valid");
     let anchor = home.join("trust/acme-news-root.pem");
     let out = verity(&other)
         .args(["verify", "--json", "--trust"])
@@ -299,15 +275,7 @@ fn a_picture_too_small_for_the_mark_is_refused_and_reads_as_not_enough_signal() 
         .assert()
         .success();
     // … and verify says the picture is too small to tell, rather than "no mark".
-    let r = verity(&home)
-        .args(["verify", "--json"])
-        .arg(&out)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let r = json(&r);
+    let r = verify_json(&home, &out, 0);
     assert_eq!(r["watermark"]["signal"], "not-enough", "{r}");
     assert_eq!(r["watermark"]["found"], false);
     assert!(

@@ -18,3 +18,16 @@ pub fn json(out: &[u8]) -> serde_json::Value {
     serde_json::from_slice(out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
 }
+
+/// `verity verify --json FILE` in `home`: asserts the exit code and returns the report.
+pub fn verify_json(home: &Path, file: &Path, code: i32) -> serde_json::Value {
+    let out = verity(home)
+        .args(["verify", "--json"])
+        .arg(file)
+        .assert()
+        .code(code)
+        .get_output()
+        .stdout
+        .clone();
+    json(&out)
+}

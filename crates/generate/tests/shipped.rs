@@ -23,22 +23,17 @@ fn shipped_weights_load_and_sample_deterministically() {
         guidance: 3.0,
         seed: 42,
     };
-    let a = sample(
-        &model.model,
-        "a small red ball bounces from left to right on grass while the camera is static",
-        &opts,
-        &dev,
-        |_, _| {},
-    )
-    .unwrap();
-    let b = sample(
-        &model.model,
-        "a small red ball bounces from left to right on grass while the camera is static",
-        &opts,
-        &dev,
-        |_, _| {},
-    )
-    .unwrap();
+    let draw = || {
+        sample(
+            &model.model,
+            "a small red ball bounces from left to right on grass while the camera is static",
+            &opts,
+            &dev,
+            |_, _| {},
+        )
+        .unwrap()
+    };
+    let (a, b) = (draw(), draw());
     assert_eq!(a.dims(), &[cfg.frames, cfg.channels, cfg.height, cfg.width]);
     let values = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert!(

@@ -145,16 +145,7 @@ pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> 
             return Ok(r);
         }
         Err(c2pa::Error::IoError(e)) => return Err(ProvenanceError::io(path, e)),
-        Err(e) => {
-            let mut r = ManifestReport::absent();
-            r.state = C2paState::Invalid;
-            r.codes.failure.push(StatusCode {
-                code: "verity.manifest.unreadable".into(),
-                explanation: format!("{} ({e})", explain("verity.manifest.unreadable")),
-                url: None,
-            });
-            return Ok(r);
-        }
+        Err(e) => return Ok(ManifestReport::unreadable(&e)),
     };
     Ok(report_from(&reader))
 }
@@ -173,20 +164,23 @@ pub fn read_manifest_with_data(
     match Reader::from_context(ctx).with_manifest_data_and_stream(manifest, format, &mut f) {
         Ok(reader) => Ok(report_from(&reader)),
         Err(c2pa::Error::IoError(e)) => Err(ProvenanceError::io(path, e)),
-        Err(e) => {
-            let mut r = ManifestReport::absent();
-            r.state = C2paState::Invalid;
-            r.codes.failure.push(StatusCode {
-                code: "verity.manifest.unreadable".into(),
-                explanation: format!("{} ({e})", explain("verity.manifest.unreadable")),
-                url: None,
-            });
-            Ok(r)
-        }
+        Err(e) => Ok(ManifestReport::unreadable(&e)),
     }
 }
 
 impl ManifestReport {
+    /// A manifest is there but c2pa cannot read it at all.
+    fn unreadable(e: &c2pa::Error) -> Self {
+        let mut r = ManifestReport::absent();
+        r.state = C2paState::Invalid;
+        r.codes.failure.push(StatusCode {
+            code: "verity.manifest.unreadable".into(),
+            explanation: format!("{} ({e})", explain("verity.manifest.unreadable")),
+            url: None,
+        });
+        r
+    }
+
     /// The (algorithm, value) pairs of the active manifest's `c2pa.soft-binding` assertions.
     pub fn soft_bindings(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
