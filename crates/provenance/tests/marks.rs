@@ -209,3 +209,24 @@ fn the_badge_moves_and_is_detected_also_after_a_resize_but_not_on_clean_frames()
     let d = detect(&clean);
     assert!(!d.found, "{d:?}");
 }
+
+#[test]
+fn the_badge_is_found_on_frames_taller_than_the_detector_grid() {
+    // 540 rows: the detector searches a 360-row downscale; the badge must still be found there,
+    // and not on the same frames without it.
+    use verity_provenance::marks::{VisibleDetector, VisibleMarker, VisibleOptions};
+    let (w, h) = (960, 540);
+    let marker = VisibleMarker::new(&VisibleOptions::new("Test Studio"), w, h).unwrap();
+    let mut marked = VisibleDetector::new();
+    let mut clean = VisibleDetector::new();
+    for i in 0..10u64 {
+        let picture = frame(w, h, i as u32, 5);
+        let mut f = video_frame(picture.clone(), i * 5);
+        marker.apply(&mut f).unwrap();
+        marked.add(f.luma().unwrap(), f.time_s());
+        clean.add(&picture, f.time_s());
+    }
+    let (m, c) = (marked.finish(), clean.finish());
+    assert!(m.found && m.confidence > 0.8, "{m:?}");
+    assert!(!c.found, "{c:?}");
+}

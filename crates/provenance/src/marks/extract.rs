@@ -13,12 +13,13 @@
 //!    deviations of all 4096 offsets. A mirrored copy is searched too (a horizontal flip).
 //! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
 //!    signs removed, and the soft values Viterbi-decoded. A mark is *found* only when the decoded
-//!    payload's keyed 32-bit check code matches.
+//!    payload passes its keyed 32-bit check (see [`payload`](super::payload)).
 //!
 //! **False positives.** On an unmarked video the decoder's output is a random word, which passes
-//! the check with probability 2⁻³²; at most [`MAX_DECODES`] decodes are tried per key, so the
-//! probability of a false positive for one video and key is at most `decodes × 2⁻³²`, reported
-//! as `false_positive_bound` (at most 1.9e-9 per key).
+//! the check with probability at most 2⁻³¹ (2⁻³² for the exact tag, 2⁻³² for the near-tag test);
+//! at most [`MAX_DECODES`] decodes are tried per key, so the probability of a false positive for
+//! one video and key is at most `decodes × 2⁻³¹`, reported as `false_positive_bound` (at most
+//! 3.7e-9 per key).
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use rustfft::{Fft, FftPlanner};
 
 use super::key::WatermarkKey;
 use super::payload::{self, CODED_BITS, Payload};
+use super::resample::area_resize;
 use super::spectral::{CELL_PX, CELLS, Layout, MIN_SIDE, TILE, render_tile};
 
 /// Working-grid rows for the extractor at most; smaller frames are read at their own size.
@@ -203,7 +205,7 @@ impl Accumulator {
             }
         }
         det.decodes = attempts;
-        det.false_positive_bound = attempts as f64 * 2f64.powi(-32);
+        det.false_positive_bound = attempts as f64 * 2f64.powi(-31);
         det.confidence = if det.found {
             (2.0 * det.agreement - 1.0).clamp(0.0, 1.0)
         } else {
@@ -437,50 +439,6 @@ fn periodic_high_pass(tile: &[f32]) -> Vec<f32> {
                 }
             }
             out[(y * n + x) as usize] = at(x, y) - s / 25.0;
-        }
-    }
-    out
-}
-
-/// Area-average resize of a luma plane to `gw`×`gh` (a downscale, or a copy at the same size).
-fn area_resize(img: &GrayImage, gw: usize, gh: usize) -> Vec<f32> {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let spans = |n_in: usize, n_out: usize| -> Vec<Vec<(usize, f32)>> {
-        let scale = n_in as f64 / n_out as f64;
-        (0..n_out)
-            .map(|o| {
-                let (a, b) = (o as f64 * scale, (o + 1) as f64 * scale);
-                let mut v = Vec::new();
-                let mut i = a.floor() as usize;
-                while (i as f64) < b && i < n_in {
-                    let lo = a.max(i as f64);
-                    let hi = b.min(i as f64 + 1.0);
-                    if hi > lo {
-                        v.push((i, ((hi - lo) / scale) as f32));
-                    }
-                    i += 1;
-                }
-                v
-            })
-            .collect()
-    };
-    let cols = spans(w, gw);
-    let rows = spans(h, gh);
-    let px = img.as_raw();
-    let mut tmp = vec![0f32; gw * h];
-    for y in 0..h {
-        let row = &px[y * w..(y + 1) * w];
-        for (x, span) in cols.iter().enumerate() {
-            tmp[y * gw + x] = span.iter().map(|&(i, wt)| f32::from(row[i]) * wt).sum();
-        }
-    }
-    let mut out = vec![0f32; gw * gh];
-    for (y, span) in rows.iter().enumerate() {
-        let dst = &mut out[y * gw..(y + 1) * gw];
-        for &(i, wt) in span {
-            for (d, s) in dst.iter_mut().zip(&tmp[i * gw..(i + 1) * gw]) {
-                *d += s * wt;
-            }
         }
     }
     out

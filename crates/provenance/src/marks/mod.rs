@@ -7,12 +7,14 @@
 //! - [`spectral`]: the pattern and its embedder;
 //! - [`visible`]: the moving badge and its detector;
 //! - [`stamper`]: both marks on a stream of frames;
+//! - `resample`: the area-average downscale both readers use;
 //! - [`extract`]: pooling frames, resynchronisation and decoding, with a false-positive bound.
 
 pub mod extract;
 mod font;
 pub mod key;
 pub mod payload;
+mod resample;
 pub mod spectral;
 pub mod stamper;
 pub mod visible;

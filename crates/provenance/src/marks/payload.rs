@@ -11,7 +11,16 @@
 //! On the channel the payload is followed by a 32-bit check code, the first 4 bytes of
 //! SHA-256(key ‖ "verity-mark-tag" ‖ payload). The 96 bits are protected by a terminated
 //! convolutional code of rate 1/3 and constraint length 7 (generators 133, 171, 165 octal), decoded
-//! with a soft-decision Viterbi decoder. A random codeword passes the check with probability 2⁻³².
+//! with a soft-decision Viterbi decoder.
+//!
+//! **The check.** A decoded word passes when its tag is the keyed tag of its payload, or when the
+//! codeword of (payload, keyed tag) lies within Hamming distance [`NEAR_TAG_RADIUS`] of the hard
+//! decisions over the coded bits from the first tag bit on: a Viterbi decoder can slip on a few
+//! weak tag bits while the channel still shows the right tag plainly. For a given payload, two
+//! tags' codewords differ there by a path of the code that leaves and rejoins the zero state, so
+//! by at least the code's free distance, 15; within radius 7 at most one tag fits. Each test
+//! therefore passes a random word with probability at most 2⁻³², and the two together at most
+//! 2⁻³¹ per decode.
 
 use sha2::{Digest, Sha256};
 
@@ -26,6 +35,12 @@ const TAIL: usize = K - 1;
 const GENERATORS: [u32; 3] = [0o133, 0o171, 0o165];
 /// Coded bits on the channel.
 pub const CODED_BITS: usize = (INFO_BITS + TAIL) * GENERATORS.len();
+
+/// First coded bit that depends on the tag: the tag-section check starts here.
+const TAG_SECTION: usize = PAYLOAD_BITS * GENERATORS.len();
+/// Largest Hamming distance over the tag section at which the keyed tag's codeword is accepted:
+/// below half the free distance (15) of the code.
+pub const NEAR_TAG_RADIUS: usize = 7;
 
 /// The current payload layout version.
 pub const VERSION: u8 = 1;
@@ -125,7 +140,8 @@ pub fn encode(key: &[u8; 32], payload: Payload) -> Vec<bool> {
 #[derive(Clone, Copy, Debug)]
 pub struct Decoded {
     pub payload: Payload,
-    /// The check code matched.
+    /// The check passed: the decoded tag is the payload's keyed tag, or the keyed tag's codeword
+    /// is within [`NEAR_TAG_RADIUS`] of the channel over the tag section.
     pub tag_ok: bool,
     /// Share of coded bits whose hard decision agrees with the re-encoded codeword.
     pub agreement: f32,
@@ -193,9 +209,19 @@ pub fn decode(key: &[u8; 32], soft: &[f32]) -> Option<Decoded> {
         .count();
     Some(Decoded {
         payload,
-        tag_ok: t == tag(key, payload.to_u64()),
+        tag_ok: t == tag(key, payload.to_u64())
+            || tag_section_distance(&recoded, soft) <= NEAR_TAG_RADIUS,
         agreement: agree as f32 / CODED_BITS as f32,
     })
+}
+
+/// Hamming distance between a codeword and the hard decisions of `soft` over the tag section.
+fn tag_section_distance(codeword: &[bool], soft: &[f32]) -> usize {
+    codeword[TAG_SECTION..]
+        .iter()
+        .zip(&soft[TAG_SECTION..])
+        .filter(|(c, s)| (**s > 0.0) != **c)
+        .count()
 }
 
 #[cfg(test)]
@@ -241,6 +267,57 @@ mod tests {
         assert!(d.tag_ok);
         let other = decode(&[8; 32], &soft).unwrap();
         assert!(!other.tag_ok);
+    }
+
+    /// The smallest weight of a path that leaves the zero state and comes back: the code's free
+    /// distance, which the near-tag check's false-positive argument rests on.
+    #[test]
+    fn free_distance_is_15() {
+        const STATES: usize = 1 << (K - 1);
+        let weight = |reg: u32| GENERATORS.iter().filter(|&&g| parity(reg & g)).count();
+        // Dijkstra over the states, starting with the input 1 out of state 0.
+        let mut best = [usize::MAX; STATES];
+        let first = 1u32;
+        best[first as usize & (STATES - 1)] = weight(first);
+        let mut done = [false; STATES];
+        let mut free = usize::MAX;
+        while let Some(s) = (0..STATES)
+            .filter(|&s| !done[s] && best[s] < usize::MAX)
+            .min_by_key(|&s| best[s])
+        {
+            done[s] = true;
+            for bit in [0u32, 1] {
+                let reg = ((s as u32) << 1) | bit;
+                let ns = reg as usize & (STATES - 1);
+                let w = best[s] + weight(reg);
+                if ns == 0 {
+                    free = free.min(w);
+                } else if w < best[ns] {
+                    best[ns] = w;
+                }
+            }
+        }
+        assert_eq!(free, 15);
+        assert!(2 * NEAR_TAG_RADIUS < free);
+    }
+
+    #[test]
+    fn the_tag_section_distance_counts_wrong_decisions_from_the_first_tag_bit() {
+        let p = Payload::new(0x0F0F0, 0x77_1234_5678);
+        let code = encode(&KEY, p);
+        let mut soft: Vec<f32> = code.iter().map(|&b| if b { 1.0 } else { -1.0 }).collect();
+        // Errors before the tag section do not count; errors in it do.
+        soft[0] = -soft[0];
+        soft[TAG_SECTION - 1] = -soft[TAG_SECTION - 1];
+        assert_eq!(tag_section_distance(&code, &soft), 0);
+        for i in 0..=NEAR_TAG_RADIUS {
+            soft[TAG_SECTION + 13 * i] = -soft[TAG_SECTION + 13 * i];
+        }
+        assert_eq!(tag_section_distance(&code, &soft), NEAR_TAG_RADIUS + 1);
+        // Another key's tag puts the codeword far from this channel.
+        let other = encode(&[9; 32], p);
+        let clean: Vec<f32> = code.iter().map(|&b| if b { 1.0 } else { -1.0 }).collect();
+        assert!(tag_section_distance(&other, &clean) > NEAR_TAG_RADIUS);
     }
 
     #[test]

@@ -13,12 +13,14 @@
 //! **Detector.** In each sampled frame it correlates the luma around the badge's expected place
 //! (±2% of the frame) with the rendered "AI" label (normalised cross-correlation, which ignores
 //! brightness and contrast), and takes the median of the per-frame peaks over the frames. A median
-//! of at least [`DETECT_THRESHOLD`] is a detection. It looks for the default badge size.
+//! of at least [`DETECT_THRESHOLD`] is a detection. It looks for the default badge size. Frames
+//! taller than 360 rows are searched after an area downscale to 360 rows.
 
 use image::GrayImage;
 use verity_media::{Picture, VideoFrame};
 
 use super::font::glyph;
+use super::resample::area_resize_gray;
 use crate::error::{ProvenanceError, Result};
 
 /// Badge height as a share of the frame's height, by default.
@@ -31,6 +33,8 @@ const MAX_WIDTH: f32 = 0.34;
 pub const DETECT_THRESHOLD: f32 = 0.5;
 /// Smallest badge height in pixels that is drawn.
 const MIN_BADGE_PX: f32 = 7.0;
+/// Frames taller than this are searched for the badge on a grid of this many rows.
+const DETECT_HEIGHT: u32 = 360;
 
 /// How the badge looks.
 #[derive(Clone, Debug, PartialEq)]
@@ -303,6 +307,18 @@ impl VisibleDetector {
 
     /// Scores one frame's luma, shown at `time_s`.
     pub fn add(&mut self, luma: &GrayImage, time_s: f64) {
+        // The badge's place and size scale with the frame, so a large frame is searched on a
+        // grid DETECT_HEIGHT rows high: the badge is still 21 rows high there, and the search costs
+        // the same for 1080p as for 360p.
+        let reduced;
+        let luma = if luma.height() > DETECT_HEIGHT {
+            let gw = (f64::from(luma.width()) * f64::from(DETECT_HEIGHT) / f64::from(luma.height()))
+                .round() as usize;
+            reduced = area_resize_gray(luma, gw.max(1), DETECT_HEIGHT as usize);
+            &reduced
+        } else {
+            luma
+        };
         let (w, h) = (luma.width(), luma.height());
         let badge_h = DEFAULT_SIZE * h as f32;
         if badge_h < MIN_BADGE_PX {
