@@ -7,17 +7,11 @@
 # Usage: benches/marks_speed.sh [RUNS]     (default 3; run via `make bench-marks`)
 set -euo pipefail
 runs="${1:-3}"
-media=.cache/media
-bash scripts/make-clips.sh "$media" bench
-cargo build --release --quiet -p verity
-verity=target/release/verity
-in10="$media/bbb-1080p-10s.mp4"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source benches/lib.sh
+bench_setup
 home="$tmp/home"
 "$verity" --home "$home" keys init --org "verity bench" >/dev/null
 
-source benches/lib.sh
 peer=(ffmpeg -hide_banner -loglevel error -nostdin -y -i "$in10" -c:v libx264 -crf 18 -preset medium -c:a copy "$tmp/peer.mp4")
 ours=("$verity" --home "$home" --quiet sign "$in10" -o "$tmp/ours.mp4" --crf 18 --preset medium)
 for i in $(seq 1 "$runs"); do

@@ -7,16 +7,10 @@
 # Prints a Markdown table for docs/benchmarks.md.
 set -euo pipefail
 runs="${1:-3}"
-media=.cache/media
-bash scripts/make-clips.sh "$media" bench
-cargo build --release --quiet -p verity
-verity=target/release/verity
-in10="$media/bbb-1080p-10s.mp4"
-in60="$media/bbb-1080p-60s.mp4"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
 source benches/lib.sh
+bench_setup
+in60="$media/bbb-1080p-60s.mp4"
+
 # The peer, exactly as the issue names it, and verity at the same settings.
 peer=(ffmpeg -hide_banner -loglevel error -nostdin -y -i)
 peer_out=(-c:v libx264 -crf 23 -preset medium -c:a aac)

@@ -1,4 +1,21 @@
-//! Shared human-output helpers: sizes, rates and durations people can read.
+//! Shared human-output helpers: sizes, rates and durations people can read, and progress bars.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A progress bar on stderr with `template` (indicatif's template language), or a hidden one
+/// for `--quiet` and `--json`.
+pub fn progress_bar(len: u64, template: &str, hidden: bool) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if hidden {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
 
 /// 1234567 → "1.2 MB".
 pub fn bytes(n: u64) -> String {

@@ -1,6 +1,5 @@
 //! `verity eval generator`: prompt adherence of the bundled generator.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use verity_generate::eval::{EvalOptions, Summary, evaluate, table};
 use verity_generate::pipeline::load_model;
 
@@ -25,14 +24,10 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         seed: a.seed,
         ..EvalOptions::default()
     };
-    let bar = ProgressBar::new(a.prompts as u64);
-    if global.quiet || a.json {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("scoring [{bar:40}] {pos}/{len} prompts, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = output::progress_bar(
+        a.prompts as u64,
+        "scoring [{bar:40}] {pos}/{len} prompts, eta {eta}",
+        global.quiet || a.json,
     );
     let evaluated = evaluate(&loaded.model, &opts, &dev, |i, _| {
         bar.set_position(i as u64)

@@ -1,6 +1,5 @@
 //! `verity generate PROMPT -o OUT.mp4`: the bundled model, stamped through the sign path.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use verity_generate::pipeline::{GenerateOptions, generate, load_model};
 use verity_signing::{KeyPaths, TrustStore};
 
@@ -62,14 +61,10 @@ pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Res
     let dev = device()?;
     let model = load_model(&args.model, &dev)?;
 
-    let bar = ProgressBar::new(0);
-    if global.quiet || args.json {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = output::progress_bar(
+        0,
+        "{msg:>9} [{bar:40}] {pos}/{len}",
+        global.quiet || args.json,
     );
     let report = generate(
         &model,

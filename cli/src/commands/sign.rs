@@ -2,7 +2,6 @@
 //! manifest (with `c2pa.watermarked` and the soft binding) → OUT, and the manifest into the
 //! repository. `--no-visible`, `--no-watermark` and `--no-manifest` leave layers out.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use verity_provenance::marks::{MarkOptions, SpectralOptions, VisibleOptions};
 use verity_provenance::stamp::{ManifestLayer, StampOptions, stamp_file};
 use verity_provenance::{ManifestSpec, Origin};
@@ -94,14 +93,10 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
             .duration_s
             .map(|d| (d * info.video.fps).round() as u64)
     });
-    let bar = ProgressBar::new(expected.unwrap_or(0));
-    if global.quiet || args.json {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("stamping [{bar:40}] {pos}/{len} frames, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = output::progress_bar(
+        expected.unwrap_or(0),
+        "stamping [{bar:40}] {pos}/{len} frames, eta {eta}",
+        global.quiet || args.json,
     );
     let report = stamp_file(&args.input, &args.output, &opts, |p| {
         bar.set_position(p.frames_done)

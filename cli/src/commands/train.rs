@@ -1,6 +1,5 @@
 //! `verity train generator`: rectified-flow training of the bundled generator, with checkpoints.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use verity_generate::model::Config;
 use verity_generate::train::{TrainOptions, train};
 
@@ -34,14 +33,10 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             .time_limit
             .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
     };
-    let bar = ProgressBar::new(a.steps as u64);
-    if global.quiet {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("training [{bar:40}] {pos}/{len} steps, {msg}, eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::output::progress_bar(
+        a.steps as u64,
+        "training [{bar:40}] {pos}/{len} steps, {msg}, eta {eta}",
+        global.quiet,
     );
     let mut avg = None::<f32>;
     let state = train(&Config::small(), &opts, &dev, |s| {

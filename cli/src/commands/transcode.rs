@@ -2,8 +2,6 @@
 
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::args::{GlobalArgs, TranscodeArgs};
 use crate::exit;
 use crate::output;
@@ -15,7 +13,11 @@ pub fn run(args: &TranscodeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         audio: args.audio.into(),
         ..Default::default()
     };
-    let bar = progress_bar(global.quiet || args.json);
+    let bar = output::progress_bar(
+        0,
+        "{spinner} transcoding [{bar:40}] {pos}/{len} frames, {per_sec}, eta {eta}",
+        global.quiet || args.json,
+    );
     let started = Instant::now();
     let report = verity_media::transcode(&args.input, &args.output, &opts, |p| {
         if let Some(n) = p.frames_expected {
@@ -58,20 +60,4 @@ pub fn run(args: &TranscodeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         return Ok(exit::PARTIAL);
     }
     Ok(exit::OK)
-}
-
-fn progress_bar(hidden: bool) -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    if hidden {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    } else {
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{spinner} transcoding [{bar:40}] {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-    }
-    bar
 }
