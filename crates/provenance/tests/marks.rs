@@ -114,6 +114,37 @@ fn survives_resize_crop_brightness_and_flip() {
     }
 }
 
+/// A hard-edged picture: bright dots scattered over a black ground, the same in every frame
+/// (as in a cellular automaton that has settled). A linear high-pass smears every dot over the
+/// flat pixels around it and buries the mark; the extractor's edge-preserving filter does not.
+fn dots(w: u32, h: u32) -> GrayImage {
+    let mut z = 0x2545_F491_4F6C_DD1Du64;
+    GrayImage::from_fn(w, h, |_, _| {
+        z ^= z << 13;
+        z ^= z >> 7;
+        z ^= z << 17;
+        image::Luma([if z % 100 < 15 { 235 } else { 16 }])
+    })
+}
+
+#[test]
+fn mark_is_read_on_a_hard_edged_picture() {
+    let key = WatermarkKey::default_key();
+    let emb = SpectralEmbedder::new(&key, payload(), 480, 270, 2.2).unwrap();
+    let frames: Vec<GrayImage> = (0..4)
+        .map(|_| {
+            let mut f = dots(480, 270);
+            emb.mark_luma(&mut f).unwrap();
+            f
+        })
+        .collect();
+    let d = detect(&frames, std::slice::from_ref(&key));
+    assert!(d.found, "{d:?}");
+    assert_eq!(d.payload, Some(payload()));
+    let clean: Vec<GrayImage> = (0..4).map(|_| dots(480, 270)).collect();
+    assert!(!detect(&clean, &[key]).found);
+}
+
 #[test]
 fn unmarked_frames_and_wrong_keys_find_nothing() {
     let key = WatermarkKey::default_key();

@@ -1,8 +1,9 @@
 //! Reading the spectral mark: pool frames, find the tile, decode the payload.
 //!
 //! 1. **Pool.** Each frame's luma is reduced to a working grid `min(H, 288)` rows high (area
-//!    average), high-passed (minus its 5×5 box mean), scaled to unit variance, clipped at ±3 and
-//!    added to one pooled image. The picture averages out over frames; the mark, the same in every
+//!    average), high-passed (minus the mean of the similar pixels in its 5×5 neighbourhood, an
+//!    edge-preserving filter), weighted down where the picture is busy, scaled to unit variance,
+//!    clipped at ±3 and added to one pooled image. The picture averages out over frames; the mark, the same in every
 //!    frame, adds up.
 //! 2. **Resynchronise.** A resize keeps the pattern's size relative to the frame, but a crop
 //!    enlarges it, so the tile's period in the pooled image is searched for: 64·r working
@@ -90,7 +91,7 @@ impl Accumulator {
             }
         };
         let grid = area_resize(luma, gw, gh);
-        let hp = high_pass(&grid, gw, gh);
+        let hp = edge_preserving_high_pass(&grid, gw, gh);
         // Weight each pixel by its neighbourhood's activity: flat areas, where the mark stands
         // clear of the picture, count fully; edges and texture, which swamp it, count little.
         let abs: Vec<f32> = hp.iter().map(|v| v.abs()).collect();
@@ -393,10 +394,50 @@ fn read_soft(folded: &[f32], layout: &Layout, shift: (usize, usize), fft: &Fft2)
 /// amplitude, so that a flat area is not amplified beyond it.
 const ACTIVITY_FLOOR: f32 = 1.0;
 
-/// `img` minus its 5×5 box mean (edges use the pixels that exist).
-fn high_pass(img: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let mean = box_mean(img, w, h, 2);
-    img.iter().zip(&mean).map(|(v, m)| v - m).collect()
+/// How far, in luma levels, a neighbour may differ from a pixel and still count in the local
+/// mean that [`edge_preserving_high_pass`] subtracts: about 3.6 times the default amplitude, so
+/// that the mark's own swing stays inside it while the picture's edges fall outside.
+const SIMILAR_LEVELS: f32 = 8.0;
+
+/// `img` minus the mean of the pixels in its 5×5 neighbourhood that lie within
+/// [`SIMILAR_LEVELS`] of it (a sigma filter). In a smooth area this is the plain 5×5 high-pass;
+/// next to an edge or a bright dot it leaves the other side out, so the picture's edges do not
+/// leak into the flat pixels beside them, where the mark is clearest. That matters most for
+/// hard-edged pictures (text, graphics, cellular automata), where a linear high-pass buries the
+/// mark under the edges' ringing.
+fn edge_preserving_high_pass(img: &[f32], w: usize, h: usize) -> Vec<f32> {
+    const R: usize = 2;
+    let mut sum = vec![0f32; w * h];
+    let mut count = vec![0f32; w * h];
+    // One pass per offset of the window, each a straight loop over a row (which vectorises).
+    for y in 0..h {
+        let centre = &img[y * w..(y + 1) * w];
+        for yy in y.saturating_sub(R)..=(y + R).min(h - 1) {
+            let other = &img[yy * w..(yy + 1) * w];
+            for dx in 0..=2 * R {
+                // Neighbour x + dx - R for x in the range where it exists.
+                let (lo, hi) = (R.saturating_sub(dx), (w + R).saturating_sub(dx).min(w));
+                if lo >= hi {
+                    continue;
+                }
+                let off = lo + dx - R;
+                let s = &mut sum[y * w + lo..y * w + hi];
+                let n = &mut count[y * w + lo..y * w + hi];
+                let c = &centre[lo..hi];
+                let o = &other[off..off + (hi - lo)];
+                for (((s, n), &c), &o) in s.iter_mut().zip(n.iter_mut()).zip(c).zip(o) {
+                    let near = f32::from(u8::from((o - c).abs() <= SIMILAR_LEVELS));
+                    *s += near * o;
+                    *n += near;
+                }
+            }
+        }
+    }
+    // The pixel itself always counts, so no count is zero.
+    img.iter()
+        .zip(sum.iter().zip(&count))
+        .map(|(v, (s, n))| v - s / n)
+        .collect()
 }
 
 /// The mean over a (2r+1)² box (edges use the pixels that exist).
@@ -424,7 +465,8 @@ fn box_mean(img: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
     out
 }
 
-/// The same high-pass on a periodic TILE×TILE tile.
+/// The plain 5×5 high-pass on a periodic TILE×TILE tile: what the extractor's filter does to the
+/// mark alone (the mark's swing is inside [`SIMILAR_LEVELS`], so there the two filters agree).
 fn periodic_high_pass(tile: &[f32]) -> Vec<f32> {
     const R: i64 = 2;
     let n = TILE as i64;
@@ -483,5 +525,62 @@ impl Fft2 {
         Self::run(&self.inv, &mut spec);
         let scale = 1.0 / (TILE * TILE) as f32;
         spec.iter().map(|c| c.re * scale).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain 5×5 box high-pass, for comparison.
+    fn box_high_pass(img: &[f32], w: usize, h: usize) -> Vec<f32> {
+        let mean = box_mean(img, w, h, 2);
+        img.iter().zip(&mean).map(|(v, m)| v - m).collect()
+    }
+
+    #[test]
+    fn the_edge_preserving_high_pass_is_the_box_high_pass_where_the_picture_is_smooth() {
+        let (w, h) = (23, 17);
+        // A faint pattern on a gentle slope: every 5×5 neighbourhood stays within the limit.
+        let img: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                100.0 + 0.2 * x + 0.1 * y + 2.0 * ((x * 1.7).sin() * (y * 0.9).cos())
+            })
+            .collect();
+        let a = edge_preserving_high_pass(&img, w, h);
+        let b = box_high_pass(&img, w, h);
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert!((x - y).abs() < 1e-4, "pixel {i}: {x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn an_edge_does_not_leak_into_the_flat_pixels_beside_it() {
+        let (w, h) = (20, 10);
+        // Black left half, white right half, and one faint bump on the black side by the edge.
+        let mut img: Vec<f32> = (0..w * h)
+            .map(|i| if i % w < 10 { 16.0 } else { 235.0 })
+            .collect();
+        img[5 * w + 9] += 2.0;
+        let out = edge_preserving_high_pass(&img, w, h);
+        for y in 0..h {
+            for x in 0..w {
+                let v = out[y * w + x];
+                let expect = if (y, x) == (5, 9) {
+                    // The bump minus its share of the mean of the 15 black pixels around it.
+                    2.0 - 2.0 / 15.0
+                } else if (3..=7).contains(&y) && (7..=9).contains(&x) {
+                    // A black neighbour of the bump sees it in its mean.
+                    let n = ((x + 2).min(9) - (x - 2) + 1) * ((y + 2).min(h - 1) - (y - 2) + 1);
+                    -2.0 / n as f32
+                } else {
+                    0.0
+                };
+                assert!((v - expect).abs() < 1e-4, "({x}, {y}): {v} vs {expect}");
+            }
+        }
+        // The box filter, by contrast, puts the edge's ringing on the black pixels.
+        assert!(box_high_pass(&img, w, h)[5 * w + 8].abs() > 40.0);
     }
 }
