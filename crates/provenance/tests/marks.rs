@@ -114,6 +114,25 @@ fn survives_resize_crop_brightness_and_flip() {
     }
 }
 
+#[test]
+fn strong_marks_are_read_too() {
+    // The extractor's filter leaves out neighbours more than 8 levels away; a mark signed with
+    // a high --strength swings further than that and must still be read.
+    let key = WatermarkKey::default_key();
+    for strength in [8.0, 32.0] {
+        let emb = SpectralEmbedder::new(&key, payload(), 480, 270, strength).unwrap();
+        let frames: Vec<GrayImage> = (0..4)
+            .map(|t| {
+                let mut f = frame(480, 270, t, 5);
+                emb.mark_luma(&mut f).unwrap();
+                f
+            })
+            .collect();
+        let d = detect(&frames, std::slice::from_ref(&key));
+        assert_eq!(d.payload, Some(payload()), "strength {strength}: {d:?}");
+    }
+}
+
 /// A hard-edged picture: bright dots scattered over a black ground, the same in every frame
 /// (as in a cellular automaton that has settled). A linear high-pass smears every dot over the
 /// flat pixels around it and buries the mark; the extractor's edge-preserving filter does not.
