@@ -3,8 +3,8 @@
 //! 1. **Pool.** Each frame's luma is reduced to a working grid `min(H, 288)` rows high (area
 //!    average), high-passed (minus the mean of the similar pixels in its 5×5 neighbourhood, an
 //!    edge-preserving filter), weighted down where the picture is busy, scaled to unit variance,
-//!    clipped at ±3 and added to one pooled image. The picture averages out over frames; the mark, the same in every
-//!    frame, adds up.
+//!    clipped at ±3 and added to one pooled image. The picture averages out over frames; the
+//!    mark, the same in every frame, adds up.
 //! 2. **Resynchronise.** A resize keeps the pattern's size relative to the frame, but a crop
 //!    enlarges it, so the tile's period in the pooled image is searched for: 64·r working
 //!    pixels for r from 0.45 to 2.5, coarse (0.6% steps, on a central window) then fine (0.1%
