@@ -36,14 +36,27 @@ fn frame(w: u32, h: u32, t: u32, seed: u64) -> GrayImage {
 }
 
 fn marked_frames(key: &WatermarkKey, payload: Payload, w: u32, h: u32, n: u32) -> Vec<GrayImage> {
-    let emb = SpectralEmbedder::new(key, payload, w, h, 2.2).unwrap();
-    (0..n)
-        .map(|t| {
-            let mut f = frame(w, h, t, 5);
-            emb.mark_luma(&mut f).unwrap();
-            f
-        })
-        .collect()
+    mark(
+        key,
+        payload,
+        2.2,
+        (0..n).map(|t| frame(w, h, t, 5)).collect(),
+    )
+}
+
+/// `pictures` (all of one size) with the spectral mark of the given strength.
+fn mark(
+    key: &WatermarkKey,
+    payload: Payload,
+    strength: f32,
+    mut pictures: Vec<GrayImage>,
+) -> Vec<GrayImage> {
+    let (w, h) = pictures[0].dimensions();
+    let emb = SpectralEmbedder::new(key, payload, w, h, strength).unwrap();
+    for f in &mut pictures {
+        emb.mark_luma(f).unwrap();
+    }
+    pictures
 }
 
 fn detect(frames: &[GrayImage], keys: &[WatermarkKey]) -> verity_provenance::marks::Detection {
@@ -120,14 +133,8 @@ fn strong_marks_are_read_too() {
     // a high --strength swings further than that and must still be read.
     let key = WatermarkKey::default_key();
     for strength in [8.0, 32.0] {
-        let emb = SpectralEmbedder::new(&key, payload(), 480, 270, strength).unwrap();
-        let frames: Vec<GrayImage> = (0..4)
-            .map(|t| {
-                let mut f = frame(480, 270, t, 5);
-                emb.mark_luma(&mut f).unwrap();
-                f
-            })
-            .collect();
+        let pictures = (0..4).map(|t| frame(480, 270, t, 5)).collect();
+        let frames = mark(&key, payload(), strength, pictures);
         let d = detect(&frames, std::slice::from_ref(&key));
         assert_eq!(d.payload, Some(payload()), "strength {strength}: {d:?}");
     }
@@ -149,14 +156,12 @@ fn dots(w: u32, h: u32) -> GrayImage {
 #[test]
 fn mark_is_read_on_a_hard_edged_picture() {
     let key = WatermarkKey::default_key();
-    let emb = SpectralEmbedder::new(&key, payload(), 480, 270, 2.2).unwrap();
-    let frames: Vec<GrayImage> = (0..4)
-        .map(|_| {
-            let mut f = dots(480, 270);
-            emb.mark_luma(&mut f).unwrap();
-            f
-        })
-        .collect();
+    let frames = mark(
+        &key,
+        payload(),
+        2.2,
+        (0..4).map(|_| dots(480, 270)).collect(),
+    );
     let d = detect(&frames, std::slice::from_ref(&key));
     assert!(d.found, "{d:?}");
     assert_eq!(d.payload, Some(payload()));
