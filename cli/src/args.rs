@@ -365,6 +365,12 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub no_marks: bool,
 
+    /// When no upright or mirrored spectral mark is found, also search rotations of up to ±15°
+    /// in 1° steps. An upright mark is read as fast as without it; on a video without a mark,
+    /// reading takes about twice as long.
+    #[arg(long, conflicts_with = "no_marks")]
+    pub search_rotation: bool,
+
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -107,6 +107,45 @@ fn keys_sign_verify_and_exit_codes() {
     assert_eq!(r["c2pa"]["hard_binding_failed"], true);
     assert_eq!(r["watermark"]["payload"], payload.as_str());
 
+    // Turned 8° (as ffmpeg turns it, clockwise): the upright search misses the mark, the
+    // rotation search finds it, and the credentials come back.
+    let turned = d.join("turned.mp4");
+    let copy_s = copy.to_string_lossy().into_owned();
+    let turned_s = turned.to_string_lossy().into_owned();
+    common::ffmpeg(&[
+        "-i",
+        &copy_s,
+        "-vf",
+        "rotate=8*PI/180",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "18",
+        &turned_s,
+    ])
+    .unwrap();
+    let r = verify_json(&home, &turned, 5);
+    assert_eq!(r["watermark"]["found"], false, "{r}");
+    let out = verity(&home)
+        .args(["verify", "--json", "--search-rotation"])
+        .arg(&turned)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let r = json(&out);
+    assert_eq!(r["verdict"]["label"], "watermarked-recovered", "{r}");
+    assert_eq!(r["watermark"]["payload"], payload.as_str());
+    let deg = r["watermark"]["rotation_deg"].as_f64().unwrap();
+    assert!((deg - 8.0).abs() <= 1.0, "{r}");
+    verity(&home)
+        .args(["verify", "--search-rotation", "--no-marks"])
+        .arg(&turned)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+
     // Without the repository: a watermark, no manifest (exit 5).
     verity(&home)
         .args(["verify", "--repository"])

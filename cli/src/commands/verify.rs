@@ -32,6 +32,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
             keys,
             repository,
             skip_marks: args.no_marks,
+            search_rotation: args.search_rotation,
         },
     )?;
     if args.json {

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
-use verity_provenance::marks::WatermarkKey;
+use verity_provenance::marks::{DetectOptions, WatermarkKey};
 use verity_provenance::repository::Repository;
 use verity_signing::TrustStore;
 
@@ -34,6 +34,9 @@ pub struct VerifyOptions {
     pub repository: Option<Repository>,
     /// Leave the watermark layers out (C2PA only).
     pub skip_marks: bool,
+    /// Also search rotated copies for the spectral mark when no upright one is found (slower
+    /// on a video without a mark).
+    pub search_rotation: bool,
 }
 
 /// Verifies one file. Problems with the file's provenance are findings in the report, not
@@ -57,7 +60,10 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         let scanner = (!opts.skip_marks).then(|| {
             s.spawn(|| {
                 let t = Instant::now();
-                marks::scan(path, &keys).map(|m| (m, ms(t)))
+                let opts = DetectOptions {
+                    rotation: opts.search_rotation,
+                };
+                marks::scan(path, &keys, opts).map(|m| (m, ms(t)))
             })
         });
         let t = Instant::now();

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use verity_media::{PixelFormat, Reader, ReaderOptions, Sampling};
 use verity_provenance::marks::{
-    Accumulator, Detection, Signal, VisibleDetection, VisibleDetector, WatermarkKey,
+    Accumulator, DetectOptions, Detection, Signal, VisibleDetection, VisibleDetector, WatermarkKey,
 };
 
 use crate::error::Result;
@@ -37,6 +37,9 @@ pub struct WatermarkSection {
     /// Tile period found, relative to the nominal (≈1 after a resize, 1/0.71 after a crop).
     pub scale: f32,
     pub flipped: bool,
+    /// The rotation of the best candidate in degrees, clockwise; 0 unless the rotation search
+    /// was asked for.
+    pub rotation_deg: f32,
     /// When no payload passed its check: the decoder's best guess, for measuring bit accuracy
     /// in evaluations. It identifies nothing and must not be used as an id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +68,7 @@ impl WatermarkSection {
             sync_score: d.sync_score,
             scale: d.scale,
             flipped: d.flipped,
+            rotation_deg: d.rotation,
             unverified_payload: if d.found {
                 None
             } else {
@@ -77,7 +81,11 @@ impl WatermarkSection {
 }
 
 /// Reads both marks from `path`.
-pub fn scan(path: &Path, keys: &[WatermarkKey]) -> Result<(Detection, VisibleDetection)> {
+pub fn scan(
+    path: &Path,
+    keys: &[WatermarkKey],
+    opts: DetectOptions,
+) -> Result<(Detection, VisibleDetection)> {
     let mut reader = Reader::open(
         path,
         ReaderOptions {
@@ -102,7 +110,7 @@ pub fn scan(path: &Path, keys: &[WatermarkKey]) -> Result<(Detection, VisibleDet
             break;
         }
     }
-    let mut det = acc.detect(keys);
+    let mut det = acc.detect_with(keys, opts);
     if det.signal == Signal::Enough && acc.frames() < 2 && !det.found {
         det.signal = Signal::NotEnough(format!(
             "only {} usable frame(s); the mark needs several to be pooled",

@@ -5,7 +5,9 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use image::{GrayImage, imageops};
-use verity_provenance::marks::{Accumulator, Payload, Signal, SpectralEmbedder, WatermarkKey};
+use verity_provenance::marks::{
+    Accumulator, DetectOptions, Payload, Signal, SpectralEmbedder, WatermarkKey,
+};
 
 /// A textured frame that drifts with `t`: a few octaves of value noise.
 fn frame(w: u32, h: u32, t: u32, seed: u64) -> GrayImage {
@@ -125,6 +127,66 @@ fn survives_resize_crop_brightness_and_flip() {
         assert!(d.found, "{name}: {d:?}");
         assert_eq!(d.payload, Some(payload()), "{name}");
     }
+}
+
+/// `f` turned clockwise by `deg` degrees about its centre, as ffmpeg's `rotate` filter does
+/// (bilinear; the corners it uncovers are black).
+fn rotate_clockwise(f: &GrayImage, deg: f32) -> GrayImage {
+    let (sin, cos) = deg.to_radians().sin_cos();
+    let (w, h) = f.dimensions();
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    let px = |x: f32, y: f32| -> f32 {
+        if x < 0.0 || y < 0.0 || x >= w as f32 || y >= h as f32 {
+            0.0
+        } else {
+            f.get_pixel(x as u32, y as u32).0[0] as f32
+        }
+    };
+    GrayImage::from_fn(w, h, |x, y| {
+        // The source of an output pixel lies the same angle the other way.
+        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+        let (sx, sy) = (cx + cos * dx + sin * dy, cy - sin * dx + cos * dy);
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let v = (1.0 - fy) * ((1.0 - fx) * px(x0, y0) + fx * px(x0 + 1.0, y0))
+            + fy * ((1.0 - fx) * px(x0, y0 + 1.0) + fx * px(x0 + 1.0, y0 + 1.0));
+        image::Luma([v.round().clamp(0.0, 255.0) as u8])
+    })
+}
+
+#[test]
+fn rotated_marks_are_found_only_when_rotations_are_searched() {
+    let key = WatermarkKey::default_key();
+    let keys = std::slice::from_ref(&key);
+    let frames = marked_frames(&key, payload(), 640, 360, 8);
+    let with_rotation = DetectOptions { rotation: true };
+    // 7.5° lies between two searched angles, the worst case for the 1° grid.
+    for deg in [7.5f32, -10.0] {
+        let mut acc = Accumulator::new();
+        for f in &frames {
+            acc.add(&rotate_clockwise(f, deg));
+        }
+        let upright = acc.detect(keys);
+        assert!(!upright.found, "{deg}°, no rotation search: {upright:?}");
+        let d = acc.detect_with(keys, with_rotation);
+        assert!(d.found, "{deg}°: {d:?}");
+        assert_eq!(d.payload, Some(payload()), "{deg}°");
+        assert!(
+            (d.rotation - deg).abs() <= 1.0,
+            "{deg}°: found at {}",
+            d.rotation
+        );
+        assert!(d.false_positive_bound <= 1e-6);
+    }
+    // An unmarked rotated video still finds nothing, and the bound counts every decode tried.
+    let mut acc = Accumulator::new();
+    for t in 0..8 {
+        acc.add(&rotate_clockwise(&frame(640, 360, t, 9), 7.5));
+    }
+    let d = acc.detect_with(keys, with_rotation);
+    assert!(!d.found, "{d:?}");
+    assert!(d.decodes <= 2 * verity_provenance::marks::extract::MAX_DECODES);
+    assert!((d.false_positive_bound - d.decodes as f64 * 2f64.powi(-31)).abs() < 1e-15);
 }
 
 #[test]

@@ -12,16 +12,20 @@
 //!    circularly cross-correlated with the key's pilot (by FFT), which gives the tile's offset (a
 //!    crop, a trim of the picture's edges) and a sync score: the correlation peak in standard
 //!    deviations of all 4096 offsets. A mirrored copy is searched too (a horizontal flip).
+//!    On request ([`DetectOptions::rotation`]), when neither finds a mark, copies of the pooled
+//!    image turned by ±1° to ±15° in 1° steps are searched the same way. Half a step off still
+//!    reads: the tile's cells span several pooled pixels.
 //! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
 //!    signs removed, and the soft values Viterbi-decoded. A mark is *found* only when the decoded
 //!    payload passes its keyed 32-bit check (see [`payload`](super::payload)).
 //!
 //! **False positives.** On an unmarked video the decoder's output is a random word, which passes
 //! the check with probability at most 2⁻³¹ (2⁻³² for the exact tag, 2⁻³² for the near-tag test);
-//! at most [`MAX_DECODES`] decodes are tried per key, so the probability of a false positive for
-//! one video and key is at most `decodes × 2⁻³¹`, reported as `false_positive_bound` (at most
-//! 3.7e-9 per key).
+//! at most [`MAX_DECODES`] decodes are tried per key (twice that with the rotation search), so
+//! the probability of a false positive for one video and key is at most `decodes × 2⁻³¹`,
+//! reported as `false_positive_bound` (at most 3.7e-9 per key, 7.5e-9 with the rotation search).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use image::GrayImage;
@@ -123,8 +127,13 @@ impl Accumulator {
         self.skipped
     }
 
-    /// Looks for a mark made with any of `keys`.
+    /// Looks for a mark made with any of `keys`, upright or mirrored.
     pub fn detect(&self, keys: &[WatermarkKey]) -> Detection {
+        self.detect_with(keys, DetectOptions::default())
+    }
+
+    /// [`detect`](Self::detect), with the searches `opts` adds.
+    pub fn detect_with(&self, keys: &[WatermarkKey], opts: DetectOptions) -> Detection {
         let mut det = Detection {
             frames_used: self.frames,
             ..Detection::default()
@@ -157,53 +166,42 @@ impl Accumulator {
             .collect();
         let fft = Fft2::new();
         let mut attempts = 0usize;
-        for key in keys {
-            let layout = Layout::new(key);
-            let pilot = fft.spectrum(&periodic_high_pass(&render_tile(&layout.pilot_cells())));
-            let mut candidates = Vec::new();
-            for (flipped, img) in [(false, &self.sum), (true, &mirrored)] {
-                for c in search(img, w, h, &pilot, &fft) {
-                    candidates.push((c, flipped, img));
+        let keyed: Vec<(&WatermarkKey, Layout, Vec<Complex32>)> = keys
+            .iter()
+            .map(|key| {
+                let layout = Layout::new(key);
+                let pilot = fft.spectrum(&periodic_high_pass(&render_tile(&layout.pilot_cells())));
+                (key, layout, pilot)
+            })
+            .collect();
+        // Every key upright first; the slow rotation search only when none of them read.
+        let mut read = |hyps: &[Hypothesis<'_>]| -> bool {
+            keyed.iter().any(|(key, layout, pilot)| {
+                Decoding {
+                    key,
+                    layout,
+                    pilot,
+                    fft: &fft,
+                    dims: (w, h),
+                    det: &mut det,
+                    attempts: &mut attempts,
                 }
-            }
-            candidates.sort_by(|a, b| b.0.z.total_cmp(&a.0.z));
-            for (c, flipped, img) in candidates.iter().take(MAX_DECODES) {
-                if det.best_guess.is_none() || c.z > det.sync_score {
-                    det.sync_score = det.sync_score.max(c.z);
-                }
-                if c.z < MIN_SYNC && det.best_guess.is_some() {
-                    break;
-                }
-                attempts += 1;
-                let folded = fold(img, w, h, c.scale, 0, 0, w, h);
-                let soft = read_soft(&folded, &layout, c.shift, &fft);
-                let Some(d) = payload::decode(key.bytes(), &soft) else {
-                    continue;
-                };
-                let better_guess = det.best_guess.is_none() || d.agreement > det.agreement;
-                if better_guess {
-                    det.best_guess = Some(d.payload);
-                    det.agreement = d.agreement;
-                    det.scale = c.scale;
-                    det.offset = c.shift;
-                    det.flipped = *flipped;
-                }
-                if d.tag_ok {
-                    det.found = true;
-                    det.payload = Some(d.payload);
-                    det.best_guess = Some(d.payload);
-                    det.agreement = d.agreement;
-                    det.key = Some(key.origin().to_string());
-                    det.scale = c.scale;
-                    det.offset = c.shift;
-                    det.flipped = *flipped;
-                    det.sync_score = c.z;
-                    break;
-                }
-            }
-            if det.found {
-                break;
-            }
+                .try_hypotheses(hyps)
+            })
+        };
+        let upright = [
+            Hypothesis::new(&self.sum, false, 0.0),
+            Hypothesis::new(&mirrored, true, 0.0),
+        ];
+        if !read(&upright) && opts.rotation {
+            let rotated: Vec<Hypothesis<'_>> = rotation_angles()
+                .map(|deg| Hypothesis {
+                    img: rotate(&self.sum, w, h, deg).into(),
+                    flipped: false,
+                    rotation: deg,
+                })
+                .collect();
+            read(&rotated);
         }
         det.decodes = attempts;
         det.false_positive_bound = attempts as f64 * 2f64.powi(-31);
@@ -214,6 +212,169 @@ impl Accumulator {
         };
         det
     }
+}
+
+/// Searches beyond the default ones.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DetectOptions {
+    /// When no key reads an upright or mirrored mark, also search rotations of up to
+    /// ±[`MAX_ROTATION`] degrees: 30 more images per key, spread over the cores. An upright
+    /// mark costs nothing more; on a video without one, reading takes about twice as long.
+    pub rotation: bool,
+}
+
+/// The largest rotation searched, in degrees.
+pub const MAX_ROTATION: f32 = 15.0;
+/// The step between rotations searched, in degrees.
+pub const ROTATION_STEP: f32 = 1.0;
+
+/// The rotations searched when [`DetectOptions::rotation`] is on, in degrees, nearest first.
+pub fn rotation_angles() -> impl Iterator<Item = f32> {
+    let n = (MAX_ROTATION / ROTATION_STEP).round() as i32;
+    (1..=n).flat_map(|k| {
+        let a = k as f32 * ROTATION_STEP;
+        [a, -a]
+    })
+}
+
+/// One picture the tile is searched in: the pooled image, mirrored or rotated.
+struct Hypothesis<'a> {
+    img: Cow<'a, [f32]>,
+    flipped: bool,
+    rotation: f32,
+}
+
+impl<'a> Hypothesis<'a> {
+    fn new(img: &'a [f32], flipped: bool, rotation: f32) -> Self {
+        Self {
+            img: Cow::Borrowed(img),
+            flipped,
+            rotation,
+        }
+    }
+}
+
+/// The state of reading one key: its layout and pilot, the running detection and the decodes
+/// spent.
+struct Decoding<'a> {
+    key: &'a WatermarkKey,
+    layout: &'a Layout,
+    pilot: &'a [Complex32],
+    fft: &'a Fft2,
+    dims: (usize, usize),
+    det: &'a mut Detection,
+    attempts: &'a mut usize,
+}
+
+impl Decoding<'_> {
+    /// Searches every hypothesis and decodes the best candidates, at most [`MAX_DECODES`] of
+    /// them; true when one passed its check.
+    fn try_hypotheses(&mut self, hyps: &[Hypothesis<'_>]) -> bool {
+        let (w, h) = self.dims;
+        let mut candidates: Vec<(Candidate, &Hypothesis<'_>)> =
+            search_all(hyps, w, h, self.pilot, self.fft)
+                .into_iter()
+                .filter_map(|(i, c)| hyps.get(i).map(|hyp| (c, hyp)))
+                .collect();
+        candidates.sort_by(|a, b| b.0.z.total_cmp(&a.0.z));
+        let det = &mut *self.det;
+        for (c, hyp) in candidates.iter().take(MAX_DECODES) {
+            det.sync_score = det.sync_score.max(c.z);
+            if c.z < MIN_SYNC && det.best_guess.is_some() {
+                break;
+            }
+            *self.attempts += 1;
+            let folded = fold(&hyp.img, w, h, c.scale, 0, 0, w, h);
+            let soft = read_soft(&folded, self.layout, c.shift, self.fft);
+            let Some(d) = payload::decode(self.key.bytes(), &soft) else {
+                continue;
+            };
+            if det.best_guess.is_none() || d.agreement > det.agreement || d.tag_ok {
+                det.best_guess = Some(d.payload);
+                det.agreement = d.agreement;
+                det.scale = c.scale;
+                det.offset = c.shift;
+                det.flipped = hyp.flipped;
+                det.rotation = hyp.rotation;
+            }
+            if d.tag_ok {
+                det.found = true;
+                det.payload = Some(d.payload);
+                det.key = Some(self.key.origin().to_string());
+                det.sync_score = c.z;
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// [`search`] on every hypothesis, spread over the available cores when there are many; each
+/// candidate comes with its hypothesis's index. (A worker that failed would only lose its own
+/// candidates.)
+fn search_all(
+    hyps: &[Hypothesis<'_>],
+    w: usize,
+    h: usize,
+    pilot: &[Complex32],
+    fft: &Fft2,
+) -> Vec<(usize, Candidate)> {
+    let run = |first: usize, chunk: &[Hypothesis<'_>]| -> Vec<(usize, Candidate)> {
+        chunk
+            .iter()
+            .enumerate()
+            .flat_map(|(i, hyp)| {
+                search(&hyp.img, w, h, pilot, fft)
+                    .into_iter()
+                    .map(move |c| (first + i, c))
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if hyps.len() <= 2 || threads < 2 {
+        return run(0, hyps);
+    }
+    let per = hyps.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = hyps
+            .chunks(per)
+            .enumerate()
+            .map(|(k, chunk)| s.spawn(move || run(k * per, chunk)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|j| j.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Undoes a clockwise turn of the image by `deg` degrees about its centre (bilinear; what comes
+/// from outside the image is 0).
+fn rotate(img: &[f32], w: usize, h: usize, deg: f32) -> Vec<f32> {
+    let (sin, cos) = deg.to_radians().sin_cos();
+    let (cx, cy) = ((w as f32 - 1.0) / 2.0, (h as f32 - 1.0) / 2.0);
+    let at = |x: isize, y: isize| -> f32 {
+        if x < 0 || y < 0 || x as usize >= w || y as usize >= h {
+            0.0
+        } else {
+            img[y as usize * w + x as usize]
+        }
+    };
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        let dy = y as f32 - cy;
+        for x in 0..w {
+            let dx = x as f32 - cx;
+            let sx = cx + cos * dx - sin * dy;
+            let sy = cy + sin * dx + cos * dy;
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - x0, sy - y0);
+            let (x0, y0) = (x0 as isize, y0 as isize);
+            out[y * w + x] = (1.0 - fy) * ((1.0 - fx) * at(x0, y0) + fx * at(x0 + 1, y0))
+                + fy * ((1.0 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        }
+    }
+    out
 }
 
 /// Whether the input could carry a mark at all.
@@ -246,6 +407,10 @@ pub struct Detection {
     /// Tile offset in tile bins.
     pub offset: (usize, usize),
     pub flipped: bool,
+    /// The rotation of the best candidate in degrees, clockwise (0 unless rotations were
+    /// searched); with [`scale`](Self::scale) and [`flipped`](Self::flipped), where the mark was
+    /// found.
+    pub rotation: f32,
     pub frames_used: usize,
     /// Decodes tried.
     pub decodes: usize,
