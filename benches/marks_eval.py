@@ -13,7 +13,7 @@ For each clip (lavfi sources, real footage, generated clips; 3.5 s at 30 fps):
   3. verity reads its mark with `verity verify --json` (default key, pooled frames); the peers
      decode 8 frames (rivaGan 4) spread over the attacked video and pool them (mean of per-frame bits, or of
      rivaGan's probabilities), which is the same pooling help verity gets. verity reads the
-     rotated clip twice: by default, and with `--search-rotation` (the row rotate_10_searched);
+     rotated clip twice: by default, and with `--search-rotation` (the row rotate_10_searched).
 verity carries 64 bits; dwtDct and dwtDctSvd carry the same 64 bits; rivaGan carries 32 (its
 only length). Exact recovery means every bit right; for verity it also means the keyed check
 passed. A false positive is an unmarked clip read as carrying the payload.
@@ -72,7 +72,7 @@ ATTACKS = [
     ("combo_crf40", f"{CROP71},{BRIGHT05}", ("x264", 40), []),
 ]
 # Attacks verity also reads with extra `verify` options, as an extra row: (attack, row, options).
-# The rotation search is opt-in (it makes reading an unmarked video several times slower).
+# The rotation search is opt-in (it makes reading an unmarked video about twice as slow).
 SEARCHED = [("rotate_10", "rotate_10_searched", ["--search-rotation"])]
 ROWS = [r for a, *_ in ATTACKS for r in [a] + [row for b, row, _ in SEARCHED if b == a]]
 
