@@ -1,6 +1,7 @@
 //! `verity verify FILE`: the report and verdict, with exit codes scripts can branch on.
 
 use verity_detect::{Report, VerdictLabel, VerifyOptions};
+use verity_provenance::marks::DetectOptions;
 use verity_signing::{KeyPaths, TrustStore};
 
 use crate::args::VerifyArgs;
@@ -32,7 +33,9 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
             keys,
             repository,
             skip_marks: args.no_marks,
-            search_rotation: args.search_rotation,
+            mark_search: DetectOptions {
+                rotation: args.search_rotation,
+            },
         },
     )?;
     if args.json {

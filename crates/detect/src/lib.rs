@@ -34,9 +34,9 @@ pub struct VerifyOptions {
     pub repository: Option<Repository>,
     /// Leave the watermark layers out (C2PA only).
     pub skip_marks: bool,
-    /// Also search rotated copies for the spectral mark when no upright one is found (slower
-    /// on a video without a mark).
-    pub search_rotation: bool,
+    /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
+    /// a mark).
+    pub mark_search: DetectOptions,
 }
 
 /// Verifies one file. Problems with the file's provenance are findings in the report, not
@@ -60,10 +60,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         let scanner = (!opts.skip_marks).then(|| {
             s.spawn(|| {
                 let t = Instant::now();
-                let opts = DetectOptions {
-                    rotation: opts.search_rotation,
-                };
-                marks::scan(path, &keys, opts).map(|m| (m, ms(t)))
+                marks::scan(path, &keys, opts.mark_search).map(|m| (m, ms(t)))
             })
         });
         let t = Instant::now();
