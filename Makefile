@@ -76,6 +76,7 @@ bench-marks: media
 
 ## make eval-marks: the attack suite on 20 clips, verity against invisible-watermark (about an hour).
 eval-marks: media build
+	bash scripts/make-clips.sh $(MEDIA) bench
 	bash scripts/setup-marks-eval.sh
 	.cache/venv-marks/bin/python benches/marks_eval.py
 

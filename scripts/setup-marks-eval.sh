@@ -6,7 +6,10 @@
 # Usage: scripts/setup-marks-eval.sh [VENV]   (default .cache/venv-marks)
 set -euo pipefail
 venv="${1:-.cache/venv-marks}"
-check='import imwatermark, cv2, pywt, onnxruntime, numpy'
+# imwatermark's package __init__ imports PyTorch (for rivaGan's torch path), which is not
+# installed: check that the package is there without importing it; the evaluation loads its
+# modules one by one.
+check='import importlib.util, cv2, pywt, onnxruntime, numpy; assert importlib.util.find_spec("imwatermark")'
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
   exit 0
 fi
