@@ -185,7 +185,7 @@ fn rotated_marks_are_found_only_when_rotations_are_searched() {
     }
     let d = acc.detect_with(keys, with_rotation);
     assert!(!d.found, "{d:?}");
-    assert!(d.decodes <= 2 * verity_provenance::marks::extract::MAX_DECODES);
+    assert!(d.decodes <= 2 * verity_provenance::marks::extract::MAX_WORDS);
     assert!((d.false_positive_bound - d.decodes as f64 * 2f64.powi(-31)).abs() < 1e-15);
 }
 

@@ -8,22 +8,28 @@
 //! 2. **Resynchronise.** A resize keeps the pattern's size relative to the frame, but a crop
 //!    enlarges it, so the tile's period in the pooled image is searched for: 64·r working
 //!    pixels for r from 0.45 to 2.5, coarse (0.6% steps, on a central window) then fine (0.1%
-//!    steps within ±2%, on the whole image). For each r the image is folded onto one 64×64 tile and
-//!    circularly cross-correlated with the key's pilot (by FFT), which gives the tile's offset (a
-//!    crop, a trim of the picture's edges) and a sync score: the correlation peak in standard
-//!    deviations of all 4096 offsets. A mirrored copy is searched too (a horizontal flip).
-//!    On request ([`DetectOptions::rotation`]), when neither finds a mark, copies of the pooled
-//!    image turned by ±1° to ±15° in 1° steps are searched the same way. Half a step off still
-//!    reads: the tile's cells span several pooled pixels.
+//!    steps within ±2% of the three best coarse peaks at distinct scales, on the whole image).
+//!    For each r the image is folded onto one 64×64 tile and circularly cross-correlated with the
+//!    key's pilot (by FFT), which gives the tile's offset (a crop, a trim of the picture's edges)
+//!    and a sync score: the correlation peak in standard deviations of all 4096 offsets. A
+//!    mirrored copy is searched too (a horizontal flip). On request
+//!    ([`DetectOptions::rotation`]), when neither finds a mark, copies of the pooled image turned
+//!    by ±1° to ±15° in 1° steps are searched the same way. Half a step off still reads: the
+//!    tile's cells span several pooled pixels.
 //! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
-//!    signs removed, and the soft values Viterbi-decoded. A mark is *found* only when the decoded
-//!    payload passes its keyed 32-bit check (see [`payload`](super::payload)).
+//!    signs removed, and the soft values list-Viterbi-decoded: the [`LIST_SIZE`] most likely
+//!    words, best first. A mark is *found* when one of them passes its keyed 32-bit check (see
+//!    [`payload`](super::payload)); the check picks the word, as a CRC does in CRC-aided list
+//!    decoding.
 //!
-//! **False positives.** On an unmarked video the decoder's output is a random word, which passes
-//! the check with probability at most 2⁻³¹ (2⁻³² for the exact tag, 2⁻³² for the near-tag test);
-//! at most [`MAX_DECODES`] decodes are tried per key (twice that with the rotation search), so
-//! the probability of a false positive for one video and key is at most `decodes × 2⁻³¹`,
-//! reported as `false_positive_bound` (at most 3.7e-9 per key, 7.5e-9 with the rotation search).
+//! **False positives.** On an unmarked video each word the decoder returns is a random word, which
+//! passes the check with probability at most 2⁻³¹ (2⁻³² for the exact tag, 2⁻³² for the near-tag
+//! test). At most [`MAX_DECODES`] candidates are decoded per key, each into at most
+//! [`LIST_SIZE`] words ([`MAX_WORDS`] = 128 words; twice that with the rotation search), so by the
+//! union bound the probability of a false positive for one video is at most
+//! `words checked × 2⁻³¹` over all the keys tried, reported as `false_positive_bound`: at most
+//! 6.0e-8 per key, 1.2e-7 with the rotation search, so three keys with the rotation search stay
+//! under 3.6e-7.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -39,13 +45,23 @@ use super::spectral::{CELL_PX, CELLS, Layout, MIN_SIDE, TILE, render_tile};
 
 /// Working-grid rows for the extractor at most; smaller frames are read at their own size.
 pub const EXTRACT_HEIGHT: u32 = 288;
-/// Decodes tried per key.
+/// Sync candidates decoded per key (each into a list of [`LIST_SIZE`] words).
 pub const MAX_DECODES: usize = 8;
 /// The smallest scale searched (tile period 64·r in the pooled image).
 pub const MIN_SCALE: f32 = 0.45;
 pub const MAX_SCALE: f32 = 2.5;
 /// Candidates whose sync score is below this are not worth a decode.
 const MIN_SYNC: f32 = 4.0;
+/// Words the list decoder returns for each candidate decoded; each one checked counts in the
+/// false-positive bound.
+pub const LIST_SIZE: usize = 16;
+/// Words checked per key at most: every decode's whole list (twice this with the rotation
+/// search).
+pub const MAX_WORDS: usize = MAX_DECODES * LIST_SIZE;
+/// Coarse scale peaks refined by the fine search, per hypothesis.
+const FINE_PEAKS: usize = 3;
+/// The fine search's reach on either side of a coarse peak, relative to its scale.
+const FINE_SPAN: f32 = 0.02;
 
 /// Pools luma frames for extraction.
 #[derive(Clone, Debug, Default)]
@@ -268,7 +284,7 @@ struct Decoding<'a> {
 
 impl Decoding<'_> {
     /// Searches every hypothesis and decodes the best candidates, at most [`MAX_DECODES`] of
-    /// them; true when one passed its check.
+    /// them, each into a list of words; true when a word passed its check.
     fn try_hypotheses(&mut self, hyps: &[Hypothesis<'_>]) -> bool {
         let (w, h) = self.dims;
         let mut candidates: Vec<(Candidate, &Hypothesis<'_>)> =
@@ -283,26 +299,37 @@ impl Decoding<'_> {
             if c.z < MIN_SYNC && det.best_guess.is_some() {
                 break;
             }
-            *self.attempts += 1;
             let folded = fold(&hyp.img, w, h, c.scale, 0, 0, w, h);
             let soft = read_soft(&folded, self.layout, c.shift, self.fft);
-            let Some(d) = payload::decode(self.key.bytes(), &soft) else {
+            let Some(words) = payload::decode_list(self.key.bytes(), &soft, LIST_SIZE) else {
                 continue;
             };
-            if det.best_guess.is_none() || d.agreement > det.agreement || d.tag_ok {
-                det.best_guess = Some(d.payload);
-                det.agreement = d.agreement;
-                det.scale = c.scale;
-                det.offset = c.shift;
-                det.flipped = hyp.flipped;
-                det.rotation = hyp.rotation;
-            }
-            if d.tag_ok {
-                det.found = true;
-                det.payload = Some(d.payload);
-                det.key = Some(self.key.origin().to_string());
-                det.sync_score = c.z;
-                return true;
+            for (rank, d) in words.iter().enumerate() {
+                *self.attempts += 1;
+                // The best guess (for bit accuracy) is each candidate's most likely word.
+                if rank == 0
+                    && (det.best_guess.is_none() || d.agreement > det.agreement || d.tag_ok)
+                {
+                    det.best_guess = Some(d.payload);
+                    det.agreement = d.agreement;
+                    det.scale = c.scale;
+                    det.offset = c.shift;
+                    det.flipped = hyp.flipped;
+                    det.rotation = hyp.rotation;
+                }
+                if d.tag_ok {
+                    det.found = true;
+                    det.payload = Some(d.payload);
+                    det.best_guess = Some(d.payload);
+                    det.agreement = d.agreement;
+                    det.scale = c.scale;
+                    det.offset = c.shift;
+                    det.flipped = hyp.flipped;
+                    det.rotation = hyp.rotation;
+                    det.key = Some(self.key.origin().to_string());
+                    det.sync_score = c.z;
+                    return true;
+                }
             }
         }
         false
@@ -412,7 +439,7 @@ pub struct Detection {
     /// found.
     pub rotation: f32,
     pub frames_used: usize,
-    /// Decodes tried.
+    /// Words checked against the keyed tag (up to [`LIST_SIZE`] for each candidate decoded).
     pub decodes: usize,
     /// Upper bound on the probability that an unmarked video gives this result.
     pub false_positive_bound: f64,
@@ -441,11 +468,26 @@ fn search(img: &[f32], w: usize, h: usize, pilot: &[Complex32], fft: &Fft2) -> V
         r *= 1.006;
     }
     coarse.sort_by(|a, b| b.z.total_cmp(&a.z));
-    // Fine: the whole image, 0.1% steps within ±2% of the best three coarse scales.
+    // The best three coarse peaks at distinct scales: a peak's neighbours in scale are the same
+    // peak, which the fine search below covers anyway.
+    let mut peaks: Vec<Candidate> = Vec::with_capacity(FINE_PEAKS);
+    for c in coarse {
+        if peaks.len() == FINE_PEAKS {
+            break;
+        }
+        if peaks
+            .iter()
+            .all(|p| (c.scale / p.scale - 1.0).abs() > FINE_SPAN)
+        {
+            peaks.push(c);
+        }
+    }
+    // Fine: the whole image, 0.1% steps within ±2% of each peak's scale.
     let mut fine = Vec::new();
-    for c in coarse.iter().take(3) {
+    for c in &peaks {
         let mut best = *c;
-        for k in -20..=20 {
+        let steps = (FINE_SPAN / 0.001).round() as i32;
+        for k in -steps..=steps {
             let r = c.scale * (1.0 + 0.001 * k as f32);
             let f = fold(img, w, h, r, 0, 0, w, h);
             let cand = correlate(&f, pilot, fft, r);

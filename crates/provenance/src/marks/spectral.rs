@@ -144,6 +144,9 @@ pub struct SpectralEmbedder {
     payload: Payload,
     /// strength × pattern, one value per luma sample.
     plane: Vec<f32>,
+    /// The pattern's largest magnitude: samples are first kept this far from 0 and 255, so that
+    /// the mark is never clipped (see [`SpectralEmbedder::mark_luma`]).
+    headroom: f32,
 }
 
 impl std::fmt::Debug for SpectralEmbedder {
@@ -187,11 +190,13 @@ impl SpectralEmbedder {
         for v in &mut plane {
             *v *= strength;
         }
+        let headroom = plane.iter().fold(0f32, |m, v| m.max(v.abs()));
         Ok(SpectralEmbedder {
             width,
             height,
             payload,
             plane,
+            headroom,
         })
     }
 
@@ -200,6 +205,13 @@ impl SpectralEmbedder {
     }
 
     /// Adds the mark to a luma plane of the size given to [`SpectralEmbedder::new`].
+    ///
+    /// A sample closer to 0 or 255 than the pattern's largest magnitude is first moved inward to
+    /// that distance, so the mark is added whole rather than clipped. Clipping would keep only
+    /// the half of the mark that points inward, and the extractor would see half the signal plus
+    /// a residue shaped like the content. Moving a region of pure black or white by the same
+    /// small step is a constant offset over that region, which the extractor's high-pass
+    /// removes; pictures in the usual 16–235 range are not moved at all.
     pub fn mark_luma(&self, luma: &mut GrayImage) -> Result<()> {
         if luma.width() != self.width || luma.height() != self.height {
             return Err(ProvenanceError::FrameSize {
@@ -208,12 +220,13 @@ impl SpectralEmbedder {
             });
         }
         for (p, m) in luma.as_mut().iter_mut().zip(&self.plane) {
-            *p = (f32::from(*p) + m).round().clamp(0.0, 255.0) as u8;
+            *p = self.add(*p, *m);
         }
         Ok(())
     }
 
-    /// Adds the mark to every channel of an RGB picture, which moves its luma by the mark.
+    /// Adds the mark to every channel of an RGB picture, which moves its luma by the mark. Each
+    /// channel keeps the same headroom as in [`SpectralEmbedder::mark_luma`].
     pub fn mark_rgb(&self, img: &mut image::RgbImage) -> Result<()> {
         if img.width() != self.width || img.height() != self.height {
             return Err(ProvenanceError::FrameSize {
@@ -223,9 +236,51 @@ impl SpectralEmbedder {
         }
         for (px, m) in img.as_mut().chunks_exact_mut(3).zip(&self.plane) {
             for c in px {
-                *c = (f32::from(*c) + m).round().clamp(0.0, 255.0) as u8;
+                *c = self.add(*c, *m);
             }
         }
         Ok(())
+    }
+
+    /// One sample plus its share of the mark, moved inward first so that the sum fits in 0–255.
+    fn add(&self, sample: u8, mark: f32) -> u8 {
+        let inside = f32::from(sample).clamp(self.headroom, 255.0 - self.headroom);
+        (inside + mark).round().clamp(0.0, 255.0) as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_mark_is_added_whole_at_black_and_white() {
+        let key = WatermarkKey::default_key();
+        let emb = SpectralEmbedder::new(&key, Payload::new(1, 2), 256, 144, 2.2).unwrap();
+        let (w, h) = (256u32, 144u32);
+        // Pure black, pure white and mid-grey thirds.
+        let value = |x: u32| match x * 3 / w {
+            0 => 0u8,
+            1 => 128,
+            _ => 255,
+        };
+        let mut luma = GrayImage::from_fn(w, h, |x, _| image::Luma([value(x)]));
+        emb.mark_luma(&mut luma).unwrap();
+        let mut rgb = image::RgbImage::from_fn(w, h, |x, _| image::Rgb([value(x); 3]));
+        emb.mark_rgb(&mut rgb).unwrap();
+        for (i, m) in emb.plane.iter().enumerate() {
+            let x = i as u32 % w;
+            // Where the picture is black or white it first moves inward by the headroom; then
+            // the whole mark is added, never clipped.
+            let base = f32::from(value(x)).clamp(emb.headroom, 255.0 - emb.headroom);
+            let want = (base + m).round();
+            assert_eq!(f32::from(luma.as_raw()[i]), want, "luma sample {i}");
+            for c in 0..3 {
+                assert_eq!(f32::from(rgb.as_raw()[3 * i + c]), want, "rgb sample {i}");
+            }
+        }
+        // Mid-grey is not moved at all, and the headroom is only the mark's own swing.
+        assert!(emb.headroom > 0.0 && emb.headroom <= 2.2 + 1e-3);
     }
 }
