@@ -7,19 +7,25 @@
 //! trusted; the model's row is the figure.
 //!
 //! The scorer, per clip:
-//! - **background:** the per-pixel median over the frames; *foreground* pixels differ from it by
-//!   more than 40 levels (summed over R, G, B);
-//! - **camera:** the background's motion between the first and last frames, found by trying
-//!   shifts of up to ±8 pixels and zooms of 0.8–1.25 and keeping the best match; pans and tilts
-//!   read from the shift's sign, zooms from the scale, "static" when neither is clear;
+//! - **camera:** tracked from each frame to the next (whole-pixel shifts of up to an eighth of
+//!   the height and zooms of 0.94–1.06 on half the pixels, then half-pixel steps around the
+//!   best; a truncated colour difference, so a moving object does not drag the camera along) and
+//!   chained into each frame's view relative to the first. One search between the first and the
+//!   last frame, as an earlier scorer did, mistook a pan of one texture period for a small pan
+//!   the other way; pans and tilts read from the total shift's sign, zooms from the total scale,
+//!   "static" when neither is clear;
+//! - **background:** the per-pixel median of what the frames show at each place of the scene
+//!   (in the first frame's coordinates, so the camera's motion is taken out); *foreground* pixels
+//!   differ from the background behind them by more than 40 levels (summed over R, G, B);
 //! - **colour:** the palette colour nearest to most foreground pixels is the asked colour (for a
 //!   collision, one of the two most common), leaving out colours that cover 5% or more of the
 //!   background itself;
 //! - **direction of motion:** the track of the asked colour's foreground pixels (their centroid in
-//!   each frame), with the camera's shift added back, moves the asked way along the asked axis
-//!   by at least 1.5 pixels and more than along the other axis; "falls" means down;
+//!   each frame, taken back to the first frame's coordinates) moves the asked way along the
+//!   asked axis by at least 1.5 pixels and more than along the other axis; "falls" means down;
 //! - **bounce:** the track's height goes down and then up again by at least 1 pixel;
-//! - **flicker:** the mean absolute change of background pixels from frame to frame, in levels.
+//! - **flicker:** the mean absolute change of background pixels from each frame to the same place
+//!   of the scene in the frame before, in levels.
 
 use candle_core::Device;
 use image::RgbImage;
@@ -184,28 +190,29 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         };
     };
     let (w, h) = (first.width() as usize, first.height() as usize);
-    // Background: the per-pixel median over time.
-    let mut bg = vec![[0u8; 3]; w * h];
-    for (i, px) in bg.iter_mut().enumerate() {
-        for (ch, out) in px.iter_mut().enumerate() {
-            let mut v: Vec<u8> = frames.iter().map(|f| f.as_raw()[i * 3 + ch]).collect();
-            v.sort_unstable();
-            *out = v[v.len() / 2];
-        }
-    }
-    let fg = |f: &RgbImage, i: usize| {
+    // The camera, frame to frame, then the background in the first frame's coordinates.
+    let views = camera_track(frames);
+    let last_view = views.last().copied().unwrap_or_default();
+    let canvas = Canvas::new(w, h);
+    let bg = canvas.background(frames, &views);
+    // A pixel of frame t is foreground when it differs from the background behind it by more
+    // than 40 levels (summed over R, G, B); where no background is known, it is not.
+    let fg = |t: usize, i: usize| -> Option<[u8; 3]> {
+        let f = &frames[t];
         let p = [
             f.as_raw()[i * 3],
             f.as_raw()[i * 3 + 1],
             f.as_raw()[i * 3 + 2],
         ];
-        (dist(p, bg[i]) > 40).then_some(p)
+        let c = canvas.cell_of(views[t], (i % w) as f32, (i / w) as f32)?;
+        let b = bg[c]?;
+        (dist(p, b) > 40).then_some(p)
     };
     // Colour: the most common nearest palette colour among foreground pixels.
     let mut counts = vec![0usize; Color::ALL.len()];
-    for f in frames {
+    for t in 0..frames.len() {
         for i in 0..w * h {
-            if let Some(p) = fg(f, i) {
+            if let Some(p) = fg(t, i) {
                 let c = nearest_colour(p);
                 if let Some(k) = Color::ALL.iter().position(|x| *x == c) {
                     counts[k] += 1;
@@ -213,16 +220,16 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
             }
         }
     }
-    // Colours that make up the background itself (a moving camera shows more of it, which the
-    // median does not cover) do not count, unless asked for.
+    // Colours that make up the background itself do not count, unless asked for.
     let mut bg_counts = vec![0usize; Color::ALL.len()];
-    for p in &bg {
+    let known: Vec<[u8; 3]> = bg.iter().flatten().copied().collect();
+    for p in &known {
         if let Some(k) = Color::ALL.iter().position(|x| *x == nearest_colour(*p)) {
             bg_counts[k] += 1;
         }
     }
     for (k, c) in counts.iter_mut().enumerate() {
-        if bg_counts[k] * 20 >= w * h && Color::ALL[k] != spec.object.color {
+        if bg_counts[k] * 20 >= known.len() && Color::ALL[k] != spec.object.color {
             *c = 0;
         }
     }
@@ -233,12 +240,11 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         .iter()
         .take(top)
         .any(|&k| Color::ALL[k] == spec.object.color);
-    // Camera: the background's motion from the first to the last frame.
-    let last = frames.last().unwrap_or(first);
-    let (shift, zoom) = camera_motion(first, last, w, h);
+    // Camera: the background's motion from the first to the last frame, in the first frame's
+    // pixels (the scene moves the other way from the camera).
+    let (shift, zoom) = (last_view.shift, last_view.zoom);
     let camera_ok = match spec.camera {
         Camera::Static => shift.0.abs() < 1.5 && shift.1.abs() < 1.5 && (zoom - 1.0).abs() < 0.04,
-        // The camera moving right makes the scene move left in the frame.
         Camera::PanRight => shift.0 <= -1.5,
         Camera::PanLeft => shift.0 >= 1.5,
         Camera::TiltUp => shift.1 >= 1.5,
@@ -246,25 +252,21 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         Camera::ZoomIn => zoom >= 1.04,
         Camera::ZoomOut => zoom <= 0.96,
     };
-    // The asked object's track, with the camera's shift added back.
+    // The asked object's track, in the first frame's coordinates (the camera taken out).
     let target = spec.object.color;
-    let n = frames.len().max(2) as f32 - 1.0;
-    let track: Vec<(f32, f32)> = frames
-        .iter()
-        .enumerate()
-        .filter_map(|(t, f)| {
+    let track: Vec<(f32, f32)> = (0..frames.len())
+        .filter_map(|t| {
             let (mut sx, mut sy, mut k) = (0f32, 0f32, 0f32);
             for i in 0..w * h {
-                if let Some(p) = fg(f, i) {
+                if let Some(p) = fg(t, i) {
                     if nearest_colour(p) == target {
-                        sx += (i % w) as f32;
-                        sy += (i / w) as f32;
+                        sx += (i % w) as f32 + 0.5;
+                        sy += (i / w) as f32 + 0.5;
                         k += 1.0;
                     }
                 }
             }
-            let frac = t as f32 / n;
-            (k > 0.0).then(|| (sx / k - shift.0 * frac, sy / k - shift.1 * frac))
+            (k > 0.0).then(|| canvas.screen_to_first(views[t], sx / k, sy / k))
         })
         .collect();
     let (direction, bounce) = if track.len() < 3 || spec.collides_with.is_some() {
@@ -297,25 +299,27 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         });
         (Some(direction), bounce)
     };
-    // Flicker: frame-to-frame change of background pixels.
+    // Flicker: frame-to-frame change of background pixels, each compared with the same place of
+    // the scene in the frame before (so a moving camera is not counted as flicker).
     let mut flick = (0f64, 0usize);
-    for pair in frames.windows(2) {
+    for t in 1..frames.len() {
         for i in 0..w * h {
-            if fg(&pair[0], i).is_none() && fg(&pair[1], i).is_none() {
-                flick.0 += f64::from(dist(
-                    [
-                        pair[0].as_raw()[i * 3],
-                        pair[0].as_raw()[i * 3 + 1],
-                        pair[0].as_raw()[i * 3 + 2],
-                    ],
-                    [
-                        pair[1].as_raw()[i * 3],
-                        pair[1].as_raw()[i * 3 + 1],
-                        pair[1].as_raw()[i * 3 + 2],
-                    ],
-                )) / 3.0;
-                flick.1 += 1;
+            if fg(t, i).is_some() {
+                continue;
             }
+            let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
+            let (fx, fy) = canvas.screen_to_first(views[t], x, y);
+            let (px, py) = canvas.first_to_screen(views[t - 1], fx, fy);
+            let Some(before) = bilinear(&frames[t - 1], px - 0.5, py - 0.5) else {
+                continue;
+            };
+            let now = &frames[t].as_raw()[i * 3..i * 3 + 3];
+            flick.0 += f64::from(
+                (0..3)
+                    .map(|c| (before[c] - f32::from(now[c])).abs())
+                    .sum::<f32>(),
+            ) / 3.0;
+            flick.1 += 1;
         }
     }
     ClipScore {
@@ -329,44 +333,215 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     }
 }
 
-/// The shift (pixels, in the frame) and zoom that best map `a` onto `b`.
-fn camera_motion(a: &RgbImage, b: &RgbImage, w: usize, h: usize) -> ((f32, f32), f32) {
+/// Where the camera is in one frame, relative to the first: a frame-t pixel at screen x shows
+/// what the first frame showed at `(x - cx) / zoom + cx - shift.0` (likewise for y).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct View {
+    shift: (f32, f32),
+    zoom: f32,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            shift: (0.0, 0.0),
+            zoom: 1.0,
+        }
+    }
+}
+
+/// The camera in every frame, found between consecutive frames and chained. Between two frames
+/// the camera moves little (a pan of the renderer is about 1.2 pixels a frame at 32×32 and
+/// 4 fps), so a small search there cannot be fooled by a periodic background texture, as one
+/// search between the first and the last frame was.
+fn camera_track(frames: &[RgbImage]) -> Vec<View> {
+    let mut views = vec![View::default()];
+    for pair in frames.windows(2) {
+        let (step, s) = camera_step(&pair[0], &pair[1]);
+        let prev = views.last().copied().unwrap_or_default();
+        // Chain: b's view of a, then a's of the first frame.
+        views.push(View {
+            shift: (
+                prev.shift.0 + step.0 / prev.zoom,
+                prev.shift.1 + step.1 / prev.zoom,
+            ),
+            zoom: prev.zoom * s,
+        });
+    }
+    views
+}
+
+/// The shift (pixels, to half a pixel) and zoom that best map frame `a` onto the next frame `b`:
+/// whole-pixel shifts first, on half the pixels, then half-pixel steps around the best.
+fn camera_step(a: &RgbImage, b: &RgbImage) -> ((f32, f32), f32) {
+    let (w, h) = (a.width() as usize, a.height() as usize);
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let cost = |dx: f32, dy: f32, s: f32| -> f32 {
-        let (mut sum, mut n) = (0f32, 0f32);
+    let cost = |dx: f32, dy: f32, s: f32, every: usize| -> f32 {
+        let (mut sum, mut n, mut total) = (0f32, 0f32, 0f32);
         for y in 0..h {
-            for x in 0..w {
+            for x in (y % every..w).step_by(every) {
+                total += 1.0;
                 // Where b's pixel (x, y) was in a.
-                let ax = (x as f32 - cx) / s + cx - dx;
-                let ay = (y as f32 - cy) / s + cy - dy;
-                let (xi, yi) = (ax.round(), ay.round());
-                if xi < 0.0 || yi < 0.0 || xi >= w as f32 || yi >= h as f32 {
+                let ax = (x as f32 + 0.5 - cx) / s + cx - dx - 0.5;
+                let ay = (y as f32 + 0.5 - cy) / s + cy - dy - 0.5;
+                let Some(pa) = bilinear(a, ax, ay) else {
                     continue;
-                }
-                let pa = a.get_pixel(xi as u32, yi as u32).0;
+                };
                 let pb = b.get_pixel(x as u32, y as u32).0;
-                sum += dist(pa, pb) as f32;
+                // Truncated: a moving object costs the same however it is matched, so the
+                // background, not the object, decides the camera's motion.
+                let d: f32 = (0..3).map(|c| (pa[c] - f32::from(pb[c])).abs()).sum();
+                sum += d.min(40.0);
                 n += 1.0;
             }
         }
-        if n < (w * h) as f32 * 0.3 {
+        if n < total * 0.5 {
             f32::INFINITY
         } else {
             sum / n
         }
     };
-    let mut best = (f32::INFINITY, (0.0, 0.0), 1.0);
-    for s in [0.8f32, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.18, 1.25] {
-        for dy in -8..=8 {
-            for dx in -8..=8 {
-                let c = cost(dx as f32, dy as f32, s);
-                if c < best.0 {
-                    best = (c, (dx as f32, dy as f32), s);
-                }
+    let reach = (h as i32 / 8).max(2);
+    let mut coarse = Best::default();
+    for s in [0.94f32, 0.96, 0.98, 1.0, 1.02, 1.04, 1.06] {
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                let (dx, dy) = (dx as f32, dy as f32);
+                coarse.consider((dx, dy), s, cost(dx, dy, s, 2));
             }
         }
     }
-    (best.1, best.2)
+    let ((bx, by), bs) = (coarse.shift, coarse.zoom);
+    let mut fine = Best::default();
+    for s in [bs - 0.01, bs, bs + 0.01] {
+        for ky in -1..=1 {
+            for kx in -1..=1 {
+                let (dx, dy) = (bx + 0.5 * kx as f32, by + 0.5 * ky as f32);
+                fine.consider((dx, dy), s, cost(dx, dy, s, 1));
+            }
+        }
+    }
+    (fine.shift, fine.zoom)
+}
+
+/// The best camera step so far in a search.
+struct Best {
+    cost: f32,
+    shift: (f32, f32),
+    zoom: f32,
+}
+
+impl Default for Best {
+    fn default() -> Self {
+        Best {
+            cost: f32::INFINITY,
+            shift: (0.0, 0.0),
+            zoom: 1.0,
+        }
+    }
+}
+
+impl Best {
+    /// Keeps the step if it costs less; ties go to the smaller motion, so that a still camera
+    /// stays still.
+    fn consider(&mut self, shift: (f32, f32), zoom: f32, cost: f32) {
+        let size = |m: (f32, f32), s: f32| m.0.abs() + m.1.abs() + (s - 1.0).abs() * 100.0;
+        if cost < self.cost - 1e-4
+            || (cost <= self.cost + 1e-4 && size(shift, zoom) < size(self.shift, self.zoom))
+        {
+            *self = Best { cost, shift, zoom };
+        }
+    }
+}
+
+/// `img` at a fractional pixel position (pixel centres at integers), or `None` outside it.
+fn bilinear(img: &RgbImage, x: f32, y: f32) -> Option<[f32; 3]> {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    if x < 0.0 || y < 0.0 || x > w - 1.0 || y > h - 1.0 {
+        return None;
+    }
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as u32, y0 as u32);
+    let (x1, y1) = (
+        (x0 + 1).min(img.width() - 1),
+        (y0 + 1).min(img.height() - 1),
+    );
+    let p = |x: u32, y: u32| img.get_pixel(x, y).0.map(f32::from);
+    let (a, b, c, d) = (p(x0, y0), p(x1, y0), p(x0, y1), p(x1, y1));
+    Some(std::array::from_fn(|k| {
+        (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy) + (c[k] * (1.0 - fx) + d[k] * fx) * fy
+    }))
+}
+
+/// The first frame's coordinates, extended by one frame on every side so that what a moving
+/// camera shows later has a place too: one cell per first-frame pixel.
+struct Canvas {
+    w: usize,
+    h: usize,
+}
+
+impl Canvas {
+    fn new(w: usize, h: usize) -> Self {
+        Canvas { w, h }
+    }
+
+    /// Screen position (pixel corner coordinates) in a frame seen from `view` → first-frame
+    /// position.
+    fn screen_to_first(&self, view: View, x: f32, y: f32) -> (f32, f32) {
+        let (cx, cy) = (self.w as f32 / 2.0, self.h as f32 / 2.0);
+        (
+            (x - cx) / view.zoom + cx - view.shift.0,
+            (y - cy) / view.zoom + cy - view.shift.1,
+        )
+    }
+
+    /// The inverse of [`Canvas::screen_to_first`].
+    fn first_to_screen(&self, view: View, x: f32, y: f32) -> (f32, f32) {
+        let (cx, cy) = (self.w as f32 / 2.0, self.h as f32 / 2.0);
+        (
+            (x - cx + view.shift.0) * view.zoom + cx,
+            (y - cy + view.shift.1) * view.zoom + cy,
+        )
+    }
+
+    /// The canvas cell behind screen pixel (x, y) of a frame seen from `view`.
+    fn cell_of(&self, view: View, x: f32, y: f32) -> Option<usize> {
+        let (fx, fy) = self.screen_to_first(view, x + 0.5, y + 0.5);
+        let (cx, cy) = (
+            fx.floor() as i64 + self.w as i64,
+            fy.floor() as i64 + self.h as i64,
+        );
+        let (cw, ch) = (3 * self.w as i64, 3 * self.h as i64);
+        (cx >= 0 && cy >= 0 && cx < cw && cy < ch).then(|| (cy * cw + cx) as usize)
+    }
+
+    /// The background of every cell: the per-channel median of what the frames show there,
+    /// where at least three frames show it.
+    fn background(&self, frames: &[RgbImage], views: &[View]) -> Vec<Option<[u8; 3]>> {
+        let cells = 9 * self.w * self.h;
+        let mut seen: Vec<Vec<[u8; 3]>> = vec![Vec::new(); cells];
+        for (f, &view) in frames.iter().zip(views) {
+            for (x, y, p) in f.enumerate_pixels() {
+                if let Some(c) = self.cell_of(view, x as f32, y as f32) {
+                    seen[c].push(p.0);
+                }
+            }
+        }
+        seen.into_iter()
+            .map(|mut v| {
+                if v.len() < 3 {
+                    return None;
+                }
+                let mid = v.len() / 2;
+                Some(std::array::from_fn(|ch| {
+                    let mut c: Vec<u8> = v.iter_mut().map(|p| p[ch]).collect();
+                    c.sort_unstable();
+                    c[mid]
+                }))
+            })
+            .collect()
+    }
 }
 
 /// The evaluation as a Markdown table: the model's row and the renderer's.

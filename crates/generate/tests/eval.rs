@@ -32,10 +32,13 @@ fn the_scorer_passes_ground_truth_clips_and_fails_mismatched_ones() {
         .map(|(i, s)| score_clip(&render(s, &opts(i as u64)), s))
         .collect();
     let t = Summary::of(&truth);
-    // The scorer is not perfect (small objects on busy backgrounds, a moving camera): its ceiling
-    // on the renderer is reported beside every model figure.
-    assert!(t.colour >= 0.6, "{t:?}");
-    assert!(t.direction >= 0.8, "{t:?}");
+    // The scorer is not perfect (small, shaded objects on busy backgrounds): its ceiling on the
+    // renderer is reported beside every model figure. The camera is tracked frame to frame, so
+    // pans longer than the background texture's period read right.
+    assert!(t.colour >= 0.75, "{t:?}");
+    assert!(t.direction >= 0.9, "{t:?}");
+    assert!(t.camera >= 0.95, "{t:?}");
+    assert_eq!(t.bounce, 1.0, "{t:?}");
     // Each clip scored against the next scene's prompt: colour and motion mostly disagree.
     let wrong: Vec<_> = specs
         .iter()
@@ -44,6 +47,7 @@ fn the_scorer_passes_ground_truth_clips_and_fails_mismatched_ones() {
         .collect();
     let w = Summary::of(&wrong);
     assert!(w.colour <= 0.35, "{w:?}");
+    assert!(w.camera <= 0.35, "{w:?}");
     assert!(
         w.colour < t.colour && w.direction < t.direction,
         "{w:?} vs {t:?}"
