@@ -294,7 +294,7 @@ def eval_clip(clip, peers, with_riva, home, old=None):
     truth = bits_of(payload)
     marked = {"verity": vm}
     frames = read_frames(clip)
-    methods = ["dwtDct", "dwtDctSvd"] + (["rivaGan"] if with_riva else [])
+    methods = [] if peers is None else ["dwtDct", "dwtDctSvd"] + (["rivaGan"] if with_riva else [])
     if old is not None:
         methods = []
         for m, v in old["methods"].items():
@@ -426,9 +426,24 @@ def main():
     ap.add_argument("--badge", action="store_true", help="evaluate the visible badge instead")
     ap.add_argument("--reuse-peers", metavar="FILE",
                     help="take the peers' results from an earlier results.jsonl and run only verity")
+    ap.add_argument("--verity-only", action="store_true",
+                    help="leave the peers out (quick runs while working on verity's mark)")
+    ap.add_argument("--clips", metavar="A,B", help="only the clips whose names contain one of these")
+    ap.add_argument("--attacks", metavar="A,B", help="only these attacks (names as in the table)")
+    ap.add_argument("--results", metavar="NAME", default="results",
+                    help="results file under .cache/marks-eval, without .jsonl (default results); "
+                         "give subset runs their own. Runs share the work folder: one at a time")
     args = ap.parse_args()
+    global ATTACKS, ROWS
+    if args.attacks:
+        wanted = args.attacks.split(",")
+        unknown = [a for a in wanted if a not in {x[0] for x in ATTACKS}]
+        if unknown:
+            sys.exit(f"unknown attack(s) {unknown}; known: {[x[0] for x in ATTACKS]}")
+        ATTACKS = [x for x in ATTACKS if x[0] in wanted]
+        ROWS = [r for a, *_ in ATTACKS for r in [a] + [row for b, row, _ in SEARCHED if b == a]]
     os.makedirs(WORK, exist_ok=True)
-    path = os.path.join(WORK, "results.jsonl")
+    path = os.path.join(WORK, args.results + ".jsonl")
     done = {}
     if os.path.exists(path):
         for line in open(path):
@@ -449,8 +464,10 @@ def main():
     if not args.table_only:
         if not os.path.exists(VERITY):
             sys.exit("build verity first: cargo build --release -p verity")
-        peers = None if reuse else load_peers()
+        peers = None if reuse or args.verity_only else load_peers()
         clips = make_clips(args.generated)
+        if args.clips:
+            clips = [c for c in clips if any(k in os.path.basename(c) for k in args.clips.split(","))]
         if args.limit:
             clips = clips[: args.limit]
         home = tempfile.mkdtemp(prefix="verity-eval-home-")
@@ -472,7 +489,8 @@ def main():
             ok = sum(x["exact"] for x in v["attacks"].values())
             print(f"{name}: {r['seconds']:.0f} s; verity PSNR {v['psnr']:.2f} dB, exact on {ok}/{len(v['attacks'])} rows", flush=True)
     t = table(list(done.values()))
-    with open(os.path.join(WORK, "table.md"), "w") as fh:
+    table_name = "table.md" if args.results == "results" else args.results + "-table.md"
+    with open(os.path.join(WORK, table_name), "w") as fh:
         fh.write(t + "\n")
     print(t)
 
