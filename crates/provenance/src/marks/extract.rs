@@ -306,29 +306,18 @@ impl Decoding<'_> {
             };
             for (rank, d) in words.iter().enumerate() {
                 *self.attempts += 1;
-                // The best guess (for bit accuracy) is each candidate's most likely word.
-                if rank == 0
-                    && (det.best_guess.is_none() || d.agreement > det.agreement || d.tag_ok)
-                {
-                    det.best_guess = Some(d.payload);
-                    det.agreement = d.agreement;
-                    det.scale = c.scale;
-                    det.offset = c.shift;
-                    det.flipped = hyp.flipped;
-                    det.rotation = hyp.rotation;
-                }
                 if d.tag_ok {
+                    det.note(d, c, hyp);
                     det.found = true;
                     det.payload = Some(d.payload);
-                    det.best_guess = Some(d.payload);
-                    det.agreement = d.agreement;
-                    det.scale = c.scale;
-                    det.offset = c.shift;
-                    det.flipped = hyp.flipped;
-                    det.rotation = hyp.rotation;
                     det.key = Some(self.key.origin().to_string());
                     det.sync_score = c.z;
                     return true;
+                }
+                // The best guess (for bit accuracy) is the most likely word of the candidate
+                // that agrees best with its channel.
+                if rank == 0 && (det.best_guess.is_none() || d.agreement > det.agreement) {
+                    det.note(d, c, hyp);
                 }
             }
         }
@@ -445,6 +434,18 @@ pub struct Detection {
     pub false_positive_bound: f64,
     /// The decoded payload even when its check failed (for measuring bit accuracy).
     pub best_guess: Option<Payload>,
+}
+
+impl Detection {
+    /// Records a decoded word, and where it was read, as the best guess so far.
+    fn note(&mut self, d: &payload::Decoded, c: &Candidate, hyp: &Hypothesis<'_>) {
+        self.best_guess = Some(d.payload);
+        self.agreement = d.agreement;
+        self.scale = c.scale;
+        self.offset = c.shift;
+        self.flipped = hyp.flipped;
+        self.rotation = hyp.rotation;
+    }
 }
 
 /// One sync hypothesis.
