@@ -163,6 +163,14 @@ fn dist(a: [u8; 3], b: [u8; 3]) -> u32 {
     (0..3).map(|i| u32::from(a[i].abs_diff(b[i]))).sum()
 }
 
+/// [`dist`] from an interpolated colour.
+fn dist_to(a: [f32; 3], b: &[u8]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - f32::from(*y)).abs())
+        .sum()
+}
+
 fn nearest_colour(p: [u8; 3]) -> Color {
     let mut best = (u32::MAX, Color::Gray);
     for &c in Color::ALL {
@@ -197,7 +205,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let bg = canvas.background(frames, &views);
     // A pixel of frame t is foreground when it differs from the background behind it by more
     // than 40 levels (summed over R, G, B); where no background is known, it is not.
-    let fg = |t: usize, i: usize| -> Option<[u8; 3]> {
+    let is_fg = |t: usize, i: usize| -> Option<[u8; 3]> {
         let f = &frames[t];
         let p = [
             f.as_raw()[i * 3],
@@ -208,16 +216,16 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         let b = bg[c]?;
         (dist(p, b) > 40).then_some(p)
     };
+    // Decided once per pixel: the colour vote, the track and the flicker all read it.
+    let fg: Vec<Vec<Option<[u8; 3]>>> = (0..frames.len())
+        .map(|t| (0..w * h).map(|i| is_fg(t, i)).collect())
+        .collect();
     // Colour: the most common nearest palette colour among foreground pixels.
     let mut counts = vec![0usize; Color::ALL.len()];
-    for t in 0..frames.len() {
-        for i in 0..w * h {
-            if let Some(p) = fg(t, i) {
-                let c = nearest_colour(p);
-                if let Some(k) = Color::ALL.iter().position(|x| *x == c) {
-                    counts[k] += 1;
-                }
-            }
+    for p in fg.iter().flatten().flatten() {
+        let c = nearest_colour(*p);
+        if let Some(k) = Color::ALL.iter().position(|x| *x == c) {
+            counts[k] += 1;
         }
     }
     // Colours that make up the background itself do not count, unless asked for.
@@ -254,11 +262,13 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     };
     // The asked object's track, in the first frame's coordinates (the camera taken out).
     let target = spec.object.color;
-    let track: Vec<(f32, f32)> = (0..frames.len())
-        .filter_map(|t| {
+    let track: Vec<(f32, f32)> = fg
+        .iter()
+        .zip(&views)
+        .filter_map(|(frame_fg, &view)| {
             let (mut sx, mut sy, mut k) = (0f32, 0f32, 0f32);
-            for i in 0..w * h {
-                if let Some(p) = fg(t, i) {
+            for (i, px) in frame_fg.iter().enumerate() {
+                if let Some(p) = *px {
                     if nearest_colour(p) == target {
                         sx += (i % w) as f32 + 0.5;
                         sy += (i / w) as f32 + 0.5;
@@ -266,7 +276,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
                     }
                 }
             }
-            (k > 0.0).then(|| canvas.screen_to_first(views[t], sx / k, sy / k))
+            (k > 0.0).then(|| canvas.screen_to_first(view, sx / k, sy / k))
         })
         .collect();
     let (direction, bounce) = if track.len() < 3 || spec.collides_with.is_some() {
@@ -303,8 +313,8 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     // the scene in the frame before (so a moving camera is not counted as flicker).
     let mut flick = (0f64, 0usize);
     for t in 1..frames.len() {
-        for i in 0..w * h {
-            if fg(t, i).is_some() {
+        for (i, px) in fg[t].iter().enumerate() {
+            if px.is_some() {
                 continue;
             }
             let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
@@ -314,11 +324,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
                 continue;
             };
             let now = &frames[t].as_raw()[i * 3..i * 3 + 3];
-            flick.0 += f64::from(
-                (0..3)
-                    .map(|c| (before[c] - f32::from(now[c])).abs())
-                    .sum::<f32>(),
-            ) / 3.0;
+            flick.0 += f64::from(dist_to(before, now)) / 3.0;
             flick.1 += 1;
         }
     }
@@ -390,8 +396,7 @@ fn camera_step(a: &RgbImage, b: &RgbImage) -> ((f32, f32), f32) {
                 let pb = b.get_pixel(x as u32, y as u32).0;
                 // Truncated: a moving object costs the same however it is matched, so the
                 // background, not the object, decides the camera's motion.
-                let d: f32 = (0..3).map(|c| (pa[c] - f32::from(pb[c])).abs()).sum();
-                sum += d.min(40.0);
+                sum += dist_to(pa, &pb).min(40.0);
                 n += 1.0;
             }
         }
@@ -529,13 +534,13 @@ impl Canvas {
             }
         }
         seen.into_iter()
-            .map(|mut v| {
+            .map(|v| {
                 if v.len() < 3 {
                     return None;
                 }
                 let mid = v.len() / 2;
                 Some(std::array::from_fn(|ch| {
-                    let mut c: Vec<u8> = v.iter_mut().map(|p| p[ch]).collect();
+                    let mut c: Vec<u8> = v.iter().map(|p| p[ch]).collect();
                     c.sort_unstable();
                     c[mid]
                 }))
