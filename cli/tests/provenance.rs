@@ -58,13 +58,20 @@ fn keys_sign_verify_and_exit_codes() {
     assert_eq!(show["chain"][0]["key"], "ecdsa-p256");
     assert_eq!(show["trust_anchors"].as_array().map(Vec::len), Some(1));
 
-    verity(&home)
-        .args(["sign"])
+    let out = verity(&home)
+        .args(["sign", "--json"])
         .arg(&clip)
         .arg("-o")
         .arg(&signed)
         .assert()
-        .success();
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sign = json(&out);
+    // 320×240 holds no 1.25 coarse tiles: the fine cells, at full strength.
+    assert_eq!(sign["mark_geometry"], "fine", "{sign}");
+    assert_eq!(sign["mark_gain"], 1.0, "{sign}");
 
     // Trusted here (exit 0) …
     let r = verify_json(&home, &signed, 0);
@@ -88,8 +95,9 @@ fn keys_sign_verify_and_exit_codes() {
     assert!(r["watermark"]["false_positive_bound"].as_f64().unwrap() <= 1e-6);
     assert_eq!(r["visible_mark"]["found"], true, "{r}");
     let payload = r["watermark"]["payload"].as_str().unwrap().to_string();
+    assert_eq!(sign["payload"], payload.as_str());
     assert!(
-        home.join(format!("manifests/org.verity.spectral.1/{payload}.c2pa"))
+        home.join(format!("manifests/org.verity.spectral.2/{payload}.c2pa"))
             .is_file()
     );
 

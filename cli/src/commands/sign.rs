@@ -111,6 +111,10 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
             signer: Option<&'a str>,
             layers: Vec<&'static str>,
             payload: Option<String>,
+            /// "fine" or "coarse": the size of the mark's cells, chosen from the first frame with content.
+            mark_geometry: Option<&'static str>,
+            /// The share of its strength the mark was added at (below 1 to keep SSIM 0.99).
+            mark_gain: Option<f32>,
             watermark_key: Option<&'a str>,
             manifest_bytes: Option<usize>,
             repository: Option<String>,
@@ -134,6 +138,8 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
             signer: signer.as_ref().map(|_| signer_name.as_str()),
             layers,
             payload: report.payload.map(|p| p.to_hex()),
+            mark_geometry: report.mark_shape.map(|(g, _)| g.name()),
+            mark_gain: report.mark_shape.map(|(_, k)| k),
             watermark_key: key_origin.as_deref(),
             manifest_bytes: report.manifest_bytes,
             repository: report.repository.as_ref().map(|p| p.display().to_string()),
@@ -154,6 +160,13 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
                 p.asset,
                 key_origin.as_deref().unwrap_or("?")
             );
+            if let Some((g, k)) = report.mark_shape {
+                println!(
+                    "                 {} cells, at {:.0}% of the strength",
+                    g.name(),
+                    100.0 * k
+                );
+            }
         }
         if let Some(n) = report.manifest_bytes {
             println!(

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use verity_provenance::marks::Payload;
-use verity_provenance::marks::spectral::ALGORITHM;
+use verity_provenance::marks::spectral::{ALGORITHM, EARLIER_ALGORITHMS};
 use verity_provenance::repository::Repository;
 use verity_provenance::{C2paState, read_manifest_with_data};
 use verity_signing::TrustStore;
@@ -29,14 +29,23 @@ pub(crate) fn recover(
         return Ok(None);
     }
     let value = payload.to_hex();
-    let Some(record) = repo.lookup(ALGORITHM, &value)? else {
+    // Manifests made before the mark's current version are stored under its earlier names.
+    let names = || std::iter::once(ALGORITHM).chain(EARLIER_ALGORITHMS.iter().copied());
+    let mut record = None;
+    for name in names() {
+        record = repo.lookup(name, &value)?;
+        if record.is_some() {
+            break;
+        }
+    }
+    let Some(record) = record else {
         return Ok(None);
     };
     let manifest = read_manifest_with_data(&record.manifest, path, trust)?;
     let binds = manifest
         .soft_bindings()
         .iter()
-        .any(|(alg, v)| alg == ALGORITHM && *v == value);
+        .any(|(alg, v)| names().any(|n| n == alg) && *v == value);
     if !binds {
         // Not the manifest of this mark: do not present it as this file's.
         tracing::warn!(

@@ -110,11 +110,11 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
     assert!(m.actions.iter().any(|a| a.action == "c2pa.watermarked"));
     assert_eq!(
         m.soft_bindings(),
-        vec![("org.verity.spectral.1".to_string(), payload.to_hex())]
+        vec![("org.verity.spectral.2".to_string(), payload.to_hex())]
     );
     assert_eq!(report.payload, Some(payload));
     let rec = repo
-        .lookup("org.verity.spectral.1", &payload.to_hex())
+        .lookup("org.verity.spectral.2", &payload.to_hex())
         .unwrap()
         .expect("stored");
     assert!(!rec.manifest.is_empty());

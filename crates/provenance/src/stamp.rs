@@ -12,7 +12,7 @@ use verity_signing::{RingSigner, TrustStore};
 use crate::error::{ProvenanceError, Result};
 use crate::manifest::{ManifestSpec, sign_file};
 use crate::marks::spectral::ALGORITHM;
-use crate::marks::{MarkOptions, Payload, Stamper};
+use crate::marks::{Geometry, MarkOptions, Payload, Stamper};
 use crate::repository::{RecordInfo, Repository};
 
 /// Fewest frames a spectral mark is put into.
@@ -47,6 +47,11 @@ pub struct StampReport {
     pub visible_mark: bool,
     /// The spectral payload, when that mark is on.
     pub payload: Option<Payload>,
+    /// The spectral mark's geometry and the share of its strength it was added at, as the
+    /// first frame with content chose them (see [`SpectralEmbedder::for_first_frame`]).
+    ///
+    /// [`SpectralEmbedder::for_first_frame`]: crate::marks::SpectralEmbedder::for_first_frame
+    pub mark_shape: Option<(Geometry, f32)>,
     /// Size of the embedded manifest, when one was signed.
     pub manifest_bytes: Option<usize>,
     /// The repository the manifest was stored in.
@@ -93,6 +98,7 @@ pub fn stamp_file(
             frames: 0,
             visible_mark: false,
             payload: None,
+            mark_shape: None,
             manifest_bytes: Some(out.manifest.len()),
             repository: None,
             damage: None,
@@ -152,6 +158,7 @@ pub fn stamp_file(
         frames,
         visible_mark: opts.marks.visible.is_some(),
         payload,
+        mark_shape: stamper.spectral_shape(),
         manifest_bytes: None,
         repository: None,
         damage: report.damage,

@@ -5,8 +5,9 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use image::{GrayImage, imageops};
+use verity_provenance::marks::spectral::{MIN_COARSE_GAIN, SSIM_TARGET};
 use verity_provenance::marks::{
-    Accumulator, DetectOptions, Payload, Signal, SpectralEmbedder, WatermarkKey,
+    Accumulator, DetectOptions, Geometry, Payload, Signal, SpectralEmbedder, WatermarkKey,
 };
 
 /// A textured frame that drifts with `t`: a few octaves of value noise.
@@ -127,6 +128,176 @@ fn survives_resize_crop_brightness_and_flip() {
         assert!(d.found, "{name}: {d:?}");
         assert_eq!(d.payload, Some(payload()), "{name}");
     }
+}
+
+/// A flat picture, like graphics or an animation: a gentle gradient with flat boxes that move
+/// with `t`.
+fn graphics(w: u32, h: u32, t: u32) -> GrayImage {
+    GrayImage::from_fn(w, h, |x, y| {
+        let ground = 60.0 + 80.0 * x as f32 / w as f32 + 20.0 * y as f32 / h as f32;
+        let boxes = [
+            (40 + 3 * t, 50, 120, 90, 200.0),
+            (300, 150 + 2 * t, 150, 120, 30.0),
+        ];
+        let v = boxes
+            .iter()
+            .find(|&&(bx, by, bw, bh, _)| x >= bx && x < bx + bw && y >= by && y < by + bh)
+            .map_or(ground, |b| b.4);
+        image::Luma([v as u8])
+    })
+}
+
+/// SSIM of two luma planes as ffmpeg's `ssim` filter computes it: 8×8 windows every 4 pixels.
+fn ssim(a: &GrayImage, b: &GrayImage) -> f64 {
+    let (w, h) = a.dimensions();
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let (mut sum, mut n) = (0.0, 0.0);
+    for y0 in (0..h - 7).step_by(4) {
+        for x0 in (0..w - 7).step_by(4) {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for y in y0..y0 + 8 {
+                for x in x0..x0 + 8 {
+                    let (p, q) = (
+                        f64::from(a.get_pixel(x, y).0[0]),
+                        f64::from(b.get_pixel(x, y).0[0]),
+                    );
+                    sa += p;
+                    sb += q;
+                    saa += p * p;
+                    sbb += q * q;
+                    sab += p * q;
+                }
+            }
+            let (ma, mb) = (sa / 64.0, sb / 64.0);
+            let (va, vb, cov) = (
+                saa / 64.0 - ma * ma,
+                sbb / 64.0 - mb * mb,
+                sab / 64.0 - ma * mb,
+            );
+            sum += (2.0 * ma * mb + c1) * (2.0 * cov + c2)
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            n += 1.0;
+        }
+    }
+    sum / n
+}
+
+#[test]
+fn flat_pictures_get_the_coarse_geometry_and_keep_their_ssim() {
+    let key = WatermarkKey::default_key();
+    let first = graphics(640, 360, 0);
+    let fine = SpectralEmbedder::new(&key, payload(), 640, 360, 2.2).unwrap();
+    let chosen = SpectralEmbedder::for_first_frame(&key, payload(), 2.2, &first).unwrap();
+    assert_eq!(chosen.geometry(), Geometry::Coarse);
+    // The prediction that chose it agrees with SSIM measured the way ffmpeg does.
+    for emb in [&fine, &chosen] {
+        let mut marked = first.clone();
+        emb.mark_luma(&mut marked).unwrap();
+        let (measured, predicted) = (ssim(&first, &marked), emb.predicted_ssim(&first).unwrap());
+        assert!(
+            (measured - f64::from(predicted)).abs() < 0.004,
+            "{:?}: measured {measured:.4}, predicted {predicted:.4}",
+            emb.geometry()
+        );
+    }
+    // The fine mark would miss the target by far; the coarse one, turned down a little, meets
+    // it, and stays strong enough to read.
+    let cost = |emb: &SpectralEmbedder| 1.0 - f64::from(emb.predicted_ssim(&first).unwrap());
+    assert!(
+        cost(&fine) > 0.015,
+        "the fine mark costs {:.4}",
+        cost(&fine)
+    );
+    assert!(
+        (MIN_COARSE_GAIN..1.0).contains(&chosen.gain()),
+        "gain {}",
+        chosen.gain()
+    );
+    let mut marked = first.clone();
+    chosen.mark_luma(&mut marked).unwrap();
+    let kept = ssim(&first, &marked);
+    assert!(kept >= f64::from(SSIM_TARGET) - 0.002, "SSIM {kept:.4}");
+    let frames: Vec<GrayImage> = (0..8)
+        .map(|t| {
+            let mut f = graphics(640, 360, t);
+            chosen.mark_luma(&mut f).unwrap();
+            f
+        })
+        .collect();
+    assert_eq!(
+        detect(&frames, std::slice::from_ref(&key)).payload,
+        Some(payload())
+    );
+    // A busy picture masks the fine pattern, which then stays.
+    let textured = dots(640, 360);
+    let emb = SpectralEmbedder::for_first_frame(&key, payload(), 2.2, &textured).unwrap();
+    assert_eq!(emb.geometry(), Geometry::Fine);
+    // The coarse tile (256 pixels) does not fit in a 320×200 picture, flat or not.
+    let small = graphics(320, 200, 0);
+    let emb = SpectralEmbedder::for_first_frame(&key, payload(), 2.2, &small).unwrap();
+    assert_eq!(emb.geometry(), Geometry::Fine);
+}
+
+#[test]
+fn coarse_marks_survive_compression_like_loss_resize_crop_and_brightness() {
+    let key = WatermarkKey::default_key();
+    let emb =
+        SpectralEmbedder::with_geometry(&key, payload(), 640, 360, 2.2, Geometry::Coarse).unwrap();
+    assert_eq!(emb.geometry(), Geometry::Coarse);
+    let frames: Vec<GrayImage> = (0..8)
+        .map(|t| {
+            let mut f = graphics(640, 360, t);
+            emb.mark_luma(&mut f).unwrap();
+            f
+        })
+        .collect();
+    type Attack = Box<dyn Fn(&GrayImage) -> GrayImage>;
+    let attacks: Vec<(&str, Attack)> = vec![
+        ("none", Box::new(GrayImage::clone)),
+        (
+            // Fine detail gone, as a harsh encoder leaves it: down to an eighth and back.
+            "eighth-size round trip",
+            Box::new(|f| {
+                let small = imageops::resize(f, 80, 45, imageops::FilterType::Triangle);
+                imageops::resize(&small, 640, 360, imageops::FilterType::Triangle)
+            }),
+        ),
+        (
+            "resize 0.55",
+            Box::new(|f| imageops::resize(f, 352, 198, imageops::FilterType::Triangle)),
+        ),
+        (
+            "centre crop 0.71",
+            Box::new(|f| imageops::crop_imm(f, 93, 52, 454, 256).to_image()),
+        ),
+        (
+            "brightness 0.5",
+            Box::new(|f| {
+                GrayImage::from_fn(f.width(), f.height(), |x, y| {
+                    image::Luma([f.get_pixel(x, y).0[0] / 2])
+                })
+            }),
+        ),
+        ("flip", Box::new(imageops::flip_horizontal)),
+    ];
+    for (name, attack) in attacks {
+        let attacked: Vec<GrayImage> = frames.iter().map(&attack).collect();
+        let d = detect(&attacked, std::slice::from_ref(&key));
+        assert!(d.found, "{name}: {d:?}");
+        assert_eq!(d.payload, Some(payload()), "{name}");
+        assert!(d.false_positive_bound <= 1e-6);
+    }
+    // The fine mark does not survive the eighth-size round trip on the same picture.
+    let fine = SpectralEmbedder::new(&key, payload(), 640, 360, 2.2).unwrap();
+    let blurred: Vec<GrayImage> = (0..8)
+        .map(|t| {
+            let mut f = graphics(640, 360, t);
+            fine.mark_luma(&mut f).unwrap();
+            let small = imageops::resize(&f, 80, 45, imageops::FilterType::Triangle);
+            imageops::resize(&small, 640, 360, imageops::FilterType::Triangle)
+        })
+        .collect();
+    assert!(!detect(&blurred, &[key]).found);
 }
 
 /// `f` turned clockwise by `deg` degrees about its centre, as ffmpeg's `rotate` filter does
@@ -346,4 +517,50 @@ fn the_badge_is_found_on_frames_taller_than_the_detector_grid() {
     let (m, c) = (marked.finish(), clean.finish());
     assert!(m.found && m.confidence > 0.8, "{m:?}");
     assert!(!c.found, "{c:?}");
+}
+
+#[test]
+fn the_stamper_chooses_the_geometry_on_the_first_frame_with_content() {
+    use verity_provenance::marks::{MarkOptions, SpectralOptions, Stamper};
+    let opts = MarkOptions {
+        visible: None,
+        spectral: Some(SpectralOptions {
+            key: WatermarkKey::default_key(),
+            payload: payload(),
+            strength: 2.2,
+        }),
+    };
+    let black = || GrayImage::new(640, 360);
+    // Black leader frames, then graphics: the graphics choose the coarse cells, and the
+    // leader's frames got the fine mark meanwhile.
+    let stamper = Stamper::new(&opts, 640, 360).unwrap();
+    let mut first = video_frame(black(), 0);
+    stamper.mark(&mut first).unwrap();
+    assert_eq!(stamper.spectral_shape(), Some((Geometry::Fine, 1.0)));
+    let fine =
+        SpectralEmbedder::new(&WatermarkKey::default_key(), payload(), 640, 360, 2.2).unwrap();
+    let mut expect = black();
+    fine.mark_luma(&mut expect).unwrap();
+    assert_eq!(first.luma().unwrap(), &expect);
+    let mut frames: Vec<GrayImage> = Vec::new();
+    for t in 1..9 {
+        let mut f = video_frame(graphics(640, 360, t), u64::from(t));
+        stamper.mark(&mut f).unwrap();
+        frames.push(f.luma().unwrap().clone());
+    }
+    let (geometry, gain) = stamper.spectral_shape().unwrap();
+    assert_eq!(geometry, Geometry::Coarse);
+    assert!((MIN_COARSE_GAIN..=1.0).contains(&gain), "{gain}");
+    // A later busy frame does not change the choice.
+    let mut busy = video_frame(dots(640, 360), 9);
+    stamper.mark(&mut busy).unwrap();
+    assert_eq!(stamper.spectral_shape().unwrap().0, Geometry::Coarse);
+    let d = detect(&frames, &[WatermarkKey::default_key()]);
+    assert_eq!(d.payload, Some(payload()), "{d:?}");
+
+    // A busy first frame keeps the fine cells.
+    let stamper = Stamper::new(&opts, 640, 360).unwrap();
+    let mut f = video_frame(dots(640, 360), 0);
+    stamper.mark(&mut f).unwrap();
+    assert_eq!(stamper.spectral_shape(), Some((Geometry::Fine, 1.0)));
 }

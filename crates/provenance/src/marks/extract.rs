@@ -4,18 +4,22 @@
 //!    average), high-passed (minus the mean of the similar pixels in its 5×5 neighbourhood, an
 //!    edge-preserving filter), weighted down where the picture is busy, scaled to unit variance,
 //!    clipped at ±3 and added to one pooled image. The picture averages out over frames; the
-//!    mark, the same in every frame, adds up.
+//!    mark, the same in every frame, adds up. The same is done on a grid half as large each way
+//!    (the working grid's 2×2 means), where a coarse-geometry mark (see
+//!    [`Geometry`](super::spectral::Geometry)) has cells as many pixels wide as a fine one has on
+//!    the working grid, so that the same filters suit it.
 //! 2. **Resynchronise.** A resize keeps the pattern's size relative to the frame, but a crop
-//!    enlarges it, so the tile's period in the pooled image is searched for: 64·r working
-//!    pixels for r from 0.45 to 2.5, coarse (0.6% steps, on a central window) then fine (0.1%
-//!    steps within ±2% of the three best coarse peaks at distinct scales, on the whole image).
+//!    enlarges it, so the tile's period in the pooled image is searched for: 64·r pooled
+//!    pixels for r from 0.45 to 2.5 on the working grid and from 0.8 to 2.5 on the half-size
+//!    one, coarse (0.6% steps, on a central window) then fine (0.1% steps within ±2% of the
+//!    three best coarse peaks at distinct scales, on the whole image).
 //!    For each r the image is folded onto one 64×64 tile and circularly cross-correlated with the
 //!    key's pilot (by FFT), which gives the tile's offset (a crop, a trim of the picture's edges)
 //!    and a sync score: the correlation peak in standard deviations of all 4096 offsets. A
 //!    mirrored copy is searched too (a horizontal flip). On request
-//!    ([`DetectOptions::rotation`]), when neither finds a mark, copies of the pooled image turned
-//!    by ±1° to ±15° in 1° steps are searched the same way. Half a step off still reads: the
-//!    tile's cells span several pooled pixels.
+//!    ([`DetectOptions::rotation`]), when neither finds a mark, copies of the pooled images
+//!    turned by ±1° to ±15° in 1° steps are searched the same way. Half a step off still reads:
+//!    the tile's cells span several pooled pixels.
 //! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
 //!    signs removed, and the soft values list-Viterbi-decoded: the [`LIST_SIZE`] most likely
 //!    words, best first. A mark is *found* when one of them passes its keyed 32-bit check (see
@@ -50,6 +54,10 @@ pub const MAX_DECODES: usize = 8;
 /// The smallest scale searched (tile period 64·r in the pooled image).
 pub const MIN_SCALE: f32 = 0.45;
 pub const MAX_SCALE: f32 = 2.5;
+/// The smallest scale searched on the half-size grid, where coarse-geometry tiles are looked
+/// for (a coarse tile has a period of 64·r there with r ≈ 1 to 2.1, and up to 2.5 after a
+/// crop); 0.8 there is a period of 1.6 on the working grid, which the fine search covers.
+pub const COARSE_MIN_SCALE: f32 = 0.8;
 /// Candidates whose sync score is below this are not worth a decode.
 const MIN_SYNC: f32 = 4.0;
 /// Words the list decoder returns for each candidate decoded; each one checked counts in the
@@ -70,9 +78,89 @@ pub struct Accumulator {
     dims: Option<(usize, usize)>,
     /// Source frame size the grid was made for.
     source: (u32, u32),
-    sum: Vec<f32>,
+    /// The frames on the working grid, where fine-geometry tiles are searched.
+    fine: Pool,
+    /// The frames on a grid half as large each way, where coarse-geometry tiles are searched:
+    /// there their cells are as many pixels wide as fine ones are on the working grid, so the
+    /// same filters suit them.
+    coarse: Pool,
     frames: usize,
     skipped: usize,
+}
+
+/// Filtered frames added up on one grid.
+#[derive(Clone, Debug, Default)]
+struct Pool {
+    w: usize,
+    h: usize,
+    sum: Vec<f32>,
+}
+
+impl Pool {
+    fn new(w: usize, h: usize) -> Self {
+        Pool {
+            w,
+            h,
+            sum: vec![0.0; w * h],
+        }
+    }
+
+    /// Adds one frame on this grid: high-passed, weighted by activity, scaled to unit variance
+    /// and clipped. False (and nothing added) when the frame is flat.
+    fn add(&mut self, grid: &[f32]) -> bool {
+        let (w, h) = (self.w, self.h);
+        let hp = edge_preserving_high_pass(grid, w, h);
+        // Weight each pixel by its neighbourhood's activity: flat areas, where the mark stands
+        // clear of the picture, count fully; edges and texture, which swamp it, count little.
+        let abs: Vec<f32> = hp.iter().map(|v| v.abs()).collect();
+        let activity = box_mean(&abs, w, h, 4);
+        let mut hp: Vec<f32> = hp
+            .iter()
+            .zip(&activity)
+            .map(|(v, a)| v / (a + ACTIVITY_FLOOR))
+            .collect();
+        let n = hp.len() as f32;
+        let mean = hp.iter().sum::<f32>() / n;
+        let var = hp.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+        if var < 1e-6 {
+            return false;
+        }
+        let inv = 1.0 / var.sqrt();
+        for v in &mut hp {
+            *v = ((*v - mean) * inv).clamp(-3.0, 3.0);
+        }
+        for (s, v) in self.sum.iter_mut().zip(&hp) {
+            *s += v;
+        }
+        true
+    }
+
+    /// The pooled image mirrored left to right.
+    fn mirrored(&self) -> Vec<f32> {
+        let w = self.w;
+        (0..self.h)
+            .flat_map(|y| (0..w).rev().map(move |x| (y, x)))
+            .map(|(y, x)| self.sum[y * w + x])
+            .collect()
+    }
+
+    /// Whether one tile (at scale 1) fits.
+    fn holds_a_tile(&self) -> bool {
+        self.w >= TILE && self.h >= TILE
+    }
+}
+
+/// The 2×2 area average of a `w`×`h` grid (an odd last row or column is dropped).
+fn halve(grid: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let (hw, hh) = (w / 2, h / 2);
+    let mut out = vec![0f32; hw * hh];
+    for y in 0..hh {
+        let (a, b) = (&grid[2 * y * w..], &grid[(2 * y + 1) * w..]);
+        for (x, o) in out[y * hw..(y + 1) * hw].iter_mut().enumerate() {
+            *o = 0.25 * (a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1]);
+        }
+    }
+    out
 }
 
 impl Accumulator {
@@ -106,34 +194,18 @@ impl Accumulator {
                 let gw = ((w as f64 * gh as f64 / h as f64).round() as usize).max(1);
                 self.dims = Some((gw, gh));
                 self.source = (w, h);
-                self.sum = vec![0.0; gw * gh];
+                self.fine = Pool::new(gw, gh);
+                self.coarse = Pool::new(gw / 2, gh / 2);
                 (gw, gh)
             }
         };
         let grid = area_resize(luma, gw, gh);
-        let hp = edge_preserving_high_pass(&grid, gw, gh);
-        // Weight each pixel by its neighbourhood's activity: flat areas, where the mark stands
-        // clear of the picture, count fully; edges and texture, which swamp it, count little.
-        let abs: Vec<f32> = hp.iter().map(|v| v.abs()).collect();
-        let activity = box_mean(&abs, gw, gh, 4);
-        let mut hp: Vec<f32> = hp
-            .iter()
-            .zip(&activity)
-            .map(|(v, a)| v / (a + ACTIVITY_FLOOR))
-            .collect();
-        let n = hp.len() as f32;
-        let mean = hp.iter().sum::<f32>() / n;
-        let var = hp.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
-        if var < 1e-6 {
+        if !self.fine.add(&grid) {
             self.skipped += 1;
             return;
         }
-        let inv = 1.0 / var.sqrt();
-        for v in &mut hp {
-            *v = ((*v - mean) * inv).clamp(-3.0, 3.0);
-        }
-        for (s, v) in self.sum.iter_mut().zip(&hp) {
-            *s += v;
+        if self.coarse.holds_a_tile() {
+            self.coarse.add(&halve(&grid, gw, gh));
         }
         self.frames += 1;
     }
@@ -176,10 +248,6 @@ impl Accumulator {
             ));
             return det;
         }
-        let mirrored: Vec<f32> = (0..h)
-            .flat_map(|y| (0..w).rev().map(move |x| (y, x)))
-            .map(|(y, x)| self.sum[y * w + x])
-            .collect();
         let fft = Fft2::new();
         let mut attempts = 0usize;
         let keyed: Vec<(&WatermarkKey, Layout, Vec<Complex32>)> = keys
@@ -198,23 +266,39 @@ impl Accumulator {
                     layout,
                     pilot,
                     fft: &fft,
-                    dims: (w, h),
                     det: &mut det,
                     attempts: &mut attempts,
                 }
                 .try_hypotheses(hyps)
             })
         };
-        let upright = [
-            Hypothesis::new(&self.sum, false, 0.0),
-            Hypothesis::new(&mirrored, true, 0.0),
-        ];
+        let pools: Vec<(&Pool, Grid)> = [(&self.fine, Grid::Fine), (&self.coarse, Grid::Coarse)]
+            .into_iter()
+            .filter(|(p, _)| p.holds_a_tile())
+            .collect();
+        let mirrored: Vec<Vec<f32>> = pools.iter().map(|(p, _)| p.mirrored()).collect();
+        let upright: Vec<Hypothesis<'_>> = pools
+            .iter()
+            .zip(&mirrored)
+            .flat_map(|(&(p, grid), m)| {
+                [
+                    Hypothesis::new(p, &p.sum, grid, false, 0.0),
+                    Hypothesis::new(p, m, grid, true, 0.0),
+                ]
+            })
+            .collect();
         if !read(&upright) && opts.rotation {
-            let rotated: Vec<Hypothesis<'_>> = rotation_angles()
-                .map(|deg| Hypothesis {
-                    img: rotate(&self.sum, w, h, deg).into(),
-                    flipped: false,
-                    rotation: deg,
+            let rotated: Vec<Hypothesis<'_>> = pools
+                .iter()
+                .flat_map(|&(p, grid)| {
+                    rotation_angles().map(move |deg| Hypothesis {
+                        img: rotate(&p.sum, p.w, p.h, deg).into(),
+                        w: p.w,
+                        h: p.h,
+                        grid,
+                        flipped: false,
+                        rotation: deg,
+                    })
                 })
                 .collect();
             read(&rotated);
@@ -253,17 +337,50 @@ pub fn rotation_angles() -> impl Iterator<Item = f32> {
     })
 }
 
-/// One picture the tile is searched in: the pooled image, mirrored or rotated.
+/// Which pooled grid a picture comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grid {
+    /// The working grid: fine-geometry tiles at scales from [`MIN_SCALE`].
+    Fine,
+    /// The half-size grid: coarse-geometry tiles, at scales from [`COARSE_MIN_SCALE`] (below
+    /// it the fine grid sees the same periods better).
+    Coarse,
+}
+
+impl Grid {
+    fn scales(self) -> (f32, f32) {
+        match self {
+            Grid::Fine => (MIN_SCALE, MAX_SCALE),
+            Grid::Coarse => (COARSE_MIN_SCALE, MAX_SCALE),
+        }
+    }
+
+    /// Working-grid pixels per pixel of this grid.
+    fn unit(self) -> f32 {
+        match self {
+            Grid::Fine => 1.0,
+            Grid::Coarse => 2.0,
+        }
+    }
+}
+
+/// One picture the tile is searched in: a pooled image, mirrored or rotated.
 struct Hypothesis<'a> {
     img: Cow<'a, [f32]>,
+    w: usize,
+    h: usize,
+    grid: Grid,
     flipped: bool,
     rotation: f32,
 }
 
 impl<'a> Hypothesis<'a> {
-    fn new(img: &'a [f32], flipped: bool, rotation: f32) -> Self {
+    fn new(pool: &Pool, img: &'a [f32], grid: Grid, flipped: bool, rotation: f32) -> Self {
         Self {
             img: Cow::Borrowed(img),
+            w: pool.w,
+            h: pool.h,
+            grid,
             flipped,
             rotation,
         }
@@ -277,7 +394,6 @@ struct Decoding<'a> {
     layout: &'a Layout,
     pilot: &'a [Complex32],
     fft: &'a Fft2,
-    dims: (usize, usize),
     det: &'a mut Detection,
     attempts: &'a mut usize,
 }
@@ -286,9 +402,8 @@ impl Decoding<'_> {
     /// Searches every hypothesis and decodes the best candidates, at most [`MAX_DECODES`] of
     /// them, each into a list of words; true when a word passed its check.
     fn try_hypotheses(&mut self, hyps: &[Hypothesis<'_>]) -> bool {
-        let (w, h) = self.dims;
         let mut candidates: Vec<(Candidate, &Hypothesis<'_>)> =
-            search_all(hyps, w, h, self.pilot, self.fft)
+            search_all(hyps, self.pilot, self.fft)
                 .into_iter()
                 .filter_map(|(i, c)| hyps.get(i).map(|hyp| (c, hyp)))
                 .collect();
@@ -299,7 +414,7 @@ impl Decoding<'_> {
             if c.z < MIN_SYNC && det.best_guess.is_some() {
                 break;
             }
-            let folded = fold(&hyp.img, w, h, c.scale, 0, 0, w, h);
+            let folded = fold(&hyp.img, hyp.w, hyp.h, c.scale, 0, 0, hyp.w, hyp.h);
             let soft = read_soft(&folded, self.layout, c.shift, self.fft);
             let Some(words) = payload::decode_list(self.key.bytes(), &soft, LIST_SIZE) else {
                 continue;
@@ -328,19 +443,13 @@ impl Decoding<'_> {
 /// [`search`] on every hypothesis, spread over the available cores when there are many; each
 /// candidate comes with its hypothesis's index. (A worker that failed would only lose its own
 /// candidates.)
-fn search_all(
-    hyps: &[Hypothesis<'_>],
-    w: usize,
-    h: usize,
-    pilot: &[Complex32],
-    fft: &Fft2,
-) -> Vec<(usize, Candidate)> {
+fn search_all(hyps: &[Hypothesis<'_>], pilot: &[Complex32], fft: &Fft2) -> Vec<(usize, Candidate)> {
     let run = |first: usize, chunk: &[Hypothesis<'_>]| -> Vec<(usize, Candidate)> {
         chunk
             .iter()
             .enumerate()
             .flat_map(|(i, hyp)| {
-                search(&hyp.img, w, h, pilot, fft)
+                search(hyp, pilot, fft)
                     .into_iter()
                     .map(move |c| (first + i, c))
             })
@@ -418,7 +527,8 @@ pub struct Detection {
     pub agreement: f32,
     /// The best sync score (pilot correlation peak, in standard deviations).
     pub sync_score: f32,
-    /// Tile period relative to the nominal one (1 after a pure resize, 1/0.71 after a 0.71 crop).
+    /// Tile period found, in units of 64 working-grid pixels (a coarse tile read on the
+    /// half-size grid counts twice its period there); a 0.71 crop multiplies it by 1/0.71.
     pub scale: f32,
     /// Tile offset in tile bins.
     pub offset: (usize, usize),
@@ -441,7 +551,7 @@ impl Detection {
     fn note(&mut self, d: &payload::Decoded, c: &Candidate, hyp: &Hypothesis<'_>) {
         self.best_guess = Some(d.payload);
         self.agreement = d.agreement;
-        self.scale = c.scale;
+        self.scale = c.scale * hyp.grid.unit();
         self.offset = c.shift;
         self.flipped = hyp.flipped;
         self.rotation = hyp.rotation;
@@ -456,14 +566,17 @@ struct Candidate {
     z: f32,
 }
 
-/// Coarse-to-fine search for the tile period; returns the refined best few.
-fn search(img: &[f32], w: usize, h: usize, pilot: &[Complex32], fft: &Fft2) -> Vec<Candidate> {
+/// Coarse-to-fine search for the tile period over the hypothesis's grid's scales; returns the
+/// refined best few.
+fn search(hyp: &Hypothesis<'_>, pilot: &[Complex32], fft: &Fft2) -> Vec<Candidate> {
+    let (img, w, h) = (&hyp.img[..], hyp.w, hyp.h);
     // Coarse: a central window, 0.6% steps.
     let (ww, wh) = (w.min(192), h.min(192));
     let (x0, y0) = ((w - ww) / 2, (h - wh) / 2);
     let mut coarse = Vec::new();
-    let mut r = MIN_SCALE;
-    while r <= MAX_SCALE {
+    let (lo, hi) = hyp.grid.scales();
+    let mut r = lo;
+    while r <= hi {
         let f = fold(img, w, h, r, x0, y0, ww, wh);
         coarse.push(correlate(&f, pilot, fft, r));
         r *= 1.006;

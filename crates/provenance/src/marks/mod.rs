@@ -22,6 +22,6 @@ pub mod visible;
 pub use extract::{Accumulator, DetectOptions, Detection, Signal};
 pub use key::WatermarkKey;
 pub use payload::Payload;
-pub use spectral::SpectralEmbedder;
+pub use spectral::{Geometry, SpectralEmbedder};
 pub use stamper::{MarkOptions, SpectralOptions, Stamper};
 pub use visible::{VisibleDetection, VisibleDetector, VisibleMarker, VisibleOptions};

@@ -1,12 +1,28 @@
 //! The spectral mark: a keyed, tiled spread-spectrum pattern in luma.
 //!
 //! **Geometry.** The mark is a tile of 32×32 cells that repeats over the whole frame. It is
-//! defined on a *working grid* whose height is `clamp(H / 2, 64, 288)` rows for a frame H rows
-//! high, with 2 working pixels per cell, so a tile is 64 working pixels on a side and the pattern
-//! scales with the frame: a resized copy shows the same pattern at the same place relative to the
-//! frame. The cell values are joined by bilinear interpolation, which keeps the pattern smooth,
-//! and most of its energy lies at periods of 4 to 8 working pixels (8 to 16 pixels in a small
-//! frame, 15 to 30 in a 1080p one): low enough to survive H.264, JPEG and blur, high enough to stay apart from the picture.
+//! defined on a *working grid* with 2 working pixels per cell, so a tile is 64 working pixels on
+//! a side, and the grid scales with the frame: a resized copy shows the same pattern at the same
+//! place relative to the frame. The cell values are joined by bilinear interpolation, which keeps
+//! the pattern smooth, and most of its energy lies at periods of 2 to 4 cells. The grid comes in
+//! two sizes ([`Geometry`]):
+//!
+//! - **fine**: `clamp(H / 2, 64, 288)` rows for a frame H rows high, so cells of 4 pixels in a
+//!   small frame and 7.5 in a 1080p one (periods of 8 to 16 pixels, 15 to 30 at 1080p): low
+//!   enough to survive H.264, JPEG and blur, high enough to stay apart from the picture, whose
+//!   energy falls with frequency;
+//! - **coarse**: `clamp(H / 4, 64, 144)` rows, cells twice as large. On a flat picture (graphics,
+//!   animation, generated scenes) the fine pattern is what the eye and SSIM see, in every 8×8
+//!   window; the coarse one changes little within such a window, and it also survives much
+//!   harsher compression. On textured footage the picture swamps the coarse one, so there the
+//!   fine one is better.
+//!
+//! The embedder picks the geometry from the first frame with content
+//! ([`SpectralEmbedder::for_first_frame`], [`SpectralEmbedder::predicted_ssim`]; the
+//! [`Stamper`](super::Stamper) skips black or one-colour leader frames):
+//! fine, unless the fine pattern would bring that frame's SSIM below [`SSIM_TARGET`]; then
+//! coarse, turned down as far as the target needs but not below [`MIN_COARSE_GAIN`] of the
+//! strength. The extractor searches both.
 //!
 //! **Cells.** A key-seeded permutation splits the 1024 cells: 256 carry a known pseudo-random
 //! *pilot* (±1), which the extractor uses to find the tile's scale, offset and orientation, and to
@@ -14,9 +30,10 @@
 //! [`payload`](super::payload)), each bit on 2 or 3 cells, times a keyed ±1 chip.
 //!
 //! **Embedding** adds `strength × pattern` to every luma sample (2.2 levels by default, about
-//! 44.5 dB PSNR). The same pattern goes into every frame, so the extractor can add frames up: the
-//! picture changes from frame to frame and averages out, the mark does not. A frame-rate change
-//! or a trim therefore needs no resynchronisation at all.
+//! 44.5 dB PSNR; the coarse pattern is scaled to the same energy). The same pattern goes into
+//! every frame, so the extractor can add frames up: the picture changes from frame to frame and
+//! averages out, the mark does not. A frame-rate change or a trim therefore needs no
+//! resynchronisation at all.
 
 use image::GrayImage;
 
@@ -36,12 +53,52 @@ pub const PILOT_CELLS: usize = 256;
 pub const MIN_SIDE: u32 = 128;
 /// Default amplitude in luma levels.
 pub const DEFAULT_STRENGTH: f32 = 2.2;
-/// The soft-binding algorithm name recorded in manifests.
-pub const ALGORITHM: &str = "org.verity.spectral.1";
+/// The soft-binding algorithm name recorded in manifests: version 2 adds the coarse geometry.
+pub const ALGORITHM: &str = "org.verity.spectral.2";
+/// Earlier names of the same mark, still read: a version 1 mark is a fine-geometry mark.
+pub const EARLIER_ALGORITHMS: &[&str] = &["org.verity.spectral.1"];
+/// The SSIM (luma, 8×8 windows) that the fine pattern must keep on the first frame; below it
+/// the coarse geometry is used.
+pub const SSIM_TARGET: f32 = 0.99;
+/// The least share of its strength a coarse mark is turned down to, to keep [`SSIM_TARGET`].
+pub const MIN_COARSE_GAIN: f32 = 0.75;
+/// SSIM's contrast constant for 8-bit samples, (0.03 × 255)².
+const SSIM_C2: f32 = 58.5225;
 
-/// Working-grid rows for the embedder, for a frame `height` rows high.
-pub fn embed_working_height(height: u32) -> f32 {
-    (height as f32 / 2.0).clamp(64.0, 288.0)
+/// The size of the working grid the mark is drawn on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Geometry {
+    /// `clamp(H / 2, 64, 288)` rows.
+    #[default]
+    Fine,
+    /// `clamp(H / 4, 64, 144)` rows: cells twice as large.
+    Coarse,
+}
+
+impl Geometry {
+    /// Working-grid rows for a frame `height` rows high.
+    pub fn working_height(self, height: u32) -> f32 {
+        match self {
+            Geometry::Fine => (height as f32 / 2.0).clamp(64.0, 288.0),
+            Geometry::Coarse => (height as f32 / 4.0).clamp(64.0, 144.0),
+        }
+    }
+
+    /// Whether a `width`×`height` frame holds at least 1.25 tiles of this geometry on its
+    /// shorter side, so that a crop or a letterbox still leaves most of one (the coarse tile is
+    /// 256 pixels in a frame up to 576 rows high, so it needs 320 rows).
+    pub fn fits(self, width: u32, height: u32) -> bool {
+        let tile_px = TILE as f32 * height as f32 / self.working_height(height);
+        1.25 * tile_px <= width.min(height) as f32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Geometry::Fine => "fine",
+            Geometry::Coarse => "coarse",
+        }
+    }
 }
 
 /// The keyed split of the tile's cells.
@@ -131,6 +188,10 @@ fn render(cells: &[f32], w: usize, h: usize, per_px: f32) -> Vec<f32> {
     out
 }
 
+fn rms(v: &[f32]) -> f32 {
+    (v.iter().map(|x| x * x).sum::<f32>() / v.len().max(1) as f32).sqrt()
+}
+
 /// One tile of the given cells at working resolution (TILE×TILE).
 pub(crate) fn render_tile(cells: &[f32]) -> Vec<f32> {
     render(cells, TILE, TILE, 1.0)
@@ -142,6 +203,9 @@ pub struct SpectralEmbedder {
     width: u32,
     height: u32,
     payload: Payload,
+    geometry: Geometry,
+    /// See [`SpectralEmbedder::gain`].
+    gain: f32,
     /// strength × pattern, one value per luma sample.
     plane: Vec<f32>,
     /// The pattern's largest magnitude: samples are first kept this far from 0 and 255, so that
@@ -155,19 +219,34 @@ impl std::fmt::Debug for SpectralEmbedder {
             .field("width", &self.width)
             .field("height", &self.height)
             .field("payload", &self.payload)
+            .field("geometry", &self.geometry)
             .finish()
     }
 }
 
 impl SpectralEmbedder {
-    /// Prepares the mark for `width`×`height` frames. Frames smaller than [`MIN_SIDE`] on
-    /// either side cannot carry it.
+    /// Prepares the fine-geometry mark for `width`×`height` frames. Frames smaller than
+    /// [`MIN_SIDE`] on either side cannot carry it.
     pub fn new(
         key: &WatermarkKey,
         payload: Payload,
         width: u32,
         height: u32,
         strength: f32,
+    ) -> Result<Self> {
+        Self::with_geometry(key, payload, width, height, strength, Geometry::Fine)
+    }
+
+    /// Prepares the mark in the given geometry. The coarse pattern is scaled to the energy the
+    /// fine one has at this `strength`, so that both cost the same PSNR. A geometry whose tile
+    /// does not fit in the frame ([`Geometry::fits`]) falls back to the fine one.
+    pub fn with_geometry(
+        key: &WatermarkKey,
+        payload: Payload,
+        width: u32,
+        height: u32,
+        strength: f32,
+        geometry: Geometry,
     ) -> Result<Self> {
         if width < MIN_SIDE || height < MIN_SIDE {
             return Err(ProvenanceError::TooSmallForMark {
@@ -183,21 +262,152 @@ impl SpectralEmbedder {
                 allowed: "a number of luma levels in (0, 32]".into(),
             });
         }
+        let geometry = if geometry.fits(width, height) {
+            geometry
+        } else {
+            Geometry::Fine
+        };
         let layout = Layout::new(key);
         let cells = layout.cells(key, payload);
-        let per_px = embed_working_height(height) / height as f32;
-        let mut plane = render(&cells, width as usize, height as usize, per_px);
+        let draw = |g: Geometry| {
+            let per_px = g.working_height(height) / height as f32;
+            render(&cells, width as usize, height as usize, per_px)
+        };
+        let mut plane = draw(geometry);
+        let mut gain = strength;
+        if geometry != Geometry::Fine {
+            gain *= rms(&draw(Geometry::Fine)) / rms(&plane).max(1e-6);
+        }
         for v in &mut plane {
-            *v *= strength;
+            *v *= gain;
         }
         let headroom = plane.iter().fold(0f32, |m, v| m.max(v.abs()));
         Ok(SpectralEmbedder {
             width,
             height,
             payload,
+            geometry,
+            gain: 1.0,
             plane,
             headroom,
         })
+    }
+
+    /// The mark for a video whose first frame is `first` (luma, `width`×`height`):
+    ///
+    /// 1. the fine geometry, when it keeps that frame's SSIM at [`SSIM_TARGET`] or when the
+    ///    coarse tile does not fit;
+    /// 2. else the coarse geometry, at full strength when it keeps the target;
+    /// 3. else the coarse geometry turned down as far as the target needs, but never below
+    ///    [`MIN_COARSE_GAIN`] of its strength: past that, the mark would no longer survive what
+    ///    it is for.
+    pub fn for_first_frame(
+        key: &WatermarkKey,
+        payload: Payload,
+        strength: f32,
+        first: &GrayImage,
+    ) -> Result<Self> {
+        let fine = Self::new(key, payload, first.width(), first.height(), strength)?;
+        if fine.predicted_ssim(first)? >= SSIM_TARGET
+            || !Geometry::Coarse.fits(first.width(), first.height())
+        {
+            return Ok(fine);
+        }
+        let coarse = Self::with_geometry(
+            key,
+            payload,
+            first.width(),
+            first.height(),
+            strength,
+            Geometry::Coarse,
+        )?;
+        let keeps = |gain: f32| coarse.ssim_at(first, gain) >= SSIM_TARGET;
+        if keeps(1.0) {
+            return Ok(coarse);
+        }
+        if !keeps(MIN_COARSE_GAIN) {
+            return Ok(coarse.scaled(MIN_COARSE_GAIN));
+        }
+        // The SSIM falls as the gain rises: bisect for the largest gain that keeps the target.
+        let (mut lo, mut hi) = (MIN_COARSE_GAIN, 1.0f32);
+        for _ in 0..6 {
+            let mid = 0.5 * (lo + hi);
+            if keeps(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(coarse.scaled(lo))
+    }
+
+    /// The same mark with its amplitude multiplied by `gain`.
+    fn scaled(mut self, gain: f32) -> Self {
+        for v in &mut self.plane {
+            *v *= gain;
+        }
+        self.headroom *= gain;
+        self.gain *= gain;
+        self
+    }
+
+    /// The share of its strength the mark is added at: 1 unless
+    /// [`for_first_frame`](Self::for_first_frame) turned a coarse mark down.
+    pub fn gain(&self) -> f32 {
+        self.gain
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+
+    /// The SSIM this mark would leave `luma` with, as ffmpeg's `ssim` filter measures it (8×8
+    /// windows every 4 pixels), taking the mark as independent of the picture: in a window where
+    /// the picture's variance is σ² and the rounded mark's is m², (2σ² + C₂) / (2σ² + m² + C₂).
+    /// A flat window shows the whole mark; a textured one masks it.
+    pub fn predicted_ssim(&self, luma: &GrayImage) -> Result<f32> {
+        self.check_size(luma.width(), luma.height())?;
+        Ok(self.ssim_at(luma, 1.0))
+    }
+
+    /// [`predicted_ssim`](Self::predicted_ssim) with the mark multiplied by `gain`, for a
+    /// picture of the embedder's size.
+    fn ssim_at(&self, luma: &GrayImage, gain: f32) -> f32 {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let px = luma.as_raw();
+        let (mut sum, mut n) = (0f64, 0usize);
+        for by in (0..h.saturating_sub(7)).step_by(4) {
+            for bx in (0..w.saturating_sub(7)).step_by(4) {
+                let (mut s1, mut s2, mut m1, mut m2) = (0f32, 0f32, 0f32, 0f32);
+                for y in by..by + 8 {
+                    for x in bx..bx + 8 {
+                        // What the embedder adds to a whole-numbered sample is the mark
+                        // rounded: on a flat picture the rounding is part of what is seen.
+                        let i = y * w + x;
+                        let (v, m) = (f32::from(px[i]), (gain * self.plane[i]).round());
+                        s1 += v;
+                        s2 += v * v;
+                        m1 += m;
+                        m2 += m * m;
+                    }
+                }
+                let var = (s2 / 64.0 - (s1 / 64.0).powi(2)).max(0.0);
+                let mvar = (m2 / 64.0 - (m1 / 64.0).powi(2)).max(0.0);
+                sum += f64::from((2.0 * var + SSIM_C2) / (2.0 * var + mvar + SSIM_C2));
+                n += 1;
+            }
+        }
+        if n == 0 { 1.0 } else { (sum / n as f64) as f32 }
+    }
+
+    fn check_size(&self, width: u32, height: u32) -> Result<()> {
+        if width != self.width || height != self.height {
+            return Err(ProvenanceError::FrameSize {
+                expected: (self.width, self.height),
+                got: (width, height),
+            });
+        }
+        Ok(())
     }
 
     pub fn payload(&self) -> Payload {
@@ -213,12 +423,7 @@ impl SpectralEmbedder {
     /// small step is a constant offset over that region, which the extractor's high-pass
     /// removes; pictures in the usual 16–235 range are not moved at all.
     pub fn mark_luma(&self, luma: &mut GrayImage) -> Result<()> {
-        if luma.width() != self.width || luma.height() != self.height {
-            return Err(ProvenanceError::FrameSize {
-                expected: (self.width, self.height),
-                got: (luma.width(), luma.height()),
-            });
-        }
+        self.check_size(luma.width(), luma.height())?;
         for (p, m) in luma.as_mut().iter_mut().zip(&self.plane) {
             *p = self.add(*p, *m);
         }
@@ -228,12 +433,7 @@ impl SpectralEmbedder {
     /// Adds the mark to every channel of an RGB picture, which moves its luma by the mark. Each
     /// channel keeps the same headroom as in [`SpectralEmbedder::mark_luma`].
     pub fn mark_rgb(&self, img: &mut image::RgbImage) -> Result<()> {
-        if img.width() != self.width || img.height() != self.height {
-            return Err(ProvenanceError::FrameSize {
-                expected: (self.width, self.height),
-                got: (img.width(), img.height()),
-            });
-        }
+        self.check_size(img.width(), img.height())?;
         for (px, m) in img.as_mut().chunks_exact_mut(3).zip(&self.plane) {
             for c in px {
                 *c = self.add(*c, *m);

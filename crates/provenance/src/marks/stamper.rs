@@ -1,10 +1,13 @@
 //! Both marks on a stream of frames: the badge first, then the spectral mark on top of it.
 
+use std::sync::OnceLock;
+
+use image::GrayImage;
 use verity_media::{Picture, VideoFrame};
 
 use super::key::WatermarkKey;
 use super::payload::Payload;
-use super::spectral::{DEFAULT_STRENGTH, SpectralEmbedder};
+use super::spectral::{DEFAULT_STRENGTH, Geometry, SpectralEmbedder};
 use super::visible::{VisibleMarker, VisibleOptions};
 use crate::error::Result;
 
@@ -45,10 +48,65 @@ impl SpectralOptions {
 }
 
 /// Applies the chosen marks to frames of one size.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Stamper {
     visible: Option<VisibleMarker>,
-    spectral: Option<SpectralEmbedder>,
+    spectral: Option<Spectral>,
+}
+
+/// The spectral mark: its options, the fine-geometry embedder (made up front, which checks the
+/// frame size) and the embedder the first frame with content chooses.
+#[derive(Debug)]
+struct Spectral {
+    opts: SpectralOptions,
+    fine: SpectralEmbedder,
+    chosen: OnceLock<SpectralEmbedder>,
+}
+
+/// A frame whose luma has a standard deviation below this many levels is a leader: black, one
+/// colour, or the start of a fade-in. It says nothing about the picture the mark has to hide
+/// in, so it gets the fine mark and the choice waits for the first frame with content.
+const LEADER_SD: f32 = 4.0;
+
+/// Whether `luma` is a leader (see [`LEADER_SD`]); every other sample of every other row.
+fn is_leader(luma: &GrayImage) -> bool {
+    let (w, h) = (luma.width() as usize, luma.height() as usize);
+    let px = luma.as_raw();
+    let (mut s1, mut s2, mut n) = (0f64, 0f64, 0f64);
+    for y in (0..h).step_by(2) {
+        for &v in px[y * w..(y + 1) * w].iter().step_by(2) {
+            let v = f64::from(v);
+            s1 += v;
+            s2 += v * v;
+            n += 1.0;
+        }
+    }
+    if n == 0.0 {
+        return true;
+    }
+    let var = (s2 / n - (s1 / n).powi(2)).max(0.0);
+    var.sqrt() < f64::from(LEADER_SD)
+}
+
+impl Spectral {
+    /// The embedder for a frame whose luma is `luma`: the chosen one once a frame with content
+    /// has chosen it, else the fine one for a leader, else the one `luma` chooses.
+    fn embedder(&self, luma: &GrayImage) -> Result<&SpectralEmbedder> {
+        if let Some(e) = self.chosen.get() {
+            return Ok(e);
+        }
+        if is_leader(luma) {
+            return Ok(&self.fine);
+        }
+        let o = &self.opts;
+        let e = SpectralEmbedder::for_first_frame(&o.key, o.payload, o.strength, luma)?;
+        Ok(self.chosen.get_or_init(|| e))
+    }
+
+    /// The embedder chosen, or the fine one while only leaders have been seen.
+    fn current(&self) -> &SpectralEmbedder {
+        self.chosen.get().unwrap_or(&self.fine)
+    }
 }
 
 impl Stamper {
@@ -60,17 +118,30 @@ impl Stamper {
             .as_ref()
             .map(|v| VisibleMarker::new(v, width, height))
             .transpose()?;
-        let spectral = opts
-            .spectral
-            .as_ref()
-            .map(|s| SpectralEmbedder::new(&s.key, s.payload, width, height, s.strength))
-            .transpose()?;
+        let spectral = match &opts.spectral {
+            Some(s) => Some(Spectral {
+                // Fails now, before any frame, when the picture cannot carry the mark.
+                fine: SpectralEmbedder::new(&s.key, s.payload, width, height, s.strength)?,
+                opts: s.clone(),
+                chosen: OnceLock::new(),
+            }),
+            None => None,
+        };
         Ok(Stamper { visible, spectral })
     }
 
     /// The spectral payload, when that mark is on.
     pub fn payload(&self) -> Option<Payload> {
-        self.spectral.as_ref().map(SpectralEmbedder::payload)
+        self.spectral.as_ref().map(|s| s.opts.payload)
+    }
+
+    /// The spectral mark's geometry and gain: as the first frame with content chose them, or
+    /// the fine geometry at full strength while no such frame has come.
+    pub fn spectral_shape(&self) -> Option<(Geometry, f32)> {
+        self.spectral
+            .as_ref()
+            .map(Spectral::current)
+            .map(|e| (e.geometry(), e.gain()))
     }
 
     pub fn mark(&self, frame: &mut VideoFrame) -> Result<()> {
@@ -79,10 +150,16 @@ impl Stamper {
         }
         if let Some(s) = &self.spectral {
             match &mut frame.picture {
-                Picture::Yuv420 { y, .. } | Picture::Gray(y) => s.mark_luma(y)?,
+                Picture::Yuv420 { y, .. } | Picture::Gray(y) => s.embedder(y)?.mark_luma(y)?,
                 // RGB: the same offset on each channel moves luma by that offset and leaves
                 // chroma alone.
-                Picture::Rgb(img) => s.mark_rgb(img)?,
+                Picture::Rgb(img) => {
+                    let e = match s.chosen.get() {
+                        Some(e) => e,
+                        None => s.embedder(&image::imageops::grayscale(img))?,
+                    };
+                    e.mark_rgb(img)?
+                }
             }
         }
         Ok(())
