@@ -558,6 +558,13 @@ fn the_stamper_chooses_the_geometry_on_the_first_frame_with_content() {
     let d = detect(&frames, &[WatermarkKey::default_key()]);
     assert_eq!(d.payload, Some(payload()), "{d:?}");
 
+    // A faint gradient (a standard deviation of about 2 levels) is content, not a leader: the
+    // flattest picture there is, and the coarse cells suit it.
+    let stamper = Stamper::new(&opts, 640, 360).unwrap();
+    let faint = GrayImage::from_fn(640, 360, |x, _| image::Luma([120 + (x / 80) as u8]));
+    stamper.mark(&mut video_frame(faint, 0)).unwrap();
+    assert_eq!(stamper.spectral_shape().unwrap().0, Geometry::Coarse);
+
     // A busy first frame keeps the fine cells.
     let stamper = Stamper::new(&opts, 640, 360).unwrap();
     let mut f = video_frame(dots(640, 360), 0);

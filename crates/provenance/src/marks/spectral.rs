@@ -19,10 +19,10 @@
 //!
 //! The embedder picks the geometry from the first frame with content
 //! ([`SpectralEmbedder::for_first_frame`], [`SpectralEmbedder::predicted_ssim`]; the
-//! [`Stamper`](super::Stamper) skips black or one-colour leader frames):
-//! fine, unless the fine pattern would bring that frame's SSIM below [`SSIM_TARGET`]; then
-//! coarse, turned down as far as the target needs but not below [`MIN_COARSE_GAIN`] of the
-//! strength. The extractor searches both.
+//! [`Stamper`](super::Stamper) skips black, one-colour or very dark leader frames): fine,
+//! unless the fine pattern would bring that frame's SSIM below [`SSIM_TARGET`]; then coarse,
+//! turned down as far as the target needs but not below [`MIN_COARSE_GAIN`] of the strength.
+//! The extractor searches both.
 //!
 //! **Cells.** A key-seeded permutation splits the 1024 cells: 256 carry a known pseudo-random
 //! *pilot* (±1), which the extractor uses to find the tile's scale, offset and orientation, and to

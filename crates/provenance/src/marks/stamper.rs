@@ -63,12 +63,18 @@ struct Spectral {
     chosen: OnceLock<SpectralEmbedder>,
 }
 
-/// A frame whose luma has a standard deviation below this many levels is a leader: black, one
-/// colour, or the start of a fade-in. It says nothing about the picture the mark has to hide
-/// in, so it gets the fine mark and the choice waits for the first frame with content.
-const LEADER_SD: f32 = 4.0;
+/// A frame whose luma has a standard deviation below this many levels is a leader (black, one
+/// colour): it says nothing about the picture the mark has to hide in, so it gets the fine mark
+/// and the choice waits for the first frame with content. A subtle gradient, the flattest
+/// content there is, still varies by a few levels.
+const LEADER_SD: f64 = 1.0;
+/// A frame whose mean luma is below this is a leader too: black with some noise or a logo, or
+/// the first steps of a fade-in (video black is 16), whose dimmed picture would make the
+/// content look flatter than it is.
+const LEADER_MEAN: f64 = 24.0;
 
-/// Whether `luma` is a leader (see [`LEADER_SD`]); every other sample of every other row.
+/// Whether `luma` is a leader (see [`LEADER_SD`] and [`LEADER_MEAN`]); every other sample of
+/// every other row.
 fn is_leader(luma: &GrayImage) -> bool {
     let (w, h) = (luma.width() as usize, luma.height() as usize);
     let px = luma.as_raw();
@@ -84,8 +90,9 @@ fn is_leader(luma: &GrayImage) -> bool {
     if n == 0.0 {
         return true;
     }
-    let var = (s2 / n - (s1 / n).powi(2)).max(0.0);
-    var.sqrt() < f64::from(LEADER_SD)
+    let mean = s1 / n;
+    let var = (s2 / n - mean * mean).max(0.0);
+    var.sqrt() < LEADER_SD || mean < LEADER_MEAN
 }
 
 impl Spectral {
