@@ -28,20 +28,22 @@ pub(crate) fn area_resize(img: &GrayImage, gw: usize, gh: usize) -> Vec<f32> {
     let cols = spans(w, gw);
     let rows = spans(h, gh);
     let px = img.as_raw();
-    let mut tmp = vec![0f32; gw * h];
-    for y in 0..h {
-        let row = &px[y * w..(y + 1) * w];
-        for (x, span) in cols.iter().enumerate() {
-            tmp[y * gw + x] = span.iter().map(|&(i, wt)| f32::from(row[i]) * wt).sum();
+    // Rows first: each output row is a weighted sum of one to a few whole input rows, a straight
+    // loop over the width that vectorises; the columns are then reduced on the few rows left.
+    let mut tmp = vec![0f32; w * gh];
+    for (y, span) in rows.iter().enumerate() {
+        let dst = &mut tmp[y * w..(y + 1) * w];
+        for &(i, wt) in span {
+            for (d, &s) in dst.iter_mut().zip(&px[i * w..(i + 1) * w]) {
+                *d += f32::from(s) * wt;
+            }
         }
     }
     let mut out = vec![0f32; gw * gh];
-    for (y, span) in rows.iter().enumerate() {
-        let dst = &mut out[y * gw..(y + 1) * gw];
-        for &(i, wt) in span {
-            for (d, s) in dst.iter_mut().zip(&tmp[i * gw..(i + 1) * gw]) {
-                *d += s * wt;
-            }
+    for y in 0..gh {
+        let row = &tmp[y * w..(y + 1) * w];
+        for (x, span) in cols.iter().enumerate() {
+            out[y * gw + x] = span.iter().map(|&(i, wt)| row[i] * wt).sum();
         }
     }
     out
@@ -77,5 +79,36 @@ mod tests {
         assert!((mean_in - mean_out).abs() < 0.5, "{mean_in} vs {mean_out}");
         let g = area_resize_gray(&img, 3, 2);
         assert_eq!(g.dimensions(), (3, 2));
+    }
+
+    #[test]
+    fn area_resize_is_the_mean_over_each_output_pixels_area() {
+        // Against the definition: each output pixel is the integral of the picture over its
+        // footprint, taken here on a 1/8-pixel grid, divided by the footprint's area.
+        // 45/8 and 27/8 input pixels a footprint: its edges fall on the 1/8-pixel grid exactly.
+        let (w, h, gw, gh) = (45usize, 27usize, 8usize, 8usize);
+        let img = GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            image::Luma([((x * 37 + y * 91) % 251) as u8])
+        });
+        let out = area_resize(&img, gw, gh);
+        let (sx, sy) = (w as f64 / gw as f64, h as f64 / gh as f64);
+        for oy in 0..gh {
+            for ox in 0..gw {
+                let (mut sum, mut n) = (0f64, 0f64);
+                let steps =
+                    |a: f64, b: f64| ((a * 8.0).round() as usize, (b * 8.0).round() as usize);
+                let (x0, x1) = steps(ox as f64 * sx, (ox + 1) as f64 * sx);
+                let (y0, y1) = steps(oy as f64 * sy, (oy + 1) as f64 * sy);
+                for yy in y0..y1 {
+                    for xx in x0..x1 {
+                        sum += f64::from(img.get_pixel((xx / 8) as u32, (yy / 8) as u32).0[0]);
+                        n += 1.0;
+                    }
+                }
+                let want = sum / n;
+                let got = f64::from(out[oy * gw + ox]);
+                assert!((got - want).abs() < 1e-3, "({ox}, {oy}): {got} vs {want}");
+            }
+        }
     }
 }
