@@ -318,8 +318,9 @@ impl Accumulator {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DetectOptions {
     /// When no key reads an upright or mirrored mark, also search rotations of up to
-    /// ±[`MAX_ROTATION`] degrees: 30 more images per key, spread over the cores. An upright
-    /// mark costs nothing more; on a video without one, reading takes about twice as long.
+    /// ±[`MAX_ROTATION`] degrees: 30 more images per grid and key (the second grid is a quarter
+    /// the size of the first), spread over the cores. An upright mark costs nothing more; on a
+    /// video without one, reading takes about twice as long.
     pub rotation: bool,
 }
 
