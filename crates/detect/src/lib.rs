@@ -28,7 +28,7 @@ pub use report::{C2paSection, FileInfo, Report, Verdict, VerdictLabel};
 pub struct VerifyOptions {
     /// Whose signatures count as trusted.
     pub trust: TrustStore,
-    /// Spectral-mark keys to try besides the documented default key.
+    /// Spectral-mark keys to try before the documented default key, in this order.
     pub keys: Vec<WatermarkKey>,
     /// Where to look a manifest up by the payload of the mark, when the file has none.
     pub repository: Option<Repository>,
@@ -49,8 +49,10 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     let info = verity_media::probe(path)?;
     timings.insert("probe".to_string(), ms(t));
 
-    let mut keys = vec![WatermarkKey::default_key()];
-    keys.extend(opts.keys.iter().cloned());
+    // The caller's own keys first: a clip signed here carries the home key's mark, and each key
+    // tried before the one that reads costs a whole search. The default key last.
+    let mut keys = opts.keys.clone();
+    keys.push(WatermarkKey::default_key());
     // The file hash, the C2PA validation and the marks each read the file: run them side by side.
     let (sha256, manifest, scanned) = std::thread::scope(|s| {
         let hasher = s.spawn(|| {
