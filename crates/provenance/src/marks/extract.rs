@@ -23,7 +23,7 @@
 //! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
 //!    signs removed, and the soft values list-Viterbi-decoded: the [`LIST_SIZE`] most likely
 //!    words, best first. A mark is *found* when one of them passes its keyed 32-bit check (see
-//!    [`payload`](super::payload)); the check picks the word, as a CRC does in CRC-aided list
+//!    [`payload`]); the check picks the word, as a CRC does in CRC-aided list
 //!    decoding.
 //!
 //! **False positives.** On an unmarked video each word the decoder returns is a random word, which

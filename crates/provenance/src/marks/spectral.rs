@@ -27,7 +27,7 @@
 //! **Cells.** A key-seeded permutation splits the 1024 cells: 256 carry a known pseudo-random
 //! *pilot* (±1), which the extractor uses to find the tile's scale, offset and orientation, and to
 //! measure its strength; 768 carry the 306 coded bits of the payload (see
-//! [`payload`](super::payload)), each bit on 2 or 3 cells, times a keyed ±1 chip.
+//! [`payload`]), each bit on 2 or 3 cells, times a keyed ±1 chip.
 //!
 //! **Embedding** adds `strength × pattern` to every luma sample (2.2 levels by default, about
 //! 44.5 dB PSNR; the coarse pattern is scaled to the same energy). The same pattern goes into
