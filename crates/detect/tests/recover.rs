@@ -6,6 +6,7 @@
 
 #[path = "../../media/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::path::Path;
 
@@ -16,7 +17,7 @@ use verity_provenance::marks::{MarkOptions, Payload, SpectralOptions, WatermarkK
 use verity_provenance::repository::{RecordInfo, Repository};
 use verity_provenance::stamp::{StampOptions, stamp_file};
 use verity_provenance::{ManifestSpec, Origin, sign_file};
-use verity_signing::{InitOptions, KeyAlg, RingSigner, TrustStore, init_keys, load_home_signer};
+use verity_signing::{RingSigner, TrustStore};
 
 /// Signs `marked` with a soft binding to `payload` under `binding` and stores the manifest in a
 /// new repository at `root` under `record`.
@@ -58,17 +59,7 @@ fn a_manifest_stored_under_the_earlier_name_is_recovered() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let home = d.join("home");
-    init_keys(
-        &home,
-        &InitOptions {
-            org: "Acme".into(),
-            alg: KeyAlg::Ed25519,
-            force: false,
-        },
-    )
-    .unwrap();
-    let signer = load_home_signer(&home).unwrap();
-    let trust = TrustStore::from_home_dir(&home.join("trust")).unwrap();
+    let (signer, trust) = support::acme_home(&home);
     let clip = common::lavfi(d, "clip.mp4", "testsrc2=s=320x240:r=30:d=2", None, &[]).unwrap();
 
     // The mark alone, without a manifest: what a re-encode leaves of a signed clip.

@@ -5,6 +5,7 @@
 
 #[path = "../../media/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 
@@ -25,17 +26,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     let home = d.join("home");
-    init_keys(
-        &home,
-        &InitOptions {
-            org: "Acme".into(),
-            alg: KeyAlg::Ed25519,
-            force: false,
-        },
-    )
-    .unwrap();
-    let signer = load_home_signer(&home).unwrap();
-    let trust = TrustStore::from_home_dir(&home.join("trust")).unwrap();
+    let (signer, trust) = support::acme_home(&home);
     let clip = common::lavfi(
         &d,
         "clip.mp4",

@@ -74,10 +74,8 @@ const FINE_SPAN: f32 = 0.02;
 /// Pools luma frames for extraction.
 #[derive(Clone, Debug, Default)]
 pub struct Accumulator {
-    /// Working grid (width, height); set by the first frame.
-    dims: Option<(usize, usize)>,
-    /// Source frame size the grid was made for.
-    source: (u32, u32),
+    /// Source frame size the grids were made for; set by the first frame.
+    source: Option<(u32, u32)>,
     /// The frames on the working grid, where fine-geometry tiles are searched.
     fine: Pool,
     /// The frames on a grid half as large each way, where coarse-geometry tiles are searched:
@@ -181,24 +179,21 @@ impl Accumulator {
             self.skipped += 1;
             return;
         }
-        let (gw, gh) = match self.dims {
-            Some(d) => {
-                if self.source != (w, h) {
-                    self.skipped += 1;
-                    return;
-                }
-                d
+        match self.source {
+            Some(s) if s != (w, h) => {
+                self.skipped += 1;
+                return;
             }
+            Some(_) => {}
             None => {
                 let gh = h.min(EXTRACT_HEIGHT) as usize;
                 let gw = ((w as f64 * gh as f64 / h as f64).round() as usize).max(1);
-                self.dims = Some((gw, gh));
-                self.source = (w, h);
+                self.source = Some((w, h));
                 self.fine = Pool::new(gw, gh);
                 self.coarse = Pool::new(gw / 2, gh / 2);
-                (gw, gh)
             }
-        };
+        }
+        let (gw, gh) = (self.fine.w, self.fine.h);
         let grid = area_resize(luma, gw, gh);
         if !self.fine.add(&grid) {
             self.skipped += 1;
@@ -226,7 +221,7 @@ impl Accumulator {
             frames_used: self.frames,
             ..Detection::default()
         };
-        let Some((w, h)) = self.dims else {
+        let Some((sw, sh)) = self.source else {
             det.signal = Signal::NotEnough("no frame could be read".into());
             return det;
         };
@@ -234,17 +229,15 @@ impl Accumulator {
             det.signal = Signal::NotEnough("every frame was flat or of another size".into());
             return det;
         }
-        let (sw, sh) = self.source;
         if sw < MIN_SIDE || sh < MIN_SIDE {
             det.signal = Signal::NotEnough(format!(
                 "the picture is {sw}x{sh}; a mark needs at least {MIN_SIDE} pixels a side, so its absence means nothing"
             ));
             return det;
         }
-        if w < TILE || h < TILE {
+        if !self.fine.holds_a_tile() {
             det.signal = Signal::NotEnough(format!(
-                "the picture ({}x{}) is too small to hold one tile of the mark",
-                self.source.0, self.source.1
+                "the picture ({sw}x{sh}) is too small to hold one tile of the mark"
             ));
             return det;
         }

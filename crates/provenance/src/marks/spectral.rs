@@ -188,6 +188,47 @@ fn render(cells: &[f32], w: usize, h: usize, per_px: f32) -> Vec<f32> {
     out
 }
 
+/// The top-left corners of SSIM's 8×8 windows, every 4 pixels, row by row.
+fn ssim_windows(w: usize, h: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..h.saturating_sub(7))
+        .step_by(4)
+        .flat_map(move |by| (0..w.saturating_sub(7)).step_by(4).map(move |bx| (bx, by)))
+}
+
+/// The picture's variance in each of [`ssim_windows`]: it does not depend on the mark, so the
+/// search for a gain computes it once.
+fn window_variances(luma: &GrayImage) -> Vec<f32> {
+    let (w, h) = (luma.width() as usize, luma.height() as usize);
+    let px = luma.as_raw();
+    ssim_windows(w, h)
+        .map(|(bx, by)| {
+            let (mut s1, mut s2) = (0f32, 0f32);
+            for y in by..by + 8 {
+                for &v in &px[y * w + bx..y * w + bx + 8] {
+                    let v = f32::from(v);
+                    s1 += v;
+                    s2 += v * v;
+                }
+            }
+            (s2 / 64.0 - (s1 / 64.0).powi(2)).max(0.0)
+        })
+        .collect()
+}
+
+/// The unscaled pattern for `payload` in `geometry`, one value per sample of a `width`×`height`
+/// frame.
+fn draw(
+    key: &WatermarkKey,
+    payload: Payload,
+    width: u32,
+    height: u32,
+    geometry: Geometry,
+) -> Vec<f32> {
+    let cells = Layout::new(key).cells(key, payload);
+    let per_px = geometry.working_height(height) / height as f32;
+    render(&cells, width as usize, height as usize, per_px)
+}
+
 fn rms(v: &[f32]) -> f32 {
     (v.iter().map(|x| x * x).sum::<f32>() / v.len().max(1) as f32).sqrt()
 }
@@ -203,6 +244,9 @@ pub struct SpectralEmbedder {
     width: u32,
     height: u32,
     payload: Payload,
+    /// The strength asked for and the RMS of the unscaled fine pattern: a coarse mark is
+    /// scaled to the energy of the fine one.
+    energy: (f32, f32),
     geometry: Geometry,
     /// See [`SpectralEmbedder::gain`].
     gain: f32,
@@ -234,20 +278,6 @@ impl SpectralEmbedder {
         height: u32,
         strength: f32,
     ) -> Result<Self> {
-        Self::with_geometry(key, payload, width, height, strength, Geometry::Fine)
-    }
-
-    /// Prepares the mark in the given geometry. The coarse pattern is scaled to the energy the
-    /// fine one has at this `strength`, so that both cost the same PSNR. A geometry whose tile
-    /// does not fit in the frame ([`Geometry::fits`]) falls back to the fine one.
-    pub fn with_geometry(
-        key: &WatermarkKey,
-        payload: Payload,
-        width: u32,
-        height: u32,
-        strength: f32,
-        geometry: Geometry,
-    ) -> Result<Self> {
         if width < MIN_SIDE || height < MIN_SIDE {
             return Err(ProvenanceError::TooSmallForMark {
                 width,
@@ -262,35 +292,75 @@ impl SpectralEmbedder {
                 allowed: "a number of luma levels in (0, 32]".into(),
             });
         }
-        let geometry = if geometry.fits(width, height) {
-            geometry
-        } else {
-            Geometry::Fine
-        };
-        let layout = Layout::new(key);
-        let cells = layout.cells(key, payload);
-        let draw = |g: Geometry| {
-            let per_px = g.working_height(height) / height as f32;
-            render(&cells, width as usize, height as usize, per_px)
-        };
-        let mut plane = draw(geometry);
-        let mut gain = strength;
-        if geometry != Geometry::Fine {
-            gain *= rms(&draw(Geometry::Fine)) / rms(&plane).max(1e-6);
-        }
+        let mut plane = draw(key, payload, width, height, Geometry::Fine);
+        let fine_rms = rms(&plane);
         for v in &mut plane {
-            *v *= gain;
+            *v *= strength;
         }
-        let headroom = plane.iter().fold(0f32, |m, v| m.max(v.abs()));
-        Ok(SpectralEmbedder {
+        let energy = (strength, fine_rms);
+        Ok(Self::from_plane(
             width,
             height,
             payload,
+            energy,
+            Geometry::Fine,
+            plane,
+        ))
+    }
+
+    fn from_plane(
+        width: u32,
+        height: u32,
+        payload: Payload,
+        energy: (f32, f32),
+        geometry: Geometry,
+        plane: Vec<f32>,
+    ) -> Self {
+        let headroom = plane.iter().fold(0f32, |m, v| m.max(v.abs()));
+        SpectralEmbedder {
+            width,
+            height,
+            payload,
+            energy,
             geometry,
             gain: 1.0,
             plane,
             headroom,
-        })
+        }
+    }
+
+    /// Prepares the mark in the given geometry. The coarse pattern is scaled to the energy the
+    /// fine one has at this `strength`, so that both cost the same PSNR. A geometry whose tile
+    /// does not fit in the frame ([`Geometry::fits`]) falls back to the fine one.
+    pub fn with_geometry(
+        key: &WatermarkKey,
+        payload: Payload,
+        width: u32,
+        height: u32,
+        strength: f32,
+        geometry: Geometry,
+    ) -> Result<Self> {
+        let fine = Self::new(key, payload, width, height, strength)?;
+        Ok(
+            if geometry.fits(width, height) && geometry == Geometry::Coarse {
+                fine.coarse(key)
+            } else {
+                fine
+            },
+        )
+    }
+
+    /// The coarse mark with this fine mark's key, payload and energy (`self` is a fine mark at
+    /// full gain, made with `key`).
+    fn coarse(&self, key: &WatermarkKey) -> Self {
+        let (w, h) = (self.width, self.height);
+        let mut plane = draw(key, self.payload, w, h, Geometry::Coarse);
+        let (strength, fine_rms) = self.energy;
+        let gain = strength * (fine_rms / rms(&plane).max(1e-6));
+        for v in &mut plane {
+            *v *= gain;
+        }
+        Self::from_plane(w, h, self.payload, self.energy, Geometry::Coarse, plane)
     }
 
     /// The mark for a video whose first frame is `first` (luma, `width`×`height`):
@@ -308,25 +378,28 @@ impl SpectralEmbedder {
         first: &GrayImage,
     ) -> Result<Self> {
         let fine = Self::new(key, payload, first.width(), first.height(), strength)?;
-        if fine.predicted_ssim(first)? >= SSIM_TARGET
-            || !Geometry::Coarse.fits(first.width(), first.height())
+        Ok(fine.coarse_for(key, first)?.unwrap_or(fine))
+    }
+
+    /// For a fine mark at full gain made with `key`: the coarse mark that a video whose first
+    /// frame is `first` gets instead, or `None` to keep this one (the rules of
+    /// [`for_first_frame`](Self::for_first_frame)).
+    pub(crate) fn coarse_for(&self, key: &WatermarkKey, first: &GrayImage) -> Result<Option<Self>> {
+        self.check_size(first.width(), first.height())?;
+        let picture = window_variances(first);
+        if self.geometry != Geometry::Fine
+            || self.ssim_at(&picture, 1.0) >= SSIM_TARGET
+            || !Geometry::Coarse.fits(self.width, self.height)
         {
-            return Ok(fine);
+            return Ok(None);
         }
-        let coarse = Self::with_geometry(
-            key,
-            payload,
-            first.width(),
-            first.height(),
-            strength,
-            Geometry::Coarse,
-        )?;
-        let keeps = |gain: f32| coarse.ssim_at(first, gain) >= SSIM_TARGET;
+        let coarse = self.coarse(key);
+        let keeps = |gain: f32| coarse.ssim_at(&picture, gain) >= SSIM_TARGET;
         if keeps(1.0) {
-            return Ok(coarse);
+            return Ok(Some(coarse));
         }
         if !keeps(MIN_COARSE_GAIN) {
-            return Ok(coarse.scaled(MIN_COARSE_GAIN));
+            return Ok(Some(coarse.scaled(MIN_COARSE_GAIN)));
         }
         // The SSIM falls as the gain rises: bisect for the largest gain that keeps the target.
         let (mut lo, mut hi) = (MIN_COARSE_GAIN, 1.0f32);
@@ -338,7 +411,7 @@ impl SpectralEmbedder {
                 hi = mid;
             }
         }
-        Ok(coarse.scaled(lo))
+        Ok(Some(coarse.scaled(lo)))
     }
 
     /// The same mark with its amplitude multiplied by `gain`.
@@ -367,35 +440,28 @@ impl SpectralEmbedder {
     /// A flat window shows the whole mark; a textured one masks it.
     pub fn predicted_ssim(&self, luma: &GrayImage) -> Result<f32> {
         self.check_size(luma.width(), luma.height())?;
-        Ok(self.ssim_at(luma, 1.0))
+        Ok(self.ssim_at(&window_variances(luma), 1.0))
     }
 
-    /// [`predicted_ssim`](Self::predicted_ssim) with the mark multiplied by `gain`, for a
-    /// picture of the embedder's size.
-    fn ssim_at(&self, luma: &GrayImage, gain: f32) -> f32 {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let px = luma.as_raw();
+    /// [`predicted_ssim`](Self::predicted_ssim) with the mark multiplied by `gain`, given the
+    /// picture's variance in each window ([`window_variances`]).
+    fn ssim_at(&self, picture: &[f32], gain: f32) -> f32 {
+        let w = self.width as usize;
         let (mut sum, mut n) = (0f64, 0usize);
-        for by in (0..h.saturating_sub(7)).step_by(4) {
-            for bx in (0..w.saturating_sub(7)).step_by(4) {
-                let (mut s1, mut s2, mut m1, mut m2) = (0f32, 0f32, 0f32, 0f32);
-                for y in by..by + 8 {
-                    for x in bx..bx + 8 {
-                        // What the embedder adds to a whole-numbered sample is the mark
-                        // rounded: on a flat picture the rounding is part of what is seen.
-                        let i = y * w + x;
-                        let (v, m) = (f32::from(px[i]), (gain * self.plane[i]).round());
-                        s1 += v;
-                        s2 += v * v;
-                        m1 += m;
-                        m2 += m * m;
-                    }
+        for ((bx, by), &var) in ssim_windows(w, self.height as usize).zip(picture) {
+            let (mut m1, mut m2) = (0f32, 0f32);
+            for y in by..by + 8 {
+                for &v in &self.plane[y * w + bx..y * w + bx + 8] {
+                    // What the embedder adds to a whole-numbered sample is the mark rounded:
+                    // on a flat picture the rounding is part of what is seen.
+                    let m = (gain * v).round();
+                    m1 += m;
+                    m2 += m * m;
                 }
-                let var = (s2 / 64.0 - (s1 / 64.0).powi(2)).max(0.0);
-                let mvar = (m2 / 64.0 - (m1 / 64.0).powi(2)).max(0.0);
-                sum += f64::from((2.0 * var + SSIM_C2) / (2.0 * var + mvar + SSIM_C2));
-                n += 1;
             }
+            let mvar = (m2 / 64.0 - (m1 / 64.0).powi(2)).max(0.0);
+            sum += f64::from((2.0 * var + SSIM_C2) / (2.0 * var + mvar + SSIM_C2));
+            n += 1;
         }
         if n == 0 { 1.0 } else { (sum / n as f64) as f32 }
     }

@@ -55,12 +55,13 @@ pub struct Stamper {
 }
 
 /// The spectral mark: its options, the fine-geometry embedder (made up front, which checks the
-/// frame size) and the embedder the first frame with content chooses.
+/// frame size) and what the first frame with content chose: a coarse embedder, or `None` for
+/// the fine one.
 #[derive(Debug)]
 struct Spectral {
     opts: SpectralOptions,
     fine: SpectralEmbedder,
-    chosen: OnceLock<SpectralEmbedder>,
+    chosen: OnceLock<Option<SpectralEmbedder>>,
 }
 
 /// A frame whose luma has a standard deviation below this many levels is a leader (black, one
@@ -99,20 +100,28 @@ impl Spectral {
     /// The embedder for a frame whose luma is `luma`: the chosen one once a frame with content
     /// has chosen it, else the fine one for a leader, else the one `luma` chooses.
     fn embedder(&self, luma: &GrayImage) -> Result<&SpectralEmbedder> {
-        if let Some(e) = self.chosen.get() {
+        if let Some(e) = self.decided() {
             return Ok(e);
         }
         if is_leader(luma) {
             return Ok(&self.fine);
         }
-        let o = &self.opts;
-        let e = SpectralEmbedder::for_first_frame(&o.key, o.payload, o.strength, luma)?;
-        Ok(self.chosen.get_or_init(|| e))
+        let coarse = self.fine.coarse_for(&self.opts.key, luma)?;
+        Ok(self
+            .chosen
+            .get_or_init(|| coarse)
+            .as_ref()
+            .unwrap_or(&self.fine))
+    }
+
+    /// The embedder chosen, once a frame with content has chosen it.
+    fn decided(&self) -> Option<&SpectralEmbedder> {
+        self.chosen.get().map(|c| c.as_ref().unwrap_or(&self.fine))
     }
 
     /// The embedder chosen, or the fine one while only leaders have been seen.
     fn current(&self) -> &SpectralEmbedder {
-        self.chosen.get().unwrap_or(&self.fine)
+        self.decided().unwrap_or(&self.fine)
     }
 }
 
@@ -161,7 +170,7 @@ impl Stamper {
                 // RGB: the same offset on each channel moves luma by that offset and leaves
                 // chroma alone.
                 Picture::Rgb(img) => {
-                    let e = match s.chosen.get() {
+                    let e = match s.decided() {
                         Some(e) => e,
                         None => s.embedder(&image::imageops::grayscale(img))?,
                     };
