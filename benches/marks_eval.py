@@ -20,6 +20,10 @@ passed. A false positive is an unmarked clip read as carrying the payload.
 
 Results go to .cache/marks-eval/results.jsonl (one line per clip, so a run can be resumed) and
 the summary table to stdout (markdown) and .cache/marks-eval/table.md.
+
+With --native, the real footage is evaluated again at its own size (Big Buck Bunny at 1920x1080
+and 1280x720; the main set scales both to 640x360), verity alone, into native.jsonl and
+native-table.md: the same attacks at the sizes platforms carry.
 """
 import argparse
 import importlib.util
@@ -90,6 +94,31 @@ def probe(path):
                "stream=width,height", "-of", "json", path]).stdout
     s = json.loads(out)["streams"][0]
     return s["width"], s["height"]
+
+
+NATIVE = [
+    ("native-bbb1080-0", "bbb-1080p-10s.mp4", 0),
+    ("native-bbb1080-5", "bbb-1080p-10s.mp4", 5),
+    ("native-bbb720-0", "bigbuckbunny.mp4", 0),
+    ("native-bbb720-1.5", "bigbuckbunny.mp4", 1.5),
+]
+
+
+def make_native_clips():
+    """The real footage at its own size (3.5 s, 30 fps, no audio)."""
+    d = os.path.join(WORK, "clips")
+    os.makedirs(d, exist_ok=True)
+    clips = []
+    for name, file, start in NATIVE:
+        src = os.path.join(MEDIA, file)
+        if not os.path.exists(src):
+            sys.exit(f"{src} is missing: run scripts/fetch-media.sh {MEDIA}")
+        out = os.path.join(d, name + ".mp4")
+        if not os.path.exists(out):
+            ffmpeg("-ss", str(start), "-i", src, "-t", str(DUR), "-r", str(FPS), "-an",
+                   "-c:v", "libx264", "-crf", "12", "-preset", "fast", "-pix_fmt", "yuv420p", out)
+        clips.append(out)
+    return clips
 
 
 def make_clips(n_generated):
@@ -430,10 +459,17 @@ def main():
                     help="leave the peers out (quick runs while working on verity's mark)")
     ap.add_argument("--clips", metavar="A,B", help="only the clips whose names contain one of these")
     ap.add_argument("--attacks", metavar="A,B", help="only these attacks (names as in the table)")
-    ap.add_argument("--results", metavar="NAME", default="results",
-                    help="results file under .cache/marks-eval, without .jsonl (default results); "
+    ap.add_argument("--native", action="store_true",
+                    help="the real footage at its own size (1080p and 720p), verity alone; "
+                         "results default to native")
+    ap.add_argument("--results", metavar="NAME", default=None,
+                    help="results file under .cache/marks-eval, without .jsonl (default results, or native with --native); "
                          "give subset runs their own. Runs share the work folder: one at a time")
     args = ap.parse_args()
+    if args.results is None:
+        args.results = "native" if args.native else "results"
+    if args.native and args.reuse_peers:
+        sys.exit("--native runs verity alone; --reuse-peers does not apply")
     global ATTACKS, ROWS
     if args.attacks:
         wanted = args.attacks.split(",")
@@ -464,8 +500,8 @@ def main():
     if not args.table_only:
         if not os.path.exists(VERITY):
             sys.exit("build verity first: cargo build --release -p verity")
-        peers = None if reuse or args.verity_only else load_peers()
-        clips = make_clips(args.generated)
+        peers = None if reuse or args.verity_only or args.native else load_peers()
+        clips = make_native_clips() if args.native else make_clips(args.generated)
         if args.clips:
             clips = [c for c in clips if any(k in os.path.basename(c) for k in args.clips.split(","))]
         if args.limit:

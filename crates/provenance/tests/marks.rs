@@ -351,7 +351,7 @@ fn rotated_marks_are_found_only_when_rotations_are_searched() {
 
 #[test]
 fn strong_marks_are_read_too() {
-    // The extractor's filter leaves out neighbours more than 8 levels away; a mark signed with
+    // The extractor's filter leaves out neighbours more than 4 levels away; a mark signed with
     // a high --strength swings further than that and must still be read.
     let key = WatermarkKey::default_key();
     for strength in [8.0, 32.0] {
