@@ -380,7 +380,9 @@ def eval_clip(clip, peers, with_riva, home, old=None):
 
 
 def table(results):
-    methods = ["verity", "dwtDct", "dwtDctSvd", "rivaGan"]
+    # The methods that ran (verity alone with --verity-only or --native).
+    methods = [m for m in ["verity", "dwtDct", "dwtDctSvd", "rivaGan"]
+               if any(m in r["methods"] for r in results)]
     lines = []
     head = "| attack | " + " | ".join(f"{m} bit acc | {m} exact" for m in methods) + " |"
     lines.append(head)
@@ -408,7 +410,10 @@ def table(results):
     n = len(results)
     nr = sum(1 for r in results if "rivaGan" in r["methods"])
     lines.append("")
-    lines.append(f"{n} clips (rivaGan on {nr} of them: its ONNX encoder and decoder take about a second a frame on this CPU).")
+    if "rivaGan" in methods:
+        lines.append(f"{n} clips (rivaGan on {nr} of them: its ONNX encoder and decoder take about a second a frame on this CPU).")
+    else:
+        lines.append(f"{n} clips.")
     return "\n".join(lines)
 
 
