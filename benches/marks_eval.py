@@ -106,17 +106,32 @@ NATIVE = [
 
 def make_native_clips():
     """The real footage at its own size (3.5 s, 30 fps, no audio)."""
-    d = os.path.join(WORK, "clips")
-    os.makedirs(d, exist_ok=True)
-    clips = []
+    specs = []
     for name, file, start in NATIVE:
         src = os.path.join(MEDIA, file)
         if not os.path.exists(src):
             sys.exit(f"{src} is missing: run scripts/fetch-media.sh {MEDIA}")
+        specs.append((name, footage_args(src, start)))
+    return write_clips(specs)
+
+
+def footage_args(src, start, vf=None):
+    """ffmpeg input arguments for a 3.5-s, 30-fps window of `src` from `start` seconds."""
+    args = ["-ss", str(start), "-i", src, "-t", str(DUR), "-r", str(FPS)]
+    return args + ["-vf", vf] if vf else args
+
+
+def write_clips(specs):
+    """Writes each (name, ffmpeg input arguments) clip not written yet, nearly losslessly and
+    without audio, under the clips folder; returns their paths."""
+    d = os.path.join(WORK, "clips")
+    os.makedirs(d, exist_ok=True)
+    clips = []
+    for name, args in specs:
         out = os.path.join(d, name + ".mp4")
         if not os.path.exists(out):
-            ffmpeg("-ss", str(start), "-i", src, "-t", str(DUR), "-r", str(FPS), "-an",
-                   "-c:v", "libx264", "-crf", "12", "-preset", "fast", "-pix_fmt", "yuv420p", out)
+            ffmpeg(*args, "-an", "-c:v", "libx264", "-crf", "12", "-preset", "fast",
+                   "-pix_fmt", "yuv420p", out)
         clips.append(out)
     return clips
 
@@ -142,17 +157,8 @@ def make_clips(n_generated):
     ]:
         src = os.path.join(MEDIA, file)
         if os.path.exists(src):
-            args = ["-ss", str(start), "-i", src, "-t", str(DUR), "-r", str(FPS)]
-            if vf:
-                args += ["-vf", vf]
-            specs.append((name, args))
-    clips = []
-    for name, args in specs:
-        out = os.path.join(d, name + ".mp4")
-        if not os.path.exists(out):
-            ffmpeg(*args, "-an", "-c:v", "libx264", "-crf", "12", "-preset", "fast",
-                   "-pix_fmt", "yuv420p", out)
-        clips.append(out)
+            specs.append((name, footage_args(src, start, vf)))
+    clips = write_clips(specs)
     prompts = [
         "a large red ball bounces from left to right",
         "a small blue cube moves right while the camera pans left",
