@@ -21,6 +21,13 @@ passed. A false positive is an unmarked clip read as carrying the payload.
 Results go to .cache/marks-eval/results.jsonl (one line per clip, so a run can be resumed) and
 the summary table to stdout (markdown) and .cache/marks-eval/table.md.
 
+With --picture-removed, verity's mark is read after each codec attack twice: from the attacked
+video, and from the attacked video minus the unmarked source (ffmpeg's blend grainextract, 128
+plus the difference, stored losslessly), where no picture is left, only the mark and what the
+codec did to it. No blind filter can predict the picture better than that, so a mark that does
+not read there is lost to the codec, not to the picture. Results: picture-removed.jsonl and
+picture-removed.md.
+
 With --native, the real footage is evaluated again at its own size (Big Buck Bunny at 1920x1080
 and 1280x720; the main set scales both to 640x360), verity alone, into native.jsonl and
 native-table.md: the same attacks at the sizes platforms carry.
@@ -457,6 +464,66 @@ def badge_eval(clips, home):
     return "\n".join(lines)
 
 
+# The codec attacks and the combinations. The source goes through an attack's filter too (stored
+# losslessly), so that it lines up with the attacked video frame by frame. Not JPEG 40: its
+# full-range frames would be rescaled.
+REMOVED_ATTACKS = [a for a in ATTACKS if a[0] in ("none", "h264_crf30", "h264_crf40", "h265_crf30",
+                                                  "combo_crf23", "combo_crf30", "combo_crf40")]
+
+
+def picture_removed_eval(clips, home, path):
+    """verity's reads with and without the picture (see --picture-removed); one line per clip
+    in `path`, which a rerun resumes."""
+    done = {}
+    if os.path.exists(path):
+        for line in open(path):
+            r = json.loads(line)
+            done[r["clip"]] = r
+    for c in clips:
+        name = os.path.splitext(os.path.basename(c))[0]
+        if name in done:
+            continue
+        d = os.path.join(WORK, "work", name, "removed")
+        os.makedirs(d, exist_ok=True)
+        marked = os.path.join(d, "verity.mp4")
+        out = run([VERITY, "--home", home, "sign", c, "-o", marked, "--no-visible", "--no-manifest",
+                   "--crf", "0", "--json"]).stdout
+        truth = json.loads(out)["payload"]
+        row = {"clip": name}
+        for a, vf, enc, extra in REMOVED_ATTACKS:
+            att = attack(marked, a, vf, enc, extra, d)
+            ref = c if vf is None else attack(c, a + "-source", vf, ("x264", 0), extra, d)
+            diff = os.path.join(d, a + "-removed.mp4")
+            ffmpeg("-i", att, "-i", ref, "-filter_complex",
+                   "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];[a][b]blend=all_mode=grainextract",
+                   "-c:v", "libx264", "-crf", "0", "-preset", "veryfast", "-an", diff)
+            for kind, f in (("with", att), ("removed", diff)):
+                w = verity_read(f, home)
+                row[f"{a}-{kind}"] = w.get("payload") == truth
+                row[f"{a}-{kind}-sync"] = w.get("sync_score") or 0.0
+            for f in {att, diff, ref} - {c}:
+                os.remove(f)
+        os.remove(marked)
+        with open(path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        done[name] = row
+        print(name, {k: v for k, v in row.items() if not k.endswith("sync")}, flush=True)
+    rows = list(done.values())
+    lines = ["| attack | exact reads with the picture | median sync | exact reads with the picture removed | median sync |",
+             "|---|---|---|---|---|"]
+    for a, *_ in REMOVED_ATTACKS:
+        cells = []
+        for kind in ("with", "removed"):
+            ok = sum(r[f"{a}-{kind}"] for r in rows)
+            cells.append(f"{ok}/{len(rows)} | {np.median([r[f'{a}-{kind}-sync'] for r in rows]):.1f}")
+        lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    missed = {a: [r["clip"] for r in rows if not r[f"{a}-removed"]] for a, *_ in REMOVED_ATTACKS}
+    lines.append("")
+    lines.append(f"{len(rows)} clips. Not read even with the picture removed: " + ("; ".join(
+        f"{a}: {', '.join(m)}" for a, m in missed.items() if m) or "none") + ".")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--generated", type=int, default=4, help="generated clips to include")
@@ -470,6 +537,9 @@ def main():
                     help="leave the peers out (quick runs while working on verity's mark)")
     ap.add_argument("--clips", metavar="A,B", help="only the clips whose names contain one of these")
     ap.add_argument("--attacks", metavar="A,B", help="only these attacks (names as in the table)")
+    ap.add_argument("--picture-removed", action="store_true",
+                    help="read verity's mark after the codec attacks with and without the picture "
+                         "(the attacked video minus the source): is a miss the picture's or the codec's?")
     ap.add_argument("--native", action="store_true",
                     help="the real footage at its own size (1080p and 720p), verity alone; "
                          "results default to native")
@@ -500,6 +570,18 @@ def main():
         clips = make_clips(args.generated)
         t = badge_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"))
         with open(os.path.join(WORK, "badge.md"), "w") as fh:
+            fh.write(t + "\n")
+        print(t)
+        return
+    if args.picture_removed:
+        if not os.path.exists(VERITY):
+            sys.exit("build verity first: cargo build --release -p verity")
+        clips = make_clips(args.generated)
+        if args.clips:
+            clips = [c for c in clips if any(k in os.path.basename(c) for k in args.clips.split(","))]
+        t = picture_removed_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
+                                 os.path.join(WORK, "picture-removed.jsonl"))
+        with open(os.path.join(WORK, "picture-removed.md"), "w") as fh:
             fh.write(t + "\n")
         print(t)
         return

@@ -50,7 +50,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
     let trust = TrustStore::from_home_dir(&home.join("trust")).unwrap();
     let model = load_model(&ckpt, &dev).unwrap();
     // Both marks, with a fixed payload so that two runs can be compared byte for byte.
-    let payload = Payload::new(0xABCDE, 0x12_3456_7890);
+    let payload = Payload::new(WatermarkKey::default_key().issuer_id(), 0x12_3456_7890);
     let marks = MarkOptions {
         visible: Some(VisibleOptions::new("verity test")),
         spectral: Some(SpectralOptions {

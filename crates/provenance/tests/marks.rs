@@ -70,8 +70,10 @@ fn detect(frames: &[GrayImage], keys: &[WatermarkKey]) -> verity_provenance::mar
     acc.detect(keys)
 }
 
+/// A payload for the default key, which every test here marks with: a mark carries its key's
+/// issuer id.
 fn payload() -> Payload {
-    Payload::new(0x1F00D, 0x00_C0FF_EE42)
+    Payload::new(WatermarkKey::default_key().issuer_id(), 0x00_C0FF_EE42)
 }
 
 #[test]
@@ -404,6 +406,15 @@ fn unmarked_frames_and_wrong_keys_find_nothing() {
     let other = WatermarkKey::from_bytes([3; 32], "other");
     let d = detect(&frames, &[other]);
     assert!(!d.found, "{d:?}");
+}
+
+#[test]
+fn a_payload_of_another_issuer_is_refused() {
+    // The reader decodes only words with its key's issuer, so such a mark could never be read.
+    let key = WatermarkKey::default_key();
+    let other = Payload::new(key.issuer_id() ^ 1, 0x00_C0FF_EE42);
+    let err = SpectralEmbedder::new(&key, other, 640, 360, 2.2).unwrap_err();
+    assert!(err.to_string().contains("issuer id"), "{err}");
 }
 
 #[test]

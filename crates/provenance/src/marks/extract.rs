@@ -22,7 +22,8 @@
 //!    the tile's cells span several pooled pixels.
 //! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
 //!    signs removed, and the soft values list-Viterbi-decoded: the [`LIST_SIZE`] most likely
-//!    words, best first. A mark is *found* when one of them passes its keyed 32-bit check (see
+//!    words, best first, among those that carry the key's issuer id and the current layout
+//!    version (a reader holding the key knows both, see [`payload`]). A mark is *found* when one of them passes its keyed 32-bit check (see
 //!    [`payload`]); the check picks the word, as a CRC does in CRC-aided list
 //!    decoding.
 //!
@@ -410,7 +411,12 @@ impl Decoding<'_> {
             }
             let folded = fold(&hyp.img, hyp.w, hyp.h, c.scale, 0, 0, hyp.w, hyp.h);
             let soft = read_soft(&folded, self.layout, c.shift, self.fft);
-            let Some(words) = payload::decode_list(self.key.bytes(), &soft, LIST_SIZE) else {
+            let Some(words) = payload::decode_list(
+                self.key.bytes(),
+                &soft,
+                LIST_SIZE,
+                Some(self.key.issuer_id()),
+            ) else {
                 continue;
             };
             for (rank, d) in words.iter().enumerate() {

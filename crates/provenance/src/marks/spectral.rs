@@ -270,7 +270,8 @@ impl std::fmt::Debug for SpectralEmbedder {
 
 impl SpectralEmbedder {
     /// Prepares the fine-geometry mark for `width`×`height` frames. Frames smaller than
-    /// [`MIN_SIDE`] on either side cannot carry it.
+    /// [`MIN_SIDE`] on either side cannot carry it, and `payload` must carry the key's issuer
+    /// id and the current layout version (the readers count on both).
     pub fn new(
         key: &WatermarkKey,
         payload: Payload,
@@ -290,6 +291,19 @@ impl SpectralEmbedder {
                 name: "strength",
                 value: strength.to_string(),
                 allowed: "a number of luma levels in (0, 32]".into(),
+            });
+        }
+        // Readers decode only words with their key's issuer and the current version
+        // (`payload::decode_list`): any other payload would make a mark nobody can read.
+        if payload.issuer != key.issuer_id() || payload.version != payload::VERSION {
+            return Err(ProvenanceError::MarkOption {
+                name: "payload",
+                value: payload.to_hex(),
+                allowed: format!(
+                    "version {} and this key's issuer id {:05x}",
+                    payload::VERSION,
+                    key.issuer_id()
+                ),
             });
         }
         let mut plane = draw(key, payload, width, height, Geometry::Fine);
@@ -523,7 +537,8 @@ mod tests {
     #[test]
     fn the_mark_is_added_whole_at_black_and_white() {
         let key = WatermarkKey::default_key();
-        let emb = SpectralEmbedder::new(&key, Payload::new(1, 2), 256, 144, 2.2).unwrap();
+        let emb =
+            SpectralEmbedder::new(&key, Payload::new(key.issuer_id(), 2), 256, 144, 2.2).unwrap();
         let (w, h) = (256u32, 144u32);
         // Pure black, pure white and mid-grey thirds.
         let value = |x: u32| match x * 3 / w {
