@@ -13,19 +13,21 @@
 //!    pixels for r from 0.45 to 2.5 on the working grid and from 0.8 to 2.5 on the half-size
 //!    one, coarse (0.6% steps, on a central window) then fine (0.1% steps within ±2% of the
 //!    three best coarse peaks at distinct scales, on the whole image).
-//!    For each r the image is folded onto one 64×64 tile and circularly cross-correlated with the
-//!    key's pilot (by FFT), which gives the tile's offset (a crop, a trim of the picture's edges)
-//!    and a sync score: the correlation peak in standard deviations of all 4096 offsets. A
+//!    For each r the image is folded onto one 64×64 tile, its spectrum whitened (each frequency
+//!    divided by the RMS magnitude around it, so that the bands where the picture and the codec
+//!    left most do not drown the rest) and circularly cross-correlated with the key's pilot (by
+//!    FFT), which gives the tile's offset (a crop, a trim of the picture's edges) and a sync
+//!    score: the correlation peak in standard deviations of all 4096 offsets. A
 //!    mirrored copy is searched too (a horizontal flip). On request
 //!    ([`DetectOptions::rotation`]), when neither finds a mark, copies of the pooled images
 //!    turned by ±1° to ±15° in 1° steps are searched the same way. Half a step off still reads:
 //!    the tile's cells span several pooled pixels.
-//! 3. **Decode.** At the best candidates the data cells are read with a matched filter, spread
-//!    signs removed, and the soft values list-Viterbi-decoded: the [`LIST_SIZE`] most likely
-//!    words, best first, among those that carry the key's issuer id and the current layout
-//!    version (a reader holding the key knows both, see [`payload`]). A mark is *found* when one of them passes its keyed 32-bit check (see
-//!    [`payload`]); the check picks the word, as a CRC does in CRC-aided list
-//!    decoding.
+//! 3. **Decode.** At the best candidates the data cells of the whitened tile are read with a
+//!    matched filter, spread signs removed, and the soft values list-Viterbi-decoded: the
+//!    [`LIST_SIZE`] most likely words, best first, among those that carry the key's issuer id
+//!    and the current layout version (a reader holding the key knows both, see [`payload`]). A
+//!    mark is *found* when one of them passes its keyed 32-bit check; the check picks the word,
+//!    as a CRC does in CRC-aided list decoding.
 //!
 //! **False positives.** On an unmarked video each word the decoder returns is a random word, which
 //! passes the check with probability at most 2⁻³¹ (2⁻³² for the exact tag, 2⁻³² for the near-tag
@@ -657,9 +659,48 @@ fn fold(
     sum
 }
 
-/// Circular cross-correlation of a folded tile with the pilot; the peak and its score.
+/// Whitens a folded tile's spectrum: each frequency is divided by the RMS magnitude of the 3×3
+/// frequencies around it.
+///
+/// What a folded tile holds besides the mark (the picture left after the high-pass, and the
+/// codec's error) is not white: most of it lies in a few bands, and those bands would dominate
+/// a plain correlation. Dividing by the local magnitude (the phase transform of generalised
+/// cross-correlation, with the magnitude smoothed so that the estimate is steadier than one
+/// bin's) weights every band by how clean it is. [`correlate`] and [`read_soft`] both read the
+/// whitened tile; the pattern they look for is not whitened, which makes each a matched filter
+/// for the noise as estimated.
+fn whiten(spec: &mut [Complex32]) {
+    let n = TILE;
+    let power: Vec<f32> = spec.iter().map(|c| c.norm_sqr()).collect();
+    // Separable circular 3×3 box sum of the power: rows, then columns.
+    let mut rows = vec![0f32; n * n];
+    for y in 0..n {
+        for x in 0..n {
+            rows[y * n + x] =
+                power[y * n + (x + n - 1) % n] + power[y * n + x] + power[y * n + (x + 1) % n];
+        }
+    }
+    for y in 0..n {
+        for x in 0..n {
+            let local =
+                (rows[((y + n - 1) % n) * n + x] + rows[y * n + x] + rows[((y + 1) % n) * n + x])
+                    / 9.0;
+            // A tile of zeros (no picture there) stays zero.
+            let w = if local > 0.0 {
+                local.sqrt().recip()
+            } else {
+                0.0
+            };
+            spec[y * n + x] *= w;
+        }
+    }
+}
+
+/// Circular cross-correlation of a folded tile, whitened, with the pilot; the peak and its
+/// score.
 fn correlate(folded: &[f32], pilot: &[Complex32], fft: &Fft2, scale: f32) -> Candidate {
     let mut spec = fft.spectrum(folded);
+    whiten(&mut spec);
     for (s, p) in spec.iter_mut().zip(pilot) {
         *s *= p.conj();
     }
@@ -681,15 +722,17 @@ fn correlate(folded: &[f32], pilot: &[Complex32], fft: &Fft2, scale: f32) -> Can
     }
 }
 
-/// Matched-filter read of the data cells of a folded tile whose origin is at `shift`; returns
-/// one soft value per coded bit, with unit variance.
+/// Matched-filter read of the data cells of a folded tile (whitened, see [`whiten`]) whose
+/// origin is at `shift`; returns one soft value per coded bit, with unit variance.
 fn read_soft(folded: &[f32], layout: &Layout, shift: (usize, usize), fft: &Fft2) -> Vec<f32> {
     // The response of one cell: its bilinear bump, high-passed as the picture was.
     let mut one = vec![0f32; CELLS * CELLS];
     one[0] = 1.0;
     let bump = periodic_high_pass(&render_tile(&one));
-    // G = folded ⋆ bump (circular), so G at a cell's origin bin is that cell's matched output.
+    // G = whitened folded ⋆ bump (circular), so G at a cell's origin bin is that cell's matched
+    // output.
     let mut spec = fft.spectrum(folded);
+    whiten(&mut spec);
     for (s, b) in spec.iter_mut().zip(fft.spectrum(&bump)) {
         *s *= b.conj();
     }
@@ -907,5 +950,40 @@ mod tests {
         }
         // The box filter, by contrast, puts the edge's ringing on the black pixels.
         assert!(box_high_pass(&img, w, h)[5 * w + 8].abs() > 40.0);
+    }
+
+    #[test]
+    fn whitening_evens_out_a_strong_band_and_keeps_an_empty_tile_empty() {
+        // White noise plus a band of low frequencies 30 times stronger, as a picture leaves.
+        let mut rng = crate::marks::key::SplitMix(21);
+        let fft = Fft2::new();
+        let noise: Vec<f32> = (0..TILE * TILE).map(|_| rng.normal()).collect();
+        let mut spec = fft.spectrum(&noise);
+        let band = |i: usize| {
+            let (x, y) = (i % TILE, i / TILE);
+            let d = |v: usize| v.min(TILE - v);
+            d(x) <= 6 && d(y) <= 6
+        };
+        for (i, c) in spec.iter_mut().enumerate() {
+            if band(i) {
+                *c *= 30.0;
+            }
+        }
+        let mean_magnitude = |spec: &[Complex32], inside: bool| {
+            let v: Vec<f32> = (0..spec.len())
+                .filter(|&i| band(i) == inside)
+                .map(|i| spec[i].norm())
+                .collect();
+            v.iter().sum::<f32>() / v.len() as f32
+        };
+        let before = mean_magnitude(&spec, true) / mean_magnitude(&spec, false);
+        whiten(&mut spec);
+        let after = mean_magnitude(&spec, true) / mean_magnitude(&spec, false);
+        assert!(before > 20.0, "{before}");
+        // Only the band's rim, where the 3×3 neighbourhood straddles it, stays off.
+        assert!((0.5..2.0).contains(&after), "{after}");
+        let mut empty = vec![Complex32::new(0.0, 0.0); TILE * TILE];
+        whiten(&mut empty);
+        assert!(empty.iter().all(|c| c.norm() == 0.0));
     }
 }
