@@ -666,9 +666,10 @@ fn fold(
 /// codec's error) is not white: most of it lies in a few bands, and those bands would dominate
 /// a plain correlation. Dividing by the local magnitude (the phase transform of generalised
 /// cross-correlation, with the magnitude smoothed so that the estimate is steadier than one
-/// bin's) weights every band by how clean it is. [`correlate`] and [`read_soft`] both read the
-/// whitened tile; the pattern they look for is not whitened, which makes each a matched filter
-/// for the noise as estimated.
+/// bin's) evens the bands out. [`correlate`] and [`read_soft`] both read the whitened tile
+/// against the pattern as it is: a compromise between a plain correlation and the full matched
+/// filter for the estimated noise (dividing by the power), which read fewer marks, as its
+/// estimate holds the mark too and one tile's is noisy (docs/benchmarks.md).
 fn whiten(spec: &mut [Complex32]) {
     let n = TILE;
     let power: Vec<f32> = spec.iter().map(|c| c.norm_sqr()).collect();
