@@ -322,6 +322,31 @@ def verity_read(path, home, options=()):
 UNKNOWN = 24
 
 
+def verity_mark(clip, out, home):
+    """Marks `clip` with verity's spectral mark alone (default key), written losslessly to
+    `out`; returns the payload (hex)."""
+    res = run([VERITY, "--home", home, "sign", clip, "-o", out, "--no-visible", "--no-manifest",
+               "--crf", "0", "--json"]).stdout
+    return json.loads(res)["payload"]
+
+
+def load_results(path):
+    """A results file (one JSON line per clip) as {clip: record}; empty when it does not exist."""
+    done = {}
+    if os.path.exists(path):
+        for line in open(path):
+            r = json.loads(line)
+            done[r["clip"]] = r
+    return done
+
+
+def select_clips(clips, names):
+    """The clips whose file names contain one of the comma-separated `names` (all without)."""
+    if not names:
+        return clips
+    return [c for c in clips if any(k in os.path.basename(c) for k in names.split(","))]
+
+
 def bits_of(hex64):
     v = int(hex64, 16)
     return [(v >> (63 - i)) & 1 for i in range(64)]
@@ -337,9 +362,7 @@ def eval_clip(clip, peers, with_riva, home, old=None):
     res = {"clip": name, "methods": {}}
     # verity
     vm = os.path.join(d, "verity.mp4")
-    out = run([VERITY, "--home", home, "sign", clip, "-o", vm, "--no-visible", "--no-manifest",
-               "--crf", "0", "--json"]).stdout
-    payload = json.loads(out)["payload"]
+    payload = verity_mark(clip, vm, home)
     truth = bits_of(payload)
     marked = {"verity": vm}
     frames = read_frames(clip)
@@ -483,11 +506,7 @@ REMOVED_ATTACKS = [a for a in ATTACKS if a[0] in ("none", "h264_crf30", "h264_cr
 def picture_removed_eval(clips, home, path):
     """verity's reads with and without the picture (see --picture-removed); one line per clip
     in `path`, which a rerun resumes."""
-    done = {}
-    if os.path.exists(path):
-        for line in open(path):
-            r = json.loads(line)
-            done[r["clip"]] = r
+    done = load_results(path)
     for c in clips:
         name = os.path.splitext(os.path.basename(c))[0]
         if name in done:
@@ -495,9 +514,7 @@ def picture_removed_eval(clips, home, path):
         d = os.path.join(WORK, "work", name, "removed")
         os.makedirs(d, exist_ok=True)
         marked = os.path.join(d, "verity.mp4")
-        out = run([VERITY, "--home", home, "sign", c, "-o", marked, "--no-visible", "--no-manifest",
-                   "--crf", "0", "--json"]).stdout
-        truth = json.loads(out)["payload"]
+        truth = verity_mark(c, marked, home)
         row = {"clip": name}
         for a, vf, enc, extra in REMOVED_ATTACKS:
             att = attack(marked, a, vf, enc, extra, d)
@@ -570,11 +587,7 @@ def main():
         ROWS = [r for a, *_ in ATTACKS for r in [a] + [row for b, row, _ in SEARCHED if b == a]]
     os.makedirs(WORK, exist_ok=True)
     path = os.path.join(WORK, args.results + ".jsonl")
-    done = {}
-    if os.path.exists(path):
-        for line in open(path):
-            r = json.loads(line)
-            done[r["clip"]] = r
+    done = load_results(path)
     if args.badge:
         clips = make_clips(args.generated)
         t = badge_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"))
@@ -585,9 +598,7 @@ def main():
     if args.picture_removed:
         if not os.path.exists(VERITY):
             sys.exit("build verity first: cargo build --release -p verity")
-        clips = make_clips(args.generated)
-        if args.clips:
-            clips = [c for c in clips if any(k in os.path.basename(c) for k in args.clips.split(","))]
+        clips = select_clips(make_clips(args.generated), args.clips)
         t = picture_removed_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
                                  os.path.join(WORK, "picture-removed.jsonl"))
         with open(os.path.join(WORK, "picture-removed.md"), "w") as fh:
@@ -596,16 +607,15 @@ def main():
         return
     reuse = {}
     if args.reuse_peers:
-        for line in open(args.reuse_peers):
-            r = json.loads(line)
-            reuse[r["clip"]] = r
+        if not os.path.exists(args.reuse_peers):
+            sys.exit(f"{args.reuse_peers}: no such results file")
+        reuse = load_results(args.reuse_peers)
     if not args.table_only:
         if not os.path.exists(VERITY):
             sys.exit("build verity first: cargo build --release -p verity")
         peers = None if reuse or args.verity_only or args.native else load_peers()
-        clips = make_native_clips() if args.native else make_clips(args.generated)
-        if args.clips:
-            clips = [c for c in clips if any(k in os.path.basename(c) for k in args.clips.split(","))]
+        clips = select_clips(make_native_clips() if args.native else make_clips(args.generated),
+                             args.clips)
         if args.limit:
             clips = clips[: args.limit]
         home = tempfile.mkdtemp(prefix="verity-eval-home-")

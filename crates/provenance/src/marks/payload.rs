@@ -308,6 +308,24 @@ mod tests {
 
     const KEY: [u8; 32] = [7; 32];
 
+    /// `p`'s codeword as unit soft values (+1 for a 1), with Gaussian noise of `sigma` drawn
+    /// from `seed`.
+    fn channel(p: Payload, sigma: f32, seed: u64) -> Vec<f32> {
+        let mut rng = SplitMix(seed);
+        encode(&KEY, p)
+            .iter()
+            .map(|&b| if b { 1.0 } else { -1.0 } + sigma * rng.normal())
+            .collect()
+    }
+
+    /// `p`'s codeword as unit soft values, without noise.
+    fn clean(p: Payload) -> Vec<f32> {
+        encode(&KEY, p)
+            .iter()
+            .map(|&b| if b { 1.0 } else { -1.0 })
+            .collect()
+    }
+
     #[test]
     fn payload_packs_and_unpacks() {
         let p = Payload::new(0xABCDE, 0x12_3456_789A);
@@ -319,10 +337,7 @@ mod tests {
     #[test]
     fn clean_codeword_decodes() {
         let p = Payload::new(42, 0xFF_0000_0001);
-        let soft: Vec<f32> = encode(&KEY, p)
-            .iter()
-            .map(|&b| if b { 1.0 } else { -1.0 })
-            .collect();
+        let soft = clean(p);
         let d = decode(&KEY, &soft, None).unwrap();
         assert_eq!(d.payload, p);
         assert!(d.tag_ok);
@@ -332,12 +347,8 @@ mod tests {
     #[test]
     fn noisy_codeword_decodes_and_wrong_key_fails_the_check() {
         let p = Payload::new(0x55555, 0xDEAD_BEEF);
-        let mut rng = SplitMix(3);
         // Unit signal with noise sigma 1.0 (0 dB per coded bit): the rate-1/3 code corrects it.
-        let soft: Vec<f32> = encode(&KEY, p)
-            .iter()
-            .map(|&b| if b { 1.0 } else { -1.0 } + rng.normal())
-            .collect();
+        let soft = channel(p, 1.0, 3);
         let d = decode(&KEY, &soft, None).unwrap();
         assert_eq!(d.payload, p);
         assert!(d.tag_ok);
@@ -399,11 +410,7 @@ mod tests {
     /// Hard channel: a codeword with noise sigma 1.3 (about -2.3 dB per coded bit), where the
     /// best path alone is right about a quarter of the time.
     fn noisy(p: Payload, seed: u64) -> Vec<f32> {
-        let mut rng = SplitMix(seed);
-        encode(&KEY, p)
-            .iter()
-            .map(|&b| if b { 1.0 } else { -1.0 } + 1.3 * rng.normal())
-            .collect()
+        channel(p, 1.3, seed)
     }
 
     #[test]
@@ -454,11 +461,7 @@ mod tests {
         let (mut free, mut known) = (0, 0);
         for seed in 0..200 {
             // Sigma 1.5 (about -3.5 dB per coded bit): harder than `noisy`.
-            let mut rng = SplitMix(5000 + seed);
-            let soft: Vec<f32> = encode(&KEY, p)
-                .iter()
-                .map(|&b| if b { 1.0 } else { -1.0 } + 1.5 * rng.normal())
-                .collect();
+            let soft = channel(p, 1.5, 5000 + seed);
             let right = |list: Vec<Decoded>| list.iter().any(|d| d.tag_ok && d.payload == p);
             free += usize::from(right(decode_list(&KEY, &soft, 16, None).unwrap()));
             let list = decode_list(&KEY, &soft, 16, Some(p.issuer)).unwrap();
@@ -476,10 +479,7 @@ mod tests {
     #[test]
     fn the_wrong_issuer_finds_nothing() {
         let p = Payload::new(0x12345, 0xAB_CDEF_0123);
-        let soft: Vec<f32> = encode(&KEY, p)
-            .iter()
-            .map(|&b| if b { 1.0 } else { -1.0 })
-            .collect();
+        let soft = clean(p);
         let list = decode_list(&KEY, &soft, 16, Some(p.issuer ^ 0x100)).unwrap();
         assert!(list.iter().all(|d| !d.tag_ok));
         let right = decode_list(&KEY, &soft, 16, Some(p.issuer)).unwrap();
