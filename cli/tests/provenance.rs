@@ -93,11 +93,12 @@ fn keys_sign_verify_and_exit_codes() {
         home.join("keys/watermark.key").display().to_string()
     );
     assert!(r["watermark"]["false_positive_bound"].as_f64().unwrap() <= 1e-6);
+    assert_eq!(r["watermark"]["algorithm"], "org.verity.spectral.3");
     assert_eq!(r["visible_mark"]["found"], true, "{r}");
     let payload = r["watermark"]["payload"].as_str().unwrap().to_string();
     assert_eq!(sign["payload"], payload.as_str());
     assert!(
-        home.join(format!("manifests/org.verity.spectral.2/{payload}.c2pa"))
+        home.join(format!("manifests/org.verity.spectral.3/{payload}.c2pa"))
             .is_file()
     );
 

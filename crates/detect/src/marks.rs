@@ -31,6 +31,9 @@ pub struct WatermarkSection {
     pub asset_id: Option<u64>,
     /// The key that read it: "default" or the key file.
     pub key: Option<String>,
+    /// The mark's version that read, as its soft-binding algorithm name: the current one
+    /// (`org.verity.spectral.3`), or `org.verity.spectral.2` for a mark made before it.
+    pub algorithm: Option<&'static str>,
     pub confidence: f32,
     /// Pilot correlation peak in standard deviations.
     pub sync_score: f32,
@@ -64,6 +67,7 @@ impl WatermarkSection {
             issuer: d.payload.map(|p| p.issuer),
             asset_id: d.payload.map(|p| p.asset),
             key: d.key.clone(),
+            algorithm: d.algorithm,
             confidence: d.confidence,
             sync_score: d.sync_score,
             scale: d.scale,

@@ -11,6 +11,7 @@ use verity_generate::pipeline::{
     GENERATION_ASSERTION, GenerateOptions, Stamping, generate, load_model,
 };
 use verity_generate::train::{TrainOptions, WEIGHTS, train};
+use verity_provenance::marks::spectral::ALGORITHM;
 use verity_provenance::marks::{
     MarkOptions, Payload, SpectralOptions, VisibleOptions, WatermarkKey,
 };
@@ -110,11 +111,11 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
     assert!(m.actions.iter().any(|a| a.action == "c2pa.watermarked"));
     assert_eq!(
         m.soft_bindings(),
-        vec![("org.verity.spectral.2".to_string(), payload.to_hex())]
+        vec![(ALGORITHM.to_string(), payload.to_hex())]
     );
     assert_eq!(report.payload, Some(payload));
     let rec = repo
-        .lookup("org.verity.spectral.2", &payload.to_hex())
+        .lookup(ALGORITHM, &payload.to_hex())
         .unwrap()
         .expect("stored");
     assert!(!rec.manifest.is_empty());

@@ -5,7 +5,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use image::{GrayImage, imageops};
-use verity_provenance::marks::spectral::{MIN_COARSE_GAIN, SSIM_TARGET};
+use verity_provenance::marks::spectral::{ALGORITHM, MIN_COARSE_GAIN, SSIM_TARGET};
 use verity_provenance::marks::{
     Accumulator, DetectOptions, Geometry, Payload, Signal, SpectralEmbedder, WatermarkKey,
 };
@@ -94,6 +94,7 @@ fn mark_is_read_back_exactly_and_stays_faint() {
     let d = detect(&frames, &[key]);
     assert!(d.found, "{d:?}");
     assert_eq!(d.payload, Some(payload()));
+    assert_eq!(d.algorithm, Some(ALGORITHM));
     assert!(d.false_positive_bound <= 1e-6);
     // 270 rows: the mark's working grid is 135 rows, the extractor's 270, so the tile appears
     // at twice its nominal period.

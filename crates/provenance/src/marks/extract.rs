@@ -27,16 +27,18 @@
 //!    [`LIST_SIZE`] most likely words, best first, among those that carry the key's issuer id
 //!    and the current layout version (a reader holding the key knows both, see [`payload`]). A
 //!    mark is *found* when one of them passes its keyed 32-bit check; the check picks the word,
-//!    as a CRC does in CRC-aided list decoding.
+//!    as a CRC does in CRC-aided list decoding. The cells are read as the current version's
+//!    channel first ([`Channel::Shortened`]), then as the earlier versions' ([`Channel::Full`]),
+//!    so marks made before still read; [`Detection::algorithm`] says which.
 //!
 //! **False positives.** On an unmarked video each word the decoder returns is a random word, which
 //! passes the check with probability at most 2⁻³¹ (2⁻³² for the exact tag, 2⁻³² for the near-tag
-//! test). At most [`MAX_DECODES`] candidates are decoded per key, each into at most
-//! [`LIST_SIZE`] words ([`MAX_WORDS`] = 128 words; twice that with the rotation search), so by the
-//! union bound the probability of a false positive for one video is at most
+//! test). At most [`MAX_DECODES`] candidates are decoded per key, each as both channels into at
+//! most [`LIST_SIZE`] words ([`MAX_WORDS`] = 256 words; twice that with the rotation search), so
+//! by the union bound the probability of a false positive for one video is at most
 //! `words checked × 2⁻³¹` over all the keys tried, reported as `false_positive_bound`: at most
-//! 6.0e-8 per key, 1.2e-7 with the rotation search, so three keys with the rotation search stay
-//! under 3.6e-7.
+//! 1.2e-7 per key, 2.4e-7 with the rotation search, so three keys with the rotation search stay
+//! under 7.2e-7.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -46,9 +48,9 @@ use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
 use super::key::WatermarkKey;
-use super::payload::{self, CODED_BITS, Payload};
+use super::payload::{self, CODED_BITS, Channel, Payload};
 use super::resample::area_resize;
-use super::spectral::{CELL_PX, CELLS, Layout, MIN_SIDE, TILE, render_tile};
+use super::spectral::{CELL_PX, CELLS, Layout, MIN_SIDE, TILE, algorithm, render_tile};
 
 /// Working-grid rows for the extractor at most; smaller frames are read at their own size.
 pub const EXTRACT_HEIGHT: u32 = 288;
@@ -66,9 +68,9 @@ const MIN_SYNC: f32 = 4.0;
 /// Words the list decoder returns for each candidate decoded; each one checked counts in the
 /// false-positive bound.
 pub const LIST_SIZE: usize = 16;
-/// Words checked per key at most: every decode's whole list (twice this with the rotation
-/// search).
-pub const MAX_WORDS: usize = MAX_DECODES * LIST_SIZE;
+/// Words checked per key at most: every decode's whole list, for both channels (twice this with
+/// the rotation search).
+pub const MAX_WORDS: usize = MAX_DECODES * 2 * LIST_SIZE;
 /// Coarse scale peaks refined by the fine search, per hypothesis.
 const FINE_PEAKS: usize = 3;
 /// The fine search's reach on either side of a coarse peak, relative to its scale.
@@ -412,29 +414,38 @@ impl Decoding<'_> {
                 break;
             }
             let folded = fold(&hyp.img, hyp.w, hyp.h, c.scale, 0, 0, hyp.w, hyp.h);
-            let soft = read_soft(&folded, self.layout, c.shift, self.fft);
-            let Some(words) = payload::decode_list(
-                self.key.bytes(),
-                &soft,
-                LIST_SIZE,
-                Some(self.key.issuer_id()),
-            ) else {
-                continue;
-            };
-            for (rank, d) in words.iter().enumerate() {
-                *self.attempts += 1;
-                if d.tag_ok {
-                    det.note(d, c, hyp);
-                    det.found = true;
-                    det.payload = Some(d.payload);
-                    det.key = Some(self.key.origin().to_string());
-                    det.sync_score = c.z;
-                    return true;
-                }
-                // The best guess (for bit accuracy) is the most likely word of the candidate
-                // that agrees best with its channel.
-                if rank == 0 && (det.best_guess.is_none() || d.agreement > det.agreement) {
-                    det.note(d, c, hyp);
+            let g = matched(&folded, self.fft);
+            // The current version's channel first, then the earlier versions'.
+            for channel in Channel::ALL {
+                let soft = read_soft(&g, self.layout, c.shift, channel);
+                let Some(words) = payload::decode_list(
+                    self.key.bytes(),
+                    &soft,
+                    LIST_SIZE,
+                    Some(self.key.issuer_id()),
+                ) else {
+                    continue;
+                };
+                for (rank, d) in words.iter().enumerate() {
+                    *self.attempts += 1;
+                    if d.tag_ok {
+                        det.note(d, c, hyp);
+                        det.found = true;
+                        det.payload = Some(d.payload);
+                        det.key = Some(self.key.origin().to_string());
+                        det.algorithm = Some(algorithm(channel));
+                        det.sync_score = c.z;
+                        return true;
+                    }
+                    // The best guess (for bit accuracy) is the most likely word of the
+                    // current version's channel, at the candidate where it agrees best with
+                    // that channel.
+                    if rank == 0
+                        && channel == Channel::CURRENT
+                        && (det.best_guess.is_none() || d.agreement > det.agreement)
+                    {
+                        det.note(d, c, hyp);
+                    }
                 }
             }
         }
@@ -540,12 +551,16 @@ pub struct Detection {
     /// found.
     pub rotation: f32,
     pub frames_used: usize,
-    /// Words checked against the keyed tag (up to [`LIST_SIZE`] for each candidate decoded).
+    /// Words checked against the keyed tag (up to [`LIST_SIZE`] for each candidate decoded and
+    /// each channel).
     pub decodes: usize,
     /// Upper bound on the probability that an unmarked video gives this result.
     pub false_positive_bound: f64,
     /// The decoded payload even when its check failed (for measuring bit accuracy).
     pub best_guess: Option<Payload>,
+    /// The version of the mark that was read (see [`algorithm`]): the current one, or an
+    /// earlier one whose channel differs.
+    pub algorithm: Option<&'static str>,
 }
 
 impl Detection {
@@ -723,9 +738,9 @@ fn correlate(folded: &[f32], pilot: &[Complex32], fft: &Fft2, scale: f32) -> Can
     }
 }
 
-/// Matched-filter read of the data cells of a folded tile (whitened, see [`whiten`]) whose
-/// origin is at `shift`; returns one soft value per coded bit, with unit variance.
-fn read_soft(folded: &[f32], layout: &Layout, shift: (usize, usize), fft: &Fft2) -> Vec<f32> {
+/// The matched filter's output for every cell origin of a folded tile (whitened, see
+/// [`whiten`]): [`read_soft`] picks the data cells' values from it.
+fn matched(folded: &[f32], fft: &Fft2) -> Vec<f32> {
     // The response of one cell: its bilinear bump, high-passed as the picture was.
     let mut one = vec![0f32; CELLS * CELLS];
     one[0] = 1.0;
@@ -737,18 +752,24 @@ fn read_soft(folded: &[f32], layout: &Layout, shift: (usize, usize), fft: &Fft2)
     for (s, b) in spec.iter_mut().zip(fft.spectrum(&bump)) {
         *s *= b.conj();
     }
-    let g = fft.inverse_real(spec);
+    fft.inverse_real(spec)
+}
+
+/// The soft value of each coded bit on `channel` from the [`matched`] output `g` of a tile
+/// whose origin is at `shift`: the sum over the bit's data cells, spread signs removed, scaled
+/// to unit variance over the bits on the channel. The bits off it are 0.
+fn read_soft(g: &[f32], layout: &Layout, shift: (usize, usize), channel: Channel) -> Vec<f32> {
     let mut soft = vec![0f32; CODED_BITS];
-    for &(cell, bit, chip) in &layout.data {
+    for (k, &(cell, chip)) in layout.data.iter().enumerate() {
         let (cx, cy) = (cell % CELLS, cell / CELLS);
         let bx = (cx * CELL_PX + shift.0) % TILE;
         let by = (cy * CELL_PX + shift.1) % TILE;
-        soft[bit] += chip * g[by * TILE + bx];
+        soft[Layout::bit(k, channel)] += chip * g[by * TILE + bx];
     }
-    let n = soft.len() as f32;
-    let rms = (soft.iter().map(|v| v * v).sum::<f32>() / n).sqrt();
+    let sent = &mut soft[channel.sent()];
+    let rms = (sent.iter().map(|v| v * v).sum::<f32>() / sent.len() as f32).sqrt();
     if rms > 0.0 {
-        for v in &mut soft {
+        for v in sent {
             *v /= rms;
         }
     }
@@ -899,7 +920,87 @@ impl Fft2 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::marks::SpectralEmbedder;
+    use crate::marks::key::SplitMix;
+    use crate::marks::spectral::{ALGORITHM, EARLIER_ALGORITHMS};
+
+    /// The matched-filter output of a tile carrying `p` on `channel` at origin (0, 0), each
+    /// cell's value plus Gaussian noise of `sigma`.
+    fn noisy_cells(
+        layout: &Layout,
+        p: Payload,
+        channel: Channel,
+        sigma: f32,
+        seed: u64,
+    ) -> Vec<f32> {
+        let key = WatermarkKey::default_key();
+        let mut rng = SplitMix(seed);
+        let mut g = vec![0f32; TILE * TILE];
+        for (cell, v) in layout.cells(&key, p, channel).into_iter().enumerate() {
+            let (cx, cy) = (cell % CELLS, cell / CELLS);
+            g[cy * CELL_PX * TILE + cx * CELL_PX] = v + sigma * rng.normal();
+        }
+        g
+    }
+
+    #[test]
+    fn the_shortened_channel_reads_marks_the_full_one_loses_in_the_same_noise() {
+        let key = WatermarkKey::default_key();
+        let layout = Layout::new(&key);
+        let p = Payload::new(key.issuer_id(), 0x3C_5A5A_0F0F);
+        let reads = |channel: Channel| {
+            (0..200)
+                .filter(|&seed| {
+                    let g = noisy_cells(&layout, p, channel, 2.4, 900 + seed);
+                    let soft = read_soft(&g, &layout, (0, 0), channel);
+                    // The bits off the channel are erased, and the rest have unit variance.
+                    assert!(soft[..channel.sent().start].iter().all(|&v| v == 0.0));
+                    let sent = &soft[channel.sent()];
+                    let ms = sent.iter().map(|v| v * v).sum::<f32>() / sent.len() as f32;
+                    assert!((ms - 1.0).abs() < 1e-3);
+                    let list = payload::decode_list(key.bytes(), &soft, LIST_SIZE, Some(p.issuer));
+                    list.unwrap().iter().any(|d| d.tag_ok && d.payload == p)
+                })
+                .count()
+        };
+        let (full, shortened) = (reads(Channel::Full), reads(Channel::Shortened));
+        // Per-cell noise of 2.4 (each bit's cells add up) is near the full channel's limit:
+        // it reads 19 of the 200 words, the shortened one 108.
+        assert!(full >= 5, "the channel shows nothing: {full}");
+        assert!(
+            shortened >= 3 * full,
+            "shortened {shortened} vs full {full}"
+        );
+    }
+
+    #[test]
+    fn marks_of_the_earlier_channel_are_still_read_and_named() {
+        let key = WatermarkKey::default_key();
+        let p = Payload::new(key.issuer_id(), 0x01_0203_0405);
+        let (w, h) = (320u32, 180u32);
+        for (channel, name) in [
+            (Channel::Full, EARLIER_ALGORITHMS[0]),
+            (Channel::Shortened, ALGORITHM),
+        ] {
+            let emb = SpectralEmbedder::on_channel(&key, p, w, h, 2.2, channel).unwrap();
+            let mut acc = Accumulator::new();
+            for t in 0..4u32 {
+                // A smooth picture that drifts from frame to frame.
+                let mut f = GrayImage::from_fn(w, h, |x, y| {
+                    let (x, y) = (x as f32 + 3.0 * t as f32, y as f32);
+                    image::Luma([(120.0 + 50.0 * (x / 23.0).sin() * (y / 31.0).cos()) as u8])
+                });
+                emb.mark_luma(&mut f).unwrap();
+                acc.add(&f);
+            }
+            let d = acc.detect(std::slice::from_ref(&key));
+            assert!(d.found, "{channel:?}: {d:?}");
+            assert_eq!(d.payload, Some(p));
+            assert_eq!(d.algorithm, Some(name));
+        }
+    }
 
     /// The plain 5×5 box high-pass, for comparison.
     fn box_high_pass(img: &[f32], w: usize, h: usize) -> Vec<f32> {

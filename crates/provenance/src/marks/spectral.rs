@@ -26,8 +26,10 @@
 //!
 //! **Cells.** A key-seeded permutation splits the 1024 cells: 256 carry a known pseudo-random
 //! *pilot* (±1), which the extractor uses to find the tile's scale, offset and orientation, and to
-//! measure its strength; 768 carry the 306 coded bits of the payload (see
-//! [`payload`]), each bit on 2 or 3 cells, times a keyed ±1 chip.
+//! measure its strength; 768 carry the coded bits of the payload (see [`payload`]), times a
+//! keyed ±1 chip: the 234 coded bits a reader holding the key does not know already, each on 3
+//! or 4 cells ([`Channel::Shortened`], this version's); marks of the earlier versions carry all
+//! 306, each on 2 or 3 cells ([`Channel::Full`]), and are still read.
 //!
 //! **Embedding** adds `strength × pattern` to every luma sample (2.2 levels by default, about
 //! 44.5 dB PSNR; the coarse pattern is scaled to the same energy). The same pattern goes into
@@ -38,7 +40,7 @@
 use image::GrayImage;
 
 use super::key::WatermarkKey;
-use super::payload::{self, CODED_BITS, Payload};
+use super::payload::{self, Channel, Payload};
 use crate::error::{ProvenanceError, Result};
 
 /// Cells per tile side.
@@ -53,10 +55,20 @@ pub const PILOT_CELLS: usize = 256;
 pub const MIN_SIDE: u32 = 128;
 /// Default amplitude in luma levels.
 pub const DEFAULT_STRENGTH: f32 = 2.2;
-/// The soft-binding algorithm name recorded in manifests: version 2 adds the coarse geometry.
-pub const ALGORITHM: &str = "org.verity.spectral.2";
-/// Earlier names of the same mark, still read: a version 1 mark is a fine-geometry mark.
-pub const EARLIER_ALGORITHMS: &[&str] = &["org.verity.spectral.1"];
+/// The soft-binding algorithm name recorded in manifests: version 2 added the coarse geometry,
+/// version 3 the shortened channel ([`Channel::Shortened`]).
+pub const ALGORITHM: &str = "org.verity.spectral.3";
+/// Earlier names of the same mark, newest first, still read: a version 2 mark carries every
+/// coded bit ([`Channel::Full`]), and a version 1 mark is a version 2 mark in the fine geometry.
+pub const EARLIER_ALGORITHMS: &[&str] = &["org.verity.spectral.2", "org.verity.spectral.1"];
+
+/// The name of the newest version of the mark that uses `channel`.
+pub fn algorithm(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Shortened => ALGORITHM,
+        Channel::Full => EARLIER_ALGORITHMS[0],
+    }
+}
 /// The SSIM (luma, 8×8 windows) that the fine pattern must keep on the first frame; below it
 /// the coarse geometry is used.
 pub const SSIM_TARGET: f32 = 0.99;
@@ -106,8 +118,9 @@ impl Geometry {
 pub(crate) struct Layout {
     /// (cell index, sign).
     pub pilot: Vec<(usize, f32)>,
-    /// (cell index, coded bit, chip).
-    pub data: Vec<(usize, usize, f32)>,
+    /// (cell index, chip), in the key's order; [`Layout::bit`] says which coded bit each
+    /// carries.
+    pub data: Vec<(usize, f32)>,
 }
 
 impl Layout {
@@ -126,21 +139,32 @@ impl Layout {
         let mut chips = key.stream("chips");
         let data = perm[PILOT_CELLS..]
             .iter()
-            .enumerate()
-            .map(|(k, &c)| (c, k % CODED_BITS, chips.sign()))
+            .map(|&c| (c, chips.sign()))
             .collect();
         Layout { pilot, data }
     }
 
-    /// Cell values (row-major, CELLS×CELLS) of the full mark for `payload`.
-    pub fn cells(&self, key: &WatermarkKey, payload: Payload) -> Vec<f32> {
+    /// The coded bit that the `k`th data cell carries on `channel`: the channel's bits in turn,
+    /// so each lies on every `len`th cell of the key's order.
+    pub fn bit(k: usize, channel: Channel) -> usize {
+        let sent = channel.sent();
+        sent.start + k % sent.len()
+    }
+
+    /// Cell values (row-major, CELLS×CELLS) of the full mark for `payload` on `channel`.
+    pub fn cells(&self, key: &WatermarkKey, payload: Payload, channel: Channel) -> Vec<f32> {
         let bits = payload::encode(key.bytes(), payload);
         let mut v = vec![0f32; CELLS * CELLS];
         for &(c, s) in &self.pilot {
             v[c] = s;
         }
-        for &(c, b, chip) in &self.data {
-            v[c] = chip * if bits[b] { 1.0 } else { -1.0 };
+        for (k, &(c, chip)) in self.data.iter().enumerate() {
+            v[c] = chip
+                * if bits[Self::bit(k, channel)] {
+                    1.0
+                } else {
+                    -1.0
+                };
         }
         v
     }
@@ -223,8 +247,9 @@ fn draw(
     width: u32,
     height: u32,
     geometry: Geometry,
+    channel: Channel,
 ) -> Vec<f32> {
-    let cells = Layout::new(key).cells(key, payload);
+    let cells = Layout::new(key).cells(key, payload, channel);
     let per_px = geometry.working_height(height) / height as f32;
     render(&cells, width as usize, height as usize, per_px)
 }
@@ -248,6 +273,7 @@ pub struct SpectralEmbedder {
     /// scaled to the energy of the fine one.
     energy: (f32, f32),
     geometry: Geometry,
+    channel: Channel,
     /// See [`SpectralEmbedder::gain`].
     gain: f32,
     /// strength × pattern, one value per luma sample.
@@ -279,6 +305,19 @@ impl SpectralEmbedder {
         height: u32,
         strength: f32,
     ) -> Result<Self> {
+        Self::on_channel(key, payload, width, height, strength, Channel::CURRENT)
+    }
+
+    /// [`new`](Self::new) with the data cells carrying `channel`'s coded bits: an earlier
+    /// version's mark, for checking that the readers still read it.
+    pub(crate) fn on_channel(
+        key: &WatermarkKey,
+        payload: Payload,
+        width: u32,
+        height: u32,
+        strength: f32,
+        channel: Channel,
+    ) -> Result<Self> {
         if width < MIN_SIDE || height < MIN_SIDE {
             return Err(ProvenanceError::TooSmallForMark {
                 width,
@@ -306,7 +345,7 @@ impl SpectralEmbedder {
                 ),
             });
         }
-        let mut plane = draw(key, payload, width, height, Geometry::Fine);
+        let mut plane = draw(key, payload, width, height, Geometry::Fine, channel);
         let fine_rms = rms(&plane);
         for v in &mut plane {
             *v *= strength;
@@ -317,7 +356,7 @@ impl SpectralEmbedder {
             height,
             payload,
             energy,
-            Geometry::Fine,
+            (Geometry::Fine, channel),
             plane,
         ))
     }
@@ -327,7 +366,7 @@ impl SpectralEmbedder {
         height: u32,
         payload: Payload,
         energy: (f32, f32),
-        geometry: Geometry,
+        (geometry, channel): (Geometry, Channel),
         plane: Vec<f32>,
     ) -> Self {
         let headroom = plane.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -337,6 +376,7 @@ impl SpectralEmbedder {
             payload,
             energy,
             geometry,
+            channel,
             gain: 1.0,
             plane,
             headroom,
@@ -368,13 +408,14 @@ impl SpectralEmbedder {
     /// full gain, made with `key`).
     fn coarse(&self, key: &WatermarkKey) -> Self {
         let (w, h) = (self.width, self.height);
-        let mut plane = draw(key, self.payload, w, h, Geometry::Coarse);
+        let mut plane = draw(key, self.payload, w, h, Geometry::Coarse, self.channel);
         let (strength, fine_rms) = self.energy;
         let gain = strength * (fine_rms / rms(&plane).max(1e-6));
         for v in &mut plane {
             *v *= gain;
         }
-        Self::from_plane(w, h, self.payload, self.energy, Geometry::Coarse, plane)
+        let kind = (Geometry::Coarse, self.channel);
+        Self::from_plane(w, h, self.payload, self.energy, kind, plane)
     }
 
     /// The mark for a video whose first frame is `first` (luma, `width`×`height`):
