@@ -31,7 +31,6 @@
 //! coded bit, lists of 16, 400 words) it recovered 58 % of the words against 42 % without: as
 //! much as about 0.4 dB more signal gives the free decoder (the
 //! `knowing_the_issuer_recovers_words_the_free_decoder_misses` test checks the gain).
-
 //!
 //! **The channel.** The mark's data cells carry the coded bits, each on several cells (see
 //! [`spectral`](super::spectral)). The first [`KNOWN_CODED`] coded bits are the encoder's
@@ -209,8 +208,9 @@ fn known_prefix(issuer: u32) -> [bool; KNOWN_BITS] {
 
 /// Soft-decision Viterbi decoding: the most likely word. `soft[i] > 0` favours coded bit i = 1;
 /// magnitudes are confidences, and 0 is a bit the channel did not carry (a
-/// [`Channel::Shortened`] read leaves the known prefix at 0, so it needs `issuer`). With `issuer`, only words of the current version that carry
-/// that issuer are considered. Returns `None` when `soft` is not `CODED_BITS` long.
+/// [`Channel::Shortened`] read leaves the known prefix at 0, so it needs `issuer`). With
+/// `issuer`, only words of the current version that carry that issuer are considered. Returns
+/// `None` when `soft` is not `CODED_BITS` long.
 pub fn decode(key: &[u8; 32], soft: &[f32], issuer: Option<u32>) -> Option<Decoded> {
     decode_list(key, soft, 1, issuer).and_then(|list| list.into_iter().next())
 }

@@ -69,6 +69,7 @@ pub fn algorithm(channel: Channel) -> &'static str {
         Channel::Full => EARLIER_ALGORITHMS[0],
     }
 }
+
 /// The SSIM (luma, 8×8 windows) that the fine pattern must keep on the first frame; below it
 /// the coarse geometry is used.
 pub const SSIM_TARGET: f32 = 0.99;
@@ -159,12 +160,12 @@ impl Layout {
             v[c] = s;
         }
         for (k, &(c, chip)) in self.data.iter().enumerate() {
-            v[c] = chip
-                * if bits[Self::bit(k, channel)] {
-                    1.0
-                } else {
-                    -1.0
-                };
+            let sign = if bits[Self::bit(k, channel)] {
+                1.0
+            } else {
+                -1.0
+            };
+            v[c] = chip * sign;
         }
         v
     }
