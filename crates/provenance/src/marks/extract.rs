@@ -755,16 +755,21 @@ fn matched(folded: &[f32], fft: &Fft2) -> Vec<f32> {
     fft.inverse_real(spec)
 }
 
+/// The index in a folded tile of `cell`'s origin, for a tile whose origin is at `shift`.
+fn cell_bin(cell: usize, shift: (usize, usize)) -> usize {
+    let (cx, cy) = (cell % CELLS, cell / CELLS);
+    let bx = (cx * CELL_PX + shift.0) % TILE;
+    let by = (cy * CELL_PX + shift.1) % TILE;
+    by * TILE + bx
+}
+
 /// The soft value of each coded bit on `channel` from the [`matched`] output `g` of a tile
 /// whose origin is at `shift`: the sum over the bit's data cells, spread signs removed, scaled
 /// to unit variance over the bits on the channel. The bits off it are 0.
 fn read_soft(g: &[f32], layout: &Layout, shift: (usize, usize), channel: Channel) -> Vec<f32> {
     let mut soft = vec![0f32; CODED_BITS];
     for (k, &(cell, chip)) in layout.data.iter().enumerate() {
-        let (cx, cy) = (cell % CELLS, cell / CELLS);
-        let bx = (cx * CELL_PX + shift.0) % TILE;
-        let by = (cy * CELL_PX + shift.1) % TILE;
-        soft[Layout::bit(k, channel)] += chip * g[by * TILE + bx];
+        soft[Layout::bit(k, channel)] += chip * g[cell_bin(cell, shift)];
     }
     let sent = &mut soft[channel.sent()];
     let rms = (sent.iter().map(|v| v * v).sum::<f32>() / sent.len() as f32).sqrt();
@@ -926,21 +931,20 @@ mod tests {
     use crate::marks::key::SplitMix;
     use crate::marks::spectral::{ALGORITHM, EARLIER_ALGORITHMS};
 
-    /// The matched-filter output of a tile carrying `p` on `channel` at origin (0, 0), each
-    /// cell's value plus Gaussian noise of `sigma`.
+    /// The matched-filter output of a tile carrying `p` on `channel` under `key` (whose layout
+    /// is `layout`) at origin (0, 0), each cell's value plus Gaussian noise of `sigma`.
     fn noisy_cells(
+        key: &WatermarkKey,
         layout: &Layout,
         p: Payload,
         channel: Channel,
         sigma: f32,
         seed: u64,
     ) -> Vec<f32> {
-        let key = WatermarkKey::default_key();
         let mut rng = SplitMix(seed);
         let mut g = vec![0f32; TILE * TILE];
-        for (cell, v) in layout.cells(&key, p, channel).into_iter().enumerate() {
-            let (cx, cy) = (cell % CELLS, cell / CELLS);
-            g[cy * CELL_PX * TILE + cx * CELL_PX] = v + sigma * rng.normal();
+        for (cell, v) in layout.cells(key, p, channel).into_iter().enumerate() {
+            g[cell_bin(cell, (0, 0))] = v + sigma * rng.normal();
         }
         g
     }
@@ -953,7 +957,7 @@ mod tests {
         let reads = |channel: Channel| {
             (0..200)
                 .filter(|&seed| {
-                    let g = noisy_cells(&layout, p, channel, 2.4, 900 + seed);
+                    let g = noisy_cells(&key, &layout, p, channel, 2.4, 900 + seed);
                     let soft = read_soft(&g, &layout, (0, 0), channel);
                     // The bits off the channel are erased, and the rest have unit variance.
                     assert!(soft[..channel.sent().start].iter().all(|&v| v == 0.0));
@@ -1057,7 +1061,7 @@ mod tests {
     #[test]
     fn whitening_evens_out_a_strong_band_and_keeps_an_empty_tile_empty() {
         // White noise plus a band of low frequencies 30 times stronger, as a picture leaves.
-        let mut rng = crate::marks::key::SplitMix(21);
+        let mut rng = SplitMix(21);
         let fft = Fft2::new();
         let noise: Vec<f32> = (0..TILE * TILE).map(|_| rng.normal()).collect();
         let mut spec = fft.spectrum(&noise);

@@ -535,17 +535,13 @@ mod tests {
     fn a_shortened_read_decodes_with_the_issuer_and_counts_only_the_bits_it_carried() {
         let p = Payload::new(0x2468A, 0x13_5790_2468);
         let mut soft = channel(p, 0.8, 41);
-        for v in &mut soft[..KNOWN_CODED] {
-            *v = 0.0;
-        }
+        soft[..KNOWN_CODED].fill(0.0);
         let d = decode(&KEY, &soft, Some(p.issuer)).unwrap();
         assert_eq!(d.payload, p);
         assert!(d.tag_ok);
         // Agreement over the carried bits alone: a clean shortened read agrees everywhere.
         let mut exact = clean(p);
-        for v in &mut exact[..KNOWN_CODED] {
-            *v = 0.0;
-        }
+        exact[..KNOWN_CODED].fill(0.0);
         assert_eq!(decode(&KEY, &exact, Some(p.issuer)).unwrap().agreement, 1.0);
         assert_eq!(Channel::Shortened.sent().len(), CODED_BITS - KNOWN_CODED);
         assert_eq!(Channel::Full.sent(), 0..CODED_BITS);
