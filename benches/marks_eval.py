@@ -33,6 +33,11 @@ picture-removed.md.
 With --native, the real footage is evaluated again at its own size (Big Buck Bunny at 1920x1080
 and 1280x720; the main set scales both to 640x360), verity alone, into native.jsonl and
 native-table.md: the same attacks at the sizes platforms carry.
+
+With --rgb-round-trip, verity's mark is read after H.264 CRF 18 with and without a round trip
+through RGB (format=rgb24, then back to yuv420p), beside each source's luma range: a stream with
+no range tag is limited range, so luma below 16 or above 235 turns black or white on the way to
+RGB, and the mark on it is lost. Results: rgb-round-trip.jsonl and rgb-round-trip.md.
 """
 import argparse
 import importlib.util
@@ -550,6 +555,55 @@ def picture_removed_eval(clips, home, path):
     return "\n".join(lines)
 
 
+def luma_range(path):
+    """The smallest and largest luma sample over the first 30 frames of `path`."""
+    out = run(["ffmpeg", "-i", path, "-frames:v", "30", "-vf",
+               "signalstats,metadata=print:file=-", "-f", "null", "-"]).stdout.decode()
+    lo = [int(float(l.split("=")[1])) for l in out.splitlines() if "signalstats.YMIN=" in l]
+    hi = [int(float(l.split("=")[1])) for l in out.splitlines() if "signalstats.YMAX=" in l]
+    return min(lo), max(hi)
+
+
+# The RGB round trip: what a brightness or contrast filter on RGB, an editor or a player does to
+# a limited-range (16-235) stream, with nothing else changed. Luma below 16 or above 235 comes
+# back as 16 or 235, with the mark's share of it.
+RGB_TRIP = [("h264_crf18", "null", ("x264", 18), []),
+            ("rgb_round_trip", "format=rgb24,format=yuv420p", ("x264", 18), [])]
+
+
+def rgb_round_trip_eval(clips, home, path):
+    """verity's reads after a plain re-encode and after an RGB round trip (see
+    --rgb-round-trip), with each source's luma range; one line per clip in `path`."""
+    done = load_results(path)
+    for c in clips:
+        name = os.path.splitext(os.path.basename(c))[0]
+        if name in done:
+            continue
+        d = os.path.join(WORK, "work", name, "rgb")
+        os.makedirs(d, exist_ok=True)
+        marked = os.path.join(d, "verity.mp4")
+        truth = verity_mark(c, marked, home)
+        lo, hi = luma_range(c)
+        row = {"clip": name, "luma_min": lo, "luma_max": hi}
+        for a, vf, enc, extra in RGB_TRIP:
+            att = attack(marked, a, vf, enc, extra, d)
+            w = verity_read(att, home)
+            row[a] = w.get("payload") == truth
+            row[a + "-sync"] = w.get("sync_score") or 0.0
+            os.remove(att)
+        os.remove(marked)
+        with open(path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        done[name] = row
+        print(name, row, flush=True)
+    lines = ["| clip | luma range of the source | read after H.264 CRF 18 (sync) | read after the RGB round trip and CRF 18 (sync) |",
+             "|---|---|---|---|"]
+    for r in done.values():
+        cells = [f"{'yes' if r[a] else 'no'} ({r[a + '-sync']:.1f})" for a, *_ in RGB_TRIP]
+        lines.append(f"| {r['clip']} | {r['luma_min']}–{r['luma_max']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--generated", type=int, default=4, help="generated clips to include")
@@ -566,6 +620,9 @@ def main():
     ap.add_argument("--picture-removed", action="store_true",
                     help="read verity's mark after the codec attacks with and without the picture "
                          "(the attacked video minus the source): is a miss the picture's or the codec's?")
+    ap.add_argument("--rgb-round-trip", action="store_true",
+                    help="read verity's mark after a re-encode with and without a round trip through "
+                         "RGB, beside each clip's luma range: does luma outside 16-235 lose the mark?")
     ap.add_argument("--native", action="store_true",
                     help="the real footage at its own size (1080p and 720p), verity alone; "
                          "results default to native")
@@ -602,6 +659,16 @@ def main():
         t = picture_removed_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
                                  os.path.join(WORK, "picture-removed.jsonl"))
         with open(os.path.join(WORK, "picture-removed.md"), "w") as fh:
+            fh.write(t + "\n")
+        print(t)
+        return
+    if args.rgb_round_trip:
+        if not os.path.exists(VERITY):
+            sys.exit("build verity first: cargo build --release -p verity")
+        clips = select_clips(make_clips(args.generated), args.clips)
+        t = rgb_round_trip_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
+                                os.path.join(WORK, "rgb-round-trip.jsonl"))
+        with open(os.path.join(WORK, "rgb-round-trip.md"), "w") as fh:
             fh.write(t + "\n")
         print(t)
         return

@@ -151,6 +151,10 @@ pub struct EvalGeneratorArgs {
     #[arg(long, default_value_t = 24)]
     pub steps: usize,
 
+    /// Classifier-free guidance scale, 0 to 20 (1 means none); `verity generate` uses 3.
+    #[arg(long, default_value_t = 3.0)]
+    pub guidance: f32,
+
     /// The checkpoint folder.
     #[arg(long, value_name = "DIR", default_value = "models/generator")]
     pub model: PathBuf,

@@ -174,6 +174,12 @@ fn generate_refuses_bad_requests_before_any_work() -> anyhow::Result<()> {
             .code(1)
             .stderr(predicate::str::contains(says));
     }
+    // The evaluation checks its guidance before it loads the model.
+    verity(d)
+        .args(["eval", "generator", "--guidance", "50"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--guidance must be from 0 to 20"));
     // Keys exist but the model does not.
     verity(d).args(["keys", "init"]).assert().success();
     verity(d)

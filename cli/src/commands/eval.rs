@@ -16,11 +16,15 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     if a.prompts == 0 || a.steps == 0 {
         anyhow::bail!("--prompts and --steps must be at least 1");
     }
+    if !(a.guidance.is_finite() && (0.0..=20.0).contains(&a.guidance)) {
+        anyhow::bail!("--guidance must be from 0 to 20, not {}", a.guidance);
+    }
     let dev = device()?;
     let loaded = load_model(&a.model, &dev)?;
     let opts = EvalOptions {
         prompts: a.prompts,
         steps: a.steps,
+        guidance: a.guidance,
         seed: a.seed,
         ..EvalOptions::default()
     };
@@ -58,9 +62,10 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         let text = std::fs::read_to_string(card)
             .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
         let block = format!(
-            "{START}\n`verity eval generator --prompts {} --steps {} --seed {}` on weights `{}`:\n\n{t}\n{END}",
+            "{START}\n`verity eval generator --prompts {} --steps {} --guidance {} --seed {}` on weights `{}`:\n\n{t}\n{END}",
             a.prompts,
             a.steps,
+            a.guidance,
             a.seed,
             &loaded.weights_sha256[..16.min(loaded.weights_sha256.len())]
         );
