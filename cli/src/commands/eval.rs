@@ -19,6 +19,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     if !(a.guidance.is_finite() && (0.0..=20.0).contains(&a.guidance)) {
         anyhow::bail!("--guidance must be from 0 to 20, not {}", a.guidance);
     }
+    verity_generate::memory::keep_freed_memory();
     let dev = device()?;
     let loaded = load_model(&a.model, &dev)?;
     let opts = EvalOptions {
@@ -26,7 +27,6 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         steps: a.steps,
         guidance: a.guidance,
         seed: a.seed,
-        ..EvalOptions::default()
     };
     let bar = output::progress_bar(
         a.prompts as u64,

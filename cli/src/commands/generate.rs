@@ -13,6 +13,7 @@ use verity_generate::pipeline::Stamping;
 use verity_provenance::marks::{MarkOptions, SpectralOptions, VisibleOptions};
 
 pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<u8> {
+    verity_generate::memory::keep_freed_memory();
     let opts = GenerateOptions {
         seed: args.seed,
         steps: args.steps,

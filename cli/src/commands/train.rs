@@ -19,6 +19,7 @@ pub fn device() -> anyhow::Result<candle_core::Device> {
 
 pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     let TrainCommand::Generator(a) = cmd;
+    verity_generate::memory::keep_freed_memory();
     let dev = device()?;
     let opts = TrainOptions {
         steps: a.steps,

@@ -56,6 +56,7 @@ fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown option {other}\n{USAGE}"),
         }
     }
+    verity_generate::memory::keep_freed_memory();
     let device = if cpu {
         candle_core::Device::Cpu
     } else {

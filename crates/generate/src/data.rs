@@ -99,7 +99,7 @@ fn render_into(spec: &SceneSpec, cfg: &Config, seed: u64, data: &mut [f32]) {
     }
 }
 
-/// Prompt ids padded to `max_words`: [L].
+/// Prompt ids padded to `max_words`: `[L]`.
 pub fn prompt_ids(cfg: &Config, prompt: &str) -> Vec<u32> {
     let mut ids = cfg.tokenize(prompt);
     ids.resize(cfg.max_words, PAD);

@@ -2,16 +2,18 @@
 //!
 //! - [`scene`]: the scene language as data ([`SceneSpec`]);
 //! - [`prompt`]: plain English → spec, and spec → canonical prompt;
-//! - [`render`]: the deterministic procedural renderer with real physics, the source of training
+//! - [`render`](mod@render): the deterministic procedural renderer with real physics, the source of training
 //!   data and the ground truth for evaluation;
 //! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
 //! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling;
 //! - [`eval`]: prompt adherence by tracking the objects in sampled clips;
+//! - [`memory`]: the C allocator's settings that keep CPU training and sampling off fresh pages;
 //! - [`pipeline`]: `generate` — prompt to a signed MP4 at the asked size and frame rate.
 
 pub mod data;
 mod error;
 pub mod eval;
+pub mod memory;
 pub mod model;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;

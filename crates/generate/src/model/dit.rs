@@ -298,8 +298,8 @@ impl Model {
         Tensor::cat(&[arg.sin()?, arg.cos()?], 1)
     }
 
-    /// Predicts the flow velocity (noise minus data) for `x_t` [B, T, C, H, W] at times `t` [B]
-    /// given prompt ids [B, L].
+    /// Predicts the flow velocity (noise minus data) for `x_t` `[B, T, C, H, W]` at times `t` `[B]`
+    /// given prompt ids `[B, L]`.
     pub fn forward(&self, x_t: &Tensor, t: &Tensor, ids: &Tensor) -> Result<Tensor> {
         let (text, pooled, bias) = self.text.forward(ids)?;
         let temb = self
