@@ -508,18 +508,34 @@ REMOVED_ATTACKS = [a for a in ATTACKS if a[0] in ("none", "h264_crf30", "h264_cr
                                                   "combo_crf23", "combo_crf30", "combo_crf40")]
 
 
-def picture_removed_eval(clips, home, path):
-    """verity's reads with and without the picture (see --picture-removed); one line per clip
-    in `path`, which a rerun resumes."""
-    done = load_results(path)
+def marked_copies(clips, home, done, sub):
+    """For each clip not in `done` (a side measurement's results so far): the clip, its name, a
+    work folder `sub` of its own, a copy marked by verity and that copy's payload. The copy is
+    removed once the caller asks for the next clip."""
     for c in clips:
         name = os.path.splitext(os.path.basename(c))[0]
         if name in done:
             continue
-        d = os.path.join(WORK, "work", name, "removed")
+        d = os.path.join(WORK, "work", name, sub)
         os.makedirs(d, exist_ok=True)
         marked = os.path.join(d, "verity.mp4")
         truth = verity_mark(c, marked, home)
+        yield c, name, d, marked, truth
+        os.remove(marked)
+
+
+def record(path, done, row):
+    """Appends a side measurement's row for one clip to `path` (so a rerun resumes) and to `done`."""
+    with open(path, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    done[row["clip"]] = row
+
+
+def picture_removed_eval(clips, home, path):
+    """verity's reads with and without the picture (see --picture-removed); one line per clip
+    in `path`, which a rerun resumes."""
+    done = load_results(path)
+    for c, name, d, marked, truth in marked_copies(clips, home, done, "removed"):
         row = {"clip": name}
         for a, vf, enc, extra in REMOVED_ATTACKS:
             att = attack(marked, a, vf, enc, extra, d)
@@ -534,10 +550,7 @@ def picture_removed_eval(clips, home, path):
                 row[f"{a}-{kind}-sync"] = w.get("sync_score") or 0.0
             for f in {att, diff, ref} - {c}:
                 os.remove(f)
-        os.remove(marked)
-        with open(path, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        done[name] = row
+        record(path, done, row)
         print(name, {k: v for k, v in row.items() if not k.endswith("sync")}, flush=True)
     rows = list(done.values())
     lines = ["| attack | exact reads with the picture | median sync | exact reads with the picture removed | median sync |",
@@ -575,14 +588,7 @@ def rgb_round_trip_eval(clips, home, path):
     """verity's reads after a plain re-encode and after an RGB round trip (see
     --rgb-round-trip), with each source's luma range; one line per clip in `path`."""
     done = load_results(path)
-    for c in clips:
-        name = os.path.splitext(os.path.basename(c))[0]
-        if name in done:
-            continue
-        d = os.path.join(WORK, "work", name, "rgb")
-        os.makedirs(d, exist_ok=True)
-        marked = os.path.join(d, "verity.mp4")
-        truth = verity_mark(c, marked, home)
+    for c, name, d, marked, truth in marked_copies(clips, home, done, "rgb"):
         lo, hi = luma_range(c)
         row = {"clip": name, "luma_min": lo, "luma_max": hi}
         for a, vf, enc, extra in RGB_TRIP:
@@ -591,10 +597,7 @@ def rgb_round_trip_eval(clips, home, path):
             row[a] = w.get("payload") == truth
             row[a + "-sync"] = w.get("sync_score") or 0.0
             os.remove(att)
-        os.remove(marked)
-        with open(path, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        done[name] = row
+        record(path, done, row)
         print(name, row, flush=True)
     lines = ["| clip | luma range of the source | read after H.264 CRF 18 (sync) | read after the RGB round trip and CRF 18 (sync) |",
              "|---|---|---|---|"]
@@ -652,23 +655,17 @@ def main():
             fh.write(t + "\n")
         print(t)
         return
-    if args.picture_removed:
+    # The side measurements: verity alone, one results file and one table each.
+    for wanted, name, measure in [(args.picture_removed, "picture-removed", picture_removed_eval),
+                                  (args.rgb_round_trip, "rgb-round-trip", rgb_round_trip_eval)]:
+        if not wanted:
+            continue
         if not os.path.exists(VERITY):
             sys.exit("build verity first: cargo build --release -p verity")
         clips = select_clips(make_clips(args.generated), args.clips)
-        t = picture_removed_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
-                                 os.path.join(WORK, "picture-removed.jsonl"))
-        with open(os.path.join(WORK, "picture-removed.md"), "w") as fh:
-            fh.write(t + "\n")
-        print(t)
-        return
-    if args.rgb_round_trip:
-        if not os.path.exists(VERITY):
-            sys.exit("build verity first: cargo build --release -p verity")
-        clips = select_clips(make_clips(args.generated), args.clips)
-        t = rgb_round_trip_eval(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
-                                os.path.join(WORK, "rgb-round-trip.jsonl"))
-        with open(os.path.join(WORK, "rgb-round-trip.md"), "w") as fh:
+        t = measure(clips, tempfile.mkdtemp(prefix="verity-eval-home-"),
+                    os.path.join(WORK, name + ".jsonl"))
+        with open(os.path.join(WORK, name + ".md"), "w") as fh:
             fh.write(t + "\n")
         print(t)
         return
