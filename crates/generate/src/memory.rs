@@ -3,9 +3,9 @@
 //! Every candle op on the CPU allocates its output afresh and frees its inputs soon after. With
 //! glibc's defaults, freed memory at the top of the heap goes back to the system and blocks above
 //! a (moving) size threshold come from fresh mappings, so a new tensor keeps landing on pages the
-//! kernel must fault in and zero. Training a step of the bundled model on 2 cores spent about a
-//! third of its time there: 3.34 s a step with the defaults against 2.40 s with freed memory kept
-//! (docs/benchmarks.md). [`keep_freed_memory`] keeps it.
+//! kernel must fault in and zero. A training step of the bundled model on 2 cores took 3.2–3.3 s
+//! with the defaults and 2.4–2.5 s with freed memory kept, a quarter less (docs/benchmarks.md).
+//! [`keep_freed_memory`] keeps it.
 
 /// Tells the C allocator to keep freed memory for reuse instead of returning it to the system:
 /// blocks up to 32 MiB (the most glibc allows) come from the heap, the heap is not trimmed below
