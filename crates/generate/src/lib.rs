@@ -2,8 +2,8 @@
 //!
 //! - [`scene`]: the scene language as data ([`SceneSpec`]);
 //! - [`prompt`]: plain English → spec, and spec → canonical prompt;
-//! - [`render`](mod@render): the deterministic procedural renderer with real physics, the source of training
-//!   data and the ground truth for evaluation;
+//! - [`render`](mod@render): the deterministic procedural renderer with real physics, the source
+//!   of training data and the ground truth for evaluation;
 //! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
 //! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling;
 //! - [`eval`]: prompt adherence by tracking the objects in sampled clips;
