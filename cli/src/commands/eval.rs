@@ -16,7 +16,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     if a.prompts == 0 || a.steps == 0 {
         anyhow::bail!("--prompts and --steps must be at least 1");
     }
-    if !(a.guidance.is_finite() && (0.0..=20.0).contains(&a.guidance)) {
+    if !verity_generate::sample::guidance_ok(a.guidance) {
         anyhow::bail!("--guidance must be from 0 to 20, not {}", a.guidance);
     }
     verity_generate::memory::keep_freed_memory();

@@ -123,7 +123,7 @@ impl GenerateOptions {
         if !(1..=200).contains(&self.steps) {
             return bad("steps", self.steps.to_string(), "1 to 200");
         }
-        if !(self.guidance.is_finite() && (0.0..=20.0).contains(&self.guidance)) {
+        if !crate::sample::guidance_ok(self.guidance) {
             return bad("guidance", self.guidance.to_string(), "0 to 20");
         }
         Ok(())

@@ -29,6 +29,11 @@ impl Default for SampleOptions {
     }
 }
 
+/// The guidance scales `generate` and the evaluation accept: 0 to 20.
+pub fn guidance_ok(guidance: f32) -> bool {
+    guidance.is_finite() && (0.0..=20.0).contains(&guidance)
+}
+
 /// Makes one clip for `prompt`: [T, C, H, W] in [-1, 1]. `progress` is called after each step.
 pub fn sample(
     model: &Model,
