@@ -213,6 +213,17 @@ pub struct TrainGeneratorArgs {
     /// Stop after this many minutes of training, with a checkpoint, even short of --steps.
     #[arg(long, value_name = "MINUTES")]
     pub time_limit: Option<f64>,
+
+    /// What the network outputs: `velocity` (noise minus clip) or `clean` (the clip, turned into
+    /// the velocity). A new model takes the shipped config's; a resumed one keeps its own unless
+    /// this is given, and then trains on from the same weights towards the new output.
+    #[arg(long, value_name = "velocity|clean")]
+    pub prediction: Option<verity_generate::model::Prediction>,
+
+    /// How each example's noise level t is drawn: `uniform` in [0, 1], or `logit-normal`
+    /// (sigmoid of a normal with mean 0.8 and deviation 0.8: mostly middling noise).
+    #[arg(long, value_name = "uniform|logit-normal", default_value = "uniform")]
+    pub time_sampling: verity_generate::train::TimeSampling,
 }
 
 #[derive(Debug, Subcommand)]

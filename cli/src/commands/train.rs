@@ -33,6 +33,8 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         time_limit: a
             .time_limit
             .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
+        time_sampling: a.time_sampling,
+        prediction: a.prediction,
     };
     let bar = crate::output::progress_bar(
         a.steps as u64,

@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use verity_generate::model::Config;
-use verity_generate::train::{TrainOptions, train};
+use verity_generate::train::{TimeSampling, TrainOptions, train};
 
 const USAGE: &str = "usage: train [--steps N] [--batch N] [--lr X] [--resume DIR] [--out DIR] \
-                     [--checkpoint-every N] [--seed N] [--minutes M] [--cpu]";
+                     [--checkpoint-every N] [--seed N] [--minutes M] [--cpu] \
+                     [--prediction velocity|clean] [--time-sampling uniform|logit-normal]";
 
 fn main() -> anyhow::Result<()> {
     let mut opts = TrainOptions {
@@ -27,6 +28,8 @@ fn main() -> anyhow::Result<()> {
         checkpoint_every: 1000,
         drop_text: 0.1,
         time_limit: None,
+        time_sampling: TimeSampling::Uniform,
+        prediction: None,
     };
     let mut cpu = false;
     let mut args = std::env::args().skip(1);
@@ -50,6 +53,8 @@ fn main() -> anyhow::Result<()> {
             "--out" => opts.out = value.into(),
             "--checkpoint-every" => opts.checkpoint_every = value.parse()?,
             "--seed" => opts.seed = value.parse()?,
+            "--prediction" => opts.prediction = Some(value.parse().map_err(anyhow::Error::msg)?),
+            "--time-sampling" => opts.time_sampling = value.parse().map_err(anyhow::Error::msg)?,
             "--minutes" => {
                 opts.time_limit = Some(Duration::from_secs_f64(value.parse::<f64>()? * 60.0))
             }

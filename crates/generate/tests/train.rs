@@ -5,9 +5,11 @@
 
 use candle_core::Device;
 use verity_generate::GenerateError;
-use verity_generate::model::Config;
+use verity_generate::model::{Config, Prediction, T_FLOOR};
 use verity_generate::sample::{SampleOptions, sample};
-use verity_generate::train::{TrainOptions, WEIGHTS, build_model, load_config, train};
+use verity_generate::train::{
+    TimeSampling, TrainOptions, WEIGHTS, build_model, load_config, train,
+};
 
 #[test]
 fn tiny_model_learns_resumes_and_samples() {
@@ -25,6 +27,8 @@ fn tiny_model_learns_resumes_and_samples() {
         checkpoint_every: 150,
         drop_text: 0.1,
         time_limit: None,
+        time_sampling: TimeSampling::Uniform,
+        prediction: None,
     };
     let mut losses = Vec::new();
     let state = train(&cfg, &opts, &dev, |s| losses.push(s.loss)).unwrap();
@@ -109,6 +113,8 @@ fn missing_corrupt_or_mismatched_weights_are_clear_errors() {
         checkpoint_every: 1,
         drop_text: 0.0,
         time_limit: None,
+        time_sampling: TimeSampling::Uniform,
+        prediction: None,
     };
     train(&cfg, &opts, &dev, |_| {}).unwrap();
     let other = Config {
@@ -120,4 +126,103 @@ fn missing_corrupt_or_mismatched_weights_are_clear_errors() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("unusable"), "{err}");
+}
+
+#[test]
+fn a_clean_prediction_is_returned_as_the_velocity() {
+    // A fresh model's output layer is zero, so it predicts the clean clip 0 and the velocity
+    // must be x_t / t, with t floored at T_FLOOR.
+    let dev = Device::Cpu;
+    let cfg = Config {
+        prediction: Prediction::Clean,
+        ..Config::tiny()
+    };
+    let (_, model) = build_model(&cfg, None, &dev).unwrap();
+    let shape = (2, cfg.frames, cfg.channels, cfg.height, cfg.width);
+    let x = candle_core::Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
+    let t = candle_core::Tensor::new(&[0.5f32, 0.01], &dev).unwrap();
+    let words = verity_generate::data::prompt_ids(&cfg, "a red ball falls");
+    let ids = candle_core::Tensor::new(words.as_slice(), &dev)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap()
+        .repeat((2, 1))
+        .unwrap();
+    let v = model.forward(&x, &t, &ids).unwrap();
+    for (i, t) in [0.5f32, T_FLOOR].into_iter().enumerate() {
+        let want = (x.get(i).unwrap() / f64::from(t)).unwrap();
+        let err = (v.get(i).unwrap() - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(err < 1e-4, "example {i}: off by {err}");
+    }
+    // The velocity model's zero output stays zero.
+    let (_, model) = build_model(&Config::tiny(), None, &dev).unwrap();
+    let v = model.forward(&x, &t, &ids).unwrap();
+    let max = v
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert_eq!(max, 0.0);
+}
+
+#[test]
+fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ckpt");
+    let dev = Device::Cpu;
+    let opts = TrainOptions {
+        steps: 2,
+        batch: 2,
+        lr: 1e-3,
+        out: out.clone(),
+        resume: None,
+        seed: 0,
+        checkpoint_every: 2,
+        drop_text: 0.1,
+        time_limit: None,
+        time_sampling: TimeSampling::Uniform,
+        prediction: None,
+    };
+    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
+    // Switch: the same weights go on training, the checkpoint now says `clean`.
+    let clean = TrainOptions {
+        steps: 4,
+        resume: Some(out.clone()),
+        prediction: Some(Prediction::Clean),
+        time_sampling: "logit-normal".parse().unwrap(),
+        ..opts.clone()
+    };
+    let state = train(&Config::tiny(), &clean, &dev, |s| {
+        assert!(s.loss.is_finite())
+    })
+    .unwrap();
+    assert_eq!(state.step, 4);
+    assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
+    // Resumed without the option, it stays what the checkpoint says.
+    let on = TrainOptions {
+        steps: 5,
+        resume: Some(out.clone()),
+        ..opts
+    };
+    train(&Config::tiny(), &on, &dev, |_| {}).unwrap();
+    assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
+    // A config file written before the field existed reads as a velocity model.
+    let path = out.join("config.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("prediction");
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
+    assert!("sideways".parse::<Prediction>().is_err());
+    assert!("gaussian".parse::<TimeSampling>().is_err());
 }

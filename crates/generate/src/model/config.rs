@@ -10,6 +10,37 @@ pub const PAD: u32 = 0;
 pub const NULL: u32 = 1;
 pub const UNK: u32 = 2;
 
+/// What the network's last layer outputs. Either way [`crate::model::Model::forward`] returns
+/// the flow velocity (noise minus data), so training and sampling do not change.
+///
+/// - `velocity`: the velocity itself. A 4x4x2 patch of noise has 96 values and the model 128
+///   dimensions, so the network must carry the noise through every block to output it, and what
+///   it drops stays in the sample as speckle.
+/// - `clean`: the clean clip x0, turned into the velocity (x_t - x0) / t, with t floored at
+///   [`crate::model::T_FLOOR`]. Clean clips are smooth and lie near a small set, which a narrow
+///   network can output; the noise then comes from x_t itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prediction {
+    /// Checkpoints written before this field existed predict the velocity.
+    #[default]
+    Velocity,
+    Clean,
+}
+
+impl std::str::FromStr for Prediction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "velocity" => Ok(Prediction::Velocity),
+            "clean" => Ok(Prediction::Clean),
+            other => Err(format!(
+                "unknown prediction {other:?}: expected velocity or clean"
+            )),
+        }
+    }
+}
+
 /// A video diffusion transformer's shape. The same code loads larger checkpoints of this family:
 /// only the numbers change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +64,9 @@ pub struct Config {
     pub vocab: Vec<String>,
     /// Seconds of video the `frames` span.
     pub clip_seconds: f32,
+    /// What the network outputs; `velocity` when the file does not say.
+    #[serde(default)]
+    pub prediction: Prediction,
 }
 
 impl Config {
@@ -52,6 +86,7 @@ impl Config {
             max_words: 24,
             vocab: scene_vocabulary(),
             clip_seconds: 4.0,
+            prediction: Prediction::Velocity,
         }
     }
 
@@ -71,6 +106,7 @@ impl Config {
             max_words: 24,
             vocab: scene_vocabulary(),
             clip_seconds: 1.0,
+            prediction: Prediction::Velocity,
         }
     }
 

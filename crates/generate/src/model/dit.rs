@@ -6,7 +6,10 @@
 use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Embedding, Init, Linear, VarBuilder};
 
-use super::config::{Config, PAD};
+use super::config::{Config, PAD, Prediction};
+
+/// The least t a clean prediction is divided by, so the velocity stays finite as t goes to 0.
+pub const T_FLOOR: f32 = 0.05;
 
 /// Layer norm without learned affine parameters (adaLN supplies scale and shift).
 fn norm(x: &Tensor) -> Result<Tensor> {
@@ -299,7 +302,8 @@ impl Model {
     }
 
     /// Predicts the flow velocity (noise minus data) for `x_t` `[B, T, C, H, W]` at times `t` `[B]`
-    /// given prompt ids `[B, L]`.
+    /// given prompt ids `[B, L]`. With [`Prediction::Clean`] the network's output is the clean
+    /// clip and this turns it into the velocity.
     pub fn forward(&self, x_t: &Tensor, t: &Tensor, ids: &Tensor) -> Result<Tensor> {
         let (text, pooled, bias) = self.text.forward(ids)?;
         let temb = self
@@ -317,6 +321,13 @@ impl Model {
             .forward(&c.silu()?)?
             .reshape((b, 1, 1, 2 * d))?;
         let x = modulate(&norm(&x)?, &m.narrow(3, 0, d)?, &m.narrow(3, d, d)?)?;
-        self.unpatchify(&self.patch_out.forward(&x)?)
+        let out = self.unpatchify(&self.patch_out.forward(&x)?)?;
+        match self.cfg.prediction {
+            Prediction::Velocity => Ok(out),
+            Prediction::Clean => {
+                let t = t.clamp(T_FLOOR, 1f32)?.reshape((b, 1, 1, 1, 1))?;
+                (x_t - out)?.broadcast_div(&t)
+            }
+        }
     }
 }
