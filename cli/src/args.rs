@@ -168,6 +168,16 @@ pub struct EvalGeneratorArgs {
     #[arg(long, value_name = "FILE")]
     pub card: Option<PathBuf>,
 
+    /// Also measure the denoising error per noise level on this many training clips, in one
+    /// step and sampled down to the clip (0 skips it; 8 take about a minute on 2 cores).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub denoise_clips: usize,
+
+    /// Write a PNG of the first prompts' clips (at most 8): for each, the renderer's frames
+    /// above the model's, 3x enlarged. Written only when the evaluation succeeds.
+    #[arg(long, value_name = "FILE.png")]
+    pub sheet: Option<PathBuf>,
+
     /// Print every clip's scores as JSON.
     #[arg(long)]
     pub json: bool,

@@ -180,6 +180,42 @@ fn generate_refuses_bad_requests_before_any_work() -> anyhow::Result<()> {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--guidance must be from 0 to 20"));
+    // One prompt from the shipped model: the scores, the denoising error per level and the
+    // contact sheet (the renderer's row above the model's, 16 frames of 32x32, 3x).
+    let sheet = d.join("sheet.png");
+    let out_json = verity(d)
+        .args([
+            "eval",
+            "generator",
+            "--prompts",
+            "1",
+            "--denoise-clips",
+            "1",
+            "--json",
+        ])
+        .args([
+            "--model",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/generator"),
+        ])
+        .arg("--sheet")
+        .arg(&sheet)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = support::json(&out_json);
+    assert_eq!(v["summary"]["clips"], 1);
+    assert_eq!(v["denoising"].as_array().map(Vec::len), Some(6));
+    assert!(v["denoising"][5]["one_step"].as_f64() > v["denoising"][0]["one_step"].as_f64());
+    let png = std::fs::read(&sheet)?;
+    assert_eq!(&png[1..4], b"PNG");
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into()?),
+        u32::from_be_bytes(png[20..24].try_into()?),
+    );
+    assert_eq!((w, h), (16 * 32 * 3, 2 * 32 * 3));
+    assert!(!d.join("sheet.png.tmp").exists());
     // Keys exist but the model does not.
     verity(d).args(["keys", "init"]).assert().success();
     verity(d)

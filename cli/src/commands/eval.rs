@@ -1,6 +1,7 @@
 //! `verity eval generator`: prompt adherence of the bundled generator.
 
-use verity_generate::eval::{EvalOptions, Summary, evaluate, table};
+use verity_generate::denoise::{LevelError, denoising_error};
+use verity_generate::eval::{EvalOptions, Summary, evaluate, table, write_contact_sheet};
 use verity_generate::pipeline::load_model;
 
 use crate::args::{EvalCommand, GlobalArgs};
@@ -10,6 +11,10 @@ use crate::output;
 
 const START: &str = "<!-- eval:start -->";
 const END: &str = "<!-- eval:end -->";
+/// Prompts shown by `--sheet`.
+const SHEET_CLIPS: usize = 8;
+/// Each pixel of the 32x32 clips becomes a block this wide on the sheet.
+const SHEET_SCALE: u32 = 3;
 
 pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     let EvalCommand::Generator(a) = cmd;
@@ -33,12 +38,36 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         "scoring [{bar:40}] {pos}/{len} prompts, eta {eta}",
         global.quiet || a.json,
     );
-    let evaluated = evaluate(&loaded.model, &opts, &dev, |i, _| {
+    let keep = if a.sheet.is_some() { SHEET_CLIPS } else { 0 };
+    let evaluated = evaluate(&loaded.model, &opts, keep, &dev, |i, _| {
         bar.set_position(i as u64)
     });
     bar.finish_and_clear();
-    let (ours, truth) = evaluated?;
-    let t = table(&ours, &truth);
+    let evaluated = evaluated?;
+    let (ours, truth) = (&evaluated.ours, &evaluated.truth);
+    let denoising: Vec<LevelError> = if a.denoise_clips > 0 {
+        if !(global.quiet || a.json) {
+            eprintln!(
+                "measuring the denoising error on {} clips…",
+                a.denoise_clips
+            );
+        }
+        denoising_error(&loaded.model, a.denoise_clips, a.seed, &dev)?
+    } else {
+        Vec::new()
+    };
+    let mut t = table(ours, truth);
+    if !denoising.is_empty() {
+        t = format!(
+            "{t}\n\nDenoising error on {} training clips (`verity_generate::denoise`):\n\n{}",
+            a.denoise_clips,
+            verity_generate::denoise::table(&denoising)
+        );
+    }
+    if let Some(path) = &a.sheet {
+        write_contact_sheet(path, &evaluated.frames, SHEET_SCALE)?;
+        eprintln!("wrote the contact sheet to {}", path.display());
+    }
     if a.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
@@ -46,14 +75,16 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             weights_sha256: &'a str,
             summary: Summary,
             renderer: Summary,
+            denoising: &'a [LevelError],
             clips: &'a [verity_generate::eval::ClipScore],
         }
         output::json(&Out {
             model: &loaded.name,
             weights_sha256: &loaded.weights_sha256,
-            summary: Summary::of(&ours),
-            renderer: Summary::of(&truth),
-            clips: &ours,
+            summary: Summary::of(ours),
+            renderer: Summary::of(truth),
+            denoising: &denoising,
+            clips: ours,
         })?;
     } else {
         println!("{t}");
@@ -62,11 +93,12 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         let text = std::fs::read_to_string(card)
             .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
         let block = format!(
-            "{START}\n`verity eval generator --prompts {} --steps {} --guidance {} --seed {}` on weights `{}`:\n\n{t}\n{END}",
+            "{START}\n`verity eval generator --prompts {} --steps {} --guidance {} --seed {} --denoise-clips {}` on weights `{}`:\n\n{t}\n{END}",
             a.prompts,
             a.steps,
             a.guidance,
             a.seed,
+            a.denoise_clips,
             &loaded.weights_sha256[..16.min(loaded.weights_sha256.len())]
         );
         let new = match (text.find(START), text.find(END)) {

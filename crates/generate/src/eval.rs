@@ -32,7 +32,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::data::{is_held_out, random_spec};
-use crate::error::Result;
+use crate::error::{GenerateError, Result};
 use crate::model::Model;
 use crate::render::{RenderOptions, render};
 use crate::rng::Rng;
@@ -125,17 +125,28 @@ pub fn prompts(n: usize, seed: u64) -> Vec<SceneSpec> {
         .collect()
 }
 
-/// Scores the model and the renderer on the same prompts.
+/// What [`evaluate`] found: the model's scores and the renderer's on the same prompts, and the
+/// frames of the first few clips of each (for [`contact_sheet`]).
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub ours: Vec<ClipScore>,
+    pub truth: Vec<ClipScore>,
+    /// (the renderer's frames, the model's frames) of the first `keep_frames` prompts.
+    pub frames: Vec<(Vec<RgbImage>, Vec<RgbImage>)>,
+}
+
+/// Scores the model and the renderer on the same prompts, keeping the frames of the first
+/// `keep_frames` of them.
 pub fn evaluate(
     model: &Model,
     opts: &EvalOptions,
+    keep_frames: usize,
     device: &Device,
     mut progress: impl FnMut(usize, usize),
-) -> Result<(Vec<ClipScore>, Vec<ClipScore>)> {
+) -> Result<Evaluation> {
     let cfg = model.config().clone();
     let specs = prompts(opts.prompts, opts.seed);
-    let mut ours = Vec::with_capacity(specs.len());
-    let mut truth = Vec::with_capacity(specs.len());
+    let mut out = Evaluation::default();
     for (i, spec) in specs.iter().enumerate() {
         let prompt = spec.canonical_prompt();
         let so = SampleOptions {
@@ -144,7 +155,8 @@ pub fn evaluate(
             seed: opts.seed.wrapping_add(i as u64),
         };
         let clip = sample(model, &prompt, &so, device, |_, _| {})?;
-        ours.push(score_clip(&clip_frames(&clip)?, spec));
+        let ours = clip_frames(&clip)?;
+        out.ours.push(score_clip(&ours, spec));
         let ro = RenderOptions {
             width: cfg.width as u32,
             height: cfg.height as u32,
@@ -152,11 +164,58 @@ pub fn evaluate(
             duration_s: cfg.clip_seconds,
             seed: so.seed,
         };
-        let frames: Vec<RgbImage> = render(spec, &ro).into_iter().take(cfg.frames).collect();
-        truth.push(score_clip(&frames, spec));
+        let truth: Vec<RgbImage> = render(spec, &ro).into_iter().take(cfg.frames).collect();
+        out.truth.push(score_clip(&truth, spec));
+        if i < keep_frames {
+            out.frames.push((truth, ours));
+        }
         progress(i + 1, specs.len());
     }
-    Ok((ours, truth))
+    Ok(out)
+}
+
+/// One image of clips side by side: per clip a row of the renderer's frames above a row of the
+/// model's, each pixel drawn as a `scale` x `scale` block.
+pub fn contact_sheet(clips: &[(Vec<RgbImage>, Vec<RgbImage>)], scale: u32) -> RgbImage {
+    let rows = clips.iter().flat_map(|(a, b)| [a, b]);
+    let (w, h) = clips
+        .first()
+        .and_then(|(a, _)| a.first())
+        .map_or((0, 0), |f| (f.width(), f.height()));
+    let cols = rows.clone().map(Vec::len).max().unwrap_or(0) as u32;
+    let scale = scale.max(1);
+    let mut sheet = RgbImage::new(cols * w * scale, 2 * clips.len() as u32 * h * scale);
+    for (r, row) in rows.enumerate() {
+        for (c, frame) in row.iter().enumerate() {
+            for (x, y, p) in frame.enumerate_pixels() {
+                if x >= w || y >= h {
+                    continue;
+                }
+                let (x0, y0) = ((c as u32 * w + x) * scale, (r as u32 * h + y) * scale);
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        sheet.put_pixel(x0 + dx, y0 + dy, *p);
+                    }
+                }
+            }
+        }
+    }
+    sheet
+}
+
+/// Writes [`contact_sheet`] as a PNG, whole: into a temporary file beside `path`, renamed into
+/// place only when complete.
+pub fn write_contact_sheet(
+    path: &std::path::Path,
+    clips: &[(Vec<RgbImage>, Vec<RgbImage>)],
+    scale: u32,
+) -> Result<()> {
+    let tmp = path.with_extension("png.tmp");
+    if let Err(e) = contact_sheet(clips, scale).save_with_format(&tmp, image::ImageFormat::Png) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(GenerateError::io(&tmp, std::io::Error::other(e)));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| GenerateError::io(path, e))
 }
 
 fn dist(a: [u8; 3], b: [u8; 3]) -> u32 {

@@ -6,11 +6,13 @@
 //!   of training data and the ground truth for evaluation;
 //! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
 //! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling;
-//! - [`eval`]: prompt adherence by tracking the objects in sampled clips;
+//! - [`eval`]: prompt adherence by tracking the objects in sampled clips; [`denoise`]: the
+//!   model's denoising error per noise level, in one step and sampled down;
 //! - [`memory`]: the C allocator's settings that keep CPU training and sampling off fresh pages;
 //! - [`pipeline`]: `generate` — prompt to a signed MP4 at the asked size and frame rate.
 
 pub mod data;
+pub mod denoise;
 mod error;
 pub mod eval;
 pub mod memory;
