@@ -151,27 +151,22 @@ fn a_clean_prediction_is_returned_as_the_velocity() {
     let v = model.forward(&x, &t, &ids).unwrap();
     for (i, t) in [0.5f32, T_FLOOR].into_iter().enumerate() {
         let want = (x.get(i).unwrap() / f64::from(t)).unwrap();
-        let err = (v.get(i).unwrap() - want)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let err = max_abs(&(v.get(i).unwrap() - want).unwrap());
         assert!(err < 1e-4, "example {i}: off by {err}");
     }
     // The velocity model's zero output stays zero.
     let (_, model) = build_model(&Config::tiny(), None, &dev).unwrap();
     let v = model.forward(&x, &t, &ids).unwrap();
-    let max = v
-        .abs()
+    assert_eq!(max_abs(&v), 0.0);
+}
+
+fn max_abs(x: &candle_core::Tensor) -> f32 {
+    x.abs()
         .unwrap()
         .max_all()
         .unwrap()
         .to_scalar::<f32>()
-        .unwrap();
-    assert_eq!(max, 0.0);
+        .unwrap()
 }
 
 #[test]
