@@ -15,7 +15,8 @@ use verity_generate::train::{TimeSampling, TrainOptions, train};
 
 const USAGE: &str = "usage: train [--steps N] [--batch N] [--lr X] [--resume DIR] [--out DIR] \
                      [--checkpoint-every N] [--seed N] [--minutes M] [--cpu] \
-                     [--prediction velocity|clean] [--time-sampling uniform|logit-normal]";
+                     [--prediction velocity|clean] [--time-sampling uniform|logit-normal] \
+                     [--object-weight W]";
 
 fn main() -> anyhow::Result<()> {
     let mut opts = TrainOptions {
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        object_weight: 1.0,
     };
     let mut cpu = false;
     let mut args = std::env::args().skip(1);
@@ -55,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             "--seed" => opts.seed = value.parse()?,
             "--prediction" => opts.prediction = Some(value.parse().map_err(anyhow::Error::msg)?),
             "--time-sampling" => opts.time_sampling = value.parse().map_err(anyhow::Error::msg)?,
+            "--object-weight" => opts.object_weight = value.parse()?,
             "--minutes" => {
                 opts.time_limit = Some(Duration::from_secs_f64(value.parse::<f64>()? * 60.0))
             }

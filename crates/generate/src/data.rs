@@ -3,7 +3,7 @@
 use candle_core::{Device, Result, Tensor};
 
 use crate::model::{Config, PAD};
-use crate::render::{RenderOptions, render};
+use crate::render::{RenderOptions, render_with_coverage};
 use crate::rng::Rng;
 use crate::scene::{
     Background, Camera, Color, Direction, Motion, ObjectSpec, SceneSpec, Shape, Size,
@@ -66,7 +66,7 @@ pub fn random_spec(rng: &mut Rng, allow_held_out: bool) -> SceneSpec {
 /// Renders a spec as the model sees it: [T, C, H, W] in [-1, 1].
 pub fn clip_tensor(spec: &SceneSpec, cfg: &Config, seed: u64, device: &Device) -> Result<Tensor> {
     let mut data = vec![0f32; clip_len(cfg)];
-    render_into(spec, cfg, seed, &mut data);
+    render_into(spec, cfg, seed, &mut data, None);
     Tensor::from_vec(
         data,
         (cfg.frames, cfg.channels, cfg.height, cfg.width),
@@ -78,8 +78,19 @@ fn clip_len(cfg: &Config) -> usize {
     cfg.frames * cfg.channels * cfg.height * cfg.width
 }
 
-/// Renders a spec into `data` ([T, C, H, W] in [-1, 1]).
-fn render_into(spec: &SceneSpec, cfg: &Config, seed: u64, data: &mut [f32]) {
+fn coverage_len(cfg: &Config) -> usize {
+    cfg.frames * cfg.height * cfg.width
+}
+
+/// Renders a spec into `data` ([T, C, H, W] in [-1, 1]) and, when given, the objects' coverage
+/// of each pixel into `coverage` ([T, H, W] in [0, 1]).
+fn render_into(
+    spec: &SceneSpec,
+    cfg: &Config,
+    seed: u64,
+    data: &mut [f32],
+    mut coverage: Option<&mut [f32]>,
+) {
     let opts = RenderOptions {
         width: cfg.width as u32,
         height: cfg.height as u32,
@@ -87,14 +98,17 @@ fn render_into(spec: &SceneSpec, cfg: &Config, seed: u64, data: &mut [f32]) {
         duration_s: cfg.clip_seconds,
         seed,
     };
-    let frames = render(spec, &opts);
+    let frames = render_with_coverage(spec, &opts);
     let (h, w, c) = (cfg.height, cfg.width, cfg.channels);
-    for (t, img) in frames.iter().take(cfg.frames).enumerate() {
+    for (t, (img, cover)) in frames.iter().take(cfg.frames).enumerate() {
         for (x, y, p) in img.enumerate_pixels() {
             for ch in 0..c {
                 data[((t * c + ch) * h + y as usize) * w + x as usize] =
                     f32::from(p[ch]) / 127.5 - 1.0;
             }
+        }
+        if let Some(out) = coverage.as_deref_mut() {
+            out[t * h * w..(t + 1) * h * w].copy_from_slice(cover);
         }
     }
 }
@@ -115,6 +129,31 @@ pub fn batch(
     drop_text: f32,
     device: &Device,
 ) -> Result<(Tensor, Tensor)> {
+    let b = build_batch(cfg, size, rng, drop_text, false, device)?;
+    Ok((b.clips, b.ids))
+}
+
+/// A training batch with where its objects are.
+#[derive(Debug)]
+pub struct Batch {
+    /// [B, T, C, H, W] in [-1, 1].
+    pub clips: Tensor,
+    /// [B, L].
+    pub ids: Tensor,
+    /// [B, T, 1, H, W]: how much of each pixel the objects cover, 0 to 1; only when asked for.
+    pub coverage: Option<Tensor>,
+}
+
+/// Like [`batch`], and with the objects' coverage when `coverage` is set. The same generator
+/// state gives the same clips and prompts either way.
+pub fn build_batch(
+    cfg: &Config,
+    size: usize,
+    rng: &mut Rng,
+    drop_text: f32,
+    coverage: bool,
+    device: &Device,
+) -> Result<Batch> {
     // Draw every random choice first, in order, so the stream does not depend on threads.
     let mut jobs = Vec::with_capacity(size);
     let mut ids = Vec::with_capacity(size * cfg.max_words);
@@ -131,26 +170,42 @@ pub fn batch(
     }
     // Then render the clips on all cores, into one buffer that goes to the device at once.
     let len = clip_len(cfg);
+    let cov_len = if coverage { coverage_len(cfg) } else { 0 };
     let mut data = vec![0f32; size * len];
+    let mut cover = vec![0f32; size * cov_len];
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(size);
     let per = size.div_ceil(threads.max(1));
     std::thread::scope(|scope| {
+        let mut cover_chunks = cover.chunks_mut((per * cov_len).max(1));
         for (chunk, jobs) in data.chunks_mut(per * len).zip(jobs.chunks(per)) {
+            let cover_chunk = if coverage { cover_chunks.next() } else { None };
             scope.spawn(move || {
+                let mut covers = cover_chunk.map(|c| c.chunks_mut(cov_len.max(1)));
                 for (out, (spec, seed)) in chunk.chunks_mut(len).zip(jobs) {
-                    render_into(spec, cfg, *seed, out);
+                    let cov = covers.as_mut().and_then(|c| c.next());
+                    render_into(spec, cfg, *seed, out, cov);
                 }
             });
         }
     });
-    Ok((
-        Tensor::from_vec(
+    let coverage = if coverage {
+        Some(Tensor::from_vec(
+            cover,
+            (size, cfg.frames, 1, cfg.height, cfg.width),
+            device,
+        )?)
+    } else {
+        None
+    };
+    Ok(Batch {
+        clips: Tensor::from_vec(
             data,
             (size, cfg.frames, cfg.channels, cfg.height, cfg.width),
             device,
         )?,
-        Tensor::from_vec(ids, (size, cfg.max_words), device)?,
-    ))
+        ids: Tensor::from_vec(ids, (size, cfg.max_words), device)?,
+        coverage,
+    })
 }

@@ -288,9 +288,28 @@ fn palette(b: Background) -> ([f32; 3], [f32; 3], f32) {
     (rgb(sky), rgb(ground), tex)
 }
 
+/// Renders every frame of a scene with, per frame, how much of each pixel the objects cover
+/// (0 to 1, row-major): where in the clip the objects are, for training that weights them.
+pub fn render_with_coverage(spec: &SceneSpec, opts: &RenderOptions) -> Vec<(RgbImage, Vec<f32>)> {
+    simulate(spec, opts)
+        .iter()
+        .map(|s| draw_with_coverage(spec, s, opts.width, opts.height))
+        .collect()
+}
+
 /// Draws one frame. Coverage of each edge comes from the signed distance, so edges are
 /// anti-aliased at any size.
 pub fn draw(spec: &SceneSpec, state: &FrameState, width: u32, height: u32) -> RgbImage {
+    draw_with_coverage(spec, state, width, height).0
+}
+
+/// Draws one frame and returns, with it, the objects' coverage of each pixel (row-major).
+pub fn draw_with_coverage(
+    spec: &SceneSpec,
+    state: &FrameState,
+    width: u32,
+    height: u32,
+) -> (RgbImage, Vec<f32>) {
     let (w, h) = (width as f32, height as f32);
     let v = state.view;
     let px = 1.0 / (v.zoom * h); // one pixel in world units
@@ -301,7 +320,9 @@ pub fn draw(spec: &SceneSpec, state: &FrameState, width: u32, height: u32) -> Rg
         .zip(state.bodies.iter().copied())
         .collect();
     let mut img = RgbImage::new(width, height);
+    let mut coverage = vec![0f32; width as usize * height as usize];
     for (sx, sy, pixel) in img.enumerate_pixels_mut() {
+        let mut covered = 0f32;
         let (x, y) = to_world(sx as f32 + 0.5, sy as f32 + 0.5);
         // Ground below the floor line, with coverage across the edge.
         let ground_cov = ((y - FLOOR_Y) / px + 0.5).clamp(0.0, 1.0);
@@ -326,10 +347,12 @@ pub fn draw(spec: &SceneSpec, state: &FrameState, width: u32, height: u32) -> Rg
             let shade = 1.0 - 0.25 * ((y - b.y) / b.radius).clamp(-1.0, 1.0).max(0.0);
             c = c.map(|v| v * shade);
             col = mix(col, c, cov);
+            covered = covered.max(cov);
         }
         *pixel = Rgb(col.map(|v| v.round().clamp(0.0, 255.0) as u8));
+        coverage[sy as usize * width as usize + sx as usize] = covered;
     }
-    img
+    (img, coverage)
 }
 
 /// Signed distance from a point (relative to the centre) to a shape of radius `r`, turned by

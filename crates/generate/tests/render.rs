@@ -2,7 +2,7 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use verity_generate::render::{FLOOR_Y, simulate};
+use verity_generate::render::{FLOOR_Y, render_with_coverage, simulate};
 use verity_generate::{RenderOptions, parse, render};
 
 fn opts(seed: u64) -> RenderOptions {
@@ -36,6 +36,36 @@ fn edges_are_anti_aliased() {
         .filter(|p| p[0] > 90 && p[0] < 200 && p[1] > 90 && p[1] < 200)
         .count();
     assert!(partial >= 8, "{partial} edge pixels");
+}
+
+#[test]
+fn coverage_marks_the_object_and_only_it() {
+    let s = parse("a large white ball moves right on night").unwrap();
+    let o = opts(1);
+    let frames = render(&s, &o);
+    let covered = render_with_coverage(&s, &o);
+    let state = simulate(&s, &o);
+    for ((plain, (img, cover)), st) in frames.iter().zip(&covered).zip(&state) {
+        // The same frame as without coverage.
+        assert_eq!(plain.as_raw(), img.as_raw());
+        // The ball's area in pixels: coverage sums to it within the anti-aliased edge.
+        let r = st.bodies[0].radius * st.view.zoom * o.height as f32;
+        let area = std::f32::consts::PI * r * r;
+        let sum: f32 = cover.iter().sum();
+        assert!(
+            (sum - area).abs() < 0.1 * area,
+            "coverage {sum} vs area {area}"
+        );
+        // Fully covered pixels are the white ball (its band and shading darken it to about half),
+        // uncovered ones the dark night.
+        for (p, c) in img.pixels().zip(cover) {
+            if *c == 1.0 {
+                assert!(p[0] > 120, "covered pixel {p:?}");
+            } else if *c == 0.0 {
+                assert!(p[0] < 90, "background pixel {p:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -5,7 +5,9 @@
 
 use candle_core::Device;
 use verity_generate::GenerateError;
+use verity_generate::data::{batch, build_batch};
 use verity_generate::model::{Config, Prediction, T_FLOOR};
+use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
 use verity_generate::train::{
     TimeSampling, TrainOptions, WEIGHTS, build_model, load_config, train,
@@ -29,6 +31,7 @@ fn tiny_model_learns_resumes_and_samples() {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        object_weight: 1.0,
     };
     let mut losses = Vec::new();
     let state = train(&cfg, &opts, &dev, |s| losses.push(s.loss)).unwrap();
@@ -115,6 +118,7 @@ fn missing_corrupt_or_mismatched_weights_are_clear_errors() {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        object_weight: 1.0,
     };
     train(&cfg, &opts, &dev, |_| {}).unwrap();
     let other = Config {
@@ -170,6 +174,90 @@ fn max_abs(x: &candle_core::Tensor) -> f32 {
 }
 
 #[test]
+fn batches_come_with_where_their_objects_are() {
+    let cfg = Config::tiny();
+    let dev = Device::Cpu;
+    let plain = batch(&cfg, 3, &mut Rng::new(5), 0.1, &dev).unwrap();
+    let b = build_batch(&cfg, 3, &mut Rng::new(5), 0.1, true, &dev).unwrap();
+    // The same clips and prompts as the plain batch from the same generator state.
+    assert_eq!(max_abs(&(&plain.0 - &b.clips).unwrap()), 0.0);
+    assert_eq!(
+        plain.1.to_vec2::<u32>().unwrap(),
+        b.ids.to_vec2::<u32>().unwrap()
+    );
+    let cover = b.coverage.unwrap();
+    assert_eq!(cover.dims(), &[3, cfg.frames, 1, cfg.height, cfg.width][..]);
+    let v = cover.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert!(v.iter().all(|c| (0.0..=1.0).contains(c)));
+    // Each clip has an object somewhere, and it is a small part of the frame.
+    let per_clip = v.len() / 3;
+    for clip in v.chunks(per_clip) {
+        let share = clip.iter().sum::<f32>() / per_clip as f32;
+        assert!(share > 0.0 && share < 0.5, "object share {share}");
+    }
+    assert!(
+        build_batch(&cfg, 1, &mut Rng::new(5), 0.0, false, &dev)
+            .unwrap()
+            .coverage
+            .is_none()
+    );
+}
+
+#[test]
+fn object_weight_changes_the_update_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Device::Cpu;
+    let base = dir.path().join("base");
+    let opts = TrainOptions {
+        steps: 1,
+        batch: 2,
+        lr: 1e-3,
+        out: base.clone(),
+        resume: None,
+        seed: 3,
+        checkpoint_every: 1,
+        drop_text: 0.1,
+        time_limit: None,
+        time_sampling: TimeSampling::Uniform,
+        prediction: None,
+        object_weight: 1.0,
+    };
+    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    // One more step from the same weights and data, three times: twice plain, once weighted.
+    let step = |name: &str, object_weight: f32| {
+        let out = dir.path().join(name);
+        let o = TrainOptions {
+            steps: 2,
+            resume: Some(base.clone()),
+            out: out.clone(),
+            object_weight,
+            ..opts.clone()
+        };
+        train(&Config::tiny(), &o, &dev, |s| assert!(s.loss.is_finite())).unwrap();
+        std::fs::read(out.join(WEIGHTS)).unwrap()
+    };
+    let (a, b, weighted) = (step("a", 1.0), step("b", 1.0), step("w", 10.0));
+    assert_eq!(a, b, "a plain step is deterministic");
+    assert_ne!(a, weighted, "weighting the objects changes the update");
+    for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        let o = TrainOptions {
+            object_weight: bad,
+            out: dir.path().join("bad"),
+            ..opts.clone()
+        };
+        let err = train(&Config::tiny(), &o, &dev, |_| {}).unwrap_err();
+        assert!(
+            matches!(err, GenerateError::InvalidOption { .. }),
+            "{bad}: {err}"
+        );
+        assert!(
+            !dir.path().join("bad").exists(),
+            "nothing written for {bad}"
+        );
+    }
+}
+
+#[test]
 fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ckpt");
@@ -186,6 +274,7 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        object_weight: 1.0,
     };
     train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
