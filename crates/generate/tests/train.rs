@@ -23,15 +23,9 @@ fn tiny_model_learns_resumes_and_samples() {
         steps: 300,
         batch: 4,
         lr: 3e-3,
-        out: out.clone(),
-        resume: None,
         seed: 1,
         checkpoint_every: 150,
-        drop_text: 0.1,
-        time_limit: None,
-        time_sampling: TimeSampling::Uniform,
-        prediction: None,
-        object_weight: 1.0,
+        ..tiny_opts(&out)
     };
     let mut losses = Vec::new();
     let state = train(&cfg, &opts, &dev, |s| losses.push(s.loss)).unwrap();
@@ -107,18 +101,9 @@ fn missing_corrupt_or_mismatched_weights_are_clear_errors() {
     // Weights of one config do not load into another.
     let out = dir.path().join("ckpt");
     let opts = TrainOptions {
-        steps: 1,
         batch: 1,
-        lr: 1e-3,
-        out: out.clone(),
-        resume: None,
-        seed: 0,
-        checkpoint_every: 1,
         drop_text: 0.0,
-        time_limit: None,
-        time_sampling: TimeSampling::Uniform,
-        prediction: None,
-        object_weight: 1.0,
+        ..tiny_opts(&out)
     };
     train(&cfg, &opts, &dev, |_| {}).unwrap();
     let other = Config {
@@ -162,6 +147,24 @@ fn a_clean_prediction_is_returned_as_the_velocity() {
     let (_, model) = build_model(&Config::tiny(), None, &dev).unwrap();
     let v = model.forward(&x, &t, &ids).unwrap();
     assert_eq!(max_abs(&v), 0.0);
+}
+
+/// One plain step of batch 2 into `out`, as the short tests here train.
+fn tiny_opts(out: &std::path::Path) -> TrainOptions {
+    TrainOptions {
+        steps: 1,
+        batch: 2,
+        lr: 1e-3,
+        out: out.to_path_buf(),
+        resume: None,
+        seed: 0,
+        checkpoint_every: 1,
+        drop_text: 0.1,
+        time_limit: None,
+        time_sampling: TimeSampling::Uniform,
+        prediction: None,
+        object_weight: 1.0,
+    }
 }
 
 fn max_abs(x: &candle_core::Tensor) -> f32 {
@@ -209,18 +212,8 @@ fn object_weight_changes_the_update_and_is_checked() {
     let dev = Device::Cpu;
     let base = dir.path().join("base");
     let opts = TrainOptions {
-        steps: 1,
-        batch: 2,
-        lr: 1e-3,
-        out: base.clone(),
-        resume: None,
         seed: 3,
-        checkpoint_every: 1,
-        drop_text: 0.1,
-        time_limit: None,
-        time_sampling: TimeSampling::Uniform,
-        prediction: None,
-        object_weight: 1.0,
+        ..tiny_opts(&base)
     };
     train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
     // One more step from the same weights and data, three times: twice plain, once weighted.
@@ -264,17 +257,8 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     let dev = Device::Cpu;
     let opts = TrainOptions {
         steps: 2,
-        batch: 2,
-        lr: 1e-3,
-        out: out.clone(),
-        resume: None,
-        seed: 0,
         checkpoint_every: 2,
-        drop_text: 0.1,
-        time_limit: None,
-        time_sampling: TimeSampling::Uniform,
-        prediction: None,
-        object_weight: 1.0,
+        ..tiny_opts(&out)
     };
     train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
