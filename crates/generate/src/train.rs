@@ -37,7 +37,10 @@ pub struct TrainOptions {
     pub prediction: Option<Prediction>,
     /// How much more a pixel the objects cover counts in the loss than a background pixel
     /// (1: all pixels alike). Objects are 1 to 5 % of the pixels of a clip, so with plain
-    /// averaging the background decides almost all of the loss.
+    /// averaging the background decides almost all of the loss. A weight that depends on the
+    /// clean clip moves the loss's minimiser to `E[w·x0 | x_t] / E[w | x_t]`: where the noise
+    /// hides the object, every pixel that might be it is pulled towards its colour. An
+    /// experiment.
     pub object_weight: f32,
 }
 
