@@ -170,7 +170,8 @@ pub fn build_batch(
     }
     // Then render the clips on all cores, into one buffer that goes to the device at once.
     let len = clip_len(cfg);
-    let cov_len = if coverage { coverage_len(cfg) } else { 0 };
+    // The renderer works out the coverage anyway; keeping it costs one small copy per clip.
+    let cov_len = coverage_len(cfg);
     let mut data = vec![0f32; size * len];
     let mut cover = vec![0f32; size * cov_len];
     let threads = std::thread::available_parallelism()
@@ -178,14 +179,15 @@ pub fn build_batch(
         .min(size);
     let per = size.div_ceil(threads.max(1));
     std::thread::scope(|scope| {
-        let mut cover_chunks = cover.chunks_mut((per * cov_len).max(1));
-        for (chunk, jobs) in data.chunks_mut(per * len).zip(jobs.chunks(per)) {
-            let cover_chunk = if coverage { cover_chunks.next() } else { None };
+        let chunks = data
+            .chunks_mut(per * len)
+            .zip(cover.chunks_mut(per * cov_len))
+            .zip(jobs.chunks(per));
+        for ((chunk, covers), jobs) in chunks {
             scope.spawn(move || {
-                let mut covers = cover_chunk.map(|c| c.chunks_mut(cov_len.max(1)));
-                for (out, (spec, seed)) in chunk.chunks_mut(len).zip(jobs) {
-                    let cov = covers.as_mut().and_then(|c| c.next());
-                    render_into(spec, cfg, *seed, out, cov);
+                let clips = chunk.chunks_mut(len).zip(covers.chunks_mut(cov_len));
+                for ((out, cov), (spec, seed)) in clips.zip(jobs) {
+                    render_into(spec, cfg, *seed, out, Some(cov));
                 }
             });
         }

@@ -228,6 +228,7 @@ pub fn train(
     let mut since_ckpt = Instant::now();
     let started = Instant::now();
     let seconds_before = state.seconds;
+    let weighted = opts.object_weight != 1.0;
     while state.step < opts.steps {
         if opts.time_limit.is_some_and(|l| started.elapsed() >= l) {
             state.seconds = seconds_before + started.elapsed().as_secs_f64();
@@ -235,7 +236,6 @@ pub fn train(
             break;
         }
         let t0 = Instant::now();
-        let weighted = opts.object_weight != 1.0;
         let data::Batch {
             clips: x0,
             ids,
@@ -252,22 +252,18 @@ pub fn train(
         let pred = model.forward(&x_t, &t, &ids)?;
         let sq = (pred - target)?.sqr()?;
         let mse = sq.mean_all()?;
-        // The logged loss is the plain mean, so runs with and without weighting compare.
-        let loss = match &coverage {
+        let objective = match &coverage {
             Some(cover) => {
                 let w = ((cover * f64::from(opts.object_weight - 1.0))? + 1.0)?
                     .broadcast_as(sq.shape())?
                     .contiguous()?;
-                let weighted = (sq.mul(&w)?.sum_all()? / w.sum_all()?)?;
-                opt.backward_step(&weighted)?;
-                mse
+                (sq.mul(&w)?.sum_all()? / w.sum_all()?)?
             }
-            None => {
-                opt.backward_step(&mse)?;
-                mse
-            }
+            None => mse.clone(),
         };
-        let loss = loss.to_scalar::<f32>()?;
+        opt.backward_step(&objective)?;
+        // The logged loss is the plain mean, so runs with and without weighting compare.
+        let loss = mse.to_scalar::<f32>()?;
         state.step += 1;
         since_log = (since_log.0 + loss, since_log.1 + 1);
         log(&StepLog {
