@@ -230,6 +230,13 @@ pub struct TrainGeneratorArgs {
     #[arg(long, value_name = "velocity|clean")]
     pub prediction: Option<verity_generate::model::Prediction>,
 
+    /// How each token knows its frame, row and column: `learned` embeddings only, or `sincos`,
+    /// fixed sine-cosine features added to them (see the model card: at high noise the learned
+    /// ones are drowned by the noise). A new model takes the shipped config's; a resumed one
+    /// keeps its own unless this is given.
+    #[arg(long, value_name = "learned|sincos")]
+    pub positions: Option<verity_generate::model::Positions>,
+
     /// How each example's noise level t is drawn: `uniform` in [0, 1], or `logit-normal`
     /// (sigmoid of a normal with mean 0.8 and deviation 0.8: mostly middling noise).
     #[arg(long, value_name = "uniform|logit-normal", default_value = "uniform")]

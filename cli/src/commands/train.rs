@@ -35,6 +35,7 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
         time_sampling: a.time_sampling,
         prediction: a.prediction,
+        positions: a.positions,
         object_weight: a.object_weight,
     };
     let bar = crate::output::progress_bar(

@@ -16,7 +16,7 @@ use verity_generate::train::{TimeSampling, TrainOptions, train};
 const USAGE: &str = "usage: train [--steps N] [--batch N] [--lr X] [--resume DIR] [--out DIR] \
                      [--checkpoint-every N] [--seed N] [--minutes M] [--cpu] \
                      [--prediction velocity|clean] [--time-sampling uniform|logit-normal] \
-                     [--object-weight W]";
+                     [--object-weight W] [--positions learned|sincos]";
 
 fn main() -> anyhow::Result<()> {
     let mut opts = TrainOptions {
@@ -31,6 +31,7 @@ fn main() -> anyhow::Result<()> {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        positions: None,
         object_weight: 1.0,
     };
     let mut cpu = false;
@@ -58,6 +59,7 @@ fn main() -> anyhow::Result<()> {
             "--prediction" => opts.prediction = Some(value.parse().map_err(anyhow::Error::msg)?),
             "--time-sampling" => opts.time_sampling = value.parse().map_err(anyhow::Error::msg)?,
             "--object-weight" => opts.object_weight = value.parse()?,
+            "--positions" => opts.positions = Some(value.parse().map_err(anyhow::Error::msg)?),
             "--minutes" => {
                 opts.time_limit = Some(Duration::from_secs_f64(value.parse::<f64>()? * 60.0))
             }

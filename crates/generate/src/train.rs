@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data;
 use crate::error::{GenerateError, Result};
-use crate::model::{Config, Model, Prediction};
+use crate::model::{Config, Model, Positions, Prediction};
 use crate::rng::Rng;
 
 /// How to train.
@@ -35,6 +35,10 @@ pub struct TrainOptions {
     /// Sets what the network outputs. A resumed checkpoint keeps its own unless this is given;
     /// when it differs, training continues from the same weights towards the new output.
     pub prediction: Option<Prediction>,
+    /// Sets how tokens know their place ([`Positions`]). A resumed checkpoint keeps its own
+    /// unless this is given; switching a learned-only one to `sincos` adds the fixed features to
+    /// the same weights.
+    pub positions: Option<Positions>,
     /// How much more a pixel the objects cover counts in the loss than a background pixel
     /// (1: all pixels alike). Objects are 1 to 5 % of the pixels of a clip, so with plain
     /// averaging the background decides almost all of the loss. A weight that depends on the
@@ -210,6 +214,9 @@ pub fn train(
     let mut cfg = cfg;
     if let Some(prediction) = opts.prediction {
         cfg.prediction = prediction;
+    }
+    if let Some(positions) = opts.positions {
+        cfg.positions = positions;
     }
     cfg.validate().map_err(|reason| GenerateError::BadConfig {
         path: opts.out.join(CONFIG),

@@ -37,6 +37,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        positions: None,
         object_weight: 1.0,
     };
     train(&Config::tiny(), &topts, &dev, |_| {}).unwrap();

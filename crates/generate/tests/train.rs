@@ -6,7 +6,7 @@
 use candle_core::Device;
 use verity_generate::GenerateError;
 use verity_generate::data::{batch, build_batch};
-use verity_generate::model::{Config, Prediction, T_FLOOR};
+use verity_generate::model::{Config, Positions, Prediction, T_FLOOR, sincos_positions};
 use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
 use verity_generate::train::{
@@ -163,6 +163,7 @@ fn tiny_opts(out: &std::path::Path) -> TrainOptions {
         time_limit: None,
         time_sampling: TimeSampling::Uniform,
         prediction: None,
+        positions: None,
         object_weight: 1.0,
     }
 }
@@ -284,13 +285,110 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     };
     train(&Config::tiny(), &on, &dev, |_| {}).unwrap();
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
-    // A config file written before the field existed reads as a velocity model.
+    // A config file written before the fields existed reads as a velocity model with learned
+    // positions.
     let path = out.join("config.json");
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     json.as_object_mut().unwrap().remove("prediction");
+    json.as_object_mut().unwrap().remove("positions");
     std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
+    assert_eq!(load_config(&out).unwrap().positions, Positions::Learned);
     assert!("sideways".parse::<Prediction>().is_err());
     assert!("gaussian".parse::<TimeSampling>().is_err());
+}
+
+#[test]
+fn sincos_positions_tell_every_token_its_frame_row_and_column() {
+    let (gt, gh, gw, d) = (8, 8, 8, 128);
+    let p = sincos_positions(gt, gh, gw, d, &Device::Cpu).unwrap();
+    assert_eq!(p.dims(), &[gt, gh * gw, d]);
+    let rows: Vec<Vec<f32>> = p.reshape((gt * gh * gw, d)).unwrap().to_vec2().unwrap();
+    // Every sine-cosine pair has norm 1: √(d / 2) = 8 in all, as large as a patch of noise
+    // after the patch layer, not the 0.2 of the learned embeddings' start.
+    for r in &rows {
+        let norm = r.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 8.0).abs() < 1e-3, "{norm}");
+    }
+    // No two tokens share a place: the closest two are at least 1 apart.
+    let mut closest = f32::INFINITY;
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            let dist = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>();
+            closest = closest.min(dist.sqrt());
+        }
+    }
+    assert!(closest >= 1.0, "{closest}");
+    // The first quarter of the dimensions is the frame group: shared by the tokens of one
+    // group, different between groups; the rest is the place in the frame, shared across groups.
+    let token = |t: usize, s: usize| &rows[t * gh * gw + s];
+    assert_eq!(token(3, 0)[..32], token(3, 63)[..32]);
+    assert_ne!(token(3, 0)[..32], token(4, 0)[..32]);
+    assert_eq!(token(0, 9)[32..], token(7, 9)[32..]);
+    // An odd size still fills every token (the last dimension stays 0).
+    let odd = sincos_positions(2, 3, 3, 33, &Device::Cpu).unwrap();
+    assert_eq!(odd.dims(), &[2, 9, 33]);
+}
+
+#[test]
+fn a_learned_checkpoint_trains_on_with_sincos_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ckpt");
+    let dev = Device::Cpu;
+    let opts = TrainOptions {
+        steps: 2,
+        checkpoint_every: 2,
+        ..tiny_opts(&out)
+    };
+    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    assert_eq!(load_config(&out).unwrap().positions, Positions::Learned);
+    // The same trained weights with and without the fixed features give other outputs: the
+    // features reach the network.
+    let learned = load_config(&out).unwrap();
+    let sincos = Config {
+        positions: Positions::Sincos,
+        ..learned.clone()
+    };
+    let shape = (
+        1,
+        learned.frames,
+        learned.channels,
+        learned.height,
+        learned.width,
+    );
+    let x = candle_core::Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
+    let t = candle_core::Tensor::new(&[0.9f32], &dev).unwrap();
+    let words = verity_generate::data::prompt_ids(&learned, "a red ball falls");
+    let ids = candle_core::Tensor::new(words.as_slice(), &dev)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap();
+    let weights = out.join(WEIGHTS);
+    let (_, a) = build_model(&learned, Some(&weights), &dev).unwrap();
+    let (_, b) = build_model(&sincos, Some(&weights), &dev).unwrap();
+    let va = a.forward(&x, &t, &ids).unwrap();
+    let vb = b.forward(&x, &t, &ids).unwrap();
+    assert!(max_abs(&(va - vb).unwrap()) > 1e-4);
+    // Switched on resume, the checkpoint says so and keeps saying so when resumed without it.
+    let switch = TrainOptions {
+        steps: 3,
+        resume: Some(out.clone()),
+        positions: Some(Positions::Sincos),
+        ..opts.clone()
+    };
+    let state = train(&Config::tiny(), &switch, &dev, |s| {
+        assert!(s.loss.is_finite())
+    })
+    .unwrap();
+    assert_eq!(state.step, 3);
+    assert_eq!(load_config(&out).unwrap().positions, Positions::Sincos);
+    let on = TrainOptions {
+        steps: 4,
+        resume: Some(out.clone()),
+        ..opts
+    };
+    train(&Config::tiny(), &on, &dev, |_| {}).unwrap();
+    assert_eq!(load_config(&out).unwrap().positions, Positions::Sincos);
+    assert!("random".parse::<Positions>().is_err());
 }

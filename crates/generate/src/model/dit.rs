@@ -3,10 +3,10 @@
 //! and the pooled prompt. Every op has a gradient on CPU: norms and softmax are written from
 //! primitive ops (candle's fused `softmax_last_dim`, `layer_norm` and `rms_norm` have no backward).
 
-use candle_core::{D, DType, Module, Result, Tensor};
+use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Init, Linear, VarBuilder};
 
-use super::config::{Config, PAD, Prediction};
+use super::config::{Config, PAD, Positions, Prediction};
 
 /// The least t a clean prediction is divided by, so the velocity stays finite as t goes to 0.
 pub const T_FLOOR: f32 = 0.05;
@@ -209,6 +209,59 @@ impl Block {
     }
 }
 
+/// Sine and cosine features of `len` positions over `n` dimensions ([len, n], row-major): pairs
+/// at angular frequencies from π/len (half a turn across the whole axis) up to π (a sign flip
+/// from one position to the next), evenly spaced in log; an odd last dimension stays 0.
+fn axis_features(len: usize, n: usize) -> Vec<f32> {
+    let pairs = n / 2;
+    let mut out = vec![0f32; len * n];
+    for (p, row) in out.chunks_mut(n.max(1)).enumerate() {
+        for i in 0..pairs {
+            let ratio = if pairs > 1 {
+                i as f32 / (pairs - 1) as f32
+            } else {
+                0.0
+            };
+            let w = std::f32::consts::PI / len as f32 * (len as f32).powf(ratio);
+            row[2 * i] = (p as f32 * w).sin();
+            row[2 * i + 1] = (p as f32 * w).cos();
+        }
+    }
+    out
+}
+
+/// Fixed positions of a `gt` x `gh` x `gw` token grid in `dim` dimensions, [gt, gh·gw, dim]: a
+/// quarter of the dimensions (rounded down to even) describe the frame group, the rest are split
+/// between the row and the column. Each sine-cosine pair has norm 1, so a token's features have
+/// norm near √(dim / 2).
+pub fn sincos_positions(
+    gt: usize,
+    gh: usize,
+    gw: usize,
+    dim: usize,
+    device: &Device,
+) -> Result<Tensor> {
+    let nt = dim / 8 * 2;
+    let ny = (dim - nt) / 4 * 2;
+    let nx = dim - nt - ny;
+    let (ft, fy, fx) = (
+        axis_features(gt, nt),
+        axis_features(gh, ny),
+        axis_features(gw, nx),
+    );
+    let mut v = Vec::with_capacity(gt * gh * gw * dim);
+    for t in 0..gt {
+        for y in 0..gh {
+            for x in 0..gw {
+                v.extend_from_slice(&ft[t * nt..(t + 1) * nt]);
+                v.extend_from_slice(&fy[y * ny..(y + 1) * ny]);
+                v.extend_from_slice(&fx[x * nx..(x + 1) * nx]);
+            }
+        }
+    }
+    Tensor::from_vec(v, (gt, gh * gw, dim), device)
+}
+
 /// The whole model: `Model::new(&cfg, vb)` then `forward`.
 pub struct Model {
     cfg: Config,
@@ -216,6 +269,8 @@ pub struct Model {
     patch_in: Linear,
     pos_t: Tensor,
     pos_s: Tensor,
+    /// [`Positions::Sincos`]: the fixed features, [T', S, D].
+    pos_fixed: Option<Tensor>,
     time1: Linear,
     time2: Linear,
     blocks: Vec<Block>,
@@ -255,6 +310,10 @@ impl Model {
                     stdev: 0.02,
                 },
             )?,
+            pos_fixed: match cfg.positions {
+                Positions::Learned => None,
+                Positions::Sincos => Some(sincos_positions(gt, gh, gw, d, vb.device())?),
+            },
             time1: linear(vb.pp("time1"), 64, d)?,
             time2: linear(vb.pp("time2"), d, d)?,
             blocks: (0..cfg.depth)
@@ -312,6 +371,9 @@ impl Model {
         let c = (temb + pooled)?;
         let mut x = self.patch_in.forward(&self.patchify(x_t)?)?;
         x = x.broadcast_add(&self.pos_t)?.broadcast_add(&self.pos_s)?;
+        if let Some(fixed) = &self.pos_fixed {
+            x = x.broadcast_add(fixed)?;
+        }
         for block in &self.blocks {
             x = block.forward(&x, &c, &text, &bias)?;
         }

@@ -3,5 +3,5 @@
 mod config;
 mod dit;
 
-pub use config::{Config, NULL, PAD, Prediction, UNK, scene_vocabulary};
-pub use dit::{Model, T_FLOOR};
+pub use config::{Config, NULL, PAD, Positions, Prediction, UNK, scene_vocabulary};
+pub use dit::{Model, T_FLOOR, sincos_positions};
