@@ -19,11 +19,17 @@
 //!   differ from the background behind them by more than 40 levels (summed over R, G, B);
 //! - **colour:** the palette colour nearest to most foreground pixels is the asked colour (for a
 //!   collision, one of the two most common), leaving out colours that cover 5% or more of the
-//!   background itself;
-//! - **direction of motion:** the track of the asked colour's foreground pixels (their centroid in
-//!   each frame, taken back to the first frame's coordinates) moves the asked way along the
-//!   asked axis by at least 1.5 pixels and more than along the other axis; "falls" means down;
-//! - **bounce:** the track's height goes down and then up again by at least 1 pixel;
+//!   background itself, *and* that colour forms an object: one 8-connected blob (two for a
+//!   collision) of the colour's foreground pixels and the foreground beside them, no larger than
+//!   an eighth of the frame, holds at least 60% of the colour's foreground pixels, in two frames
+//!   or more and in at least a quarter of the frames where the colour shows. Without the second
+//!   half, specks of the asked colour scattered over the frame passed;
+//! - **direction of motion:** the track of the object (the centroid of that blob in each frame
+//!   where it holds, taken back to the first frame's coordinates) moves the asked way along the
+//!   asked axis by at least 1.5 pixels and more than along the other axis; "falls" means down.
+//!   A clip whose object holds in fewer than 3 frames fails it (collisions are not scored);
+//! - **bounce:** the track's height goes down and then up again by at least 1 pixel (failed,
+//!   too, without a track);
 //! - **flicker:** the mean absolute change of background pixels from each frame to the same place
 //!   of the scene in the frame before, in levels.
 
@@ -303,10 +309,45 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let mut order: Vec<usize> = (0..counts.len()).filter(|&k| counts[k] > 0).collect();
     order.sort_by(|a, b| counts[*b].cmp(&counts[*a]));
     let top = if spec.collides_with.is_some() { 2 } else { 1 };
-    let colour = order
+    let target = spec.object.color;
+    // Per frame, the asked colour's object: the `top` blobs (8-connected) of its foreground
+    // pixels and the foreground right beside them (which bridges a darker band across an
+    // object, not background between two specks), that hold the most of the colour. The frame's object
+    // holds when they hold at least 60% of the colour's foreground pixels and each is no larger
+    // than an eighth of the frame (the largest object of the scene language, zoomed in, is
+    // smaller). Each frame gives the colour's foreground pixels and, when it holds, the
+    // object's pixels.
+    let objects: Vec<(usize, Option<Vec<usize>>)> = fg
         .iter()
-        .take(top)
-        .any(|&k| Color::ALL[k] == spec.object.color);
+        .map(|frame_fg| {
+            let is_target = |i: &usize| frame_fg[*i].is_some_and(|p| nearest_colour(p) == target);
+            let n = (0..frame_fg.len()).filter(is_target).count();
+            let mask: Vec<bool> = (0..frame_fg.len())
+                .map(|i| {
+                    frame_fg[i].is_some()
+                        && (is_target(&i) || neighbours(i, w, h).any(|j| is_target(&j)))
+                })
+                .collect();
+            let mut parts: Vec<(usize, Vec<usize>)> = blobs_of(&mask, w, h)
+                .into_iter()
+                .map(|b| (b.iter().filter(|i| is_target(i)).count(), b))
+                .collect();
+            parts.sort_by_key(|(k, _)| std::cmp::Reverse(*k));
+            let kept = &parts[..top.min(parts.len())];
+            let held: usize = kept.iter().map(|(k, _)| k).sum();
+            let small = kept.iter().all(|(_, b)| b.len() * 8 <= w * h);
+            let pixels = kept.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+            (n, (n > 0 && small && held * 5 >= n * 3).then_some(pixels))
+        })
+        .collect();
+    // Over the clip, the object must hold in two frames or more, and in at least a quarter of
+    // those where the colour shows in the foreground at all. Not more: a still object is part
+    // of the background (the median), so one that falls and lies on the floor shows as
+    // foreground only while it moves, and under a zoom as a few scattered edge pixels after.
+    let showing = objects.iter().filter(|o| o.0 > 0).count();
+    let held = objects.iter().filter(|o| o.1.is_some()).count();
+    let formed = held >= 2 && held * 4 >= showing;
+    let colour = formed && order.iter().take(top).any(|&k| Color::ALL[k] == target);
     // Camera: the background's motion from the first to the last frame, in the first frame's
     // pixels (the scene moves the other way from the camera).
     let (shift, zoom) = (last_view.shift, last_view.zoom);
@@ -320,26 +361,24 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         Camera::ZoomOut => zoom <= 0.96,
     };
     // The asked object's track, in the first frame's coordinates (the camera taken out).
-    let target = spec.object.color;
-    let track: Vec<(f32, f32)> = fg
+    let track: Vec<(f32, f32)> = objects
         .iter()
         .zip(&views)
-        .filter_map(|(frame_fg, &view)| {
-            let (mut sx, mut sy, mut k) = (0f32, 0f32, 0f32);
-            for (i, px) in frame_fg.iter().enumerate() {
-                if let Some(p) = *px {
-                    if nearest_colour(p) == target {
-                        sx += (i % w) as f32 + 0.5;
-                        sy += (i / w) as f32 + 0.5;
-                        k += 1.0;
-                    }
-                }
-            }
-            (k > 0.0).then(|| canvas.screen_to_first(view, sx / k, sy / k))
+        .filter_map(|((_, blob), &view)| {
+            let blob = blob.as_ref()?;
+            let k = blob.len() as f32;
+            let sx: f32 = blob.iter().map(|i| (i % w) as f32 + 0.5).sum();
+            let sy: f32 = blob.iter().map(|i| (i / w) as f32 + 0.5).sum();
+            Some(canvas.screen_to_first(view, sx / k, sy / k))
         })
         .collect();
-    let (direction, bounce) = if track.len() < 3 || spec.collides_with.is_some() {
+    let asks_bounce = matches!(spec.motion, Motion::Bounces(_));
+    let (direction, bounce) = if spec.collides_with.is_some() {
         (None, None)
+    } else if track.len() < 3 {
+        // No object to follow: the asked motion is not shown, so it fails (it used to be left
+        // out, which let a clip with no object drop out of the share).
+        (Some(false), asks_bounce.then_some(false))
     } else {
         let (x0, y0) = track[0];
         let (x1, y1) = track[track.len() - 1];
@@ -358,7 +397,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
             },
             Motion::Falls => dy >= 1.5,
         };
-        let bounce = matches!(spec.motion, Motion::Bounces(_)).then(|| {
+        let bounce = asks_bounce.then(|| {
             // Image y grows downwards: a bounce is a maximum of y followed by a rise of 1 px.
             let mut deepest = f32::NEG_INFINITY;
             track.iter().any(|&(_, y)| {
@@ -396,6 +435,41 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         camera: Some(camera_ok),
         flicker: (flick.0 / flick.1.max(1) as f64) as f32,
     }
+}
+
+/// The 8-connected blobs of a `w` x `h` mask, each as its pixels' indices.
+fn blobs_of(mask: &[bool], w: usize, h: usize) -> Vec<Vec<usize>> {
+    let mut seen = vec![false; mask.len()];
+    let mut out = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let (mut blob, mut todo) = (Vec::new(), vec![start]);
+        while let Some(i) = todo.pop() {
+            blob.push(i);
+            for j in neighbours(i, w, h) {
+                if mask.get(j) == Some(&true) && !seen[j] {
+                    seen[j] = true;
+                    todo.push(j);
+                }
+            }
+        }
+        out.push(blob);
+    }
+    out
+}
+
+/// The up to 8 pixels around pixel `i` of a `w` x `h` frame.
+fn neighbours(i: usize, w: usize, h: usize) -> impl Iterator<Item = usize> {
+    let (x, y) = ((i % w) as isize, (i / w) as isize);
+    (-1..=1)
+        .flat_map(|dy| (-1..=1).map(move |dx| (dx, dy)))
+        .filter(|&d| d != (0, 0))
+        .map(move |(dx, dy)| (x + dx, y + dy))
+        .filter(move |&(nx, ny)| nx >= 0 && ny >= 0 && nx < w as isize && ny < h as isize)
+        .map(move |(nx, ny)| ny as usize * w + nx as usize)
 }
 
 /// Where the camera is in one frame, relative to the first: a frame-t pixel at screen x shows

@@ -97,3 +97,69 @@ fn the_denoising_error_grows_with_the_noise_for_a_model_that_removes_none() {
     assert_eq!(t.lines().count(), 4);
     assert!(t.contains("| 0.05 |"), "{t}");
 }
+
+/// 16 frames of 32x32 on a still blue-grey gradient (a flat one would let the camera tracker
+/// follow the object), with `paint` drawing red pixels into frame `t`.
+fn clip_with(paint: impl Fn(usize, &mut image::RgbImage)) -> Vec<image::RgbImage> {
+    (0..16)
+        .map(|t| {
+            let mut f = image::RgbImage::from_fn(32, 32, |x, y| {
+                image::Rgb([60 + 3 * x as u8, 90 + 2 * y as u8, 150])
+            });
+            paint(t, &mut f);
+            f
+        })
+        .collect()
+}
+
+#[test]
+fn the_colour_must_form_one_object_not_scattered_specks() {
+    let spec = verity_generate::prompt::parse("a red ball moves from left to right").unwrap();
+    let red = image::Rgb([220, 40, 40]);
+    // A 3x3 red square crossing the frame: colour and direction pass.
+    let object = clip_with(|t, f| {
+        for y in 14..17 {
+            for x in 4 + t as u32..7 + t as u32 {
+                f.put_pixel(x, y, red);
+            }
+        }
+    });
+    let s = score_clip(&object, &spec);
+    assert!(s.colour, "{s:?}");
+    assert_eq!(s.direction, Some(true), "{s:?}");
+    // The same nine red pixels a frame, each alone and moved about: red is still the most common
+    // foreground colour, but it is no object.
+    let specks = clip_with(|t, f| {
+        let at: Vec<(u32, u32)> = (0..9u32)
+            .map(|k| {
+                (
+                    (k * 11 + t as u32 * 5) % 29 + 1,
+                    (k * 7 + t as u32 * 3) % 29 + 1,
+                )
+            })
+            .collect();
+        for (i, a) in at.iter().enumerate() {
+            for b in &at[i + 1..] {
+                assert!(
+                    a.0.abs_diff(b.0).max(a.1.abs_diff(b.1)) >= 2,
+                    "{a:?} touches {b:?}"
+                );
+            }
+            f.put_pixel(a.0, a.1, red);
+        }
+    });
+    let s = score_clip(&specks, &spec);
+    assert!(!s.colour, "{s:?}");
+    // A red band a third of the frame high, in another third of it each frame, is one blob
+    // but far larger than any object.
+    let wash = clip_with(|t, f| {
+        let top = (t % 3) as u32 * 10;
+        for y in top..top + 10 {
+            for x in 0..32 {
+                f.put_pixel(x, y, red);
+            }
+        }
+    });
+    let s = score_clip(&wash, &spec);
+    assert!(!s.colour, "{s:?}");
+}
