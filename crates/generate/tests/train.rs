@@ -127,16 +127,7 @@ fn a_clean_prediction_is_returned_as_the_velocity() {
         ..Config::tiny()
     };
     let (_, model) = build_model(&cfg, None, &dev).unwrap();
-    let shape = (2, cfg.frames, cfg.channels, cfg.height, cfg.width);
-    let x = candle_core::Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
-    let t = candle_core::Tensor::new(&[0.5f32, 0.01], &dev).unwrap();
-    let words = verity_generate::data::prompt_ids(&cfg, "a red ball falls");
-    let ids = candle_core::Tensor::new(words.as_slice(), &dev)
-        .unwrap()
-        .unsqueeze(0)
-        .unwrap()
-        .repeat((2, 1))
-        .unwrap();
+    let (x, t, ids) = probe(&cfg, &[0.5, 0.01]);
     let v = model.forward(&x, &t, &ids).unwrap();
     for (i, t) in [0.5f32, T_FLOOR].into_iter().enumerate() {
         let want = (x.get(i).unwrap() / f64::from(t)).unwrap();
@@ -166,6 +157,55 @@ fn tiny_opts(out: &std::path::Path) -> TrainOptions {
         positions: None,
         object_weight: 1.0,
     }
+}
+
+/// Trains a fresh tiny model 2 steps into `out`; returns the options it used.
+fn two_steps_into(out: &std::path::Path) -> TrainOptions {
+    let opts = TrainOptions {
+        steps: 2,
+        checkpoint_every: 2,
+        ..tiny_opts(out)
+    };
+    train(&Config::tiny(), &opts, &Device::Cpu, |_| {}).unwrap();
+    opts
+}
+
+/// Trains on from `opts.out`'s checkpoint to step `steps`, with `change` made to the options;
+/// every logged loss must be finite.
+fn resume_to(opts: &TrainOptions, steps: usize, change: impl FnOnce(&mut TrainOptions)) {
+    let mut on = TrainOptions {
+        steps,
+        resume: Some(opts.out.clone()),
+        ..opts.clone()
+    };
+    change(&mut on);
+    let state = train(&Config::tiny(), &on, &Device::Cpu, |s| {
+        assert!(s.loss.is_finite())
+    })
+    .unwrap();
+    assert_eq!(state.step, steps);
+}
+
+/// A model input of `cfg`'s shape: noise at times `t`, each with the prompt "a red ball falls".
+fn probe(
+    cfg: &Config,
+    t: &[f32],
+) -> (
+    candle_core::Tensor,
+    candle_core::Tensor,
+    candle_core::Tensor,
+) {
+    let dev = Device::Cpu;
+    let shape = (t.len(), cfg.frames, cfg.channels, cfg.height, cfg.width);
+    let x = candle_core::Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
+    let words = verity_generate::data::prompt_ids(cfg, "a red ball falls");
+    let ids = candle_core::Tensor::new(words.as_slice(), &dev)
+        .unwrap()
+        .unsqueeze(0)
+        .unwrap()
+        .repeat((t.len(), 1))
+        .unwrap();
+    (x, candle_core::Tensor::new(t, &dev).unwrap(), ids)
 }
 
 fn max_abs(x: &candle_core::Tensor) -> f32 {
@@ -255,35 +295,16 @@ fn object_weight_changes_the_update_and_is_checked() {
 fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ckpt");
-    let dev = Device::Cpu;
-    let opts = TrainOptions {
-        steps: 2,
-        checkpoint_every: 2,
-        ..tiny_opts(&out)
-    };
-    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    let opts = two_steps_into(&out);
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
     // Switch: the same weights go on training, the checkpoint now says `clean`.
-    let clean = TrainOptions {
-        steps: 4,
-        resume: Some(out.clone()),
-        prediction: Some(Prediction::Clean),
-        time_sampling: "logit-normal".parse().unwrap(),
-        ..opts.clone()
-    };
-    let state = train(&Config::tiny(), &clean, &dev, |s| {
-        assert!(s.loss.is_finite())
-    })
-    .unwrap();
-    assert_eq!(state.step, 4);
+    resume_to(&opts, 4, |o| {
+        o.prediction = Some(Prediction::Clean);
+        o.time_sampling = "logit-normal".parse().unwrap();
+    });
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
     // Resumed without the option, it stays what the checkpoint says.
-    let on = TrainOptions {
-        steps: 5,
-        resume: Some(out.clone()),
-        ..opts
-    };
-    train(&Config::tiny(), &on, &dev, |_| {}).unwrap();
+    resume_to(&opts, 5, |_| {});
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
     // A config file written before the fields existed reads as a velocity model with learned
     // positions.
@@ -336,12 +357,7 @@ fn a_learned_checkpoint_trains_on_with_sincos_positions() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ckpt");
     let dev = Device::Cpu;
-    let opts = TrainOptions {
-        steps: 2,
-        checkpoint_every: 2,
-        ..tiny_opts(&out)
-    };
-    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    let opts = two_steps_into(&out);
     assert_eq!(load_config(&out).unwrap().positions, Positions::Learned);
     // The same trained weights with and without the fixed features give other outputs: the
     // features reach the network.
@@ -350,20 +366,7 @@ fn a_learned_checkpoint_trains_on_with_sincos_positions() {
         positions: Positions::Sincos,
         ..learned.clone()
     };
-    let shape = (
-        1,
-        learned.frames,
-        learned.channels,
-        learned.height,
-        learned.width,
-    );
-    let x = candle_core::Tensor::randn(0f32, 1f32, shape, &dev).unwrap();
-    let t = candle_core::Tensor::new(&[0.9f32], &dev).unwrap();
-    let words = verity_generate::data::prompt_ids(&learned, "a red ball falls");
-    let ids = candle_core::Tensor::new(words.as_slice(), &dev)
-        .unwrap()
-        .unsqueeze(0)
-        .unwrap();
+    let (x, t, ids) = probe(&learned, &[0.9]);
     let weights = out.join(WEIGHTS);
     let (_, a) = build_model(&learned, Some(&weights), &dev).unwrap();
     let (_, b) = build_model(&sincos, Some(&weights), &dev).unwrap();
@@ -371,24 +374,9 @@ fn a_learned_checkpoint_trains_on_with_sincos_positions() {
     let vb = b.forward(&x, &t, &ids).unwrap();
     assert!(max_abs(&(va - vb).unwrap()) > 1e-4);
     // Switched on resume, the checkpoint says so and keeps saying so when resumed without it.
-    let switch = TrainOptions {
-        steps: 3,
-        resume: Some(out.clone()),
-        positions: Some(Positions::Sincos),
-        ..opts.clone()
-    };
-    let state = train(&Config::tiny(), &switch, &dev, |s| {
-        assert!(s.loss.is_finite())
-    })
-    .unwrap();
-    assert_eq!(state.step, 3);
+    resume_to(&opts, 3, |o| o.positions = Some(Positions::Sincos));
     assert_eq!(load_config(&out).unwrap().positions, Positions::Sincos);
-    let on = TrainOptions {
-        steps: 4,
-        resume: Some(out.clone()),
-        ..opts
-    };
-    train(&Config::tiny(), &on, &dev, |_| {}).unwrap();
+    resume_to(&opts, 4, |_| {});
     assert_eq!(load_config(&out).unwrap().positions, Positions::Sincos);
     assert!("random".parse::<Positions>().is_err());
 }
