@@ -320,17 +320,21 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let objects: Vec<(usize, Option<Vec<usize>>)> = fg
         .iter()
         .map(|frame_fg| {
-            let is_target = |i: &usize| frame_fg[*i].is_some_and(|p| nearest_colour(p) == target);
-            let n = (0..frame_fg.len()).filter(is_target).count();
+            // Each pixel's nearest colour is looked up once; the mask and the counts read it.
+            let is_target: Vec<bool> = frame_fg
+                .iter()
+                .map(|p| p.is_some_and(|p| nearest_colour(p) == target))
+                .collect();
+            let n = is_target.iter().filter(|t| **t).count();
             let mask: Vec<bool> = (0..frame_fg.len())
                 .map(|i| {
                     frame_fg[i].is_some()
-                        && (is_target(&i) || neighbours(i, w, h).any(|j| is_target(&j)))
+                        && (is_target[i] || neighbours(i, w, h).any(|j| is_target[j]))
                 })
                 .collect();
             let mut parts: Vec<(usize, Vec<usize>)> = blobs_of(&mask, w, h)
                 .into_iter()
-                .map(|b| (b.iter().filter(|i| is_target(i)).count(), b))
+                .map(|b| (b.iter().filter(|&&i| is_target[i]).count(), b))
                 .collect();
             parts.sort_by_key(|(k, _)| std::cmp::Reverse(*k));
             let kept = &parts[..top.min(parts.len())];
