@@ -6,7 +6,9 @@
 use candle_core::Device;
 use verity_generate::GenerateError;
 use verity_generate::data::{batch, build_batch};
-use verity_generate::model::{Config, Positions, Prediction, T_FLOOR, sincos_positions};
+use verity_generate::model::{
+    Config, Positions, Prediction, SIGMA_DATA, T_FLOOR, preconditioning, sincos_positions,
+};
 use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
 use verity_generate::train::{
@@ -138,6 +140,57 @@ fn a_clean_prediction_is_returned_as_the_velocity() {
     let (_, model) = build_model(&Config::tiny(), None, &dev).unwrap();
     let v = model.forward(&x, &t, &ids).unwrap();
     assert_eq!(max_abs(&v), 0.0);
+}
+
+#[test]
+fn a_preconditioned_prediction_passes_the_input_through_at_low_noise() {
+    // x0 = c_skip·x_t + c_out·F with c_skip = 1 − t·a and c_out = t·b; the input scale makes
+    // x_t's variance (1 − t)²σ² + t² one.
+    let s2 = SIGMA_DATA * SIGMA_DATA;
+    let close = |a: f32, b: f32| (a - b).abs() < 1e-5;
+    for i in 0..=20 {
+        let t = i as f32 / 20.0;
+        let (c_in, a, b) = preconditioning(t);
+        assert!(
+            c_in.is_finite() && a.is_finite() && b.is_finite(),
+            "t = {t}"
+        );
+        let var = (1.0 - t).powi(2) * s2 + t * t;
+        assert!(close(c_in * c_in * var, 1.0), "t = {t}");
+        let (c_skip, c_out) = (1.0 - t * a, t * b);
+        assert!(
+            close(c_skip, (1.0 - t) * s2 / var),
+            "t = {t}: c_skip {c_skip}"
+        );
+        assert!(
+            close(c_out, t * SIGMA_DATA / var.sqrt()),
+            "t = {t}: c_out {c_out}"
+        );
+    }
+    // The clean clip is the input at t = 0 and the network's output times σ at t = 1.
+    let (_, a0, b0) = preconditioning(0.0);
+    assert!(close(1.0 - 0.0 * a0, 1.0) && close(0.0 * b0, 0.0));
+    let (_, a1, b1) = preconditioning(1.0);
+    assert!(close(1.0 - a1, 0.0) && close(b1, SIGMA_DATA));
+    // A fresh model's output layer is zero, so its clean estimate is c_skip·x_t and its velocity
+    // a·x_t, at every t with no floor.
+    let dev = Device::Cpu;
+    let cfg = Config {
+        prediction: Prediction::Preconditioned,
+        ..Config::tiny()
+    };
+    let (_, model) = build_model(&cfg, None, &dev).unwrap();
+    let (x, t, ids) = probe(&cfg, &[0.5, 0.01]);
+    let v = model.forward(&x, &t, &ids).unwrap();
+    for (i, t) in [0.5f32, 0.01].into_iter().enumerate() {
+        let want = (x.get(i).unwrap() * f64::from(preconditioning(t).1)).unwrap();
+        let err = max_abs(&(v.get(i).unwrap() - want).unwrap());
+        assert!(err < 1e-4, "example {i}: off by {err}");
+    }
+    assert_eq!(
+        "preconditioned".parse::<Prediction>(),
+        Ok(Prediction::Preconditioned)
+    );
 }
 
 /// One plain step of batch 2 into `out`, as the short tests here train.

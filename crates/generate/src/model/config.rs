@@ -18,7 +18,14 @@ pub const UNK: u32 = 2;
 ///   it drops stays in the sample as speckle.
 /// - `clean`: the clean clip x0, turned into the velocity (x_t - x0) / t, with t floored at
 ///   [`crate::model::T_FLOOR`]. Clean clips are smooth and lie near a small set, which a narrow
-///   network can output; the noise then comes from x_t itself.
+///   network can output; the noise then comes from x_t itself. But at low noise the network
+///   must now carry the whole clip through its blocks, and detail is lost there instead.
+/// - `preconditioned`: the clean clip as a noise-dependent mix of the input and the network's
+///   output, x0 = c_skip(t)·x_t + c_out(t)·F (the preconditioning of Karras et al., EDM, written
+///   for the flow x_t = (1 - t)·x0 + t·noise with clip deviation [`crate::model::SIGMA_DATA`]):
+///   at low noise the input passes through and the network adds the correction, at high noise
+///   the network outputs the clip, as with `clean`. The input is scaled to unit variance first.
+///   No division by t is needed, so nothing is floored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Prediction {
@@ -26,6 +33,7 @@ pub enum Prediction {
     #[default]
     Velocity,
     Clean,
+    Preconditioned,
 }
 
 impl std::str::FromStr for Prediction {
@@ -34,8 +42,9 @@ impl std::str::FromStr for Prediction {
         match s {
             "velocity" => Ok(Prediction::Velocity),
             "clean" => Ok(Prediction::Clean),
+            "preconditioned" => Ok(Prediction::Preconditioned),
             other => Err(format!(
-                "unknown prediction {other:?}: expected velocity or clean"
+                "unknown prediction {other:?}: expected velocity, clean or preconditioned"
             )),
         }
     }

@@ -11,6 +11,23 @@ use super::config::{Config, PAD, Positions, Prediction};
 /// The least t a clean prediction is divided by, so the velocity stays finite as t goes to 0.
 pub const T_FLOOR: f32 = 0.05;
 
+/// The deviation of a training clip's pixels (in [-1, 1]) that [`Prediction::Preconditioned`]
+/// assumes, as image models usually do.
+pub const SIGMA_DATA: f32 = 0.5;
+
+/// The coefficients of [`Prediction::Preconditioned`] at flow time t: the input scale c_in and
+/// the velocity `a·x_t − b·F` that x0 = c_skip·x_t + c_out·F gives, where
+/// c_skip = (1 − t)σ² / v, c_out = tσ / √v and v = (1 − t)²σ² + t² is the variance of x_t.
+/// Returns (c_in, a, b); all stay finite on [0, 1].
+pub fn preconditioning(t: f32) -> (f32, f32, f32) {
+    let s2 = SIGMA_DATA * SIGMA_DATA;
+    let var = (1.0 - t) * (1.0 - t) * s2 + t * t;
+    let c_in = 1.0 / var.sqrt();
+    let a = (t - (1.0 - t) * s2) / var;
+    let b = SIGMA_DATA / var.sqrt();
+    (c_in, a, b)
+}
+
 /// Layer norm without learned affine parameters (adaLN supplies scale and shift).
 fn norm(x: &Tensor) -> Result<Tensor> {
     let mean = x.mean_keepdim(D::Minus1)?;
@@ -262,6 +279,21 @@ pub fn sincos_positions(
     Tensor::from_vec(v, (gt, gh * gw, dim), device)
 }
 
+/// [`preconditioning`] of each example's t ([B]) as three [B, 1, 1, 1, 1] columns.
+fn preconditioning_columns(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    let coef: Vec<(f32, f32, f32)> = t
+        .to_vec1::<f32>()?
+        .into_iter()
+        .map(preconditioning)
+        .collect();
+    let b = coef.len();
+    let col = |pick: fn(&(f32, f32, f32)) -> f32| {
+        let v: Vec<f32> = coef.iter().map(pick).collect();
+        Tensor::from_vec(v, (b, 1, 1, 1, 1), t.device())
+    };
+    Ok((col(|c| c.0)?, col(|c| c.1)?, col(|c| c.2)?))
+}
+
 /// The whole model: `Model::new(&cfg, vb)` then `forward`.
 pub struct Model {
     cfg: Config,
@@ -369,7 +401,11 @@ impl Model {
             .time2
             .forward(&self.time1.forward(&Self::time_features(t)?)?.silu()?)?;
         let c = (temb + pooled)?;
-        let mut x = self.patch_in.forward(&self.patchify(x_t)?)?;
+        let input = match self.cfg.prediction {
+            Prediction::Preconditioned => x_t.broadcast_mul(&preconditioning_columns(t)?.0)?,
+            Prediction::Velocity | Prediction::Clean => x_t.clone(),
+        };
+        let mut x = self.patch_in.forward(&self.patchify(&input)?)?;
         x = x.broadcast_add(&self.pos_t)?.broadcast_add(&self.pos_s)?;
         if let Some(fixed) = &self.pos_fixed {
             x = x.broadcast_add(fixed)?;
@@ -389,6 +425,10 @@ impl Model {
             Prediction::Clean => {
                 let t = t.clamp(T_FLOOR, 1f32)?.reshape((b, 1, 1, 1, 1))?;
                 (x_t - out)?.broadcast_div(&t)
+            }
+            Prediction::Preconditioned => {
+                let (_, a, scale) = preconditioning_columns(t)?;
+                x_t.broadcast_mul(&a)? - out.broadcast_mul(&scale)?
             }
         }
     }

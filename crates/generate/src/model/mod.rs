@@ -4,4 +4,4 @@ mod config;
 mod dit;
 
 pub use config::{Config, NULL, PAD, Positions, Prediction, UNK, scene_vocabulary};
-pub use dit::{Model, T_FLOOR, sincos_positions};
+pub use dit::{Model, SIGMA_DATA, T_FLOOR, preconditioning, sincos_positions};
