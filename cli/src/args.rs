@@ -226,8 +226,9 @@ pub struct TrainGeneratorArgs {
 
     /// What the network outputs: `velocity` (noise minus clip), `clean` (the clip, turned into
     /// the velocity) or `preconditioned` (a correction to the input at low noise, the clip at
-    /// high noise, with the input scaled to unit variance: EDM's preconditioning). A new model takes the shipped config's; a resumed one keeps its own unless
-    /// this is given, and then trains on from the same weights towards the new output.
+    /// high noise, with the input scaled to unit variance: EDM's preconditioning). A new model
+    /// takes the shipped config's; a resumed one keeps its own unless this is given, and then
+    /// trains on from the same weights towards the new output.
     #[arg(long, value_name = "velocity|clean|preconditioned")]
     pub prediction: Option<verity_generate::model::Prediction>,
 
