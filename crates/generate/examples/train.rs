@@ -15,8 +15,9 @@ use verity_generate::train::{TimeSampling, TrainOptions, train};
 
 const USAGE: &str = "usage: train [--steps N] [--batch N] [--lr X] [--resume DIR] [--out DIR] \
                      [--checkpoint-every N] [--seed N] [--minutes M] [--cpu] \
-                     [--prediction velocity|clean|preconditioned] [--time-sampling uniform|logit-normal] \
-                     [--object-weight W] [--positions learned|sincos]";
+                     [--prediction velocity|clean|preconditioned] \
+                     [--time-sampling uniform|logit-normal] [--object-weight W] \
+                     [--positions learned|sincos]";
 
 fn main() -> anyhow::Result<()> {
     let mut opts = TrainOptions {

@@ -3,7 +3,7 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use verity_generate::GenerateError;
 use verity_generate::data::{batch, build_batch};
 use verity_generate::model::{
@@ -131,11 +131,7 @@ fn a_clean_prediction_is_returned_as_the_velocity() {
     let (_, model) = build_model(&cfg, None, &dev).unwrap();
     let (x, t, ids) = probe(&cfg, &[0.5, 0.01]);
     let v = model.forward(&x, &t, &ids).unwrap();
-    for (i, t) in [0.5f32, T_FLOOR].into_iter().enumerate() {
-        let want = (x.get(i).unwrap() / f64::from(t)).unwrap();
-        let err = max_abs(&(v.get(i).unwrap() - want).unwrap());
-        assert!(err < 1e-4, "example {i}: off by {err}");
-    }
+    assert_scaled_input(&v, &x, &[1.0 / 0.5, 1.0 / T_FLOOR]);
     // The velocity model's zero output stays zero.
     let (_, model) = build_model(&Config::tiny(), None, &dev).unwrap();
     let v = model.forward(&x, &t, &ids).unwrap();
@@ -167,9 +163,10 @@ fn a_preconditioned_prediction_passes_the_input_through_at_low_noise() {
             "t = {t}: c_out {c_out}"
         );
     }
-    // The clean clip is the input at t = 0 and the network's output times σ at t = 1.
+    // At t = 0 the clean clip is the input, so the velocity is F − x_t; at t = 1 it is the
+    // network's output times σ.
     let (_, a0, b0) = preconditioning(0.0);
-    assert!(close(1.0 - 0.0 * a0, 1.0) && close(0.0 * b0, 0.0));
+    assert!(close(a0, -1.0) && close(b0, 1.0), "a {a0}, b {b0}");
     let (_, a1, b1) = preconditioning(1.0);
     assert!(close(1.0 - a1, 0.0) && close(b1, SIGMA_DATA));
     // A fresh model's output layer is zero, so its clean estimate is c_skip·x_t and its velocity
@@ -182,15 +179,20 @@ fn a_preconditioned_prediction_passes_the_input_through_at_low_noise() {
     let (_, model) = build_model(&cfg, None, &dev).unwrap();
     let (x, t, ids) = probe(&cfg, &[0.5, 0.01]);
     let v = model.forward(&x, &t, &ids).unwrap();
-    for (i, t) in [0.5f32, 0.01].into_iter().enumerate() {
-        let want = (x.get(i).unwrap() * f64::from(preconditioning(t).1)).unwrap();
-        let err = max_abs(&(v.get(i).unwrap() - want).unwrap());
-        assert!(err < 1e-4, "example {i}: off by {err}");
-    }
+    assert_scaled_input(&v, &x, &[preconditioning(0.5).1, preconditioning(0.01).1]);
     assert_eq!(
         "preconditioned".parse::<Prediction>(),
         Ok(Prediction::Preconditioned)
     );
+}
+
+/// Each example i of the velocity `v` is example i of `x` times `scales[i]`.
+fn assert_scaled_input(v: &Tensor, x: &Tensor, scales: &[f32]) {
+    for (i, &k) in scales.iter().enumerate() {
+        let want = (x.get(i).unwrap() * f64::from(k)).unwrap();
+        let err = max_abs(&(v.get(i).unwrap() - want).unwrap());
+        assert!(err < 1e-4, "example {i}: off by {err}");
+    }
 }
 
 /// One plain step of batch 2 into `out`, as the short tests here train.

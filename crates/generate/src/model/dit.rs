@@ -401,9 +401,14 @@ impl Model {
             .time2
             .forward(&self.time1.forward(&Self::time_features(t)?)?.silu()?)?;
         let c = (temb + pooled)?;
-        let input = match self.cfg.prediction {
-            Prediction::Preconditioned => x_t.broadcast_mul(&preconditioning_columns(t)?.0)?,
-            Prediction::Velocity | Prediction::Clean => x_t.clone(),
+        // (c_in, a, b) per example, computed once for the input and the output.
+        let pre = match self.cfg.prediction {
+            Prediction::Preconditioned => Some(preconditioning_columns(t)?),
+            Prediction::Velocity | Prediction::Clean => None,
+        };
+        let input = match &pre {
+            Some((c_in, _, _)) => x_t.broadcast_mul(c_in)?,
+            None => x_t.clone(),
         };
         let mut x = self.patch_in.forward(&self.patchify(&input)?)?;
         x = x.broadcast_add(&self.pos_t)?.broadcast_add(&self.pos_s)?;
@@ -420,16 +425,13 @@ impl Model {
             .reshape((b, 1, 1, 2 * d))?;
         let x = modulate(&norm(&x)?, &m.narrow(3, 0, d)?, &m.narrow(3, d, d)?)?;
         let out = self.unpatchify(&self.patch_out.forward(&x)?)?;
-        match self.cfg.prediction {
-            Prediction::Velocity => Ok(out),
-            Prediction::Clean => {
+        match (&pre, self.cfg.prediction) {
+            (Some((_, a, scale)), _) => x_t.broadcast_mul(a)? - out.broadcast_mul(scale)?,
+            (None, Prediction::Clean) => {
                 let t = t.clamp(T_FLOOR, 1f32)?.reshape((b, 1, 1, 1, 1))?;
                 (x_t - out)?.broadcast_div(&t)
             }
-            Prediction::Preconditioned => {
-                let (_, a, scale) = preconditioning_columns(t)?;
-                x_t.broadcast_mul(&a)? - out.broadcast_mul(&scale)?
-            }
+            (None, _) => Ok(out),
         }
     }
 }
