@@ -240,17 +240,20 @@ pub struct TrainGeneratorArgs {
     pub positions: Option<verity_generate::model::Positions>,
 
     /// How each example's noise level t is drawn: `uniform` in [0, 1], or `logit-normal`
-    /// (sigmoid of a normal with mean 0.8 and deviation 0.8: mostly middling noise).
-    #[arg(long, value_name = "uniform|logit-normal", default_value = "uniform")]
-    pub time_sampling: verity_generate::train::TimeSampling,
+    /// (sigmoid of a normal with mean 0.8 and deviation 0.8: mostly middling noise). A new
+    /// model draws uniformly; a resumed one keeps the draw it was trained with (saved in
+    /// train_state.json) unless this is given.
+    #[arg(long, value_name = "uniform|logit-normal")]
+    pub time_sampling: Option<verity_generate::train::TimeSampling>,
 
     /// How much more the pixels the objects cover count in the loss than background pixels
     /// (1: every pixel alike). Objects are 1 to 5 % of a clip's pixels, so with every pixel
     /// alike the background decides almost all of the loss. A weight other than 1 biases the
     /// denoiser towards the objects' colours wherever an object might be: at 10 it painted the
-    /// asked colour all over the frame (see the model card); an experiment, not a default.
-    #[arg(long, value_name = "W", default_value_t = 1.0)]
-    pub object_weight: f32,
+    /// asked colour all over the frame (see the model card); an experiment, not a default. A new
+    /// model uses 1; a resumed one keeps its own unless this is given.
+    #[arg(long, value_name = "W")]
+    pub object_weight: Option<f32>,
 }
 
 #[derive(Debug, Subcommand)]

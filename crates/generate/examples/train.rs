@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use verity_generate::model::Config;
-use verity_generate::train::{TimeSampling, TrainOptions, train};
+use verity_generate::train::{TrainOptions, train};
 
 const USAGE: &str = "usage: train [--steps N] [--batch N] [--lr X] [--resume DIR] [--out DIR] \
                      [--checkpoint-every N] [--seed N] [--minutes M] [--cpu] \
@@ -30,10 +30,10 @@ fn main() -> anyhow::Result<()> {
         checkpoint_every: 1000,
         drop_text: 0.1,
         time_limit: None,
-        time_sampling: TimeSampling::Uniform,
+        time_sampling: None,
         prediction: None,
         positions: None,
-        object_weight: 1.0,
+        object_weight: None,
     };
     let mut cpu = false;
     let mut args = std::env::args().skip(1);
@@ -58,8 +58,10 @@ fn main() -> anyhow::Result<()> {
             "--checkpoint-every" => opts.checkpoint_every = value.parse()?,
             "--seed" => opts.seed = value.parse()?,
             "--prediction" => opts.prediction = Some(value.parse().map_err(anyhow::Error::msg)?),
-            "--time-sampling" => opts.time_sampling = value.parse().map_err(anyhow::Error::msg)?,
-            "--object-weight" => opts.object_weight = value.parse()?,
+            "--time-sampling" => {
+                opts.time_sampling = Some(value.parse().map_err(anyhow::Error::msg)?)
+            }
+            "--object-weight" => opts.object_weight = Some(value.parse()?),
             "--positions" => opts.positions = Some(value.parse().map_err(anyhow::Error::msg)?),
             "--minutes" => {
                 opts.time_limit = Some(Duration::from_secs_f64(value.parse::<f64>()? * 60.0))

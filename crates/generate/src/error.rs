@@ -25,6 +25,11 @@ pub enum GenerateError {
     #[error("{path}: the model config is invalid: {reason}")]
     BadConfig { path: PathBuf, reason: String },
 
+    /// A checkpoint's train_state.json is there but cannot be read as one; resuming from it
+    /// would restart the step count and the recipe.
+    #[error("{path}: the training state is unreadable: {reason}")]
+    BadTrainState { path: PathBuf, reason: String },
+
     #[error("invalid {name} `{value}`: expected {allowed}")]
     InvalidOption {
         name: &'static str,

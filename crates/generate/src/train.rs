@@ -30,8 +30,9 @@ pub struct TrainOptions {
     pub drop_text: f32,
     /// Stop (with a checkpoint) once this much wall time has passed, even short of `steps`.
     pub time_limit: Option<std::time::Duration>,
-    /// How the flow time t of each example is drawn.
-    pub time_sampling: TimeSampling,
+    /// How the flow time t of each example is drawn. A resumed checkpoint keeps the one it was
+    /// trained with unless this is given; a new model draws uniformly.
+    pub time_sampling: Option<TimeSampling>,
     /// Sets what the network outputs. A resumed checkpoint keeps its own unless this is given;
     /// when it differs, training continues from the same weights towards the new output.
     pub prediction: Option<Prediction>,
@@ -44,12 +45,13 @@ pub struct TrainOptions {
     /// averaging the background decides almost all of the loss. A weight that depends on the
     /// clean clip moves the loss's minimiser to `E[w·x0 | x_t] / E[w | x_t]`: where the noise
     /// hides the object, every pixel that might be it is pulled towards its colour. An
-    /// experiment.
-    pub object_weight: f32,
+    /// experiment. A resumed checkpoint keeps its own unless this is given; a new model uses 1.
+    pub object_weight: Option<f32>,
 }
 
 /// How training draws the flow time t (0 is the clip, 1 is pure noise).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum TimeSampling {
     /// Uniform in [0, 1].
     #[default]
@@ -93,13 +95,36 @@ impl std::str::FromStr for TimeSampling {
 }
 
 /// Progress saved with each checkpoint.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainState {
     pub step: usize,
     /// (step, mean loss over the steps since the previous entry).
     pub losses: Vec<(usize, f32)>,
     /// Wall-clock seconds spent training, over all runs.
     pub seconds: f64,
+    /// How the latest run drew t; a state file written before this was saved reads as uniform,
+    /// which is how those runs drew it.
+    #[serde(default)]
+    pub time_sampling: TimeSampling,
+    /// The latest run's object weight (1 when the file does not say).
+    #[serde(default = "unweighted")]
+    pub object_weight: f32,
+}
+
+fn unweighted() -> f32 {
+    1.0
+}
+
+impl Default for TrainState {
+    fn default() -> Self {
+        TrainState {
+            step: 0,
+            losses: Vec::new(),
+            seconds: 0.0,
+            time_sampling: TimeSampling::default(),
+            object_weight: unweighted(),
+        }
+    }
 }
 
 /// One logged step.
@@ -185,13 +210,6 @@ pub fn train(
     device: &Device,
     mut log: impl FnMut(&StepLog),
 ) -> Result<TrainState> {
-    if !(opts.object_weight.is_finite() && opts.object_weight > 0.0) {
-        return Err(GenerateError::InvalidOption {
-            name: "object weight",
-            value: opts.object_weight.to_string(),
-            allowed: "a number above 0 (1 weights every pixel alike)".into(),
-        });
-    }
     if opts.batch == 0 || opts.steps == 0 {
         return Err(GenerateError::InvalidOption {
             name: "steps or batch",
@@ -203,14 +221,36 @@ pub fn train(
         Some(dir) => {
             let cfg = load_config(dir)?;
             let state_path = dir.join(STATE);
-            let state: TrainState = std::fs::read(&state_path)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
+            let state = match std::fs::read(&state_path) {
+                Ok(bytes) => serde_json::from_slice::<TrainState>(&bytes).map_err(|e| {
+                    GenerateError::BadTrainState {
+                        path: state_path.clone(),
+                        reason: e.to_string(),
+                    }
+                })?,
+                // A folder of bare weights and config starts the count afresh.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => TrainState::default(),
+                Err(e) => return Err(GenerateError::io(&state_path, e)),
+            };
             (cfg, Some(dir.join(WEIGHTS)), state)
         }
         None => (cfg.clone(), None, TrainState::default()),
     };
+    // What the options leave unsaid, the checkpoint's recipe decides.
+    if let Some(sampling) = opts.time_sampling {
+        state.time_sampling = sampling;
+    }
+    if let Some(weight) = opts.object_weight {
+        state.object_weight = weight;
+    }
+    if !(state.object_weight.is_finite() && state.object_weight > 0.0) {
+        return Err(GenerateError::InvalidOption {
+            name: "object weight",
+            value: state.object_weight.to_string(),
+            allowed: "a number above 0 (1 weights every pixel alike)".into(),
+        });
+    }
+    let (time_sampling, object_weight) = (state.time_sampling, state.object_weight);
     let mut cfg = cfg;
     if let Some(prediction) = opts.prediction {
         cfg.prediction = prediction;
@@ -235,7 +275,7 @@ pub fn train(
     let mut since_ckpt = Instant::now();
     let started = Instant::now();
     let seconds_before = state.seconds;
-    let weighted = opts.object_weight != 1.0;
+    let weighted = object_weight != 1.0;
     while state.step < opts.steps {
         if opts.time_limit.is_some_and(|l| started.elapsed() >= l) {
             state.seconds = seconds_before + started.elapsed().as_secs_f64();
@@ -250,7 +290,7 @@ pub fn train(
         } = data::build_batch(&cfg, opts.batch, &mut rng, opts.drop_text, weighted, device)?;
         let noise = noise_like(&x0, &mut rng)?;
         let t: Vec<f32> = (0..opts.batch)
-            .map(|_| opts.time_sampling.draw(&mut rng))
+            .map(|_| time_sampling.draw(&mut rng))
             .collect();
         let t = Tensor::new(t.as_slice(), device)?;
         let tb = t.reshape((opts.batch, 1, 1, 1, 1))?;
@@ -261,7 +301,7 @@ pub fn train(
         let mse = sq.mean_all()?;
         let objective = match &coverage {
             Some(cover) => {
-                let w = ((cover * f64::from(opts.object_weight - 1.0))? + 1.0)?
+                let w = ((cover * f64::from(object_weight - 1.0))? + 1.0)?
                     .broadcast_as(sq.shape())?
                     .contiguous()?;
                 (sq.mul(&w)?.sum_all()? / w.sum_all()?)?

@@ -10,7 +10,7 @@ use verity_generate::model::Config;
 use verity_generate::pipeline::{
     GENERATION_ASSERTION, GenerateOptions, Stamping, generate, load_model,
 };
-use verity_generate::train::{TimeSampling, TrainOptions, WEIGHTS, train};
+use verity_generate::train::{TrainOptions, WEIGHTS, train};
 use verity_provenance::marks::spectral::ALGORITHM;
 use verity_provenance::marks::{
     MarkOptions, Payload, SpectralOptions, VisibleOptions, WatermarkKey,
@@ -35,10 +35,10 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         checkpoint_every: 3,
         drop_text: 0.1,
         time_limit: None,
-        time_sampling: TimeSampling::Uniform,
+        time_sampling: None,
         prediction: None,
         positions: None,
-        object_weight: 1.0,
+        object_weight: None,
     };
     train(&Config::tiny(), &topts, &dev, |_| {}).unwrap();
     let home = d.join("home");

@@ -12,7 +12,7 @@ use verity_generate::model::{
 use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
 use verity_generate::train::{
-    TimeSampling, TrainOptions, WEIGHTS, build_model, load_config, train,
+    TimeSampling, TrainOptions, TrainState, WEIGHTS, build_model, load_config, train,
 };
 
 #[test]
@@ -207,10 +207,10 @@ fn tiny_opts(out: &std::path::Path) -> TrainOptions {
         checkpoint_every: 1,
         drop_text: 0.1,
         time_limit: None,
-        time_sampling: TimeSampling::Uniform,
+        time_sampling: None,
         prediction: None,
         positions: None,
-        object_weight: 1.0,
+        object_weight: None,
     }
 }
 
@@ -319,7 +319,7 @@ fn object_weight_changes_the_update_and_is_checked() {
             steps: 2,
             resume: Some(base.clone()),
             out: out.clone(),
-            object_weight,
+            object_weight: Some(object_weight),
             ..opts.clone()
         };
         train(&Config::tiny(), &o, &dev, |s| assert!(s.loss.is_finite())).unwrap();
@@ -330,7 +330,7 @@ fn object_weight_changes_the_update_and_is_checked() {
     assert_ne!(a, weighted, "weighting the objects changes the update");
     for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
         let o = TrainOptions {
-            object_weight: bad,
+            object_weight: Some(bad),
             out: dir.path().join("bad"),
             ..opts.clone()
         };
@@ -355,7 +355,7 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     // Switch: the same weights go on training, the checkpoint now says `clean`.
     resume_to(&opts, 4, |o| {
         o.prediction = Some(Prediction::Clean);
-        o.time_sampling = "logit-normal".parse().unwrap();
+        o.time_sampling = Some("logit-normal".parse().unwrap());
     });
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
     // Resumed without the option, it stays what the checkpoint says.
@@ -373,6 +373,80 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     assert_eq!(load_config(&out).unwrap().positions, Positions::Learned);
     assert!("sideways".parse::<Prediction>().is_err());
     assert!("gaussian".parse::<TimeSampling>().is_err());
+}
+
+#[test]
+fn a_resumed_run_keeps_the_recipe_its_checkpoint_was_trained_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Device::Cpu;
+    let base = dir.path().join("base");
+    let logit_normal: TimeSampling = "logit-normal".parse().unwrap();
+    let opts = TrainOptions {
+        time_sampling: Some(logit_normal),
+        object_weight: Some(3.0),
+        ..tiny_opts(&base)
+    };
+    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    let state = |dir: &std::path::Path| -> TrainState {
+        serde_json::from_slice(&std::fs::read(dir.join("train_state.json")).unwrap()).unwrap()
+    };
+    assert_eq!(state(&base).time_sampling, logit_normal);
+    assert_eq!(state(&base).object_weight, 3.0);
+    // One more step from the base, with the recipe left unsaid, said again, and changed.
+    let step = |name: &str, change: &dyn Fn(&mut TrainOptions)| {
+        let out = dir.path().join(name);
+        let mut o = TrainOptions {
+            steps: 2,
+            resume: Some(base.clone()),
+            out: out.clone(),
+            time_sampling: None,
+            object_weight: None,
+            ..opts.clone()
+        };
+        change(&mut o);
+        train(&Config::tiny(), &o, &dev, |_| {}).unwrap();
+        (std::fs::read(out.join(WEIGHTS)).unwrap(), state(&out))
+    };
+    let (kept, kept_state) = step("kept", &|_| {});
+    let (said, _) = step("said", &|o| {
+        o.time_sampling = Some(logit_normal);
+        o.object_weight = Some(3.0);
+    });
+    let (changed, changed_state) = step("changed", &|o| {
+        o.time_sampling = Some(TimeSampling::Uniform)
+    });
+    assert_eq!(kept, said, "left unsaid, the checkpoint's recipe trains");
+    assert_ne!(kept, changed, "a different draw of t changes the update");
+    assert_eq!(kept_state.time_sampling, logit_normal);
+    assert_eq!(changed_state.time_sampling, TimeSampling::Uniform);
+    assert_eq!(
+        changed_state.object_weight, 3.0,
+        "only what was given changes"
+    );
+
+    // A state file from before the recipe was saved reads as uniform, unweighted.
+    let path = base.join("train_state.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    json.as_object_mut().unwrap().remove("time_sampling");
+    json.as_object_mut().unwrap().remove("object_weight");
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(state(&base).time_sampling, TimeSampling::Uniform);
+    assert_eq!(state(&base).object_weight, 1.0);
+
+    // A corrupt one is an error that names it, not a silent restart from step 0.
+    std::fs::write(&path, b"{\"step\": 1, \"losses\": [").unwrap();
+    let out = dir.path().join("from-corrupt");
+    let o = TrainOptions {
+        steps: 2,
+        resume: Some(base.clone()),
+        out: out.clone(),
+        ..opts.clone()
+    };
+    let err = train(&Config::tiny(), &o, &dev, |_| {}).unwrap_err();
+    assert!(matches!(err, GenerateError::BadTrainState { .. }), "{err}");
+    assert!(err.to_string().contains("train_state.json"), "{err}");
+    assert!(!out.exists(), "nothing written from a corrupt state");
 }
 
 #[test]
