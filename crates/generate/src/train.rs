@@ -177,6 +177,21 @@ pub fn load_config(dir: &Path) -> Result<Config> {
     Ok(cfg)
 }
 
+/// Reads a checkpoint folder's training state: the step count, loss history and recipe. A folder
+/// without one (bare weights and config) starts afresh; one that is there but unreadable is an
+/// error, not a silent restart from step 0.
+pub fn load_state(dir: &Path) -> Result<TrainState> {
+    let path = dir.join(STATE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| GenerateError::BadTrainState {
+            reason: e.to_string(),
+            path,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TrainState::default()),
+        Err(e) => Err(GenerateError::io(&path, e)),
+    }
+}
+
 /// Builds the model for `cfg` and, when `weights` is given, loads them, checking that every
 /// tensor is present with the right shape.
 pub fn build_model(
@@ -220,19 +235,7 @@ pub fn train(
     let (cfg, weights, mut state) = match &opts.resume {
         Some(dir) => {
             let cfg = load_config(dir)?;
-            let state_path = dir.join(STATE);
-            let state = match std::fs::read(&state_path) {
-                Ok(bytes) => serde_json::from_slice::<TrainState>(&bytes).map_err(|e| {
-                    GenerateError::BadTrainState {
-                        path: state_path.clone(),
-                        reason: e.to_string(),
-                    }
-                })?,
-                // A folder of bare weights and config starts the count afresh.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => TrainState::default(),
-                Err(e) => return Err(GenerateError::io(&state_path, e)),
-            };
-            (cfg, Some(dir.join(WEIGHTS)), state)
+            (cfg, Some(dir.join(WEIGHTS)), load_state(dir)?)
         }
         None => (cfg.clone(), None, TrainState::default()),
     };

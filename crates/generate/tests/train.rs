@@ -12,7 +12,7 @@ use verity_generate::model::{
 use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
 use verity_generate::train::{
-    TimeSampling, TrainOptions, TrainState, WEIGHTS, build_model, load_config, train,
+    CONFIG, STATE, TimeSampling, TrainOptions, WEIGHTS, build_model, load_config, load_state, train,
 };
 
 #[test]
@@ -184,6 +184,17 @@ fn a_preconditioned_prediction_passes_the_input_through_at_low_noise() {
         "preconditioned".parse::<Prediction>(),
         Ok(Prediction::Preconditioned)
     );
+}
+
+/// Rewrites the JSON object in `path` without `fields`, as a file written before they existed.
+fn remove_fields(path: &std::path::Path, fields: &[&str]) {
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let object = json.as_object_mut().unwrap();
+    for field in fields {
+        assert!(object.remove(*field).is_some(), "{field} was in the file");
+    }
+    std::fs::write(path, serde_json::to_vec(&json).unwrap()).unwrap();
 }
 
 /// Each example i of the velocity `v` is example i of `x` times `scales[i]`.
@@ -363,12 +374,7 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Clean);
     // A config file written before the fields existed reads as a velocity model with learned
     // positions.
-    let path = out.join("config.json");
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    json.as_object_mut().unwrap().remove("prediction");
-    json.as_object_mut().unwrap().remove("positions");
-    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    remove_fields(&out.join(CONFIG), &["prediction", "positions"]);
     assert_eq!(load_config(&out).unwrap().prediction, Prediction::Velocity);
     assert_eq!(load_config(&out).unwrap().positions, Positions::Learned);
     assert!("sideways".parse::<Prediction>().is_err());
@@ -387,9 +393,7 @@ fn a_resumed_run_keeps_the_recipe_its_checkpoint_was_trained_with() {
         ..tiny_opts(&base)
     };
     train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
-    let state = |dir: &std::path::Path| -> TrainState {
-        serde_json::from_slice(&std::fs::read(dir.join("train_state.json")).unwrap()).unwrap()
-    };
+    let state = |dir: &std::path::Path| load_state(dir).unwrap();
     assert_eq!(state(&base).time_sampling, logit_normal);
     assert_eq!(state(&base).object_weight, 3.0);
     // One more step from the base, with the recipe left unsaid, said again, and changed.
@@ -425,12 +429,8 @@ fn a_resumed_run_keeps_the_recipe_its_checkpoint_was_trained_with() {
     );
 
     // A state file from before the recipe was saved reads as uniform, unweighted.
-    let path = base.join("train_state.json");
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    json.as_object_mut().unwrap().remove("time_sampling");
-    json.as_object_mut().unwrap().remove("object_weight");
-    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let path = base.join(STATE);
+    remove_fields(&path, &["time_sampling", "object_weight"]);
     assert_eq!(state(&base).time_sampling, TimeSampling::Uniform);
     assert_eq!(state(&base).object_weight, 1.0);
 
