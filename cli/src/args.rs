@@ -254,6 +254,14 @@ pub struct TrainGeneratorArgs {
     /// model uses 1; a resumed one keeps its own unless this is given.
     #[arg(long, value_name = "W")]
     pub object_weight: Option<f32>,
+
+    /// The decay of the moving average of the weights that the checkpoint's model.safetensors
+    /// holds and that samples (0: none, the optimiser's own weights). The optimiser's weights go
+    /// to raw.safetensors beside it and a resume trains on them. The average smooths out the
+    /// swing from one checkpoint to the next. A new model uses 0.999 (about the last thousand
+    /// steps); a resumed one keeps its own unless this is given.
+    #[arg(long, value_name = "DECAY")]
+    pub ema: Option<f32>,
 }
 
 #[derive(Debug, Subcommand)]

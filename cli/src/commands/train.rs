@@ -37,6 +37,7 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         prediction: a.prediction,
         positions: a.positions,
         object_weight: a.object_weight,
+        ema_decay: a.ema,
     };
     let bar = crate::output::progress_bar(
         a.steps as u64,

@@ -17,7 +17,7 @@ const USAGE: &str = "usage: train [--steps N] [--batch N] [--lr X] [--resume DIR
                      [--checkpoint-every N] [--seed N] [--minutes M] [--cpu] \
                      [--prediction velocity|clean|preconditioned] \
                      [--time-sampling uniform|logit-normal] [--object-weight W] \
-                     [--positions learned|sincos]";
+                     [--positions learned|sincos] [--ema DECAY]";
 
 fn main() -> anyhow::Result<()> {
     let mut opts = TrainOptions {
@@ -34,6 +34,7 @@ fn main() -> anyhow::Result<()> {
         prediction: None,
         positions: None,
         object_weight: None,
+        ema_decay: None,
     };
     let mut cpu = false;
     let mut args = std::env::args().skip(1);
@@ -62,6 +63,7 @@ fn main() -> anyhow::Result<()> {
                 opts.time_sampling = Some(value.parse().map_err(anyhow::Error::msg)?)
             }
             "--object-weight" => opts.object_weight = Some(value.parse()?),
+            "--ema" => opts.ema_decay = Some(value.parse()?),
             "--positions" => opts.positions = Some(value.parse().map_err(anyhow::Error::msg)?),
             "--minutes" => {
                 opts.time_limit = Some(Duration::from_secs_f64(value.parse::<f64>()? * 60.0))

@@ -5,7 +5,8 @@
 //! - [`render`](mod@render): the deterministic procedural renderer with real physics, the source
 //!   of training data and the ground truth for evaluation;
 //! - [`model`]: the video diffusion transformer (candle: `Config`, `Model::new(&cfg, vb)`);
-//! - [`train`]: rectified-flow training with checkpoints and resume; [`sample`]: guided sampling;
+//! - [`train`]: rectified-flow training with checkpoints and resume, [`ema`]: the moving
+//!   average of the weights that sample; [`sample`]: guided sampling;
 //! - [`eval`]: prompt adherence by tracking the objects in sampled clips; [`denoise`]: the
 //!   model's denoising error per noise level, in one step and sampled down;
 //! - [`memory`]: the C allocator's settings that keep CPU training and sampling off fresh pages;
@@ -13,6 +14,7 @@
 
 pub mod data;
 pub mod denoise;
+pub mod ema;
 mod error;
 pub mod eval;
 pub mod memory;

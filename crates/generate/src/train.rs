@@ -1,6 +1,8 @@
 //! Training with the rectified-flow objective: x_t = (1 - t) x0 + t noise, the model predicts
 //! noise - x0. Checkpoints (weights, config, progress) go to a folder and training resumes from
-//! one.
+//! one. With a moving average of the weights ([`crate::ema`]) the checkpoint's
+//! `model.safetensors` is the average, the weights that sample, and `raw.safetensors` holds the
+//! optimiser's own weights, which a resume trains on.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,6 +12,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
 use crate::data;
+use crate::ema::{self, Ema};
 use crate::error::{GenerateError, Result};
 use crate::model::{Config, Model, Positions, Prediction};
 use crate::rng::Rng;
@@ -47,6 +50,10 @@ pub struct TrainOptions {
     /// hides the object, every pixel that might be it is pulled towards its colour. An
     /// experiment. A resumed checkpoint keeps its own unless this is given; a new model uses 1.
     pub object_weight: Option<f32>,
+    /// The decay of the moving average of the weights that the checkpoint's model.safetensors
+    /// holds (0: no average, the optimiser's weights). A resumed checkpoint keeps its own unless
+    /// this is given; a new model uses [`ema::DEFAULT_DECAY`].
+    pub ema_decay: Option<f32>,
 }
 
 /// How training draws the flow time t (0 is the clip, 1 is pure noise).
@@ -109,6 +116,13 @@ pub struct TrainState {
     /// The latest run's object weight (1 when the file does not say).
     #[serde(default = "unweighted")]
     pub object_weight: f32,
+    /// The decay of the moving average of the weights; 0 (also for a file written before the
+    /// average existed) when model.safetensors holds the optimiser's weights.
+    #[serde(default)]
+    pub ema_decay: f32,
+    /// How many updates the average has had.
+    #[serde(default)]
+    pub ema_updates: usize,
 }
 
 fn unweighted() -> f32 {
@@ -123,6 +137,8 @@ impl Default for TrainState {
             seconds: 0.0,
             time_sampling: TimeSampling::default(),
             object_weight: unweighted(),
+            ema_decay: 0.0,
+            ema_updates: 0,
         }
     }
 }
@@ -136,7 +152,10 @@ pub struct StepLog {
     pub secs_per_step: f64,
 }
 
+/// The weights that sample: the moving average when training keeps one.
 pub const WEIGHTS: &str = "model.safetensors";
+/// The optimiser's own weights, beside an averaged model.safetensors; a resume trains on these.
+pub const RAW_WEIGHTS: &str = "raw.safetensors";
 pub const CONFIG: &str = "config.json";
 pub const STATE: &str = "train_state.json";
 
@@ -146,16 +165,37 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| GenerateError::io(path, e))
 }
 
-/// Writes weights, config and state into `dir`, each replaced whole.
+/// Writes weights, config and state into `dir`, each replaced whole. With an average, it is
+/// model.safetensors and the optimiser's weights go to raw.safetensors; without one the
+/// optimiser's weights are model.safetensors and a raw.safetensors left from an earlier run is
+/// removed, so that a resume cannot train on it.
 pub fn save_checkpoint(
     dir: &Path,
     varmap: &VarMap,
+    average: Option<&Ema>,
     cfg: &Config,
     state: &TrainState,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
+    let raw_path = dir.join(RAW_WEIGHTS);
     let tmp = dir.join("model.safetensors.tmp");
-    varmap.save(&tmp)?;
+    match average {
+        Some(average) => {
+            let raw_tmp = dir.join("raw.safetensors.tmp");
+            varmap.save(&raw_tmp)?;
+            std::fs::rename(&raw_tmp, &raw_path).map_err(|e| GenerateError::io(&raw_path, e))?;
+            average.save(&tmp)?;
+        }
+        None => {
+            match std::fs::remove_file(&raw_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(GenerateError::io(&raw_path, e));
+                }
+                _ => {}
+            }
+            varmap.save(&tmp)?;
+        }
+    }
     std::fs::rename(&tmp, dir.join(WEIGHTS)).map_err(|e| GenerateError::io(dir, e))?;
     let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| GenerateError::io(dir, e.into()))?;
     write_atomic(&dir.join(CONFIG), &cfg_json)?;
@@ -232,12 +272,15 @@ pub fn train(
             allowed: "at least 1 each".into(),
         });
     }
-    let (cfg, weights, mut state) = match &opts.resume {
-        Some(dir) => {
-            let cfg = load_config(dir)?;
-            (cfg, Some(dir.join(WEIGHTS)), load_state(dir)?)
-        }
-        None => (cfg.clone(), None, TrainState::default()),
+    let (cfg, mut state) = match &opts.resume {
+        Some(dir) => (load_config(dir)?, load_state(dir)?),
+        None => (
+            cfg.clone(),
+            TrainState {
+                ema_decay: ema::DEFAULT_DECAY,
+                ..TrainState::default()
+            },
+        ),
     };
     // What the options leave unsaid, the checkpoint's recipe decides.
     if let Some(sampling) = opts.time_sampling {
@@ -246,6 +289,10 @@ pub fn train(
     if let Some(weight) = opts.object_weight {
         state.object_weight = weight;
     }
+    if let Some(decay) = opts.ema_decay {
+        state.ema_decay = decay;
+    }
+    ema::check_decay(state.ema_decay)?;
     if !(state.object_weight.is_finite() && state.object_weight > 0.0) {
         return Err(GenerateError::InvalidOption {
             name: "object weight",
@@ -265,7 +312,24 @@ pub fn train(
         path: opts.out.join(CONFIG),
         reason,
     })?;
-    let (varmap, model) = build_model(&cfg, weights.as_deref(), device)?;
+    // The optimiser goes on from its own weights; a checkpoint without them (no average, or a
+    // shipped folder of averaged weights alone) gives its model.safetensors.
+    let raw = opts.resume.as_ref().map(|dir| dir.join(RAW_WEIGHTS));
+    let raw = raw.filter(|path| path.is_file());
+    let weights = opts.resume.as_ref().map(|dir| dir.join(WEIGHTS));
+    let (varmap, model) = build_model(&cfg, raw.as_deref().or(weights.as_deref()), device)?;
+    let mut average = match (state.ema_decay > 0.0, &raw, &weights) {
+        (false, ..) => None,
+        (true, Some(_), Some(averaged)) => Some(Ema::resume(
+            &varmap,
+            state.ema_decay,
+            state.ema_updates,
+            averaged,
+        )?),
+        // A new average starts at the weights training goes on from.
+        (true, ..) => Some(Ema::start(&varmap, state.ema_decay)?),
+    };
+    state.ema_updates = average.as_ref().map_or(0, Ema::updates);
     let params = ParamsAdamW {
         lr: opts.lr,
         weight_decay: 0.0,
@@ -282,7 +346,7 @@ pub fn train(
     while state.step < opts.steps {
         if opts.time_limit.is_some_and(|l| started.elapsed() >= l) {
             state.seconds = seconds_before + started.elapsed().as_secs_f64();
-            save_checkpoint(&opts.out, &varmap, &cfg, &state)?;
+            save_checkpoint(&opts.out, &varmap, average.as_ref(), &cfg, &state)?;
             break;
         }
         let t0 = Instant::now();
@@ -312,6 +376,10 @@ pub fn train(
             None => mse.clone(),
         };
         opt.backward_step(&objective)?;
+        if let Some(average) = &mut average {
+            average.update(&varmap)?;
+            state.ema_updates = average.updates();
+        }
         // The logged loss is the plain mean, so runs with and without weighting compare.
         let loss = mse.to_scalar::<f32>()?;
         state.step += 1;
@@ -332,7 +400,7 @@ pub fn train(
             state.step % opts.checkpoint_every.max(1) == 0 || since_ckpt.elapsed().as_secs() > 600;
         if due || state.step == opts.steps {
             state.seconds = seconds_before + started.elapsed().as_secs_f64();
-            save_checkpoint(&opts.out, &varmap, &cfg, &state)?;
+            save_checkpoint(&opts.out, &varmap, average.as_ref(), &cfg, &state)?;
             since_ckpt = Instant::now();
         }
     }

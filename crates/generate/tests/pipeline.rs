@@ -39,6 +39,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         prediction: None,
         positions: None,
         object_weight: None,
+        ema_decay: None,
     };
     train(&Config::tiny(), &topts, &dev, |_| {}).unwrap();
     let home = d.join("home");

@@ -6,13 +6,15 @@
 use candle_core::{Device, Tensor};
 use verity_generate::GenerateError;
 use verity_generate::data::{batch, build_batch};
+use verity_generate::ema::decay_at;
 use verity_generate::model::{
     Config, Positions, Prediction, SIGMA_DATA, T_FLOOR, preconditioning, sincos_positions,
 };
 use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
 use verity_generate::train::{
-    CONFIG, STATE, TimeSampling, TrainOptions, WEIGHTS, build_model, load_config, load_state, train,
+    CONFIG, RAW_WEIGHTS, STATE, TimeSampling, TrainOptions, WEIGHTS, build_model, load_config,
+    load_state, train,
 };
 
 #[test]
@@ -222,6 +224,7 @@ fn tiny_opts(out: &std::path::Path) -> TrainOptions {
         prediction: None,
         positions: None,
         object_weight: None,
+        ema_decay: None,
     }
 }
 
@@ -508,4 +511,130 @@ fn a_learned_checkpoint_trains_on_with_sincos_positions() {
     resume_to(&opts, 4, |_| {});
     assert_eq!(load_config(&out).unwrap().positions, Positions::Sincos);
     assert!("random".parse::<Positions>().is_err());
+}
+
+/// The tensors of a safetensors file, each flattened.
+fn tensors(path: &std::path::Path) -> std::collections::BTreeMap<String, Vec<f32>> {
+    candle_core::safetensors::load(path, &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| (k, t.flatten_all().unwrap().to_vec1().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_weights_that_sample_are_an_average_and_a_resume_trains_the_optimisers_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = Device::Cpu;
+    let base = dir.path().join("base");
+    let opts = TrainOptions {
+        steps: 3,
+        checkpoint_every: 3,
+        ema_decay: Some(0.5),
+        ..tiny_opts(&base)
+    };
+    train(&Config::tiny(), &opts, &dev, |_| {}).unwrap();
+    let state = load_state(&base).unwrap();
+    assert_eq!((state.ema_decay, state.ema_updates), (0.5, 3));
+    let (avg, raw) = (
+        tensors(&base.join(WEIGHTS)),
+        tensors(&base.join(RAW_WEIGHTS)),
+    );
+    assert_eq!(
+        avg.keys().collect::<Vec<_>>(),
+        raw.keys().collect::<Vec<_>>()
+    );
+    assert_ne!(avg, raw, "the average lags the optimiser");
+    // The averaged file is a model's weights.
+    build_model(&Config::tiny(), Some(&base.join(WEIGHTS)), &dev).unwrap();
+
+    // One step at learning rate 0 leaves the optimiser's weights where they were: they come from
+    // raw.safetensors, not from the average. The decay, unsaid, is the checkpoint's 0.5, and
+    // update number 3 moves the average by the young decay 4/13.
+    let still = dir.path().join("still");
+    let resume =
+        |out: &std::path::Path, from: &std::path::Path, change: &dyn Fn(&mut TrainOptions)| {
+            let mut o = TrainOptions {
+                steps: 4,
+                lr: 0.0,
+                resume: Some(from.to_path_buf()),
+                out: out.to_path_buf(),
+                ema_decay: None,
+                ..opts.clone()
+            };
+            change(&mut o);
+            train(&Config::tiny(), &o, &dev, |_| {}).unwrap();
+            (tensors(&out.join(WEIGHTS)), load_state(out).unwrap())
+        };
+    let (moved, state) = resume(&still, &base, &|_| {});
+    assert_eq!((state.ema_decay, state.ema_updates), (0.5, 4));
+    assert_eq!(tensors(&still.join(RAW_WEIGHTS)), raw);
+    let d = decay_at(0.5, 3);
+    assert!((d - 4.0 / 13.0).abs() < 1e-6, "{d}");
+    for (name, a) in &avg {
+        for ((m, a), r) in moved[name].iter().zip(a).zip(&raw[name]) {
+            let want = d * a + (1.0 - d) * r;
+            assert!((m - want).abs() < 1e-5, "{name}: {m} against {want}");
+        }
+    }
+
+    // A folder of averaged weights alone (as models/generator ships) trains on from them, and
+    // the new average starts there.
+    let bare = dir.path().join("bare");
+    std::fs::create_dir(&bare).unwrap();
+    for f in [WEIGHTS, CONFIG, STATE] {
+        std::fs::copy(base.join(f), bare.join(f)).unwrap();
+    }
+    let from_bare = dir.path().join("from-bare");
+    let (restarted, state) = resume(&from_bare, &bare, &|_| {});
+    assert_eq!(tensors(&from_bare.join(RAW_WEIGHTS)), avg);
+    for (name, a) in &avg {
+        for (r, a) in restarted[name].iter().zip(a) {
+            assert!((r - a).abs() < 1e-6, "{name}: {r} against {a}");
+        }
+    }
+    assert_eq!(state.ema_updates, 1);
+
+    // Turned off, model.safetensors is the optimiser's weights and no raw.safetensors is left
+    // for a later resume to pick up.
+    let (off, state) = resume(&still, &base, &|o| o.ema_decay = Some(0.0));
+    assert_eq!(off, raw);
+    assert_eq!(state.ema_decay, 0.0);
+    assert!(!still.join(RAW_WEIGHTS).exists());
+
+    // A state file from before the average existed reads as none.
+    remove_fields(&base.join(STATE), &["ema_decay", "ema_updates"]);
+    assert_eq!(load_state(&base).unwrap().ema_decay, 0.0);
+
+    // A decay that is not below 1 and at least 0 is refused before anything is written.
+    for bad in [1.0, 1.5, -0.1, f32::NAN] {
+        let out = dir.path().join("bad");
+        let o = TrainOptions {
+            ema_decay: Some(bad),
+            out: out.clone(),
+            ..opts.clone()
+        };
+        let err = train(&Config::tiny(), &o, &dev, |_| {}).unwrap_err();
+        assert!(
+            matches!(err, GenerateError::InvalidOption { .. }),
+            "{bad}: {err}"
+        );
+        assert!(!out.exists(), "nothing written for {bad}");
+    }
+
+    // Averaged weights that do not fit the model are a clear error.
+    std::fs::write(base.join(WEIGHTS), b"not safetensors").unwrap();
+    let out = dir.path().join("from-corrupt");
+    let o = TrainOptions {
+        steps: 4,
+        resume: Some(base.clone()),
+        out: out.clone(),
+        ..opts.clone()
+    };
+    let err = train(&Config::tiny(), &o, &dev, |_| {}).unwrap_err();
+    assert!(matches!(err, GenerateError::BadWeights { .. }), "{err}");
+    assert!(
+        !out.exists(),
+        "nothing written from corrupt averaged weights"
+    );
 }
