@@ -51,8 +51,10 @@ impl Ema {
         let vars = lock(varmap)?;
         let mut avg = HashMap::with_capacity(vars.len());
         for (name, var) in vars.iter() {
-            // A copy: the optimiser updates the variable's own storage in place.
-            avg.insert(name.clone(), var.as_tensor().copy()?);
+            // A copy, since the optimiser updates the variable's own storage in place, and
+            // detached: a copy of a variable records it as its source, and every later average
+            // would then keep the whole chain of earlier ones alive.
+            avg.insert(name.clone(), var.as_tensor().copy()?.detach());
         }
         Ok(Ema {
             decay,
@@ -126,4 +128,40 @@ fn lock(varmap: &VarMap) -> Result<std::sync::MutexGuard<'_, HashMap<String, can
             "the model's variables are poisoned by an earlier panic".into(),
         ))
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail by panicking
+mod tests {
+    use candle_core::{DType, Device};
+    use candle_nn::{Init, VarBuilder};
+
+    use super::*;
+
+    #[test]
+    fn the_average_holds_no_graph_and_follows_the_weights() {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        vb.get_with_hints(3, "w", Init::Const(1.0)).unwrap();
+        let mut ema = Ema::start(&varmap, 0.9).unwrap();
+        for step in 0..3 {
+            let now = Tensor::full(step as f32, 3, &Device::Cpu).unwrap();
+            lock(&varmap).unwrap()["w"].set(&now).unwrap();
+            ema.update(&varmap).unwrap();
+        }
+        // An average that recorded its inputs would keep every earlier one in memory.
+        assert!(ema.avg.values().all(|t| !t.track_op()));
+        // 1, then decays 0.1, 2/11, 3/12 towards 0, 1, 2.
+        let mut want = 1.0f32;
+        for (n, x) in [0.0f32, 1.0, 2.0].into_iter().enumerate() {
+            let d = decay_at(0.9, n);
+            want = d * want + (1.0 - d) * x;
+        }
+        let got = ema.avg["w"].to_vec1::<f32>().unwrap();
+        assert!(
+            got.iter().all(|g| (g - want).abs() < 1e-6),
+            "{got:?} against {want}"
+        );
+        assert_eq!(ema.updates(), 3);
+    }
 }
