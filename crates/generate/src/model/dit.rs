@@ -4,9 +4,10 @@
 //! primitive ops (candle's fused `softmax_last_dim`, `layer_norm` and `rms_norm` have no backward).
 
 use candle_core::{D, DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, Init, Linear, VarBuilder};
+use candle_nn::{Embedding, Init, VarBuilder};
 
 use super::config::{Config, PAD, Positions, Prediction};
+use super::ops::{Dense, expand_over_tokens, gelu};
 
 /// The least t a clean prediction is divided by, so the velocity stays finite as t goes to 0.
 pub const T_FLOOR: f32 = 0.05;
@@ -40,23 +41,21 @@ fn softmax(x: &Tensor) -> Result<Tensor> {
     candle_nn::ops::softmax(x, D::Minus1)
 }
 
-fn linear(vb: VarBuilder<'_>, i: usize, o: usize) -> Result<Linear> {
-    candle_nn::linear(i, o, vb)
+fn linear(vb: VarBuilder<'_>, i: usize, o: usize) -> Result<Dense> {
+    Dense::new(vb, i, o)
 }
 
 /// A linear layer whose weights start at zero (adaLN-zero, output layers).
-fn zero_linear(vb: VarBuilder<'_>, i: usize, o: usize) -> Result<Linear> {
-    let w = vb.get_with_hints((o, i), "weight", Init::Const(0.0))?;
-    let b = vb.get_with_hints(o, "bias", Init::Const(0.0))?;
-    Ok(Linear::new(w, Some(b)))
+fn zero_linear(vb: VarBuilder<'_>, i: usize, o: usize) -> Result<Dense> {
+    Dense::zeros(vb, i, o)
 }
 
 /// Multi-head attention; `kv` defaults to `x` (self-attention). `bias` is added to the scores
 /// (a key-padding mask).
 struct Attention {
-    q: Linear,
-    kv: Linear,
-    out: Linear,
+    q: Dense,
+    kv: Dense,
+    out: Dense,
     heads: usize,
 }
 
@@ -103,8 +102,8 @@ impl Attention {
 }
 
 struct Mlp {
-    up: Linear,
-    down: Linear,
+    up: Dense,
+    down: Dense,
 }
 
 impl Mlp {
@@ -115,7 +114,7 @@ impl Mlp {
         })
     }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.down.forward(&self.up.forward(x)?.gelu()?)
+        self.down.forward(&gelu(&self.up.forward(x)?)?)
     }
 }
 
@@ -169,11 +168,18 @@ struct Block {
     temporal: Attention,
     cross: Attention,
     mlp: Mlp,
-    ada: Linear,
+    ada: Dense,
 }
 
+/// `x · (1 + scale) + shift`, with `shift` and `scale` per example ([B, 1, 1, D]).
 fn modulate(x: &Tensor, shift: &Tensor, scale: &Tensor) -> Result<Tensor> {
-    x.broadcast_mul(&(scale + 1.0)?)?.broadcast_add(shift)
+    x.mul(&expand_over_tokens(&(scale + 1.0)?, x)?)?
+        .add(&expand_over_tokens(shift, x)?)
+}
+
+/// `h` scaled by a per-example gate ([B, 1, 1, D]).
+fn gated(h: &Tensor, gate: &Tensor) -> Result<Tensor> {
+    h.mul(&expand_over_tokens(gate, h)?)
 }
 
 impl Block {
@@ -201,7 +207,7 @@ impl Block {
             .spatial
             .forward(&h, None, None)?
             .reshape((b, t, s, d))?;
-        let x = (x + h.broadcast_mul(&g1)?)?;
+        let x = (x + gated(&h, &g1)?)?;
 
         let h = modulate(&norm(&x)?, &sh2, &sc2)?
             .transpose(1, 2)?
@@ -212,7 +218,7 @@ impl Block {
             .forward(&h, None, None)?
             .reshape((b, s, t, d))?
             .transpose(1, 2)?;
-        let x = (x + h.broadcast_mul(&g2)?)?;
+        let x = (x + gated(&h, &g2)?)?;
 
         let h = norm(&x)?.reshape((b, t * s, d))?;
         let h = self
@@ -222,7 +228,7 @@ impl Block {
         let x = (x + h)?;
 
         let h = self.mlp.forward(&modulate(&norm(&x)?, &sh3, &sc3)?)?;
-        x + h.broadcast_mul(&g3)?
+        x + gated(&h, &g3)?
     }
 }
 
@@ -298,16 +304,16 @@ fn preconditioning_columns(t: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
 pub struct Model {
     cfg: Config,
     text: TextEncoder,
-    patch_in: Linear,
+    patch_in: Dense,
     pos_t: Tensor,
     pos_s: Tensor,
     /// [`Positions::Sincos`]: the fixed features, [T', S, D].
     pos_fixed: Option<Tensor>,
-    time1: Linear,
-    time2: Linear,
+    time1: Dense,
+    time2: Dense,
     blocks: Vec<Block>,
-    final_ada: Linear,
-    patch_out: Linear,
+    final_ada: Dense,
+    patch_out: Dense,
 }
 
 impl std::fmt::Debug for Model {
