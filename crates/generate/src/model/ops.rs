@@ -63,8 +63,7 @@ impl Module for Dense {
 /// `1 · v` per example, so the gradient back to `v` is a product, not a sum over tokens.
 pub(crate) fn expand_over_tokens(v: &Tensor, like: &Tensor) -> Result<Tensor> {
     let dims = like.dims();
-    let b = dims[0];
-    let d = dims[dims.len() - 1];
+    let (b, d) = (like.dim(0)?, like.dim(candle_core::D::Minus1)?);
     let tokens = like.elem_count() / (b * d).max(1);
     let ones = Tensor::ones((b, tokens, 1), v.dtype(), v.device())?;
     ones.matmul(&v.reshape((b, 1, d))?)?.reshape(dims)
