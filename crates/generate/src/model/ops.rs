@@ -89,10 +89,18 @@ fn gate(x: f32) -> f32 {
     1.0 / (1.0 + (-y2).exp())
 }
 
-/// f32 elements of a contiguous CPU storage.
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+/// `f` of each element of a contiguous f32 CPU storage, as the forward pass of op `op`.
+fn map_f32(
+    storage: &CpuStorage,
+    layout: &Layout,
+    op: &str,
+    f: impl Fn(f32) -> f32,
+) -> Result<(CpuStorage, Shape)> {
     match (storage, layout.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((start, end))) => Ok(&v[start..end]),
+        (CpuStorage::F32(v), Some((start, end))) => {
+            let y = v[start..end].iter().map(|&x| f(x)).collect();
+            Ok((CpuStorage::F32(y), layout.shape().clone()))
+        }
         _ => Err(candle_core::Error::Msg(format!(
             "{op} takes contiguous f32 tensors"
         ))),
@@ -107,9 +115,7 @@ impl CustomOp1 for Gelu {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(storage, layout, self.name())?;
-        let y = x.iter().map(|&x| x * gate(x)).collect();
-        Ok((CpuStorage::F32(y), layout.shape().clone()))
+        map_f32(storage, layout, self.name(), |x| x * gate(x))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
@@ -128,16 +134,11 @@ impl CustomOp1 for GeluSlope {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = contiguous_f32(storage, layout, self.name())?;
-        let d = x
-            .iter()
-            .map(|&x| {
-                let s = gate(x);
-                let dy = SQRT_2_OVER_PI * (1.0 + 3.0 * CUBIC * x * x);
-                s + x * 2.0 * s * (1.0 - s) * dy
-            })
-            .collect();
-        Ok((CpuStorage::F32(d), layout.shape().clone()))
+        map_f32(storage, layout, self.name(), |x| {
+            let s = gate(x);
+            let dy = SQRT_2_OVER_PI * (1.0 + 3.0 * CUBIC * x * x);
+            s + x * 2.0 * s * (1.0 - s) * dy
+        })
     }
 }
 
