@@ -259,7 +259,7 @@ pub struct TrainGeneratorArgs {
     /// holds and that samples (0: none, the optimiser's own weights). The optimiser's weights go
     /// to raw.safetensors beside it and a resume trains on them. The average smooths out the
     /// swing from one checkpoint to the next. A new model uses 0.999 (about the last thousand
-    /// steps); a resumed one keeps its own unless this is given.
+    /// steps, the last tenth while the average is younger); a resumed one keeps its own unless this is given.
     #[arg(long, value_name = "DECAY")]
     pub ema: Option<f32>,
 }
