@@ -21,6 +21,7 @@ pub use error::{Result, SigningError};
 pub use profile::{CertSummary, check_chain, check_chain_now, describe};
 pub use signer::RingSigner;
 pub use store::{
-    InitOptions, InitReport, KeyPaths, init_keys, load_certificates, load_home_signer, load_signer,
+    InitOptions, InitReport, KeyPaths, SERIAL_LEN, init_keys, load_certificates, load_home_signer,
+    load_signer,
 };
 pub use trust::{TrustStore, TrustedCert};

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SerialNumber,
 };
+use ring::rand::{SecureRandom, SystemRandom};
 use time::{Duration, OffsetDateTime};
 
 use crate::alg::KeyAlg;
@@ -93,6 +94,24 @@ pub struct InitReport {
     pub root: CertSummary,
 }
 
+/// The length of every serial number `keys init` writes: RFC 5280's most.
+pub const SERIAL_LEN: usize = 20;
+
+/// A random positive serial number of exactly [`SERIAL_LEN`] bytes in DER.
+///
+/// The first byte is kept in 0x40..=0x7f: below 0x80 so the integer is positive without a padding
+/// byte, and non-zero so DER cannot shorten it. Every certificate of one algorithm and
+/// organisation then has the same length, and 158 of its bits are unpredictable (RFC 5280 asks
+/// for at least 64).
+fn serial_number() -> Result<SerialNumber> {
+    let mut bytes = [0u8; SERIAL_LEN];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| SigningError::Generate("the system random source failed".into()))?;
+    bytes[0] = (bytes[0] & 0x3f) | 0x40;
+    Ok(SerialNumber::from_slice(&bytes))
+}
+
 /// Makes a root CA and a signing certificate issued by it, and writes them into `home`.
 pub fn init_keys(home: &Path, opts: &InitOptions) -> Result<InitReport> {
     let org = opts.org.trim();
@@ -122,6 +141,7 @@ pub fn init_keys(home: &Path, opts: &InitOptions) -> Result<InitReport> {
     root.key_identifier_method = KeyIdMethod::Sha256;
     root.not_before = now - Duration::hours(1);
     root.not_after = now + Duration::days(3650);
+    root.serial_number = Some(serial_number()?);
     let root_cert = root.self_signed(&root_key).map_err(failed)?;
 
     let leaf_key = KeyPair::generate_for(opts.alg.rcgen()).map_err(failed)?;
@@ -137,6 +157,7 @@ pub fn init_keys(home: &Path, opts: &InitOptions) -> Result<InitReport> {
     leaf.key_identifier_method = KeyIdMethod::Sha256;
     leaf.not_before = now - Duration::hours(1);
     leaf.not_after = now + Duration::days(730);
+    leaf.serial_number = Some(serial_number()?);
     let issuer = Issuer::new(root, root_key);
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(failed)?;
 

@@ -12,8 +12,8 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime};
 use verity_signing::{
-    InitOptions, KeyAlg, KeyPaths, SigningError, TrustStore, init_keys, load_home_signer,
-    load_signer,
+    InitOptions, KeyAlg, KeyPaths, SERIAL_LEN, SigningError, TrustStore, init_keys,
+    load_home_signer, load_signer,
 };
 
 fn mode(p: &Path) -> u32 {
@@ -77,6 +77,37 @@ fn init_makes_a_usable_identity_and_refuses_to_overwrite() -> anyhow::Result<()>
             .collect();
         assert!(left.is_empty());
     }
+    Ok(())
+}
+
+/// Serial numbers are random, positive and always [`SERIAL_LEN`] bytes, so one organisation's
+/// certificates of one algorithm all have the same length. (A serial that DER may shorten, one
+/// starting with a zero byte, came up once in 128 certificates before.)
+#[test]
+fn serial_numbers_are_random_and_of_one_length() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let mut serials = std::collections::HashSet::new();
+    let mut lengths = std::collections::HashSet::new();
+    for _ in 0..300 {
+        init_keys(
+            home.path(),
+            &InitOptions {
+                org: "Acme".into(),
+                alg: KeyAlg::Ed25519,
+                force: true,
+            },
+        )?;
+        let chain = load_home_signer(home.path())?.certs()?;
+        for (i, der) in chain.iter().enumerate() {
+            let (_, x) = x509_parser::parse_x509_certificate(der)?;
+            let raw = x.raw_serial();
+            assert_eq!(raw.len(), SERIAL_LEN, "{raw:02x?}");
+            assert!(raw[0] != 0 && raw[0] < 0x80, "{raw:02x?}");
+            assert!(serials.insert(raw.to_vec()), "a serial came twice");
+            lengths.insert((i, der.len()));
+        }
+    }
+    assert_eq!(lengths.len(), 2, "one length per position: {lengths:?}");
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use verity_detect::{Report, VerdictLabel, VerifyOptions, verify};
 use verity_provenance::{C2paState, ManifestSpec, Origin, sign_file};
-use verity_signing::{InitOptions, KeyAlg, TrustStore, init_keys, load_home_signer};
+use verity_signing::{TrustStore, load_home_signer};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -185,26 +185,17 @@ fn flipped_signature_or_assertion_is_invalid() {
 #[test]
 fn replaced_certificate_chain_is_invalid() {
     let f = fixture();
-    // Another identity whose signing certificate has the same length, swapped in byte for byte.
+    // Another identity's signing certificate, swapped in byte for byte (keys init writes
+    // fixed-length serials, so one organisation's certificates all have the same length).
     let other = tempfile::tempdir().unwrap();
-    let mut replacement = None;
-    for _ in 0..20 {
-        init_keys(
-            other.path(),
-            &InitOptions {
-                org: "Acme".into(),
-                alg: KeyAlg::Ed25519,
-                force: true,
-            },
-        )
-        .unwrap();
-        let c = load_home_signer(other.path()).unwrap().chain().to_vec();
-        if c[0].len() == f.chain[0].len() {
-            replacement = Some(c);
-            break;
-        }
-    }
-    let replacement = replacement.expect("a certificate of the same length");
+    let (other_signer, _) = support::acme_home(other.path());
+    let replacement = other_signer.chain().to_vec();
+    assert_eq!(
+        replacement[0].len(),
+        f.chain[0].len(),
+        "certificate lengths"
+    );
+    assert_ne!(replacement[0], f.chain[0]);
     let p = altered(&f, "chain.mp4", |b| {
         let at = find(b, &f.chain[0]);
         b[at..at + f.chain[0].len()].copy_from_slice(&replacement[0]);
