@@ -56,7 +56,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         Vec::new()
     };
-    let mut t = table(ours, truth);
+    let mut t = table(ours, truth, &evaluated.decoys);
     if !denoising.is_empty() {
         t = format!(
             "{t}\n\nDenoising error on {} training clips (`verity_generate::denoise`):\n\n{}",
@@ -75,6 +75,8 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             weights_sha256: &'a str,
             summary: Summary,
             renderer: Summary,
+            /// The renderer's clips with the asked object in the nearest other colour.
+            decoys: Summary,
             denoising: &'a [LevelError],
             clips: &'a [verity_generate::eval::ClipScore],
         }
@@ -83,6 +85,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             weights_sha256: &loaded.weights_sha256,
             summary: Summary::of(ours),
             renderer: Summary::of(truth),
+            decoys: Summary::of(&evaluated.decoys),
             denoising: &denoising,
             clips: ours,
         })?;

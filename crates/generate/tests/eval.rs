@@ -3,7 +3,7 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
-use verity_generate::eval::{Summary, prompts, score_clip};
+use verity_generate::eval::{Summary, decoy, prompts, score_clip};
 use verity_generate::render::{RenderOptions, render};
 
 fn opts(seed: u64) -> RenderOptions {
@@ -32,10 +32,10 @@ fn the_scorer_passes_ground_truth_clips_and_fails_mismatched_ones() {
         .map(|(i, s)| score_clip(&render(s, &opts(i as u64)), s))
         .collect();
     let t = Summary::of(&truth);
-    // The scorer is not perfect (small, shaded objects on busy backgrounds): its ceiling on the
-    // renderer is reported beside every model figure. The camera is tracked frame to frame, so
-    // pans longer than the background texture's period read right.
-    assert!(t.colour >= 0.75, "{t:?}");
+    // The scorer is not perfect (a small object under a zoom can fall below its thresholds): its
+    // ceiling on the renderer is reported beside every model figure. The camera is tracked
+    // frame to frame, so pans longer than the background texture's period read right.
+    assert!(t.colour >= 0.95, "{t:?}");
     assert!(t.direction >= 0.9, "{t:?}");
     assert!(t.camera >= 0.95, "{t:?}");
     assert_eq!(t.bounce, 1.0, "{t:?}");
@@ -52,6 +52,21 @@ fn the_scorer_passes_ground_truth_clips_and_fails_mismatched_ones() {
         w.colour < t.colour && w.direction < t.direction,
         "{w:?} vs {t:?}"
     );
+    // The hardest wrong colour: the same scene with the asked object in the nearest other
+    // palette colour (orange for yellow, purple for pink). It must fail the colour measure.
+    let decoys: Vec<_> = specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let d = decoy(s)?;
+            assert_ne!(d.object.color, s.object.color);
+            assert_eq!(d.object.shape, s.object.shape);
+            Some(score_clip(&render(&d, &opts(i as u64)), s))
+        })
+        .collect();
+    assert!(decoys.len() >= 35, "{}", decoys.len());
+    let d = Summary::of(&decoys);
+    assert!(d.colour <= 0.05, "{d:?}");
 }
 
 #[test]
