@@ -100,9 +100,10 @@ pub const SERIAL_LEN: usize = 20;
 /// A random positive serial number of exactly [`SERIAL_LEN`] bytes in DER.
 ///
 /// The first byte is kept in 0x40..=0x7f: below 0x80 so the integer is positive without a padding
-/// byte, and non-zero so DER cannot shorten it. Every certificate of one algorithm and
-/// organisation then has the same length, and 158 of its bits are unpredictable (RFC 5280 asks
-/// for at least 64).
+/// byte, and non-zero so DER cannot shorten it. The serial then never changes a certificate's
+/// length: one organisation's Ed25519 certificates all have the same length (ECDSA signatures
+/// still vary by a byte or two). 158 of its bits are unpredictable (RFC 5280 asks for at least
+/// 64).
 fn serial_number() -> Result<SerialNumber> {
     let mut bytes = [0u8; SERIAL_LEN];
     SystemRandom::new()

@@ -81,7 +81,7 @@ fn init_makes_a_usable_identity_and_refuses_to_overwrite() -> anyhow::Result<()>
 }
 
 /// Serial numbers are random, positive and always [`SERIAL_LEN`] bytes, so one organisation's
-/// certificates of one algorithm all have the same length. (A serial that DER may shorten, one
+/// Ed25519 certificates all have the same length. (A serial that DER may shorten, one
 /// starting with a zero byte, came up once in 128 certificates before.)
 #[test]
 fn serial_numbers_are_random_and_of_one_length() -> anyhow::Result<()> {

@@ -186,7 +186,7 @@ fn flipped_signature_or_assertion_is_invalid() {
 fn replaced_certificate_chain_is_invalid() {
     let f = fixture();
     // Another identity's signing certificate, swapped in byte for byte (keys init writes
-    // fixed-length serials, so one organisation's certificates all have the same length).
+    // fixed-length serials, so one organisation's Ed25519 certificates all have one length).
     let other = tempfile::tempdir().unwrap();
     let (other_signer, _) = support::acme_home(other.path());
     let replacement = other_signer.chain().to_vec();
