@@ -774,7 +774,8 @@ impl Canvas {
     }
 }
 
-/// The evaluation as a Markdown table: the model's row and the renderer's.
+/// The evaluation as a Markdown table: the model's row, the renderer's, and the colour measure's
+/// false accepts on the renderer's [`decoy`] clips.
 pub fn table(ours: &[ClipScore], truth: &[ClipScore], decoys: &[ClipScore]) -> String {
     let pct = |v: f32| {
         if v.is_nan() {
