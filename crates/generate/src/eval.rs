@@ -344,8 +344,9 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let canvas = Canvas::new(w, h);
     let bg = canvas.background(frames, &views);
     // A pixel of frame t is foreground when it differs from the background behind it by more
-    // than 40 levels (summed over R, G, B); where no background is known, it is not.
-    let is_fg = |t: usize, i: usize| -> Option<[u8; 3]> {
+    // than 40 levels (summed over R, G, B); where no background is known, it is not. Each
+    // foreground pixel keeps the canvas cell behind it.
+    let is_fg = |t: usize, i: usize| -> Option<([u8; 3], usize)> {
         let f = &frames[t];
         let p = [
             f.as_raw()[i * 3],
@@ -354,10 +355,10 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         ];
         let c = canvas.cell_of(views[t], (i % w) as f32, (i / w) as f32)?;
         let b = bg[c]?;
-        (dist(p, b) > 40).then_some(p)
+        (dist(p, b) > 40).then_some((p, c))
     };
     // Decided once per pixel: the colour vote, the track and the flicker all read it.
-    let fg: Vec<Vec<Option<[u8; 3]>>> = (0..frames.len())
+    let fg: Vec<Vec<_>> = (0..frames.len())
         .map(|t| (0..w * h).map(|i| is_fg(t, i)).collect())
         .collect();
     // Colour: the palette colour that covers the most foreground, each pixel unmixed from the
@@ -367,19 +368,12 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     // (texture, the horizon under a zoom), not an object. No colour is treated differently
     // because it was asked for.
     let mut counts = vec![0f32; Color::ALL.len()];
-    for (t, frame_fg) in fg.iter().enumerate() {
-        for (i, p) in frame_fg.iter().enumerate() {
-            let Some(p) = p else { continue };
-            let Some(cell) = canvas.cell_of(views[t], (i % w) as f32, (i / w) as f32) else {
-                continue;
-            };
-            let Some(b) = bg[cell] else { continue };
-            if canvas.near_background(&bg, cell, *p) {
-                continue;
-            }
-            if let Some((k, cover)) = unmix(*p, b) {
-                counts[k] += cover;
-            }
+    for &(p, cell) in fg.iter().flatten().flatten() {
+        if canvas.near_background(&bg, cell, p) {
+            continue;
+        }
+        if let Some((k, cover)) = bg[cell].and_then(|b| unmix(p, b)) {
+            counts[k] += cover;
         }
     }
     let mut order: Vec<usize> = (0..counts.len()).filter(|&k| counts[k] > 0.0).collect();
@@ -399,7 +393,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
             // Each pixel's nearest colour is looked up once; the mask and the counts read it.
             let is_target: Vec<bool> = frame_fg
                 .iter()
-                .map(|p| p.is_some_and(|p| nearest_colour(p) == target))
+                .map(|p| p.is_some_and(|(p, _)| nearest_colour(p) == target))
                 .collect();
             let n = is_target.iter().filter(|t| **t).count();
             let mask: Vec<bool> = (0..frame_fg.len())
