@@ -81,9 +81,10 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 24)]
     pub steps: usize,
 
-    /// Classifier-free guidance scale.
-    #[arg(long, default_value_t = 3.0)]
-    pub guidance: f32,
+    /// Classifier-free guidance scale, 0 to 20 (1 means none). Defaults to the model's own, the
+    /// scale its evaluation chose (`guidance` in its config.json; 2 for the shipped weights).
+    #[arg(long)]
+    pub guidance: Option<f32>,
 
     /// Length in seconds (0.5 to 30).
     #[arg(long, default_value_t = 4.0)]
@@ -151,9 +152,10 @@ pub struct EvalGeneratorArgs {
     #[arg(long, default_value_t = 24)]
     pub steps: usize,
 
-    /// Classifier-free guidance scale, 0 to 20 (1 means none); `verity generate` uses 3.
-    #[arg(long, default_value_t = 3.0)]
-    pub guidance: f32,
+    /// Classifier-free guidance scale, 0 to 20 (1 means none). Defaults to the model's own, as
+    /// `verity generate` does (`guidance` in its config.json).
+    #[arg(long)]
+    pub guidance: Option<f32>,
 
     /// The checkpoint folder.
     #[arg(long, value_name = "DIR", default_value = "models/generator")]

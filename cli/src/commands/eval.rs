@@ -21,16 +21,20 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     if a.prompts == 0 || a.steps == 0 {
         anyhow::bail!("--prompts and --steps must be at least 1");
     }
-    if !verity_generate::sample::guidance_ok(a.guidance) {
-        anyhow::bail!("--guidance must be from 0 to 20, not {}", a.guidance);
+    if let Some(g) = a
+        .guidance
+        .filter(|g| !verity_generate::sample::guidance_ok(*g))
+    {
+        anyhow::bail!("--guidance must be from 0 to 20, not {g}");
     }
     verity_generate::memory::keep_freed_memory();
     let dev = device()?;
     let loaded = load_model(&a.model, &dev)?;
+    let guidance = a.guidance.unwrap_or(loaded.config().guidance);
     let opts = EvalOptions {
         prompts: a.prompts,
         steps: a.steps,
-        guidance: a.guidance,
+        guidance: Some(guidance),
         seed: a.seed,
     };
     let bar = output::progress_bar(
@@ -73,6 +77,9 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         struct Out<'a> {
             model: &'a str,
             weights_sha256: &'a str,
+            steps: usize,
+            guidance: f32,
+            seed: u64,
             summary: Summary,
             renderer: Summary,
             /// The renderer's clips with the asked object in the nearest other colour.
@@ -83,6 +90,9 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         output::json(&Out {
             model: &loaded.name,
             weights_sha256: &loaded.weights_sha256,
+            steps: a.steps,
+            guidance,
+            seed: a.seed,
             summary: Summary::of(ours),
             renderer: Summary::of(truth),
             decoys: Summary::of(&evaluated.decoys),
@@ -99,7 +109,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             "{START}\n`verity eval generator --prompts {} --steps {} --guidance {} --seed {} --denoise-clips {}` on weights `{}`:\n\n{t}\n{END}",
             a.prompts,
             a.steps,
-            a.guidance,
+            guidance,
             a.seed,
             a.denoise_clips,
             &loaded.weights_sha256[..16.min(loaded.weights_sha256.len())]

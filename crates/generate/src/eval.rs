@@ -57,7 +57,8 @@ use crate::scene::{Camera, Color, Direction, Motion, SceneSpec};
 pub struct EvalOptions {
     pub prompts: usize,
     pub steps: usize,
-    pub guidance: f32,
+    /// Classifier-free guidance scale; `None` takes the model's own (its config's `guidance`).
+    pub guidance: Option<f32>,
     pub seed: u64,
 }
 
@@ -66,7 +67,7 @@ impl Default for EvalOptions {
         EvalOptions {
             prompts: 120,
             steps: 24,
-            guidance: 3.0,
+            guidance: None,
             seed: 2026,
         }
     }
@@ -78,6 +79,12 @@ pub struct ClipScore {
     pub prompt: String,
     pub held_out: bool,
     pub colour: bool,
+    /// The palette colours with the most foreground, most first: as many as the scene has
+    /// objects. Says why a clip failed the colour measure: the wrong colour, or (with
+    /// `object_formed` false) the right one in specks that form no object.
+    pub colours_seen: Vec<Color>,
+    /// Whether the asked colour's foreground forms an object in enough frames.
+    pub object_formed: bool,
     pub direction: Option<bool>,
     pub bounce: Option<bool>,
     pub camera: Option<bool>,
@@ -186,7 +193,7 @@ pub fn evaluate(
         let prompt = spec.canonical_prompt();
         let so = SampleOptions {
             steps: opts.steps,
-            guidance: opts.guidance,
+            guidance: opts.guidance.unwrap_or(cfg.guidance),
             seed: opts.seed.wrapping_add(i as u64),
         };
         let clip = sample(model, &prompt, &so, device, |_, _| {})?;
@@ -331,6 +338,8 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
             prompt,
             held_out,
             colour: false,
+            colours_seen: Vec::new(),
+            object_formed: false,
             direction: None,
             bounce: None,
             camera: None,
@@ -504,6 +513,8 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         prompt,
         held_out,
         colour,
+        colours_seen: order.iter().take(top).map(|&k| Color::ALL[k]).collect(),
+        object_formed: formed,
         direction,
         bounce,
         camera: Some(camera_ok),

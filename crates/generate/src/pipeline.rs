@@ -69,7 +69,8 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
 pub struct GenerateOptions {
     pub seed: u64,
     pub steps: usize,
-    pub guidance: f32,
+    /// Classifier-free guidance scale; `None` takes the model's own (its config's `guidance`).
+    pub guidance: Option<f32>,
     pub duration_s: f32,
     pub fps: u32,
     pub width: u32,
@@ -82,7 +83,7 @@ impl Default for GenerateOptions {
         GenerateOptions {
             seed: 0,
             steps: 24,
-            guidance: 3.0,
+            guidance: None,
             duration_s: 4.0,
             fps: 24,
             width: 512,
@@ -123,8 +124,8 @@ impl GenerateOptions {
         if !(1..=200).contains(&self.steps) {
             return bad("steps", self.steps.to_string(), "1 to 200");
         }
-        if !crate::sample::guidance_ok(self.guidance) {
-            return bad("guidance", self.guidance.to_string(), "0 to 20");
+        if let Some(g) = self.guidance.filter(|g| !crate::sample::guidance_ok(*g)) {
+            return bad("guidance", g.to_string(), "0 to 20");
         }
         Ok(())
     }
@@ -208,9 +209,10 @@ pub fn generate(
         .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
     let payload = stamper.payload();
     let canonical = spec.canonical_prompt();
+    let guidance = opts.guidance.unwrap_or(loaded.config().guidance);
     let so = SampleOptions {
         steps: opts.steps,
-        guidance: opts.guidance,
+        guidance,
         seed: opts.seed,
     };
     let clip = sample(&loaded.model, &canonical, &so, device, |i, n| {
@@ -266,7 +268,7 @@ pub fn generate(
         canonical_prompt: canonical,
         seed: opts.seed,
         steps: opts.steps,
-        guidance: opts.guidance,
+        guidance,
         model: loaded.name.clone(),
         weights_sha256: loaded.weights_sha256.clone(),
     };

@@ -23,7 +23,7 @@ impl Default for SampleOptions {
     fn default() -> Self {
         SampleOptions {
             steps: 24,
-            guidance: 3.0,
+            guidance: crate::model::DEFAULT_GUIDANCE,
             seed: 0,
         }
     }

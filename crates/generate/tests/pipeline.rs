@@ -41,7 +41,12 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         object_weight: None,
         ema_decay: None,
     };
-    train(&Config::tiny(), &topts, &dev, |_| {}).unwrap();
+    // A config that names its own guidance: generation uses it unless told otherwise.
+    let cfg = Config {
+        guidance: 1.5,
+        ..Config::tiny()
+    };
+    train(&cfg, &topts, &dev, |_| {}).unwrap();
     let home = d.join("home");
     init_keys(
         &home,
@@ -110,6 +115,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
     assert_eq!(generation["prompt"], prompt);
     assert_eq!(generation["seed"], 0);
     assert_eq!(generation["steps"], 2);
+    assert_eq!(generation["guidance"], 1.5);
 
     // Watermarked: the action, the soft binding with the payload, and the manifest stored in
     // the repository under it.

@@ -20,7 +20,7 @@ fn shipped_weights_load_and_sample_deterministically() {
     let cfg = model.config().clone();
     let opts = SampleOptions {
         steps: 3,
-        guidance: 3.0,
+        guidance: cfg.guidance,
         seed: 42,
     };
     let draw = || {

@@ -8,7 +8,8 @@ use verity_generate::GenerateError;
 use verity_generate::data::{batch, build_batch};
 use verity_generate::ema::decay_at;
 use verity_generate::model::{
-    Config, Positions, Prediction, SIGMA_DATA, T_FLOOR, preconditioning, sincos_positions,
+    Config, DEFAULT_GUIDANCE, Positions, Prediction, SIGMA_DATA, T_FLOOR, preconditioning,
+    sincos_positions,
 };
 use verity_generate::rng::Rng;
 use verity_generate::sample::{SampleOptions, sample};
@@ -382,6 +383,34 @@ fn a_velocity_checkpoint_trains_on_as_a_clean_predictor() {
     assert_eq!(load_config(&out).unwrap().positions, Positions::Learned);
     assert!("sideways".parse::<Prediction>().is_err());
     assert!("gaussian".parse::<TimeSampling>().is_err());
+}
+
+#[test]
+fn a_checkpoint_keeps_its_guidance_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ckpt");
+    let opts = two_steps_into(&out);
+    let config = out.join(CONFIG);
+    let set_guidance = |g: serde_json::Value| {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+        json["guidance"] = g;
+        std::fs::write(&config, serde_json::to_vec(&json).unwrap()).unwrap();
+    };
+    // The scale chosen for these weights survives training on.
+    set_guidance(2.0.into());
+    resume_to(&opts, 3, |_| {});
+    assert_eq!(load_config(&out).unwrap().guidance, 2.0);
+    // Out of range: the config is refused, naming the field.
+    set_guidance(40.0.into());
+    let err = load_config(&out).unwrap_err();
+    assert!(
+        matches!(err, GenerateError::BadConfig { .. }) && err.to_string().contains("guidance"),
+        "{err}"
+    );
+    // A config written before the field existed reads as 3.
+    remove_fields(&config, &["guidance"]);
+    assert_eq!(load_config(&out).unwrap().guidance, DEFAULT_GUIDANCE);
 }
 
 #[test]

@@ -111,6 +111,18 @@ pub struct Config {
     /// How tokens know their place; `learned` when the file does not say.
     #[serde(default)]
     pub positions: Positions,
+    /// The classifier-free guidance scale sampling uses unless told otherwise: the one the
+    /// evaluation chose for these weights (guidance that suits one checkpoint oversaturates
+    /// another); 3 when the file does not say.
+    #[serde(default = "default_guidance")]
+    pub guidance: f32,
+}
+
+/// The guidance scale of a config that does not name one, and of a new model.
+pub const DEFAULT_GUIDANCE: f32 = 3.0;
+
+fn default_guidance() -> f32 {
+    DEFAULT_GUIDANCE
 }
 
 impl Config {
@@ -132,6 +144,7 @@ impl Config {
             clip_seconds: 4.0,
             prediction: Prediction::Velocity,
             positions: Positions::Learned,
+            guidance: DEFAULT_GUIDANCE,
         }
     }
 
@@ -153,6 +166,7 @@ impl Config {
             clip_seconds: 1.0,
             prediction: Prediction::Velocity,
             positions: Positions::Learned,
+            guidance: DEFAULT_GUIDANCE,
         }
     }
 
@@ -195,6 +209,10 @@ impl Config {
             (
                 self.max_words > 0 && !self.vocab.is_empty(),
                 "the vocabulary and max_words must not be empty",
+            ),
+            (
+                crate::sample::guidance_ok(self.guidance),
+                "guidance must be from 0 to 20",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
