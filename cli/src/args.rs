@@ -82,7 +82,7 @@ pub struct GenerateArgs {
     pub steps: usize,
 
     /// Classifier-free guidance scale, 0 to 20 (1 means none). Defaults to the model's own, the
-    /// scale its evaluation chose (`guidance` in its config.json; 2 for the shipped weights).
+    /// scale its evaluation chose (`guidance` in its config.json).
     #[arg(long)]
     pub guidance: Option<f32>,
 
