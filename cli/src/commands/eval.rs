@@ -60,7 +60,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         Vec::new()
     };
-    let mut t = table(ours, truth, &evaluated.decoys);
+    let mut t = table(&evaluated);
     if !denoising.is_empty() {
         t = format!(
             "{t}\n\nDenoising error on {} training clips (`verity_generate::denoise`):\n\n{}",
@@ -84,6 +84,8 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             renderer: Summary,
             /// The renderer's clips with the asked object in the nearest other colour.
             decoys: Summary,
+            /// The renderer's clips with the asked object in another shape.
+            shape_decoys: Summary,
             denoising: &'a [LevelError],
             clips: &'a [verity_generate::eval::ClipScore],
         }
@@ -96,6 +98,7 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             summary: Summary::of(ours),
             renderer: Summary::of(truth),
             decoys: Summary::of(&evaluated.decoys),
+            shape_decoys: Summary::of(&evaluated.shape_decoys),
             denoising: &denoising,
             clips: ours,
         })?;

@@ -357,7 +357,7 @@ pub fn draw_with_coverage(
 
 /// Signed distance from a point (relative to the centre) to a shape of radius `r`, turned by
 /// `angle`; negative inside.
-fn sdf(shape: Shape, dx: f32, dy: f32, r: f32, angle: f32) -> f32 {
+pub(crate) fn sdf(shape: Shape, dx: f32, dy: f32, r: f32, angle: f32) -> f32 {
     let (c, s) = (angle.cos(), angle.sin());
     let (x, y) = (dx * c + dy * s, -dx * s + dy * c);
     match shape {

@@ -31,6 +31,13 @@
 //!   where the colour shows. Without the second half, specks of the asked colour scattered over
 //!   the frame passed. How often a clip of the wrong colour passes is measured too: the renderer
 //!   draws each scene with the asked object in the palette's nearest other colour ([`decoy`]);
+//! - **shape:** in each frame where the object holds, the window two pixels around its largest
+//!   blob, each pixel unmixed as the asked colour over the median of the window's rim (the
+//!   median background cannot be used: an object that moves little is part of it), is compared
+//!   with each shape drawn as the renderer draws it, at the blob's centroid and area and at its
+//!   best turn; each frame votes for the closest, and the clip shows the shape with most votes
+//!   (`shape.rs`). False accepts are measured on the scene with the asked object in another shape
+//!   ([`shape_decoy`]);
 //! - **direction of motion:** the track of the object (the centroid of that blob in each frame
 //!   where it holds, taken back to the first frame's coordinates) moves the asked way along the
 //!   asked axis by at least 1.5 pixels and more than along the other axis; "falls" means down.
@@ -50,7 +57,9 @@ use crate::model::Model;
 use crate::render::{RenderOptions, render};
 use crate::rng::Rng;
 use crate::sample::{SampleOptions, clip_frames, sample};
-use crate::scene::{Camera, Color, Direction, Motion, SceneSpec};
+use crate::scene::{Camera, Color, Direction, Motion, SceneSpec, Shape};
+
+mod shape;
 
 /// How to evaluate.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +94,11 @@ pub struct ClipScore {
     pub colours_seen: Vec<Color>,
     /// Whether the asked colour's foreground forms an object in enough frames.
     pub object_formed: bool,
+    /// The asked object's blob has the asked shape: of the scene language's shapes, drawn as
+    /// the renderer draws them, the asked one fits its silhouettes best.
+    pub shape: bool,
+    /// The shape that fits best; `None` without an object.
+    pub shape_seen: Option<Shape>,
     pub direction: Option<bool>,
     pub bounce: Option<bool>,
     pub camera: Option<bool>,
@@ -96,6 +110,7 @@ pub struct ClipScore {
 pub struct Summary {
     pub clips: usize,
     pub colour: f32,
+    pub shape: f32,
     pub direction: f32,
     pub bounce: f32,
     pub camera: f32,
@@ -115,6 +130,7 @@ impl Summary {
         Summary {
             clips: scores.len(),
             colour: share(scores.iter().map(|s| s.colour).collect()),
+            shape: share(scores.iter().map(|s| s.shape).collect()),
             direction: share(scores.iter().filter_map(|s| s.direction).collect()),
             bounce: share(scores.iter().filter_map(|s| s.bounce).collect()),
             camera: share(scores.iter().filter_map(|s| s.camera).collect()),
@@ -164,6 +180,23 @@ pub fn decoy(spec: &SceneSpec) -> Option<SceneSpec> {
     Some(d)
 }
 
+/// The scene with its asked object in another shape (a ball for a cube or a triangle, a cube
+/// for a ball): a clip the shape measure must fail. `None` for a rolling object (only balls
+/// roll) and when the other object has the asked colour (the blob may then be either).
+pub fn shape_decoy(spec: &SceneSpec) -> Option<SceneSpec> {
+    if matches!(spec.motion, Motion::Rolls(_))
+        || spec.collides_with.map(|o| o.color) == Some(spec.object.color)
+    {
+        return None;
+    }
+    let mut d = spec.clone();
+    d.object.shape = match spec.object.shape {
+        Shape::Ball => Shape::Cube,
+        Shape::Cube | Shape::Triangle => Shape::Ball,
+    };
+    Some(d)
+}
+
 /// What [`evaluate`] found: the model's scores and the renderer's on the same prompts, and the
 /// frames of the first few clips of each (for [`contact_sheet`]).
 #[derive(Debug, Default)]
@@ -171,8 +204,11 @@ pub struct Evaluation {
     pub ours: Vec<ClipScore>,
     pub truth: Vec<ClipScore>,
     /// The renderer's [`decoy`] of each prompt that has one, scored against the prompt: the
-    /// scorer's false accepts.
+    /// colour measure's false accepts.
     pub decoys: Vec<ClipScore>,
+    /// The renderer's [`shape_decoy`] of each prompt that has one, scored against the prompt:
+    /// the shape measure's false accepts.
+    pub shape_decoys: Vec<ClipScore>,
     /// (the renderer's frames, the model's frames) of the first `keep_frames` prompts.
     pub frames: Vec<(Vec<RgbImage>, Vec<RgbImage>)>,
 }
@@ -211,6 +247,10 @@ pub fn evaluate(
         if let Some(d) = decoy(spec) {
             let frames: Vec<RgbImage> = render(&d, &ro).into_iter().take(cfg.frames).collect();
             out.decoys.push(score_clip(&frames, spec));
+        }
+        if let Some(d) = shape_decoy(spec) {
+            let frames: Vec<RgbImage> = render(&d, &ro).into_iter().take(cfg.frames).collect();
+            out.shape_decoys.push(score_clip(&frames, spec));
         }
         if i < keep_frames {
             out.frames.push((truth, ours));
@@ -340,6 +380,8 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
             colour: false,
             colours_seen: Vec::new(),
             object_formed: false,
+            shape: false,
+            shape_seen: None,
             direction: None,
             bounce: None,
             camera: None,
@@ -396,7 +438,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     // than an eighth of the frame (the largest object of the scene language, zoomed in, is
     // smaller). Each frame gives the colour's foreground pixels and, when it holds, the
     // object's pixels.
-    let objects: Vec<(usize, Option<Vec<usize>>)> = fg
+    let objects: Vec<(usize, Option<Vec<usize>>, Vec<usize>)> = fg
         .iter()
         .map(|frame_fg| {
             // Each pixel's nearest colour is looked up once; the mask and the counts read it.
@@ -420,7 +462,12 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
             let held: usize = kept.iter().map(|(k, _)| k).sum();
             let small = kept.iter().all(|(_, b)| b.len() * 8 <= w * h);
             let pixels = kept.iter().flat_map(|(_, b)| b.iter().copied()).collect();
-            (n, (n > 0 && small && held * 5 >= n * 3).then_some(pixels))
+            let holds = n > 0 && small && held * 5 >= n * 3;
+            let largest = match kept.first() {
+                Some((_, b)) if holds => b.clone(),
+                _ => Vec::new(),
+            };
+            (n, holds.then_some(pixels), largest)
         })
         .collect();
     // Over the clip, the object must hold in two frames or more, and in at least a quarter of
@@ -431,6 +478,15 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let held = objects.iter().filter(|o| o.1.is_some()).count();
     let formed = held >= 2 && held * 4 >= showing;
     let colour = formed && order.iter().take(top).any(|&k| Color::ALL[k] == target);
+    // Shape: the shape that best explains the object's largest blob, frame by frame.
+    let silhouettes: Vec<shape::Silhouette> = objects
+        .iter()
+        .zip(frames)
+        .filter(|((_, _, part), _)| !part.is_empty())
+        .map(|((_, _, part), frame)| silhouette(part, frame, target))
+        .collect();
+    let shape_seen = formed.then(|| shape::best_shape(&silhouettes)).flatten();
+    let shape_ok = shape_seen == Some(spec.object.shape);
     // Camera: the background's motion from the first to the last frame, in the first frame's
     // pixels (the scene moves the other way from the camera).
     let (shift, zoom) = (last_view.shift, last_view.zoom);
@@ -447,7 +503,7 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let track: Vec<(f32, f32)> = objects
         .iter()
         .zip(&views)
-        .filter_map(|((_, blob), &view)| {
+        .filter_map(|((_, blob, _), &view)| {
             let blob = blob.as_ref()?;
             let k = blob.len() as f32;
             let sx: f32 = blob.iter().map(|i| (i % w) as f32 + 0.5).sum();
@@ -515,11 +571,94 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
         colour,
         colours_seen: order.iter().take(top).map(|&k| Color::ALL[k]).collect(),
         object_formed: formed,
+        shape: shape_ok,
+        shape_seen,
         direction,
         bounce,
         camera: Some(camera_ok),
         flicker: (flick.0 / flick.1.max(1) as f64) as f32,
     }
+}
+
+/// A frame's object for the shape measure: the window two pixels around its blob, each pixel
+/// with how much of it the object covers. The background behind the object cannot come from the
+/// median (an object that moves little is part of it), so it is the median of the window's rim
+/// outside the blob; each pixel is unmixed as the asked colour, shaded as the renderer shades,
+/// over that. Pixels no such mix explains (another object, the texture) are left out.
+fn silhouette(part: &[usize], frame: &RgbImage, target: Color) -> shape::Silhouette {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (xs, ys) = (part.iter().map(|i| i % w), part.iter().map(|i| i / w));
+    let (bx0, bx1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0));
+    let (by0, by1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0));
+    let (x0, x1) = (bx0.saturating_sub(2), (bx1 + 2).min(w - 1));
+    let (y0, y1) = (by0.saturating_sub(2), (by1 + 2).min(h - 1));
+    let px = |x: usize, y: usize| {
+        let p = frame.get_pixel(x as u32, y as u32);
+        [p[0], p[1], p[2]]
+    };
+    let window: Vec<(usize, usize)> = (y0..=y1)
+        .flat_map(|y| (x0..=x1).map(move |x| (x, y)))
+        .collect();
+    let mut rim: Vec<[u8; 3]> = window
+        .iter()
+        .filter(|&&(x, y)| x + 1 < bx0 || x > bx1 + 1 || y + 1 < by0 || y > by1 + 1)
+        .filter(|&&(x, y)| !part.contains(&(y * w + x)))
+        .map(|&(x, y)| px(x, y))
+        .collect();
+    let Some(behind) = median_colour(&mut rim) else {
+        return shape::Silhouette { cells: Vec::new() };
+    };
+    let cells = window
+        .into_iter()
+        .filter_map(|(x, y)| {
+            let a = unmix_as(px(x, y), behind, target)?;
+            Some((x, y, a))
+        })
+        .collect();
+    shape::Silhouette { cells }
+}
+
+/// The per-channel median of `colours`; `None` when there are none.
+fn median_colour(colours: &mut [[u8; 3]]) -> Option<[u8; 3]> {
+    if colours.is_empty() {
+        return None;
+    }
+    let mid = colours.len() / 2;
+    let mut out = [0u8; 3];
+    for (ch, o) in out.iter_mut().enumerate() {
+        colours.sort_unstable_by_key(|c| c[ch]);
+        *o = colours[mid][ch];
+    }
+    Some(out)
+}
+
+/// How much of pixel `p` the colour `target` covers over `bg`, shaded as [`unmix`] allows:
+/// `None` when no such mix explains `p` within [`UNMIX_TOLERANCE`].
+fn unmix_as(p: [u8; 3], bg: [u8; 3], target: Color) -> Option<f32> {
+    let p = p.map(f32::from);
+    let b = bg.map(f32::from);
+    let d: [f32; 3] = [p[0] - b[0], p[1] - b[1], p[2] - b[2]];
+    let c = target.rgb().map(f32::from);
+    let mut best: Option<(f32, f32)> = None;
+    for step in 0..=9 {
+        let s = 1.0 - (1.0 - DARKEST_SHADE) * step as f32 / 9.0;
+        let e = [c[0] * s - b[0], c[1] * s - b[1], c[2] * s - b[2]];
+        let ee: f32 = e.iter().map(|v| v * v).sum();
+        if ee < 1.0 {
+            continue;
+        }
+        let a = (d.iter().zip(&e).map(|(x, y)| x * y).sum::<f32>() / ee).clamp(0.0, 1.0);
+        let r: f32 = d
+            .iter()
+            .zip(&e)
+            .map(|(x, y)| (x - a * y).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        if r <= UNMIX_TOLERANCE && best.is_none_or(|(br, _)| r < br) {
+            best = Some((r, a));
+        }
+    }
+    best.map(|(_, a)| a)
 }
 
 /// The 8-connected blobs of a `w` x `h` mask, each as its pixels' indices.
@@ -779,9 +918,9 @@ impl Canvas {
     }
 }
 
-/// The evaluation as a Markdown table: the model's row, the renderer's, and the colour measure's
-/// false accepts on the renderer's [`decoy`] clips.
-pub fn table(ours: &[ClipScore], truth: &[ClipScore], decoys: &[ClipScore]) -> String {
+/// The evaluation as a Markdown table: the model's row, the renderer's, and the false accepts of
+/// the colour and shape measures on the renderer's [`decoy`] and [`shape_decoy`] clips.
+pub fn table(e: &Evaluation) -> String {
     let pct = |v: f32| {
         if v.is_nan() {
             "–".to_string()
@@ -791,27 +930,34 @@ pub fn table(ours: &[ClipScore], truth: &[ClipScore], decoys: &[ClipScore]) -> S
     };
     let row = |name: &str, s: &Summary| {
         format!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             s.clips,
             pct(s.colour),
             pct(s.held_out_colour),
+            pct(s.shape),
             pct(s.direction),
             pct(s.bounce),
             pct(s.camera),
             s.flicker
         )
     };
-    let d = Summary::of(decoys);
+    let d = Summary::of(&e.decoys);
+    let sd = Summary::of(&e.shape_decoys);
     [
-        "| clips from | prompts | colour | colour (held-out pairs) | direction of motion | bounce when asked | camera direction | flicker (levels) |".to_string(),
-        "|---|---|---|---|---|---|---|---|".to_string(),
-        row("the model", &Summary::of(ours)),
-        row("the renderer (ground truth: the scorer's own ceiling)", &Summary::of(truth)),
+        "| clips from | prompts | colour | colour (held-out pairs) | shape | direction of motion | bounce when asked | camera direction | flicker (levels) |".to_string(),
+        "|---|---|---|---|---|---|---|---|---|".to_string(),
+        row("the model", &Summary::of(&e.ours)),
+        row("the renderer (ground truth: the scorer's own ceiling)", &Summary::of(&e.truth)),
         format!(
-            "| the renderer, the asked object in the nearest other colour (the colour measure's false accepts; lower is better) | {} | {} | {} | – | – | – | – |",
+            "| the renderer, the asked object in the nearest other colour (the colour measure's false accepts; lower is better) | {} | {} | {} | – | – | – | – | – |",
             d.clips,
             pct(d.colour),
             pct(d.held_out_colour)
+        ),
+        format!(
+            "| the renderer, the asked object in another shape (the shape measure's false accepts; lower is better) | {} | – | – | {} | – | – | – | – |",
+            sd.clips,
+            pct(sd.shape)
         ),
     ]
     .join("\n")
