@@ -5,6 +5,7 @@
 
 use verity_generate::eval::{Summary, decoy, prompts, score_clip, shape_decoy};
 use verity_generate::render::{RenderOptions, render};
+use verity_generate::scene::SceneSpec;
 
 fn opts(seed: u64) -> RenderOptions {
     RenderOptions {
@@ -52,34 +53,37 @@ fn the_scorer_passes_ground_truth_clips_and_fails_mismatched_ones() {
         w.colour < t.colour && w.direction < t.direction,
         "{w:?} vs {t:?}"
     );
+    // Each prompt's scene changed by `change` (where it has such a scene), rendered with the
+    // prompt's seed and scored against the prompt; each change must alter only `what`.
+    let changed = |change: fn(&SceneSpec) -> Option<SceneSpec>, what: &str| -> Vec<_> {
+        specs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let d = change(s)?;
+                let (colour, shape) = (
+                    d.object.color != s.object.color,
+                    d.object.shape != s.object.shape,
+                );
+                assert_eq!(
+                    (colour, shape),
+                    (what == "colour", what == "shape"),
+                    "{d:?}"
+                );
+                Some(score_clip(&render(&d, &opts(i as u64)), s))
+            })
+            .collect()
+    };
     // The hardest wrong colour: the same scene with the asked object in the nearest other
     // palette colour (orange for yellow, purple for pink). It must fail the colour measure.
-    let decoys: Vec<_> = specs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let d = decoy(s)?;
-            assert_ne!(d.object.color, s.object.color);
-            assert_eq!(d.object.shape, s.object.shape);
-            Some(score_clip(&render(&d, &opts(i as u64)), s))
-        })
-        .collect();
+    let decoys = changed(decoy, "colour");
     assert!(decoys.len() >= 35, "{}", decoys.len());
     let d = Summary::of(&decoys);
     assert!(d.colour <= 0.05, "{d:?}");
     // The shape: the renderer's objects read as their own shape, and the same scene with the
     // asked object in another shape (a cube for a ball, a ball for a cube or a triangle) fails.
     assert!(t.shape >= 0.85, "{t:?}");
-    let shape_decoys: Vec<_> = specs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let d = shape_decoy(s)?;
-            assert_ne!(d.object.shape, s.object.shape);
-            assert_eq!(d.object.color, s.object.color);
-            Some(score_clip(&render(&d, &opts(i as u64)), s))
-        })
-        .collect();
+    let shape_decoys = changed(shape_decoy, "shape");
     assert!(shape_decoys.len() >= 25, "{}", shape_decoys.len());
     // Small objects are a few pixels across, where a disc and a square differ by a pixel's
     // corners: 4 of these 33 pass (the eval prints the share beside every figure).

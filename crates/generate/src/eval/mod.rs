@@ -340,33 +340,39 @@ const UNMIX_TOLERANCE: f32 = 40.0;
 /// (brown over orange in shadow). `None` when no colour explains `p` within
 /// [`UNMIX_TOLERANCE`].
 fn unmix(p: [u8; 3], bg: [u8; 3]) -> Option<(usize, f32)> {
+    Color::ALL
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &c)| shade_fits(p, bg, c).map(move |(s, r, a)| (r + 25.0 * (1.0 - s), k, a)))
+        .min_by(|x, y| x.0.total_cmp(&y.0))
+        .map(|(_, k, a)| (k, a))
+}
+
+/// For each shade `s` of `colour` the renderer can give (1 down to [`DARKEST_SHADE`], 10
+/// steps), the coverage `a` that best explains `p = a·s·colour + (1 − a)·bg` and the residual
+/// `r` (Euclidean, in levels): `(s, r, a)`, for the shades with `r` within
+/// [`UNMIX_TOLERANCE`].
+fn shade_fits(p: [u8; 3], bg: [u8; 3], colour: Color) -> impl Iterator<Item = (f32, f32, f32)> {
     let p = p.map(f32::from);
     let b = bg.map(f32::from);
     let d: [f32; 3] = [p[0] - b[0], p[1] - b[1], p[2] - b[2]];
-    let mut best: Option<(f32, usize, f32)> = None;
-    for (k, c) in Color::ALL.iter().enumerate() {
-        let c = c.rgb().map(f32::from);
-        for step in 0..=9 {
-            let s = 1.0 - (1.0 - DARKEST_SHADE) * step as f32 / 9.0;
-            let e = [c[0] * s - b[0], c[1] * s - b[1], c[2] * s - b[2]];
-            let ee: f32 = e.iter().map(|v| v * v).sum();
-            if ee < 1.0 {
-                continue;
-            }
-            let a = (d.iter().zip(&e).map(|(x, y)| x * y).sum::<f32>() / ee).clamp(0.0, 1.0);
-            let r: f32 = d
-                .iter()
-                .zip(&e)
-                .map(|(x, y)| (x - a * y).powi(2))
-                .sum::<f32>()
-                .sqrt();
-            let cost = r + 25.0 * (1.0 - s);
-            if r <= UNMIX_TOLERANCE && best.is_none_or(|(bc, _, _)| cost < bc) {
-                best = Some((cost, k, a));
-            }
+    let c = colour.rgb().map(f32::from);
+    (0..=9).filter_map(move |step| {
+        let s = 1.0 - (1.0 - DARKEST_SHADE) * step as f32 / 9.0;
+        let e = [c[0] * s - b[0], c[1] * s - b[1], c[2] * s - b[2]];
+        let ee: f32 = e.iter().map(|v| v * v).sum();
+        if ee < 1.0 {
+            return None;
         }
-    }
-    best.map(|(_, k, a)| (k, a))
+        let a = (d.iter().zip(&e).map(|(x, y)| x * y).sum::<f32>() / ee).clamp(0.0, 1.0);
+        let r: f32 = d
+            .iter()
+            .zip(&e)
+            .map(|(x, y)| (x - a * y).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        (r <= UNMIX_TOLERANCE).then_some((s, r, a))
+    })
 }
 
 /// Scores one clip against its scene.
@@ -635,30 +641,9 @@ fn median_colour(colours: &mut [[u8; 3]]) -> Option<[u8; 3]> {
 /// How much of pixel `p` the colour `target` covers over `bg`, shaded as [`unmix`] allows:
 /// `None` when no such mix explains `p` within [`UNMIX_TOLERANCE`].
 fn unmix_as(p: [u8; 3], bg: [u8; 3], target: Color) -> Option<f32> {
-    let p = p.map(f32::from);
-    let b = bg.map(f32::from);
-    let d: [f32; 3] = [p[0] - b[0], p[1] - b[1], p[2] - b[2]];
-    let c = target.rgb().map(f32::from);
-    let mut best: Option<(f32, f32)> = None;
-    for step in 0..=9 {
-        let s = 1.0 - (1.0 - DARKEST_SHADE) * step as f32 / 9.0;
-        let e = [c[0] * s - b[0], c[1] * s - b[1], c[2] * s - b[2]];
-        let ee: f32 = e.iter().map(|v| v * v).sum();
-        if ee < 1.0 {
-            continue;
-        }
-        let a = (d.iter().zip(&e).map(|(x, y)| x * y).sum::<f32>() / ee).clamp(0.0, 1.0);
-        let r: f32 = d
-            .iter()
-            .zip(&e)
-            .map(|(x, y)| (x - a * y).powi(2))
-            .sum::<f32>()
-            .sqrt();
-        if r <= UNMIX_TOLERANCE && best.is_none_or(|(br, _)| r < br) {
-            best = Some((r, a));
-        }
-    }
-    best.map(|(_, a)| a)
+    shade_fits(p, bg, target)
+        .min_by(|x, y| x.1.total_cmp(&y.1))
+        .map(|(_, _, a)| a)
 }
 
 /// The 8-connected blobs of a `w` x `h` mask, each as its pixels' indices.
