@@ -242,15 +242,16 @@ pub fn evaluate(
             duration_s: cfg.clip_seconds,
             seed: so.seed,
         };
-        let truth: Vec<RgbImage> = render(spec, &ro).into_iter().take(cfg.frames).collect();
+        let draw = |scene: &SceneSpec| -> Vec<RgbImage> {
+            render(scene, &ro).into_iter().take(cfg.frames).collect()
+        };
+        let truth = draw(spec);
         out.truth.push(score_clip(&truth, spec));
         if let Some(d) = decoy(spec) {
-            let frames: Vec<RgbImage> = render(&d, &ro).into_iter().take(cfg.frames).collect();
-            out.decoys.push(score_clip(&frames, spec));
+            out.decoys.push(score_clip(&draw(&d), spec));
         }
         if let Some(d) = shape_decoy(spec) {
-            let frames: Vec<RgbImage> = render(&d, &ro).into_iter().take(cfg.frames).collect();
-            out.shape_decoys.push(score_clip(&frames, spec));
+            out.shape_decoys.push(score_clip(&draw(&d), spec));
         }
         if i < keep_frames {
             out.frames.push((truth, ours));
@@ -484,14 +485,19 @@ pub fn score_clip(frames: &[RgbImage], spec: &SceneSpec) -> ClipScore {
     let held = objects.iter().filter(|o| o.1.is_some()).count();
     let formed = held >= 2 && held * 4 >= showing;
     let colour = formed && order.iter().take(top).any(|&k| Color::ALL[k] == target);
-    // Shape: the shape that best explains the object's largest blob, frame by frame.
-    let silhouettes: Vec<shape::Silhouette> = objects
-        .iter()
-        .zip(frames)
-        .filter(|((_, _, part), _)| !part.is_empty())
-        .map(|((_, _, part), frame)| silhouette(part, frame, target))
-        .collect();
-    let shape_seen = formed.then(|| shape::best_shape(&silhouettes)).flatten();
+    // Shape: the shape that best explains the object's largest blob, frame by frame; only
+    // looked for when there is an object.
+    let shape_seen = formed
+        .then(|| {
+            let silhouettes: Vec<shape::Silhouette> = objects
+                .iter()
+                .zip(frames)
+                .filter(|((_, _, part), _)| !part.is_empty())
+                .map(|((_, _, part), frame)| silhouette(part, frame, target))
+                .collect();
+            shape::best_shape(&silhouettes)
+        })
+        .flatten();
     let shape_ok = shape_seen == Some(spec.object.shape);
     // Camera: the background's motion from the first to the last frame, in the first frame's
     // pixels (the scene moves the other way from the camera).
@@ -608,11 +614,10 @@ fn silhouette(part: &[usize], frame: &RgbImage, target: Color) -> shape::Silhoue
     let mut rim: Vec<[u8; 3]> = window
         .iter()
         .filter(|&&(x, y)| x + 1 < bx0 || x > bx1 + 1 || y + 1 < by0 || y > by1 + 1)
-        .filter(|&&(x, y)| !part.contains(&(y * w + x)))
         .map(|&(x, y)| px(x, y))
         .collect();
     let Some(behind) = median_colour(&mut rim) else {
-        return shape::Silhouette { cells: Vec::new() };
+        return shape::Silhouette::new(Vec::new());
     };
     let cells = window
         .into_iter()
@@ -621,7 +626,7 @@ fn silhouette(part: &[usize], frame: &RgbImage, target: Color) -> shape::Silhoue
             Some((x, y, a))
         })
         .collect();
-    shape::Silhouette { cells }
+    shape::Silhouette::new(cells)
 }
 
 /// The per-channel median of `colours`; `None` when there are none.

@@ -10,9 +10,28 @@ use crate::render::sdf;
 use crate::scene::Shape;
 
 /// One frame's object: `(x, y, coverage)` of the pixels around it whose coverage is known
-/// (pixels of other objects are left out).
+/// (pixels of other objects are left out), with the area they cover and its centroid, worked out
+/// once for every shape it is compared with.
 pub(super) struct Silhouette {
-    pub cells: Vec<(usize, usize, f32)>,
+    cells: Vec<(usize, usize, f32)>,
+    area: f32,
+    centre: (f32, f32),
+}
+
+impl Silhouette {
+    pub(super) fn new(cells: Vec<(usize, usize, f32)>) -> Self {
+        let (mut area, mut sx, mut sy) = (0f32, 0f32, 0f32);
+        for &(x, y, a) in &cells {
+            area += a;
+            sx += (x as f32 + 0.5) * a;
+            sy += (y as f32 + 0.5) * a;
+        }
+        Silhouette {
+            cells,
+            area,
+            centre: (sx / area, sy / area),
+        }
+    }
 }
 
 /// A shape's area at radius 1, in the renderer's units: a disc; a square of half-side 0.9; an
@@ -39,23 +58,11 @@ fn turns(shape: Shape) -> Vec<f32> {
 /// The squared difference between a silhouette and `shape` drawn over it at its best turn.
 /// `None` for an empty silhouette.
 fn misfit(s: &Silhouette, shape: Shape) -> Option<f32> {
-    let area: f32 = s.cells.iter().map(|p| p.2).sum();
-    if area <= 0.0 {
+    if s.area <= 0.0 {
         return None;
     }
-    let cx = s
-        .cells
-        .iter()
-        .map(|p| (p.0 as f32 + 0.5) * p.2)
-        .sum::<f32>()
-        / area;
-    let cy = s
-        .cells
-        .iter()
-        .map(|p| (p.1 as f32 + 0.5) * p.2)
-        .sum::<f32>()
-        / area;
-    let r = (area / unit_area(shape)).sqrt();
+    let (cx, cy) = s.centre;
+    let r = (s.area / unit_area(shape)).sqrt();
     turns(shape)
         .into_iter()
         .map(|angle| {
