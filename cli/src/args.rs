@@ -73,7 +73,7 @@ pub struct GenerateArgs {
     #[arg(short, long)]
     pub output: PathBuf,
 
-    /// Same prompt and seed, same clip.
+    /// Same prompt and seed, same clip (0 to 2^53 - 1, the range the manifest records exactly).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
@@ -98,9 +98,10 @@ pub struct GenerateArgs {
     #[arg(long, default_value = "512x512", value_parser = parse_size)]
     pub size: (u32, u32),
 
-    /// The model folder (config.json and model.safetensors).
-    #[arg(long, value_name = "DIR", default_value = "models/generator")]
-    pub model: PathBuf,
+    /// A model folder of your own (config.json and model.safetensors). Without it, the bundled
+    /// model in models/generator, whose weights must match their published SHA-256.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
 
     #[command(flatten)]
     pub badge: BadgeArgs,

@@ -31,12 +31,13 @@ pub mod exit {
 
 fn main() -> ExitCode {
     restore_sigpipe();
+    clean_up_on_interrupt();
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             ExitCode::from(exit::ERROR)
         }
     }
@@ -57,6 +58,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// An error and its causes on one line. Many errors (verity's `path: {source}` variants, and
+/// c2pa's) already print their cause, and also return it as their source: a cause whose text is
+/// already in the line is not printed again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -72,6 +91,30 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .try_init();
     verity_media::set_ffmpeg_logging(verbose >= 2);
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the process the way a shell expects (exit 128 + the signal),
+/// after removing every unfinished output: the hidden temporaries that transcode, sign and
+/// generate write beside their outputs. Nothing is renamed into place after the signal, so an
+/// interrupted command leaves no file, whole or partial, that it was writing.
+fn clean_up_on_interrupt() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                "cannot watch for interrupts ({e}); an interrupted run may leave temporary files"
+            );
+            return;
+        }
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let removed = verity_fs::remove_all_temporaries();
+            tracing::info!(signal, removed, "interrupted; unfinished outputs removed");
+            std::process::exit(128 + signal);
+        }
+    });
 }
 
 /// Rust ignores SIGPIPE, so `verity verify x.mp4 | head` would panic on the closed pipe. Restore

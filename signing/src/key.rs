@@ -42,7 +42,8 @@ impl PrivateKey {
 
 /// Reads and parses a private key file.
 pub(crate) fn load_private_key(path: &Path) -> Result<PrivateKey> {
-    let bytes = std::fs::read(path).map_err(|e| SigningError::io(path, e))?;
+    let bytes = verity_fs::read_bounded(path, crate::limits::KEY_FILE, "a private key")
+        .map_err(|e| SigningError::io(path, e))?;
     parse_private_key(&bytes).map_err(|reason| SigningError::BadKey {
         path: path.to_path_buf(),
         reason,

@@ -11,6 +11,7 @@
 mod alg;
 mod error;
 mod key;
+pub mod limits;
 pub mod profile;
 mod signer;
 mod store;

@@ -242,7 +242,8 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 /// Reads a PEM bundle (or one DER certificate) into DER certificates, in file order.
 pub fn load_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
-    let bytes = std::fs::read(path).map_err(|e| SigningError::io(path, e))?;
+    let bytes = verity_fs::read_bounded(path, crate::limits::CERT_FILE, "a certificate chain")
+        .map_err(|e| SigningError::io(path, e))?;
     parse_certificates(&bytes).map_err(|reason| SigningError::BadChain {
         path: path.to_path_buf(),
         reason,
@@ -258,6 +259,18 @@ pub(crate) fn parse_certificates(bytes: &[u8]) -> std::result::Result<Vec<Vec<u8
         return Ok(vec![bytes.to_vec()]);
     }
     let blocks = pem::parse_many(bytes).map_err(|e| format!("the PEM text is damaged ({e})"))?;
+    // A block cut short (no END line) is skipped by the PEM parser: count the BEGIN lines, so
+    // that a chain missing its tail is refused instead of loading without it.
+    let begun = bytes
+        .split(|&b| b == b'\n')
+        .filter(|line| line.trim_ascii_start().starts_with(b"-----BEGIN "))
+        .count();
+    if begun != blocks.len() {
+        return Err(format!(
+            "the PEM text is damaged: {begun} blocks begin but only {} end (a block is cut short)",
+            blocks.len()
+        ));
+    }
     let certs: Vec<Vec<u8>> = blocks
         .into_iter()
         .filter(|p| p.tag() == "CERTIFICATE")

@@ -55,7 +55,8 @@ fn read_certs(path: &Path) -> Result<Vec<TrustedCert>> {
     };
     let mut out = Vec::new();
     for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| SigningError::io(&f, e))?;
+        let bytes = verity_fs::read_bounded(&f, crate::limits::CERT_FILE, "a certificate file")
+            .map_err(|e| SigningError::io(&f, e))?;
         let certs = parse_certificates(&bytes).map_err(|reason| SigningError::BadAnchor {
             path: f.clone(),
             reason,

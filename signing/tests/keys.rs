@@ -292,3 +292,60 @@ fn trust_store_sources() -> anyhow::Result<()> {
     assert!(s.add_anchors(&junk).is_err());
     Ok(())
 }
+
+/// A chain whose second certificate is cut mid-block used to load without it; key, chain and
+/// trust files that are devices, FIFOs or huge are refused before they are read.
+#[test]
+fn damaged_or_hostile_key_and_chain_files_are_refused() -> anyhow::Result<()> {
+    let home = tempfile::tempdir()?;
+    let opts = InitOptions {
+        org: "Acme News".into(),
+        alg: KeyAlg::Ed25519,
+        force: false,
+    };
+    let r = init_keys(home.path(), &opts)?;
+    let paths = KeyPaths::in_home(home.path());
+    let chain = std::fs::read_to_string(paths.chain())?;
+    let second = chain.rfind("-----BEGIN").unwrap();
+    let cut = home.path().join("cut-chain.pem");
+    std::fs::write(&cut, &chain[..second + (chain.len() - second) / 2])?;
+    let err = load_signer(&r.signer_key, &cut).unwrap_err().to_string();
+    assert!(err.contains("cut short"), "{err}");
+
+    let fifo = home.path().join("key.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes())?;
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    for (key, chain_path, want) in [
+        (fifo.as_path(), paths.chain(), "a FIFO"),
+        (Path::new("/dev/zero"), paths.chain(), "a character device"),
+        (
+            r.signer_key.as_path(),
+            Path::new("/dev/zero").to_path_buf(),
+            "a character device",
+        ),
+    ] {
+        let err = load_signer(key, &chain_path).unwrap_err();
+        let text = format!(
+            "{err}: {}",
+            std::error::Error::source(&err)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        );
+        assert!(text.contains(want), "{text}");
+    }
+    let big = home.path().join("big.pem");
+    std::fs::write(&big, vec![b'A'; 5 << 20])?;
+    let mut trust = TrustStore::new();
+    let err = trust.add_anchors(&big).unwrap_err();
+    let text = format!(
+        "{err}: {}",
+        std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    );
+    assert!(text.contains("more than the"), "{text}");
+    let err = trust.add_anchors(Path::new("/dev/zero")).unwrap_err();
+    assert!(format!("{err:?}").contains("character device"), "{err:?}");
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! `verity generate PROMPT -o OUT.mp4`: the bundled model, stamped through the sign path.
 
-use verity_generate::pipeline::{GenerateOptions, generate, load_model};
+use verity_generate::pipeline::{GenerateOptions, generate, load_bundled_model, load_model};
 use verity_signing::{KeyPaths, TrustStore};
 
 use crate::args::{GenerateArgs, GlobalArgs};
@@ -11,6 +11,9 @@ use crate::marks;
 use crate::output;
 use verity_generate::pipeline::Stamping;
 use verity_provenance::marks::{MarkOptions, SpectralOptions, VisibleOptions};
+
+/// Where the bundled generator lives, relative to the working directory.
+const BUNDLED_MODEL_DIR: &str = "models/generator";
 
 pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<u8> {
     verity_generate::memory::keep_freed_memory();
@@ -60,7 +63,10 @@ pub fn run(args: &GenerateArgs, home: &Home, global: &GlobalArgs) -> anyhow::Res
     // A size too small for the marks is refused before the model loads.
     verity_provenance::marks::Stamper::new(&mark_opts, opts.width, opts.height)?;
     let dev = device()?;
-    let model = load_model(&args.model, &dev)?;
+    let model = match &args.model {
+        Some(dir) => load_model(dir, &dev)?,
+        None => load_bundled_model(std::path::Path::new(BUNDLED_MODEL_DIR), &dev)?,
+    };
 
     let bar = output::progress_bar(
         0,

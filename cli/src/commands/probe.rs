@@ -17,7 +17,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<u8> {
             file: args.file.display().to_string(),
             info: &info,
         })?;
-        return Ok(exit::OK);
+        return Ok(probe_exit(&info));
     }
     let v = &info.video;
     println!(
@@ -61,5 +61,17 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<u8> {
     {
         println!("  other #{}: {} {}", s.index, s.kind, s.codec);
     }
-    Ok(exit::OK)
+    Ok(probe_exit(&info))
+}
+
+/// 0 for a whole file; 3 (partial) when the file is damaged, with the reason on stderr: what
+/// was listed may be incomplete.
+fn probe_exit(info: &verity_media::StreamInfo) -> u8 {
+    match &info.damage {
+        Some(why) => {
+            eprintln!("warning: the file is damaged, so this may be incomplete: {why}");
+            exit::PARTIAL
+        }
+        None => exit::OK,
+    }
 }

@@ -18,13 +18,16 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
     for a in &args.allow {
         trust.add_allowed(a)?;
     }
-    let (keys, repository) = if args.no_marks {
-        (Vec::new(), None)
+    let (keys, repository, repository_unavailable) = if args.no_marks {
+        (Vec::new(), None, None)
     } else {
-        (
-            marks::verifying_keys(&args.marks, home)?,
-            marks::repository_for_verify(&args.marks, home)?,
-        )
+        // A damaged repository is reported in the verdict, not fatal: the file may well carry
+        // its own manifest.
+        let (repo, problem) = match marks::repository_for_verify(&args.marks, home) {
+            Ok(repo) => (repo, None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        (marks::verifying_keys(&args.marks, home)?, repo, problem)
     };
     let report = verity_detect::verify(
         &args.file,
@@ -32,6 +35,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
             trust,
             keys,
             repository,
+            repository_unavailable,
             skip_marks: args.no_marks,
             mark_search: DetectOptions {
                 rotation: args.search_rotation,
@@ -45,6 +49,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
     }
     Ok(match report.verdict.label {
         VerdictLabel::AiGeneratedSigned
+        | VerdictLabel::ContainsAiSigned
         | VerdictLabel::SignedOtherOrigin
         | VerdictLabel::WatermarkedRecovered => exit::OK,
         VerdictLabel::Tampered | VerdictLabel::InvalidCredentials => exit::INVALID,

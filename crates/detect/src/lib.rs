@@ -32,6 +32,9 @@ pub struct VerifyOptions {
     pub keys: Vec<WatermarkKey>,
     /// Where to look a manifest up by the payload of the mark, when the file has none.
     pub repository: Option<Repository>,
+    /// Why the repository could not be opened, when it could not: `verify` goes on without it
+    /// and says so in the report (`c2pa.repository_error`), instead of failing every file.
+    pub repository_unavailable: Option<String>,
     /// Leave the watermark layers out (C2PA only).
     pub skip_marks: bool,
     /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
@@ -120,11 +123,18 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         visible_mark = Some(badge.clone());
         if let (Some(payload), Some(repo)) = (spectral.payload, &opts.repository) {
             let t = Instant::now();
-            if let Some(recovered) = recover::recover(&c2pa, payload, repo, path, &opts.trust)? {
-                c2pa = recovered;
+            match recover::recover(&c2pa, payload, repo, path, &opts.trust) {
+                Ok(Some(recovered)) => c2pa = recovered,
+                Ok(None) => {}
+                // A damaged record is the repository's problem, not the file's: the rest of
+                // the report stands, and says that recovery could not be tried.
+                Err(e) => c2pa.repository_error = Some(error_chain(&e)),
             }
             timings.insert("recovery".to_string(), ms(t));
         }
+    }
+    if c2pa.repository_error.is_none() {
+        c2pa.repository_error = opts.repository_unavailable.clone();
     }
     let verdict = verdict::decide(&c2pa, watermark.as_ref(), visible_mark.as_ref());
     timings.insert("total".to_string(), ms(started));
@@ -138,6 +148,21 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         layers_checked: layers,
         timings_ms: timings,
     })
+}
+
+/// An error and its causes, as one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !s.contains(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
+        cur = c.source();
+    }
+    s
 }
 
 fn ms(t: Instant) -> f64 {

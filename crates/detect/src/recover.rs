@@ -25,7 +25,9 @@ pub(crate) fn recover(
     path: &Path,
     trust: &TrustStore,
 ) -> Result<Option<C2paSection>> {
-    if embedded.manifest.state != C2paState::Absent {
+    // A file with no manifest, or with one too damaged to read, says nothing of its origin by
+    // itself: the watermark may. A readable manifest, valid or not, speaks for the file.
+    if embedded.manifest.state != C2paState::Absent && !embedded.manifest.is_unreadable() {
         return Ok(None);
     }
     let value = payload.to_hex();
@@ -57,5 +59,13 @@ pub(crate) fn recover(
     Ok(Some(C2paSection {
         manifest,
         recovered_via: Some("watermark".into()),
+        embedded_failure: embedded
+            .manifest
+            .codes
+            .failure
+            .iter()
+            .find(|c| c.code == "verity.manifest.unreadable")
+            .cloned(),
+        repository_error: None,
     }))
 }

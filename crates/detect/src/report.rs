@@ -12,6 +12,9 @@ use verity_provenance::ManifestReport;
 pub enum VerdictLabel {
     /// Valid credentials that declare the content AI-generated.
     AiGeneratedSigned,
+    /// Valid credentials whose actions declare parts of the content made by a generative model
+    /// (an edit that added AI content: IPTC `compositeWithTrainedAlgorithmicMedia`).
+    ContainsAiSigned,
     /// Valid credentials for content of another origin (camera, edit, unknown).
     SignedOtherOrigin,
     /// A manifest is present but the content no longer matches its hash.
@@ -31,6 +34,7 @@ impl VerdictLabel {
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictLabel::AiGeneratedSigned => "ai-generated-signed",
+            VerdictLabel::ContainsAiSigned => "contains-ai-signed",
             VerdictLabel::SignedOtherOrigin => "signed-other-origin",
             VerdictLabel::Tampered => "tampered",
             VerdictLabel::InvalidCredentials => "invalid-credentials",
@@ -74,6 +78,12 @@ pub struct C2paSection {
     /// How the manifest was found when it was not embedded (e.g. via the watermark); `null`
     /// when it was read from the file itself or is absent.
     pub recovered_via: Option<String>,
+    /// When the manifest was recovered although the file embeds a manifest store of its own:
+    /// why that one could not be used (it is too damaged to read). `null` otherwise.
+    pub embedded_failure: Option<verity_provenance::StatusCode>,
+    /// Why the manifest repository could not be searched (it is damaged or unreadable), when
+    /// it could not; `null` otherwise. The rest of the report stands without it.
+    pub repository_error: Option<String>,
 }
 
 impl C2paSection {
@@ -82,6 +92,8 @@ impl C2paSection {
         C2paSection {
             manifest,
             recovered_via: None,
+            embedded_failure: None,
+            repository_error: None,
         }
     }
 }

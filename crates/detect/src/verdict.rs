@@ -1,7 +1,9 @@
 //! From the evidence to one verdict.
 
 use verity_provenance::C2paState;
-use verity_provenance::manifest::is_hard_binding_failure;
+use verity_provenance::manifest::{
+    ActionInfo, AiContent, AiDeclaration, is_hard_binding_failure, source_type,
+};
 use verity_provenance::marks::VisibleDetection;
 
 use crate::marks::WatermarkSection;
@@ -34,6 +36,11 @@ pub(crate) fn decide(
             ),
             (false, _) => "no spectral watermark from a known key".into(),
         });
+    }
+    if let Some(err) = &section.repository_error {
+        v.evidence.push(format!(
+            "the manifest repository could not be searched, so credentials were not looked up by the watermark: {err}"
+        ));
     }
     if let Some(b) = visible {
         v.evidence.push(if b.found {
@@ -84,22 +91,48 @@ fn recovered(section: &C2paSection) -> Verdict {
     } else {
         format!("signed by {signer}, who is not in your trust store")
     };
+    let own = match &section.embedded_failure {
+        Some(f) => format!(
+            "the file's own manifest store cannot be used ({})",
+            f.explanation
+        ),
+        None => "the file carries no manifest".into(),
+    };
     let mut evidence = vec![format!(
-        "the file carries no manifest; credentials recovered via watermark from the manifest repository, {who}; the recovered manifest's soft binding names this payload (C2PA 2.2 §18.10)"
+        "{own}; credentials recovered via watermark from the manifest repository, {who}; the recovered manifest's soft binding names this payload (C2PA 2.2 §18.10)"
     )];
     if c.hard_binding_failed {
         evidence.push("the file's bytes do not match the recovered manifest's hash: expected, since this is a re-encoded or stripped copy of the signed video, not the signed file itself".into());
     }
-    let origin = if c.ai_generated {
-        "AI-generated"
-    } else {
-        "not declared AI-generated"
-    };
+    evidence.extend(source_type_evidence(&c.ai_declaration, &c.actions));
+    let origin = c
+        .ai_declaration
+        .as_ref()
+        .map_or("not declared AI-generated", |d| d.content.describe());
     Verdict {
         label: VerdictLabel::WatermarkedRecovered,
         confidence: Some(1.0),
         summary: format!("Credentials recovered via watermark: {origin}, {who}."),
         evidence,
+    }
+}
+
+/// What the manifest's actions declare as their digital source type, in words: the declaration
+/// about AI when there is one, else each declared type (a camera capture, a non-AI algorithm…).
+fn source_type_evidence(ai: &Option<AiDeclaration>, actions: &[ActionInfo]) -> Vec<String> {
+    let line = |action: &str, dst: &str| {
+        let term = source_type::iptc_term(dst).unwrap_or(dst);
+        format!(
+            "the manifest's {action} action declares the digital source type {term}: {}",
+            source_type::meaning(dst)
+        )
+    };
+    match ai {
+        Some(d) => vec![line(&d.action, &d.digital_source_type)],
+        None => actions
+            .iter()
+            .filter_map(|a| Some(line(&a.action, a.digital_source_type.as_deref()?)))
+            .collect(),
     }
 }
 
@@ -130,23 +163,28 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
                 0,
                 format!("C2PA manifest {trust}; the content matches its hash"),
             );
-            if c.ai_generated {
-                evidence.push("the manifest's c2pa.created action declares trainedAlgorithmicMedia (made by a generative model)".into());
-                Verdict {
+            evidence.extend(source_type_evidence(&c.ai_declaration, &c.actions));
+            match c.ai_declaration.as_ref().map(|d| d.content) {
+                Some(AiContent::Generated) => Verdict {
                     label: VerdictLabel::AiGeneratedSigned,
                     confidence: Some(1.0),
                     summary: format!("AI-generated, {trust}."),
                     evidence,
-                }
-            } else {
-                Verdict {
+                },
+                Some(AiContent::ContainsGenerated) => Verdict {
+                    label: VerdictLabel::ContainsAiSigned,
+                    confidence: Some(1.0),
+                    summary: format!("Contains AI-generated parts, {trust}."),
+                    evidence,
+                },
+                None => Verdict {
                     label: VerdictLabel::SignedOtherOrigin,
                     confidence: Some(1.0),
                     summary: format!(
                         "Content credentials {trust}; they do not declare it AI-generated."
                     ),
                     evidence,
-                }
+                },
             }
         }
         C2paState::Invalid if c.hard_binding_failed => Verdict {
@@ -168,7 +206,11 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
             label: VerdictLabel::WatermarkedNoManifest,
             confidence: Some(1.0),
             summary: "Watermarked by a verity issuer, but no manifest was found for it.".into(),
-            evidence: vec!["the file carries no C2PA manifest, and the manifest repository has none for its watermark".into()],
+            evidence: vec![if section.repository_error.is_some() {
+                "the file carries no C2PA manifest, and the manifest repository could not be searched for its watermark".into()
+            } else {
+                "the file carries no C2PA manifest, and the manifest repository has none for its watermark".into()
+            }],
         },
         C2paState::Absent => Verdict {
             label: VerdictLabel::NoEvidence,
@@ -178,11 +220,145 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
                 .codes
                 .informational
                 .iter()
-                .find(|i| i.code == "verity.container.unsupported")
+                .find(|i| i.code.starts_with("verity.container."))
             {
                 Some(i) => vec![format!("no C2PA manifest: {}", i.explanation)],
                 None => vec!["the file carries no C2PA manifest".into()],
             },
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use verity_provenance::manifest::source_type::{IPTC_NAMESPACE, TERMS};
+    use verity_provenance::manifest::{ActionInfo, ai_declaration};
+    use verity_provenance::{C2paState, ManifestReport};
+
+    use super::*;
+
+    fn signed(actions: Vec<ActionInfo>, state: C2paState) -> C2paSection {
+        let mut m = ManifestReport::absent();
+        m.state = state;
+        m.ai_declaration = ai_declaration(&actions);
+        m.ai_generated = m
+            .ai_declaration
+            .as_ref()
+            .is_some_and(|d| d.content == AiContent::Generated);
+        m.actions = actions;
+        C2paSection::embedded(m)
+    }
+
+    fn action(name: &str, term: &str) -> ActionInfo {
+        ActionInfo {
+            action: name.into(),
+            digital_source_type: Some(format!("{IPTC_NAMESPACE}{term}")),
+            software_agent: None,
+        }
+    }
+
+    /// Each IPTC term on `c2pa.created` and on `c2pa.edited`: the label, the summary, and the
+    /// evidence that names the term the file declares.
+    #[test]
+    fn every_iptc_source_type_gives_its_documented_verdict() {
+        for (term, _) in TERMS {
+            for act in ["c2pa.created", "c2pa.edited"] {
+                let s = signed(vec![action(act, term)], C2paState::Trusted);
+                let v = decide(&s, None, None);
+                let (label, summary) = match (*term, act) {
+                    ("trainedAlgorithmicMedia", "c2pa.created") => {
+                        (VerdictLabel::AiGeneratedSigned, "AI-generated, signed by")
+                    }
+                    ("trainedAlgorithmicMedia", _)
+                    | ("compositeWithTrainedAlgorithmicMedia", _) => (
+                        VerdictLabel::ContainsAiSigned,
+                        "Contains AI-generated parts, signed by",
+                    ),
+                    _ => (
+                        VerdictLabel::SignedOtherOrigin,
+                        "they do not declare it AI-generated",
+                    ),
+                };
+                assert_eq!(v.label, label, "{term} on {act}");
+                assert!(
+                    v.summary.contains(summary),
+                    "{term} on {act}: {}",
+                    v.summary
+                );
+                let named = format!("{act} action declares the digital source type {term}:");
+                assert!(
+                    v.evidence.iter().any(|e| e.contains(&named)),
+                    "{term} on {act}: {:?}",
+                    v.evidence
+                );
+            }
+        }
+    }
+
+    /// An edit that adds AI parts to a clip that was itself AI-generated is AI-generated; a
+    /// non-AI algorithm (`algorithmicMedia`) is not AI, whatever the action.
+    #[test]
+    fn the_strongest_declaration_wins_and_algorithmic_media_is_not_ai() {
+        let s = signed(
+            vec![
+                action("c2pa.created", "trainedAlgorithmicMedia"),
+                action("c2pa.edited", "compositeWithTrainedAlgorithmicMedia"),
+            ],
+            C2paState::Valid,
+        );
+        assert_eq!(
+            decide(&s, None, None).label,
+            VerdictLabel::AiGeneratedSigned
+        );
+        let s = signed(
+            vec![
+                action("c2pa.edited", "compositeWithTrainedAlgorithmicMedia"),
+                action("c2pa.created", "trainedAlgorithmicMedia"),
+            ],
+            C2paState::Valid,
+        );
+        assert_eq!(
+            decide(&s, None, None).label,
+            VerdictLabel::AiGeneratedSigned
+        );
+        let s = signed(
+            vec![action("c2pa.created", "algorithmicMedia")],
+            C2paState::Trusted,
+        );
+        let v = decide(&s, None, None);
+        assert_eq!(v.label, VerdictLabel::SignedOtherOrigin);
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("without training data (not AI)"))
+        );
+    }
+
+    /// Recovered credentials say what they declare, in the same words.
+    #[test]
+    fn recovered_credentials_name_their_ai_declaration() {
+        for (term, act, want) in [
+            (
+                "trainedAlgorithmicMedia",
+                "c2pa.created",
+                "recovered via watermark: AI-generated",
+            ),
+            (
+                "compositeWithTrainedAlgorithmicMedia",
+                "c2pa.edited",
+                "recovered via watermark: contains AI-generated parts",
+            ),
+            (
+                "digitalCapture",
+                "c2pa.created",
+                "recovered via watermark: not declared AI-generated",
+            ),
+        ] {
+            let mut s = signed(vec![action(act, term)], C2paState::Trusted);
+            s.recovered_via = Some("watermark".into());
+            let v = decide(&s, None, None);
+            assert_eq!(v.label, VerdictLabel::WatermarkedRecovered);
+            assert!(v.summary.contains(want), "{term}: {}", v.summary);
+        }
     }
 }

@@ -13,13 +13,13 @@ use verity_provenance::marks::spectral::ALGORITHM;
 use verity_provenance::marks::{MarkOptions, Payload, Stamper};
 use verity_provenance::repository::{RecordInfo, Repository};
 use verity_provenance::stamp::soft_binding_assertion;
-use verity_provenance::{ManifestSpec, Origin, sign_file};
+use verity_provenance::{ManifestSpec, Origin, sign_from};
 use verity_signing::{RingSigner, TrustStore};
 
 use crate::error::{GenerateError, Result};
 use crate::model::{Config, Model};
 use crate::sample::{SampleOptions, sample};
-use crate::train::{WEIGHTS, build_model, load_config};
+use crate::train::{WEIGHTS, load_config};
 
 /// A model loaded from its folder, with what identifies it in manifests.
 #[derive(Debug)]
@@ -35,7 +35,40 @@ impl LoadedModel {
     }
 }
 
+/// The SHA-256 of the shipped generator's weights (`models/generator/model.safetensors`). The
+/// bundled model is refused when its weights differ: a damaged copy (one flipped byte, zeros)
+/// still parses and would sign garbage as AI-generated. A unit test keeps this in step with the
+/// file.
+pub const BUNDLED_WEIGHTS_SHA256: &str =
+    "7bd48f810aed69047fdf1aae15005ab0e078dc05a1112c8736b85be6c181f3ba";
+
+/// The largest weights file a model folder may hold: the config's bounds allow far larger
+/// models than this family ships (about 10 MB), but none larger than fits in memory twice.
+const MAX_WEIGHTS_BYTES: u64 = 4 << 30;
+
+/// Loads the bundled generator from `dir` and checks its weights against
+/// [`BUNDLED_WEIGHTS_SHA256`].
+pub fn load_bundled_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
+    let loaded = load_model(dir, device)?;
+    if loaded.weights_sha256 != BUNDLED_WEIGHTS_SHA256 {
+        return Err(GenerateError::BadWeights {
+            path: dir.join(WEIGHTS),
+            reason: format!(
+                "they are not the shipped weights (sha256 {}, expected {BUNDLED_WEIGHTS_SHA256}); \
+                 the copy is damaged or was replaced. Restore models/generator, or name a model \
+                 folder of your own explicitly",
+                loaded.weights_sha256
+            ),
+        });
+    }
+    Ok(loaded)
+}
+
 /// Loads `dir/config.json` and `dir/model.safetensors`.
+///
+/// The config is checked first, then the weights' tensors against it: the model is built
+/// from the tensors in the file (a tensor missing or of another shape is an error before any
+/// other allocation), and weights that are not finite, or all zero, are refused.
 pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
     let weights = dir.join(WEIGHTS);
     if !dir.join(crate::train::CONFIG).is_file() || !weights.is_file() {
@@ -47,12 +80,23 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
         });
     }
     let cfg = load_config(dir)?;
-    let bytes = std::fs::read(&weights).map_err(|e| GenerateError::io(&weights, e))?;
+    let bytes = verity_fs::read_bounded(&weights, MAX_WEIGHTS_BYTES, "model weights")
+        .map_err(|e| GenerateError::io(&weights, e))?;
     let weights_sha256 = Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let (_, model) = build_model(&cfg, Some(&weights), device)?;
+    let bad = |reason: String| GenerateError::BadWeights {
+        path: weights.clone(),
+        reason,
+    };
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    drop(bytes);
+    check_values(&tensors).map_err(bad)?;
+    let vb = candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, device);
+    let model = Model::new(&cfg, vb)
+        .map_err(|e| bad(format!("{e} (is it a checkpoint of this config?)")))?;
     let name = dir
         .file_name()
         .map(|n| format!("verity-{}", n.to_string_lossy()))
@@ -63,6 +107,38 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
         weights_sha256,
     })
 }
+
+/// Refuses weights with a NaN or an infinity (they sample black or garbage frames), and weights
+/// that are all zero (a wiped file still parses).
+fn check_values(
+    tensors: &std::collections::HashMap<String, candle_core::Tensor>,
+) -> std::result::Result<(), String> {
+    let mut any_nonzero = false;
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        let t = &tensors[name];
+        let values = t
+            .to_dtype(candle_core::DType::F32)
+            .and_then(|t| t.flatten_all())
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| format!("tensor {name} cannot be read as numbers ({e})"))?;
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(format!(
+                "tensor {name} holds {bad}: the weights are damaged"
+            ));
+        }
+        any_nonzero |= values.iter().any(|&v| v != 0.0);
+    }
+    if !any_nonzero {
+        return Err("every weight is zero: the file is damaged or was never trained".into());
+    }
+    Ok(())
+}
+
+/// The largest seed: it is recorded in the manifest's generation assertion, and JSON readers
+/// (JavaScript's among them) keep integers exactly only up to 2^53 - 1.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
 
 /// What to make.
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +184,14 @@ impl GenerateOptions {
                 "duration",
                 format!("{} s", self.duration_s),
                 "0.5 to 30 seconds",
+            );
+        }
+        if self.seed > MAX_SEED {
+            return bad(
+                "seed",
+                self.seed.to_string(),
+                "0 to 9007199254740991 (2^53 - 1: the seed is recorded in the manifest, and every \
+                 JSON reader keeps integers up to that exactly)",
             );
         }
         if !(1..=60).contains(&self.fps) {
@@ -220,18 +304,18 @@ pub fn generate(
     })?;
     let frames = crate::sample::clip_frames(&clip)?;
 
-    // Encode to a temporary file beside the output, then sign into the output.
+    // Encode into the writer's temporary beside the output, then sign from it into the output;
+    // dropping `unsigned` on any path removes it.
     let name = output
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "clip.mp4".into());
-    let unsigned = output.with_file_name(format!(".{name}.{}.unsigned.mp4", std::process::id()));
     let total = (opts.duration_s * opts.fps as f32).round().max(1.0) as u32;
-    let written = (|| -> Result<u64> {
+    let (frames_written, unsigned) = (|| -> Result<(u64, verity_media::TempPath)> {
         let mut wo = WriterOptions::new(opts.width, opts.height, Rational::new(opts.fps as i32, 1));
         wo.crf = opts.crf;
         wo.color = ColorSpec::guess_for_height(opts.height.max(720));
-        let mut w = Writer::create(&unsigned, wo).map_err(media_err)?;
+        let mut w = Writer::create(output, wo).map_err(media_err)?;
         for i in 0..total {
             let img = output_frame(
                 &frames,
@@ -254,15 +338,9 @@ pub fn generate(
             w.write_video(&frame).map_err(media_err)?;
             progress("encoding", i as usize + 1, total as usize);
         }
-        Ok(w.finish().map_err(media_err)?.video_frames)
-    })();
-    let frames_written = match written {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&unsigned);
-            return Err(e);
-        }
-    };
+        let (summary, tmp) = w.finish_unpublished().map_err(media_err)?;
+        Ok((summary.video_frames, tmp))
+    })()?;
     let generation = GenerationInfo {
         prompt: prompt.to_string(),
         canonical_prompt: canonical,
@@ -283,8 +361,14 @@ pub fn generate(
             .actions
             .push(serde_json::json!({ "action": "c2pa.watermarked" }));
     }
-    let signed = sign_file(&unsigned, output, &mspec, stamping.signer, stamping.trust);
-    let _ = std::fs::remove_file(&unsigned);
+    let signed = sign_from(
+        unsigned.path(),
+        output,
+        &mspec,
+        stamping.signer,
+        stamping.trust,
+    );
+    drop(unsigned);
     let outcome = signed.map_err(|e| GenerateError::Provenance(Box::new(e)))?;
     let mut repository = None;
     if let (Some(repo), Some(p)) = (stamping.repository, payload) {

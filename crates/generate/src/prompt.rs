@@ -19,7 +19,7 @@ pub enum PromptError {
         "did not understand: {}. Known words: shapes (ball, cube, square, triangle), colours ({}), \
          sizes (small, medium, large), motions (moves, bounces, falls, rolls, collides with), directions \
          (left, right, up, down), backgrounds ({}), camera (pans, tilts, zooms, static)",
-        words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", "),
+        list_words(words),
         Color::ALL.iter().map(|c| c.word()).collect::<Vec<_>>().join(", "),
         Background::ALL.iter().map(|b| b.word()).collect::<Vec<_>>().join(", ")
     )]
@@ -28,6 +28,37 @@ pub enum PromptError {
     Contradiction(String),
     #[error("incomplete: {0}")]
     Missing(String),
+}
+
+/// At most this many unknown words are named in an error; the rest are counted.
+const NAMED_UNKNOWN: usize = 8;
+
+/// The unknown words for a message: each once, the first few by name, then a count, so that a
+/// prompt of ten thousand unknown words gives one short line.
+fn list_words(words: &[String]) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for w in words {
+        if !seen.contains(&w.as_str()) {
+            seen.push(w);
+        }
+    }
+    let named: Vec<String> = seen
+        .iter()
+        .take(NAMED_UNKNOWN)
+        .map(|w| {
+            let short: String = w.chars().take(40).collect();
+            if short.len() < w.len() {
+                format!("`{short}…`")
+            } else {
+                format!("`{short}`")
+            }
+        })
+        .collect();
+    let mut out = named.join(", ");
+    if seen.len() > NAMED_UNKNOWN {
+        out.push_str(&format!(" and {} more", seen.len() - NAMED_UNKNOWN));
+    }
+    out
 }
 
 /// Words that carry no meaning here.
@@ -83,7 +114,10 @@ struct Slots {
     camera: Option<Camera>,
     camera_verb: Option<&'static str>,
     background: Option<Background>,
+    /// Where the object goes ("moves right", "to the right").
     directions: Vec<Direction>,
+    /// Where it comes from ("from the left").
+    origins: Vec<Direction>,
 }
 
 fn shape_of(w: &str) -> Option<Shape> {
@@ -173,12 +207,29 @@ pub fn parse(prompt: &str) -> Result<SceneSpec, PromptError> {
     // After the camera is mentioned, directions belong to the camera.
     let mut in_camera = false;
     let mut camera_dirs: Vec<&str> = Vec::new();
+    // "from" makes the next direction an origin ("from the left"), not a heading.
+    let mut after_from = false;
     for &w in &words {
         if w == "camera" {
             in_camera = true;
             continue;
         }
+        if w == "from" {
+            after_from = !in_camera;
+            continue;
+        }
+        // "from" reaches over filler ("from the left") but not over other words.
+        if direction_of(w).is_none() && !FILLER.contains(&w) {
+            after_from = false;
+        }
         if let Some(size) = size_of(w) {
+            if let Some(prev) = s.size.filter(|p| *p != size) {
+                return Err(PromptError::Contradiction(format!(
+                    "one object cannot be both {} and {}",
+                    prev.word(),
+                    size.word()
+                )));
+            }
             s.size = Some(size);
         } else if let Some(c) = color_of(w) {
             s.colors.push(c);
@@ -229,6 +280,8 @@ pub fn parse(prompt: &str) -> Result<SceneSpec, PromptError> {
         } else if let Some(d) = direction_of(w) {
             if in_camera {
                 camera_dirs.push(w);
+            } else if std::mem::take(&mut after_from) {
+                s.origins.push(d);
             } else {
                 s.directions.push(d);
             }
@@ -319,6 +372,51 @@ fn camera_from(verb: Option<&str>, dirs: &[&str]) -> Result<Camera, PromptError>
     })
 }
 
+/// The one way the object goes, from the directions it goes in and those it comes from:
+/// "from left to right" and "from the left" head right; "left and right", or "right from the
+/// right", contradict themselves.
+fn heading(to: &[Direction], from: &[Direction]) -> Result<Option<Direction>, PromptError> {
+    let one = |dirs: &[Direction], what: &str| -> Result<Option<Direction>, PromptError> {
+        match dirs {
+            [] => Ok(None),
+            [first, rest @ ..] => match rest.iter().find(|d| *d != first) {
+                None => Ok(Some(*first)),
+                Some(other) => Err(PromptError::Contradiction(format!(
+                    "it cannot {what} both {} and {}",
+                    first.word(),
+                    other.word()
+                ))),
+            },
+        }
+    };
+    let to = one(to, "move")?;
+    let from = one(from, "come from")?;
+    match (to, from) {
+        (Some(t), Some(f)) if t == f => Err(PromptError::Contradiction(format!(
+            "it cannot move {} from the {}",
+            t.word(),
+            f.word()
+        ))),
+        (Some(t), Some(f)) if t != opposite(f) => Err(PromptError::Contradiction(format!(
+            "it cannot both come from the {} and move {}: say one straight line",
+            f.word(),
+            t.word()
+        ))),
+        (Some(t), _) => Ok(Some(t)),
+        (None, Some(f)) => Ok(Some(opposite(f))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn opposite(d: Direction) -> Direction {
+    match d {
+        Direction::Left => Direction::Right,
+        Direction::Right => Direction::Left,
+        Direction::Up => Direction::Down,
+        Direction::Down => Direction::Up,
+    }
+}
+
 fn build(s: Slots) -> Result<SceneSpec, PromptError> {
     let mut objects = s.objects.into_iter();
     let Some(object) = objects.next() else {
@@ -332,18 +430,12 @@ fn build(s: Slots) -> Result<SceneSpec, PromptError> {
             "verity draws at most two objects".into(),
         ));
     }
-    let horizontal = |dirs: &[Direction], what: &str| -> Result<Option<Direction>, PromptError> {
-        match dirs {
-            [] => Ok(None),
-            // "from left to right" names both ends: the motion goes towards the last.
-            [.., last]
-                if dirs
-                    .iter()
-                    .all(|d| matches!(d, Direction::Left | Direction::Right)) =>
-            {
-                Ok(Some(*last))
-            }
-            _ => Err(PromptError::Contradiction(format!(
+    let heading = heading(&s.directions, &s.origins)?;
+    let horizontal = |what: &str| -> Result<Option<Direction>, PromptError> {
+        match heading {
+            None => Ok(None),
+            Some(d @ (Direction::Left | Direction::Right)) => Ok(Some(d)),
+            Some(_) => Err(PromptError::Contradiction(format!(
                 "an object that {what} moves left or right, not up or down"
             ))),
         }
@@ -360,36 +452,24 @@ fn build(s: Slots) -> Result<SceneSpec, PromptError> {
                 "say what it collides with, e.g. \"collides with a blue cube\"".into(),
             ));
         }
-        (Some(("moves", _)), None, _) => match s.directions.as_slice() {
-            [d] => (Motion::Moves(*d), None),
-            [.., last]
-                if s.directions
-                    .iter()
-                    .all(|d| matches!(d, Direction::Left | Direction::Right)) =>
-            {
-                (Motion::Moves(*last), None)
-            }
-            [] => {
+        (Some(("moves", _)), None, _) => match heading {
+            Some(d) => (Motion::Moves(d), None),
+            None => {
                 return Err(PromptError::Missing(
                     "say which way it moves: left, right, up or down".into(),
                 ));
             }
-            _ => {
-                return Err(PromptError::Contradiction(
-                    "it cannot move both horizontally and vertically".into(),
-                ));
-            }
         },
         (Some(("bounces", _)), None, _) => (
-            Motion::Bounces(horizontal(&s.directions, "bounces")?.unwrap_or(Direction::Right)),
+            Motion::Bounces(horizontal("bounces")?.unwrap_or(Direction::Right)),
             None,
         ),
         (Some(("rolls", _)), None, _) => (
-            Motion::Rolls(horizontal(&s.directions, "rolls")?.unwrap_or(Direction::Right)),
+            Motion::Rolls(horizontal("rolls")?.unwrap_or(Direction::Right)),
             None,
         ),
         (Some(("falls", _)), None, _) => {
-            if s.directions.iter().any(|d| *d != Direction::Down) {
+            if heading.is_some_and(|d| d != Direction::Down) {
                 return Err(PromptError::Contradiction(
                     "a falling object moves down".into(),
                 ));

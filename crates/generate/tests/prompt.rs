@@ -91,6 +91,58 @@ fn errors_name_the_problem() {
     assert!(e.contains("left or right"), "{e}");
 }
 
+/// Prompts that ask for two things at once are refused, as colour and camera contradictions
+/// are, instead of quietly keeping one of them.
+#[test]
+fn sizes_and_headings_that_contradict_are_refused() {
+    for (prompt, want) in [
+        ("a small large red ball bounces", "both small and large"),
+        ("a red ball moves left and right", "both left and right"),
+        ("a red ball bounces right and left", "both right and left"),
+        (
+            "a red ball moves right from the right",
+            "right from the right",
+        ),
+        (
+            "a red ball moves up from the left",
+            "come from the left and move up",
+        ),
+    ] {
+        match parse(prompt) {
+            Err(PromptError::Contradiction(why)) => assert!(why.contains(want), "{prompt}: {why}"),
+            other => panic!("{prompt}: {other:?}"),
+        }
+    }
+    // The same word twice, or both ends of one line, are not contradictions.
+    assert_eq!(
+        parse("a small small red ball bounces").unwrap().object.size,
+        Size::Small
+    );
+    for (prompt, heading) in [
+        ("a red ball moves from left to right", Direction::Right),
+        ("a red ball moves from the right", Direction::Left),
+        ("a red ball moves left from the right", Direction::Left),
+        ("a red ball moves down down", Direction::Down),
+    ] {
+        assert_eq!(
+            parse(prompt).unwrap().motion,
+            Motion::Moves(heading),
+            "{prompt}"
+        );
+    }
+}
+
+#[test]
+fn ten_thousand_unknown_words_give_one_short_error() {
+    let prompt = (0..10_000)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let e = parse(&prompt).unwrap_err().to_string();
+    assert!(e.len() < 1000, "{} bytes", e.len());
+    assert!(e.contains("`w0`") && e.contains("and 9992 more"), "{e}");
+}
+
 fn object() -> impl Strategy<Value = ObjectSpec> {
     (
         proptest::sample::select(Shape::ALL.to_vec()),

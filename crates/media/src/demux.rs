@@ -48,6 +48,7 @@ pub(crate) fn open(path: &Path) -> Result<(format::context::Input, u64)> {
     if !meta.is_file() {
         return Err(MediaError::NotAFile {
             path: path.to_path_buf(),
+            kind: verity_fs::describe_kind(&meta),
         });
     }
     if meta.len() == 0 {
@@ -70,6 +71,16 @@ pub(crate) fn open(path: &Path) -> Result<(format::context::Input, u64)> {
         }
         Err(e) => Err(diagnose(path, meta.len(), e)),
     }
+}
+
+/// For a file FFmpeg opened: why its MP4 box structure looks cut short, if it does. FFmpeg
+/// reads a moov cut inside its last track without complaint, and then lists fewer streams or an
+/// unknown pixel format; this says so instead of leaving it silent.
+pub(crate) fn structure_damage(path: &Path, container: &str, len: u64) -> Option<String> {
+    if !container.split(',').any(|n| n == "mp4" || n == "mov") {
+        return None;
+    }
+    scan_iso_bmff(path, len)
 }
 
 /// Explains why FFmpeg could not open a file: a cut-short MP4, a text file, or unknown bytes.
@@ -123,43 +134,63 @@ fn looks_like_text(head: &[u8]) -> bool {
     std::str::from_utf8(head).is_ok() || printable * 100 >= head.len() * 98
 }
 
-/// Walks the top-level boxes of an ISO BMFF (MP4/MOV) file. Returns why the file looks cut short,
-/// or `None` when its box structure is whole.
+/// [`scan_boxes`] over the file at `path`.
 fn scan_iso_bmff(path: &Path, len: u64) -> Option<String> {
     let mut file = File::open(path).ok()?;
+    scan_boxes(&mut file, len)
+}
+
+/// Walks the top-level boxes of ISO BMFF (MP4/MOV) bytes of length `len`. Returns why they look
+/// cut short, or `None` when the box structure is whole (or not one this scan understands).
+///
+/// Every step moves forward by at least a header's length, and sizes are added with overflow
+/// checks, so a hostile size (a 64-bit size that wraps around) cannot send the scan backwards:
+/// it ends after at most `len / 8` boxes.
+pub fn scan_boxes<R: Read + Seek>(file: &mut R, len: u64) -> Option<String> {
     let mut pos = 0u64;
     let mut seen_moov = false;
     let mut seen_moof = false;
     while pos < len {
-        if len - pos < 8 {
-            return Some(format!("{} stray bytes after the last box", len - pos));
+        let left = len - pos;
+        if left < 8 {
+            return Some(format!(
+                "{left} stray bytes after the last box, at byte {pos}"
+            ));
         }
         file.seek(SeekFrom::Start(pos)).ok()?;
         let mut hdr = [0u8; 16];
-        let want = usize::try_from((len - pos).min(16)).ok()?;
+        let want = usize::try_from(left.min(16)).ok()?;
         file.read_exact(&mut hdr[..want]).ok()?;
         let size32 = u64::from(u32::from_be_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]));
-        let kind = String::from_utf8_lossy(&hdr[4..8]).into_owned();
-        let size = match size32 {
-            0 => len - pos, // box runs to the end of the file
-            1 if want >= 16 => u64::from_be_bytes([
-                hdr[8], hdr[9], hdr[10], hdr[11], hdr[12], hdr[13], hdr[14], hdr[15],
-            ]),
-            s => s,
+        let kind = box_type(&hdr[4..8]);
+        let (size, header) = match size32 {
+            0 => (left, 8), // the box runs to the end of the file
+            1 if want >= 16 => (
+                u64::from_be_bytes([
+                    hdr[8], hdr[9], hdr[10], hdr[11], hdr[12], hdr[13], hdr[14], hdr[15],
+                ]),
+                16,
+            ),
+            1 => {
+                return Some(format!(
+                    "the {kind} box at byte {pos} has a 64-bit size, but the file ends {left} \
+                     bytes into its header"
+                ));
+            }
+            s => (s, 8),
         };
-        if size < 8 {
+        if size < header {
             return None; // not a box structure we understand; let the caller call it damaged
         }
-        seen_moov |= kind == "moov";
-        seen_moof |= kind == "moof";
-        if pos + size > len {
+        seen_moov |= &hdr[4..8] == b"moov";
+        seen_moof |= &hdr[4..8] == b"moof";
+        if size > left {
             return Some(format!(
-                "the '{kind}' box at byte {pos} needs {size} bytes but the file ends after {} \
-                 (file is {len} bytes)",
-                len - pos
+                "the {kind} box at byte {pos} is {size} bytes long, but only {left} bytes of \
+                 the file are left from there (the file is {len} bytes)"
             ));
         }
-        pos += size;
+        pos += size; // size <= left = len - pos: no overflow
     }
     if !seen_moov && !seen_moof {
         return Some(
@@ -169,6 +200,17 @@ fn scan_iso_bmff(path: &Path, len: u64) -> Option<String> {
         );
     }
     None
+}
+
+/// A box type for a message: `'moov'` when it is printable ASCII, else its hex bytes, so that
+/// a hostile file cannot put control characters on the user's terminal.
+fn box_type(fourcc: &[u8]) -> String {
+    if fourcc.iter().all(|b| (0x20..0x7f).contains(b)) {
+        format!("'{}'", String::from_utf8_lossy(fourcc))
+    } else {
+        let hex: String = fourcc.iter().map(|b| format!("{b:02x}")).collect();
+        format!("0x{hex}")
+    }
 }
 
 #[cfg(test)]
@@ -196,7 +238,11 @@ mod tests {
         bytes.extend_from_slice(&[7u8; 40]); // …of which only 48 are present
         std::fs::write(&p, &bytes)?;
         let why = scan_iso_bmff(&p, bytes.len() as u64).unwrap_or_default();
-        assert!(why.contains("'mdat' box"), "{why}");
+        assert!(
+            why.contains("'mdat' box at byte 16 is 256 bytes long"),
+            "{why}"
+        );
+        assert!(why.contains("only 48 bytes"), "{why}");
 
         // A whole structure with no moov is a cut-short file too.
         let whole = &bytes[..16];
@@ -204,5 +250,33 @@ mod tests {
         let why = scan_iso_bmff(&p, 16).unwrap_or_default();
         assert!(why.contains("moov"), "{why}");
         Ok(())
+    }
+
+    /// A 64-bit size that wraps `pos + size` around used to send the scan back to an earlier
+    /// box, forever. Every wrapping size now ends the scan at once with the box's true offset.
+    #[test]
+    fn a_wrapping_64_bit_size_ends_the_scan() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("wrap.mp4");
+        for huge in [u64::MAX - 7, u64::MAX - 6, u64::MAX, u64::MAX - 15] {
+            let mut bytes = vec![0, 0, 0, 16];
+            bytes.extend_from_slice(b"ftypisom\0\0\0\0");
+            bytes.extend_from_slice(&[0, 0, 0, 8]);
+            bytes.extend_from_slice(b"free");
+            bytes.extend_from_slice(&[0, 0, 0, 1]);
+            bytes.extend_from_slice(b"free");
+            bytes.extend_from_slice(&huge.to_be_bytes());
+            bytes.extend_from_slice(&[0u8; 64]);
+            std::fs::write(&p, &bytes)?;
+            let why = scan_iso_bmff(&p, bytes.len() as u64).unwrap_or_default();
+            assert!(why.contains("'free' box at byte 24"), "{huge}: {why}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn box_types_are_printed_safely() {
+        assert_eq!(box_type(b"moov"), "'moov'");
+        assert_eq!(box_type(&[0x1b, b'[', b'2', b'J']), "0x1b5b324a");
     }
 }

@@ -12,9 +12,9 @@ pub enum MediaError {
     #[error("{path}: no such file")]
     NotFound { path: PathBuf },
 
-    /// The path exists but is a directory or another non-regular file.
-    #[error("{path}: is a directory, not a video file")]
-    NotAFile { path: PathBuf },
+    /// The path exists but is a directory or another non-regular file (a FIFO, a device).
+    #[error("{path}: is {kind}, not a video file")]
+    NotAFile { path: PathBuf, kind: &'static str },
 
     /// The file has no bytes at all.
     #[error("{path}: the file is empty (0 bytes)")]

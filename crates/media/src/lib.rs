@@ -37,5 +37,7 @@ pub use frame::{AudioFrame, ColorSpec, Matrix, Picture, PixelFormat, Range, Rati
 pub use mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
 pub use probe::{AudioInfo, StreamInfo, StreamSummary, VideoInfo, probe};
 pub use transcode::{
-    AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode, transcode_with,
+    AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode, transcode_unpublished,
+    transcode_with,
 };
+pub use verity_fs::TempPath;

@@ -5,7 +5,6 @@
 //! a failed or interrupted write never leaves a half-written video that looks whole.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ffmpeg_next::{Dictionary, Packet, Rescale, codec, encoder, format};
 
@@ -15,6 +14,7 @@ use crate::demux;
 use crate::encode::{self, AacEncoder, Preset, VideoEncoder};
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioFrame, ColorSpec, Rational, VideoFrame};
+use verity_fs::TempPath;
 
 /// What to do with audio in the output.
 #[derive(Debug, Default)]
@@ -49,6 +49,10 @@ pub struct WriterOptions {
     /// Y'CbCr matrix and range of the output.
     pub color: ColorSpec,
     pub audio: AudioOutput,
+    /// Clockwise display rotation in degrees (0, 90, 180 or 270), written as the video stream's
+    /// display matrix, as the source's was: the frames are stored as decoded and a player turns
+    /// them (a portrait phone clip stays portrait). 0 writes no matrix.
+    pub rotation_deg: f64,
 }
 
 impl WriterOptions {
@@ -63,6 +67,7 @@ impl WriterOptions {
             preset: Preset::Medium,
             color: ColorSpec::guess_for_height(height),
             audio: AudioOutput::None,
+            rotation_deg: 0.0,
         }
     }
 }
@@ -85,7 +90,8 @@ enum AudioSink {
 /// Writes an MP4 (H.264 + optional AAC or copied audio), one frame at a time.
 pub struct Writer {
     target: PathBuf,
-    tmp: PathBuf,
+    /// The file being written; removed when the writer is dropped unfinished.
+    tmp: Option<TempPath>,
     out: Option<format::context::Output>,
     video: VideoEncoder,
     video_stream: usize,
@@ -108,18 +114,6 @@ impl std::fmt::Debug for Writer {
             .field("frames", &self.frames)
             .finish_non_exhaustive()
     }
-}
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A temporary name beside `target`, hidden and unique within this process.
-fn temp_path_for(target: &Path) -> PathBuf {
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    target.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
 }
 
 fn container_for(target: &Path) -> Result<&'static str> {
@@ -164,7 +158,10 @@ impl Writer {
             });
         }
         if target.is_dir() {
-            return Err(MediaError::NotAFile { path: target });
+            return Err(MediaError::NotAFile {
+                path: target,
+                kind: "a directory",
+            });
         }
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -179,26 +176,19 @@ impl Writer {
                 ),
             ));
         }
-        let tmp = temp_path_for(&target);
-        let mut out = format::output_as(&tmp, container)
+        let tmp = TempPath::beside(&target).map_err(|e| MediaError::io(&target, e))?;
+        let mut out = format::output_as(tmp.path(), container)
             .map_err(|e| MediaError::ffmpeg(&target, "creating the output", e))?;
         let global_header = out.format().flags().contains(format::Flags::GLOBAL_HEADER);
-        // From here on, a failure must remove the temporary file.
-        let cleanup = |e: MediaError, tmp: &Path| {
-            let _ = std::fs::remove_file(tmp);
-            e
-        };
+        // From here on, a failure drops `tmp`, which removes the temporary file.
 
         // x264 needs even dimensions for 4:2:0.
         if opts.width % 2 != 0 || opts.height % 2 != 0 {
-            return Err(cleanup(
-                MediaError::InvalidOption {
-                    name: "frame size",
-                    value: format!("{}x{}", opts.width, opts.height),
-                    allowed: "even width and height (H.264 4:2:0)".into(),
-                },
-                &tmp,
-            ));
+            return Err(MediaError::InvalidOption {
+                name: "frame size",
+                value: format!("{}x{}", opts.width, opts.height),
+                allowed: "even width and height (H.264 4:2:0)".into(),
+            });
         }
         let in_tb = opts.time_base.unwrap_or(opts.frame_rate.invert());
         let video = VideoEncoder::open(
@@ -211,23 +201,15 @@ impl Writer {
             opts.color,
             global_header,
         )
-        .map_err(|e| {
-            cleanup(
-                MediaError::ffmpeg(&target, "opening the H.264 encoder (libx264)", e),
-                &tmp,
-            )
-        })?;
+        .map_err(|e| MediaError::ffmpeg(&target, "opening the H.264 encoder (libx264)", e))?;
         let video_stream = {
             let mut st = out
                 .add_stream(encoder::find(codec::Id::H264))
-                .map_err(|e| {
-                    cleanup(
-                        MediaError::ffmpeg(&target, "adding the video stream", e),
-                        &tmp,
-                    )
-                })?;
+                .map_err(|e| MediaError::ffmpeg(&target, "adding the video stream", e))?;
             st.set_parameters(&video.enc);
             st.set_time_base(ffmpeg_next::Rational::from(in_tb));
+            set_display_rotation(&mut st, opts.rotation_deg)
+                .map_err(|e| MediaError::ffmpeg(&target, "writing the display rotation", e))?;
             st.index()
         };
 
@@ -239,28 +221,17 @@ impl Writer {
                 bit_rate,
             } => {
                 if sample_rate == 0 || channels == 0 || channels > 8 {
-                    return Err(cleanup(
-                        MediaError::InvalidOption {
-                            name: "audio format",
-                            value: format!("{sample_rate} Hz, {channels} channels"),
-                            allowed: "a positive sample rate and 1 to 8 channels".into(),
-                        },
-                        &tmp,
-                    ));
+                    return Err(MediaError::InvalidOption {
+                        name: "audio format",
+                        value: format!("{sample_rate} Hz, {channels} channels"),
+                        allowed: "a positive sample rate and 1 to 8 channels".into(),
+                    });
                 }
                 let enc = AacEncoder::open(sample_rate, channels, bit_rate, global_header)
-                    .map_err(|e| {
-                        cleanup(
-                            MediaError::ffmpeg(&target, "opening the AAC encoder", e),
-                            &tmp,
-                        )
-                    })?;
-                let mut st = out.add_stream(encoder::find(codec::Id::AAC)).map_err(|e| {
-                    cleanup(
-                        MediaError::ffmpeg(&target, "adding the audio stream", e),
-                        &tmp,
-                    )
-                })?;
+                    .map_err(|e| MediaError::ffmpeg(&target, "opening the AAC encoder", e))?;
+                let mut st = out
+                    .add_stream(encoder::find(codec::Id::AAC))
+                    .map_err(|e| MediaError::ffmpeg(&target, "adding the audio stream", e))?;
                 st.set_parameters(&enc.enc);
                 st.set_time_base(ffmpeg_next::Rational::from(enc.time_base()));
                 AudioSink::Aac {
@@ -271,12 +242,7 @@ impl Writer {
             AudioOutput::Passthrough(src) => {
                 let mut st = out
                     .add_stream(encoder::find(codec::Id::None))
-                    .map_err(|e| {
-                        cleanup(
-                            MediaError::ffmpeg(&target, "adding the audio stream", e),
-                            &tmp,
-                        )
-                    })?;
+                    .map_err(|e| MediaError::ffmpeg(&target, "adding the audio stream", e))?;
                 st.set_parameters(src.params);
                 st.set_time_base(ffmpeg_next::Rational::from(src.time_base));
                 // SAFETY: the stream's parameters are valid; a zero tag lets the muxer choose its own.
@@ -289,16 +255,12 @@ impl Writer {
 
         let mut header = Dictionary::new();
         header.set("movflags", "+faststart");
-        out.write_header_with(header).map_err(|e| {
-            cleanup(
-                MediaError::ffmpeg(&target, "writing the MP4 header", e),
-                &tmp,
-            )
-        })?;
+        out.write_header_with(header)
+            .map_err(|e| MediaError::ffmpeg(&target, "writing the MP4 header", e))?;
 
         Ok(Writer {
             target,
-            tmp,
+            tmp: Some(tmp),
             out: Some(out),
             video,
             video_stream,
@@ -438,7 +400,18 @@ impl Writer {
     }
 
     /// Flushes the encoders, completes the file and renames it over the target.
-    pub fn finish(mut self) -> Result<WriteSummary> {
+    pub fn finish(self) -> Result<WriteSummary> {
+        let target = self.target.clone();
+        let (summary, tmp) = self.finish_unpublished()?;
+        tmp.persist(&target)
+            .map_err(|e| MediaError::io(&target, e))?;
+        Ok(summary)
+    }
+
+    /// Flushes the encoders and completes the file, but leaves it under its temporary name for
+    /// the caller to read (to sign it into the target, say) and publish or drop. The summary
+    /// names the target, which errors name too: the temporary is an implementation detail.
+    pub fn finish_unpublished(mut self) -> Result<(WriteSummary, TempPath)> {
         self.video
             .enc
             .send_eof()
@@ -466,18 +439,55 @@ impl Writer {
         out.write_trailer()
             .map_err(|e| MediaError::ffmpeg(&self.target, "writing the MP4 index", e))?;
         drop(out); // closes the file
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| MediaError::io(&self.target, e))?;
+        let Some(tmp) = self.tmp.take() else {
+            return Err(MediaError::ffmpeg(
+                &self.target,
+                "finishing the output",
+                ffmpeg_next::Error::Bug,
+            ));
+        };
         self.finished = true;
-        let bytes = std::fs::metadata(&self.target)
-            .map(|m| m.len())
-            .unwrap_or(0);
-        Ok(WriteSummary {
-            path: self.target.clone(),
-            video_frames: self.frames,
-            audio_packets: self.audio_packets,
-            bytes,
-        })
+        let bytes = std::fs::metadata(tmp.path()).map(|m| m.len()).unwrap_or(0);
+        Ok((
+            WriteSummary {
+                path: self.target.clone(),
+                video_frames: self.frames,
+                audio_packets: self.audio_packets,
+                bytes,
+            },
+            tmp,
+        ))
     }
+}
+
+/// Gives the stream a display matrix for a clockwise rotation of `deg` (none for 0).
+fn set_display_rotation(
+    st: &mut format::stream::StreamMut<'_>,
+    deg: f64,
+) -> std::result::Result<(), ffmpeg_next::Error> {
+    if !deg.is_finite() || deg.rem_euclid(360.0) == 0.0 {
+        return Ok(());
+    }
+    let size = std::mem::size_of::<[i32; 9]>();
+    // SAFETY: `st` is a live stream of an output context that has not written its header; the
+    // side data FFmpeg allocates is `size` bytes, exactly the nine i32 a display matrix holds,
+    // and it is filled before anything reads it.
+    unsafe {
+        let data = ffmpeg_next::ffi::av_stream_new_side_data(
+            st.as_mut_ptr(),
+            ffmpeg_next::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            size,
+        );
+        if data.is_null() {
+            return Err(ffmpeg_next::Error::Other {
+                errno: ffmpeg_next::util::error::ENOMEM,
+            });
+        }
+        // `set` takes a clockwise angle (while `get`, which probe reads, returns the
+        // counter-clockwise one).
+        ffmpeg_next::ffi::av_display_rotation_set(data.cast::<i32>(), deg);
+    }
+    Ok(())
 }
 
 fn write_packet(
@@ -500,8 +510,9 @@ fn write_packet(
 impl Drop for Writer {
     fn drop(&mut self) {
         if !self.finished {
+            // Close the file before the temporary is removed.
             drop(self.out.take());
-            let _ = std::fs::remove_file(&self.tmp);
+            drop(self.tmp.take());
         }
     }
 }

@@ -25,6 +25,9 @@ pub struct StreamInfo {
     pub audio: Option<AudioInfo>,
     /// Every stream in the file, in container order.
     pub streams: Vec<StreamSummary>,
+    /// Why the file looks damaged although FFmpeg opened it (an MP4 whose boxes run past its
+    /// end, say): what it reports may be incomplete. `null` for a whole file.
+    pub damage: Option<String>,
 }
 
 /// The video stream that verity reads.
@@ -169,6 +172,7 @@ pub(crate) fn stream_info(
         video,
         audio,
         streams,
+        damage: demux::structure_damage(path, input.format().name(), size),
     })
 }
 

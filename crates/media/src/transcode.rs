@@ -10,6 +10,7 @@ use crate::error::{MediaError, Result};
 use crate::frame::{PixelFormat, VideoFrame};
 use crate::mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
 use crate::probe::StreamInfo;
+use verity_fs::TempPath;
 
 /// What to do with the source's audio.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -92,9 +93,24 @@ pub fn transcode_with(
     input: &Path,
     output: &Path,
     opts: &TranscodeOptions,
+    edit: impl FnMut(&mut VideoFrame) -> std::result::Result<(), String>,
+    progress: impl FnMut(Progress),
+) -> Result<TranscodeReport> {
+    let (report, tmp) = transcode_unpublished(input, output, opts, edit, progress)?;
+    tmp.persist(output).map_err(|e| MediaError::io(output, e))?;
+    Ok(report)
+}
+
+/// [`transcode_with`], leaving the finished file under its temporary name beside `output` for
+/// the caller to publish (see [`Writer::finish_unpublished`]). Dropping the [`TempPath`]
+/// removes it.
+pub fn transcode_unpublished(
+    input: &Path,
+    output: &Path,
+    opts: &TranscodeOptions,
     mut edit: impl FnMut(&mut VideoFrame) -> std::result::Result<(), String>,
     mut progress: impl FnMut(Progress),
-) -> Result<TranscodeReport> {
+) -> Result<(TranscodeReport, TempPath)> {
     let audio_mode = match opts.audio {
         AudioChoice::Aac => AudioMode::Decode,
         AudioChoice::Copy => AudioMode::Passthrough,
@@ -133,6 +149,7 @@ pub fn transcode_with(
             preset: opts.preset,
             color: v.color,
             audio,
+            rotation_deg: v.rotation_deg,
         },
     )?;
     let expected = v
@@ -173,10 +190,13 @@ pub fn transcode_with(
             ),
         });
     }
-    let output = writer.finish()?;
-    Ok(TranscodeReport {
-        input: info,
-        output,
-        damage,
-    })
+    let (output, tmp) = writer.finish_unpublished()?;
+    Ok((
+        TranscodeReport {
+            input: info,
+            output,
+            damage,
+        },
+        tmp,
+    ))
 }

@@ -80,7 +80,22 @@ fn empty_random_text_missing_directory() -> anyhow::Result<()> {
 
     let sub = d.join("folder.mp4");
     std::fs::create_dir(&sub)?;
-    assert!(matches!(open_err(&sub), MediaError::NotAFile { .. }));
+    assert!(matches!(
+        open_err(&sub),
+        MediaError::NotAFile {
+            kind: "a directory",
+            ..
+        }
+    ));
+    // A device or a FIFO is named for what it is, and refused without reading it: /dev/zero
+    // would never end and a FIFO would block forever.
+    assert!(matches!(
+        open_err(std::path::Path::new("/dev/zero")),
+        MediaError::NotAFile {
+            kind: "a character device",
+            ..
+        }
+    ));
     Ok(())
 }
 

@@ -39,6 +39,15 @@ pub enum ProvenanceError {
     )]
     TooSmallForMark { width: u32, height: u32, min: u32 },
 
+    /// The visible badge does not fit: it is drawn at a fraction of the height, and needs a
+    /// minimum height to be legible and a width in proportion to its height.
+    #[error("a {width}x{height} picture cannot hold the visible badge: {need}")]
+    BadgeDoesNotFit {
+        width: u32,
+        height: u32,
+        need: String,
+    },
+
     #[error("a frame is {}x{}, but the mark was prepared for {}x{}", got.0, got.1, expected.0, expected.1)]
     FrameSize {
         expected: (u32, u32),

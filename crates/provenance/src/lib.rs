@@ -14,6 +14,6 @@ pub mod stamp;
 
 pub use error::{ProvenanceError, Result};
 pub use manifest::{
-    C2paState, ManifestReport, ManifestSpec, Origin, SignOutcome, read_manifest,
-    read_manifest_with_data, sign_file,
+    C2paState, ManifestReport, ManifestSpec, Origin, SignOutcome, StatusCode, read_manifest,
+    read_manifest_with_data, sign_file, sign_from,
 };

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use verity_media::{AudioChoice, Preset, StreamInfo, TranscodeOptions, transcode_with};
+use verity_media::{AudioChoice, Preset, StreamInfo, TranscodeOptions, transcode_unpublished};
 use verity_signing::{RingSigner, TrustStore};
 
 use crate::error::{ProvenanceError, Result};
-use crate::manifest::{ManifestSpec, sign_file};
+use crate::manifest::{ManifestSpec, sign_file, sign_from};
 use crate::marks::spectral::ALGORITHM;
 use crate::marks::{Geometry, MarkOptions, Payload, Stamper};
 use crate::repository::{RecordInfo, Repository};
@@ -120,13 +120,6 @@ pub fn stamp_file(
             });
         }
     }
-    // With a manifest, the marked video goes to a temporary file first and is signed from
-    // there into `output`.
-    let encoded = match &opts.manifest {
-        Some(_) => temp_beside(output),
-        None => output.to_path_buf(),
-    };
-    let _cleanup = TempGuard(opts.manifest.as_ref().map(|_| encoded.clone()));
     let topts = TranscodeOptions {
         crf: opts.crf,
         preset: opts.preset,
@@ -137,16 +130,18 @@ pub fn stamp_file(
         },
         audio_bit_rate: None,
     };
-    let report = transcode_with(
+    // The marked video stays under its temporary name until it is whole, and signed: with a
+    // manifest it is signed from there into `output`; without one it is renamed over it.
+    // Dropping `encoded` on any error removes it.
+    let (report, encoded) = transcode_unpublished(
         input,
-        &encoded,
+        output,
         &topts,
         |frame| stamper.mark(frame).map_err(|e| e.to_string()),
         &mut progress,
     )?;
     let frames = report.output.video_frames;
     if payload.is_some() && frames < MIN_MARK_FRAMES {
-        let _ = std::fs::remove_file(&encoded);
         return Err(ProvenanceError::TooShortForMark {
             frames,
             min: MIN_MARK_FRAMES,
@@ -170,7 +165,8 @@ pub fn stamp_file(
             spec.actions
                 .push(serde_json::json!({ "action": "c2pa.watermarked" }));
         }
-        let out = sign_file(&encoded, output, &spec, layer.signer, layer.trust)?;
+        let out = sign_from(encoded.path(), output, &spec, layer.signer, layer.trust)?;
+        drop(encoded);
         stamp.manifest_bytes = Some(out.manifest.len());
         if let (Some(repo), Some(p)) = (layer.repository, payload) {
             let info = RecordInfo {
@@ -188,27 +184,10 @@ pub fn stamp_file(
             repo.store(&info, &out.manifest)?;
             stamp.repository = Some(repo.root().to_path_buf());
         }
+    } else {
+        encoded
+            .persist(output)
+            .map_err(|e| ProvenanceError::io(output, e))?;
     }
     Ok(stamp)
-}
-
-/// A hidden temporary name beside `path`, with the same extension (the muxer picks the
-/// container from it).
-fn temp_beside(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "video.mp4".into());
-    path.with_file_name(format!(".{name}.{}.marked.tmp.mp4", std::process::id()))
-}
-
-/// Removes the temporary marked file however `stamp_file` ends.
-struct TempGuard(Option<PathBuf>);
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }

@@ -118,6 +118,10 @@ pub struct Config {
     pub guidance: f32,
 }
 
+/// The most tokens (frame groups x patches per frame) a clip may have: attention over them is
+/// what a model of this family spends its memory on.
+pub const MAX_TOKENS: usize = 16_384;
+
 /// The guidance scale of a config that does not name one, and of a new model.
 pub const DEFAULT_GUIDANCE: f32 = 3.0;
 
@@ -187,38 +191,53 @@ impl Config {
         self.vocab.len() + 3
     }
 
-    /// Checks that the numbers fit together.
+    /// Checks that every number is in range and that they fit together. Ranges are checked
+    /// before any division, and they bound what a model of this config allocates, so a hostile
+    /// config.json is refused instead of dividing by zero or asking for terabytes.
     pub fn validate(&self) -> Result<(), String> {
-        let checks = [
-            (
-                self.frames % self.tpatch == 0,
-                "frames must be a multiple of tpatch",
-            ),
-            (
-                self.height % self.patch == 0 && self.width % self.patch == 0,
-                "height and width must be multiples of patch",
-            ),
-            (
-                self.dim % self.heads == 0,
-                "dim must be a multiple of heads",
-            ),
-            (
-                self.depth > 0 && self.text_layers > 0,
-                "depth and text_layers must be at least 1",
-            ),
-            (
-                self.max_words > 0 && !self.vocab.is_empty(),
-                "the vocabulary and max_words must not be empty",
-            ),
-            (
-                crate::sample::guidance_ok(self.guidance),
-                "guidance must be from 0 to 20",
-            ),
-        ];
-        match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, why)) => Err((*why).to_string()),
-            None => Ok(()),
+        let range = |name: &str, v: usize, max: usize| {
+            if (1..=max).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} is {v}; it must be from 1 to {max}"))
+            }
+        };
+        range("frames", self.frames, 256)?;
+        range("height", self.height, 1024)?;
+        range("width", self.width, 1024)?;
+        range("channels", self.channels, 4)?;
+        range("patch", self.patch, 64)?;
+        range("tpatch", self.tpatch, 64)?;
+        range("dim", self.dim, 4096)?;
+        range("heads", self.heads, 256)?;
+        range("depth", self.depth, 64)?;
+        range("text_layers", self.text_layers, 32)?;
+        range("max_words", self.max_words, 512)?;
+        range("the vocabulary's size", self.vocab.len(), 100_000)?;
+        if self.frames % self.tpatch != 0 {
+            return Err("frames must be a multiple of tpatch".into());
         }
+        if self.height % self.patch != 0 || self.width % self.patch != 0 {
+            return Err("height and width must be multiples of patch".into());
+        }
+        if self.dim % self.heads != 0 {
+            return Err("dim must be a multiple of heads".into());
+        }
+        let (gt, gh, gw) = self.grid();
+        let tokens = gt * gh * gw;
+        if tokens > MAX_TOKENS {
+            return Err(format!(
+                "the clip is {tokens} tokens ({gt} x {gh} x {gw}); at most {MAX_TOKENS} are allowed"
+            ));
+        }
+        if !crate::sample::guidance_ok(self.guidance) {
+            return Err("guidance must be from 0 to 20".into());
+        }
+        if !(self.clip_seconds.is_finite() && self.clip_seconds > 0.0 && self.clip_seconds <= 600.0)
+        {
+            return Err("clip_seconds must be above 0 and at most 600".into());
+        }
+        Ok(())
     }
 
     /// Word ids for a prompt, in order; unknown words map to UNK. An empty prompt is [NULL].

@@ -80,6 +80,10 @@ pub fn explain(code: &str) -> &'static str {
         "ingredient.hashedURI.mismatch" => "an ingredient changed after signing",
         "general.error" => "validation failed with an unexpected error",
         "verity.manifest.unreadable" => "the embedded manifest is damaged and cannot be parsed",
+        "verity.container.unparsed" => {
+            "the file holds no C2PA manifest, but c2pa could not parse its container; FFmpeg \
+             may still read it"
+        }
         "verity.container.unsupported" => {
             "C2PA cannot embed a manifest in this container, so none was looked for"
         }

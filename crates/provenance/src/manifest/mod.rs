@@ -5,12 +5,14 @@ mod codes;
 mod context;
 mod read;
 mod sign;
+pub mod source_type;
 
 pub use build::{ManifestSpec, Origin, TRAINED_ALGORITHMIC_MEDIA, TrainingUse, claim_generator};
 pub use codes::{explain, is_hard_binding_failure};
 pub use context::context;
 pub use read::{
-    ActionInfo, C2paState, IngredientInfo, ManifestReport, SignerInfo, StatusCode, StatusCodes,
-    read_manifest, read_manifest_with_data,
+    ActionInfo, AiDeclaration, C2paState, IngredientInfo, ManifestReport, SignerInfo, StatusCode,
+    StatusCodes, ai_declaration, contains_manifest_store, read_manifest, read_manifest_with_data,
 };
-pub use sign::{SignOutcome, mime_for, sign_file};
+pub use sign::{SignOutcome, mime_for, sign_file, sign_from};
+pub use source_type::AiContent;

@@ -6,9 +6,9 @@ use c2pa::{Reader, ValidationState};
 use serde::Serialize;
 use verity_signing::TrustStore;
 
-use super::build::TRAINED_ALGORITHMIC_MEDIA;
 use super::codes::{explain, is_hard_binding_failure};
 use super::context::context;
+use super::source_type::{AiContent, ai_content};
 use crate::error::{ProvenanceError, Result};
 
 /// The state of a file's C2PA credentials.
@@ -62,6 +62,17 @@ pub struct IngredientInfo {
     pub has_manifest: bool,
 }
 
+/// The action that declares AI content, and what it declares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AiDeclaration {
+    /// `ai-generated` or `contains-ai-generated-parts`.
+    pub content: AiContent,
+    /// The action that declares it, e.g. `c2pa.created` or `c2pa.edited`.
+    pub action: String,
+    /// The IPTC digital source type it declares, as the file writes it.
+    pub digital_source_type: String,
+}
+
 /// The signer, from the signature.
 #[derive(Clone, Debug, Serialize)]
 pub struct SignerInfo {
@@ -82,8 +93,13 @@ pub struct ManifestReport {
     pub signer: Option<SignerInfo>,
     /// The signing time, when a time-stamp attests it.
     pub signed_at: Option<String>,
-    /// True when an action declares the content made by a generative model.
+    /// True when a `c2pa.created` action declares the content made by a generative model
+    /// (IPTC `trainedAlgorithmicMedia`).
     pub ai_generated: bool,
+    /// What the actions declare about AI, exactly as the IPTC vocabulary defines it: the whole
+    /// content made by a generative model, or parts of it; `null` when no action declares
+    /// either (`algorithmicMedia`, a non-AI algorithm, is not AI).
+    pub ai_declaration: Option<AiDeclaration>,
     pub actions: Vec<ActionInfo>,
     pub ingredients: Vec<IngredientInfo>,
     /// True when the content no longer matches the manifest's hash (edited or re-encoded).
@@ -96,7 +112,8 @@ pub struct ManifestReport {
 }
 
 impl ManifestReport {
-    fn absent() -> Self {
+    /// The report of a file with no manifest: the starting point of every other report.
+    pub fn absent() -> Self {
         ManifestReport {
             state: C2paState::Absent,
             manifest_label: None,
@@ -105,6 +122,7 @@ impl ManifestReport {
             signer: None,
             signed_at: None,
             ai_generated: false,
+            ai_declaration: None,
             actions: Vec::new(),
             ingredients: Vec::new(),
             hard_binding_failed: false,
@@ -129,12 +147,13 @@ fn status(s: &c2pa::validation_status::ValidationStatus) -> StatusCode {
 pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> {
     std::fs::metadata(path).map_err(|e| ProvenanceError::io(path, e))?;
     let ctx = context(trust)?;
-    let reader = match Reader::from_context(ctx).with_file(path) {
-        Ok(r) => r,
-        Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => {
-            return Ok(ManifestReport::absent());
-        }
-        Err(c2pa::Error::UnsupportedType) => {
+    let err = match Reader::from_context(ctx).with_file(path) {
+        Ok(reader) => return Ok(report_from(&reader)),
+        Err(e) => e,
+    };
+    match err {
+        c2pa::Error::IoError(e) => Err(ProvenanceError::io(path, e)),
+        c2pa::Error::UnsupportedType => {
             // A container C2PA cannot embed a manifest in (MKV, WebM, AVI…): no credentials.
             let mut r = ManifestReport::absent();
             r.codes.informational.push(StatusCode {
@@ -142,12 +161,56 @@ pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> 
                 explanation: explain("verity.container.unsupported").to_string(),
                 url: None,
             });
-            return Ok(r);
+            Ok(r)
         }
-        Err(c2pa::Error::IoError(e)) => return Err(ProvenanceError::io(path, e)),
-        Err(e) => return Ok(ManifestReport::unreadable(&e)),
-    };
-    Ok(report_from(&reader))
+        // c2pa found no manifest, or could not parse the file. Three different findings: a
+        // manifest store is there but too damaged to read (the credentials cannot be relied
+        // on); there is none (the common case); or the container is one c2pa cannot walk (a
+        // trailing box cut short, say) and there is no manifest in it either.
+        e => {
+            let present =
+                contains_manifest_store(path).map_err(|io| ProvenanceError::io(path, io))?;
+            Ok(match e {
+                _ if present => ManifestReport::unreadable(&e),
+                c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing => {
+                    ManifestReport::absent()
+                }
+                _ => ManifestReport::unparsed_container(&e),
+            })
+        }
+    }
+}
+
+/// The type UUID of a C2PA manifest store's JUMBF description box ("c2pa" and the ISO suffix,
+/// C2PA 2.2 §11.1.3), which every embedding of a manifest store carries, whatever the
+/// container.
+const MANIFEST_STORE_UUID: [u8; 16] = [
+    0x63, 0x32, 0x70, 0x61, 0x00, 0x11, 0x00, 0x10, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+
+/// Whether the file holds a C2PA manifest store anywhere in its bytes, for files in which c2pa
+/// found none or which it could not parse: read in fixed-size chunks (bounded memory).
+pub fn contains_manifest_store(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let pat = &MANIFEST_STORE_UUID;
+    let finder = memchr::memmem::Finder::new(pat);
+    let mut buf = vec![0u8; 1 << 20];
+    // The last len-1 bytes of each chunk are kept, so a match across chunks is found.
+    let mut kept = 0usize;
+    loop {
+        let n = f.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let end = kept + n;
+        if finder.find(&buf[..end]).is_some() {
+            return Ok(true);
+        }
+        let keep = (pat.len() - 1).min(end);
+        buf.copy_within(end - keep..end, 0);
+        kept = keep;
+    }
 }
 
 /// Validates a manifest store kept apart from the file (`manifest`, JUMBF bytes, e.g. from the
@@ -179,6 +242,28 @@ impl ManifestReport {
             url: None,
         });
         r
+    }
+
+    /// No manifest store is in the file, but c2pa could not parse its container: c2pa's reason
+    /// is kept as an informational code. Not a failure: the file simply has no credentials
+    /// that could be read, and the marks and the repository still speak for it.
+    fn unparsed_container(e: &c2pa::Error) -> Self {
+        let mut r = ManifestReport::absent();
+        r.codes.informational.push(StatusCode {
+            code: "verity.container.unparsed".into(),
+            explanation: format!("{} ({e})", explain("verity.container.unparsed")),
+            url: None,
+        });
+        r
+    }
+
+    /// True when a manifest store is in the file but is too damaged to be read at all (no
+    /// claim, no signer): nothing in it can be relied on, and it says nothing of the content.
+    pub fn is_unreadable(&self) -> bool {
+        self.codes
+            .failure
+            .iter()
+            .any(|c| c.code == "verity.manifest.unreadable")
     }
 
     /// The (algorithm, value) pairs of the active manifest's `c2pa.soft-binding` assertions.
@@ -280,9 +365,6 @@ fn report_from(reader: &Reader) -> ManifestReport {
                         .and_then(|n| n.as_str())
                         .map(str::to_string),
                 });
-                if action == "c2pa.created" && dst.as_deref().is_some_and(is_generative) {
-                    r.ai_generated = true;
-                }
                 r.actions.push(ActionInfo {
                     action,
                     digital_source_type: dst,
@@ -292,6 +374,11 @@ fn report_from(reader: &Reader) -> ManifestReport {
         }
         r.assertions.push((a.label().to_string(), value.clone()));
     }
+    r.ai_declaration = ai_declaration(&r.actions);
+    r.ai_generated = r
+        .ai_declaration
+        .as_ref()
+        .is_some_and(|d| d.content == AiContent::Generated);
     r.ingredients = m
         .ingredients()
         .iter()
@@ -307,9 +394,27 @@ fn report_from(reader: &Reader) -> ManifestReport {
     r
 }
 
-fn is_generative(dst: &str) -> bool {
-    dst == TRAINED_ALGORITHMIC_MEDIA
-        || dst.ends_with("/compositeWithTrainedAlgorithmicMedia")
-        || dst.ends_with("/algorithmicMedia")
-        || dst.ends_with("/compositeSynthetic")
+/// What a manifest's actions declare about AI: the strongest declaration (the whole content
+/// AI-generated over parts of it), from the first action that makes it.
+pub fn ai_declaration(actions: &[ActionInfo]) -> Option<AiDeclaration> {
+    let mut found: Option<AiDeclaration> = None;
+    for a in actions {
+        let Some(dst) = a.digital_source_type.as_deref() else {
+            continue;
+        };
+        let Some(content) = ai_content(&a.action, dst) else {
+            continue;
+        };
+        let stronger = found.as_ref().is_none_or(|d| {
+            d.content == AiContent::ContainsGenerated && content == AiContent::Generated
+        });
+        if stronger {
+            found = Some(AiDeclaration {
+                content,
+                action: a.action.clone(),
+                digital_source_type: dst.to_string(),
+            });
+        }
+    }
+    found
 }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use verity_fs::TempPath;
 use verity_signing::{RingSigner, TrustStore};
 
 use super::build::{ManifestSpec, builder};
@@ -45,46 +46,54 @@ pub fn sign_file(
     signer: &RingSigner,
     trust: &TrustStore,
 ) -> Result<SignOutcome> {
+    sign_as(asset, asset, output, spec, signer, trust)
+}
+
+/// [`sign_file`] for an asset that is a temporary of the same output (a marked video not yet
+/// published): errors name `output`, the file the user asked for, not the hidden temporary.
+pub fn sign_from(
+    asset: &Path,
+    output: &Path,
+    spec: &ManifestSpec,
+    signer: &RingSigner,
+    trust: &TrustStore,
+) -> Result<SignOutcome> {
+    sign_as(asset, output, output, spec, signer, trust)
+}
+
+/// Signs `asset` into `output`; `shown` is the name errors give the asset.
+fn sign_as(
+    asset: &Path,
+    shown: &Path,
+    output: &Path,
+    spec: &ManifestSpec,
+    signer: &RingSigner,
+    trust: &TrustStore,
+) -> Result<SignOutcome> {
     let format = mime_for(asset)?;
     mime_for(output)?;
     let mut b = builder(context(trust)?, spec, format)?;
-    let mut src = std::fs::File::open(asset).map_err(|e| ProvenanceError::io(asset, e))?;
-    let tmp = temp_beside(output);
-    let result = (|| {
-        let mut dst = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| ProvenanceError::io(&tmp, e))?;
-        let manifest = b
-            .sign(signer, format, &mut src, &mut dst)
-            .map_err(|source| ProvenanceError::Sign {
-                path: asset.to_path_buf(),
-                source: Box::new(source),
-            })?;
-        // Like the media writer (and ffmpeg and c2pa-rs), no fsync: the rename makes the output
-        // appear whole or not at all if the process fails, which is the guarantee verity gives.
-        drop(dst);
-        std::fs::rename(&tmp, output).map_err(|e| ProvenanceError::io(output, e))?;
-        Ok(manifest)
-    })();
-    match result {
-        Ok(manifest) => Ok(SignOutcome {
-            output: output.to_path_buf(),
-            manifest,
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
-}
-
-fn temp_beside(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    output.with_file_name(format!(".{name}.{}.signing.tmp", std::process::id()))
+    let mut src = std::fs::File::open(asset).map_err(|e| ProvenanceError::io(shown, e))?;
+    let tmp = TempPath::beside(output).map_err(|e| ProvenanceError::io(output, e))?;
+    let mut dst = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(tmp.path())
+        .map_err(|e| ProvenanceError::io(output, e))?;
+    let manifest = b
+        .sign(signer, format, &mut src, &mut dst)
+        .map_err(|source| ProvenanceError::Sign {
+            path: shown.to_path_buf(),
+            source: Box::new(source),
+        })?;
+    // Like the media writer (and ffmpeg and c2pa-rs), no fsync: the rename makes the output
+    // appear whole or not at all if the process fails, which is the guarantee verity gives.
+    drop(dst);
+    tmp.persist(output)
+        .map_err(|e| ProvenanceError::io(output, e))?;
+    Ok(SignOutcome {
+        output: output.to_path_buf(),
+        manifest,
+    })
 }

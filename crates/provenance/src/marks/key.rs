@@ -87,7 +87,10 @@ impl WatermarkKey {
             path: path.to_path_buf(),
             reason: reason.into(),
         };
-        let text = std::fs::read_to_string(path).map_err(|e| ProvenanceError::io(path, e))?;
+        // 64 hex digits and a newline; a little more for whitespace.
+        let bytes = verity_fs::read_bounded(path, 4096, "a spectral-mark key")
+            .map_err(|e| ProvenanceError::io(path, e))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad("expected 64 hex digits"))?;
         let hex = text.trim();
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad("expected 64 hex digits (a 32-byte spectral-mark key)"));

@@ -129,11 +129,8 @@ impl Stamper {
     /// Prepares the marks for `width`×`height` frames; a picture too small for a mark is an
     /// error that says so.
     pub fn new(opts: &MarkOptions, width: u32, height: u32) -> Result<Self> {
-        let visible = opts
-            .visible
-            .as_ref()
-            .map(|v| VisibleMarker::new(v, width, height))
-            .transpose()?;
+        // The spectral mark's size limit is checked first: a picture too small for both marks
+        // is told the floor that no badge option can lower.
         let spectral = match &opts.spectral {
             Some(s) => Some(Spectral {
                 // Fails now, before any frame, when the picture cannot carry the mark.
@@ -143,6 +140,11 @@ impl Stamper {
             }),
             None => None,
         };
+        let visible = opts
+            .visible
+            .as_ref()
+            .map(|v| VisibleMarker::new(v, width, height))
+            .transpose()?;
         Ok(Stamper { visible, spectral })
     }
 

@@ -171,11 +171,30 @@ impl VisibleMarker {
     pub fn new(opts: &VisibleOptions, width: u32, height: u32) -> Result<Self> {
         opts.validate()?;
         let badge_h = opts.size * height as f32;
-        if badge_h < MIN_BADGE_PX || (width as f32) * MAX_WIDTH < badge_h * 15.0 / 11.0 {
-            return Err(ProvenanceError::TooSmallForMark {
+        if badge_h < MIN_BADGE_PX {
+            return Err(ProvenanceError::BadgeDoesNotFit {
                 width,
                 height,
-                min: (MIN_BADGE_PX / opts.size).ceil() as u32,
+                need: format!(
+                    "at {:.0} % of the height the badge is {badge_h:.0} pixels tall, and it must \
+                     be at least {MIN_BADGE_PX:.0} to be legible: the picture needs to be at least \
+                     {} pixels tall (or the badge a larger fraction of it)",
+                    opts.size * 100.0,
+                    (MIN_BADGE_PX / opts.size).ceil() as u32
+                ),
+            });
+        }
+        let need_w = badge_h * 15.0 / 11.0 / MAX_WIDTH;
+        if (width as f32) < need_w {
+            return Err(ProvenanceError::BadgeDoesNotFit {
+                width,
+                height,
+                need: format!(
+                    "at {:.0} % of the height the badge is {badge_h:.0} pixels tall and needs a \
+                     picture at least {} pixels wide (or a smaller badge)",
+                    opts.size * 100.0,
+                    need_w.ceil() as u32
+                ),
             });
         }
         let badge = render_badge(&opts.text, badge_h, MAX_WIDTH * width as f32);
