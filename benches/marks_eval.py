@@ -398,7 +398,7 @@ def eval_clip(clip, peers, with_riva, home, old=None):
                 reads = [(a, [])] + [(row, o) for b, row, o in SEARCHED if b == a]
                 for row, options in reads:
                     w = verity_read(out, home, options)
-                    got = w.get("payload") or w.get("unverified_payload")
+                    got = w.get("payload") or w.get("rejected_guess")
                     # Over the 40 asset-id bits: the reader knows the other 24 (the version and
                     # its key's issuer id) and decodes only words that carry them.
                     acc = float(np.mean(np.array(bits_of(got)[UNKNOWN:]) == truth[UNKNOWN:])) if got else 0.5

@@ -27,6 +27,8 @@ pub mod exit {
     pub const INVALID: u8 = 4;
     /// `verify`: the file carries no credentials.
     pub const NO_CREDENTIALS: u8 = 5;
+    /// `verify`: the credentials could not be checked (a remote manifest, not fetched).
+    pub const NOT_CHECKED: u8 = 6;
 }
 
 fn main() -> ExitCode {

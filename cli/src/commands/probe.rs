@@ -29,13 +29,16 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<u8> {
         output::bit_rate(info.bit_rate)
     );
     println!(
-        "  video #{}: {} {}x{}, {:.3} fps ({}), {} frames, {} {}/{}, rotation {}°, {}",
+        "  video #{}: {} {}x{}, {}, {} frames, {} {}/{}, rotation {}°, {}",
         v.index,
         v.codec,
         v.width,
         v.height,
-        v.fps,
-        v.frame_rate,
+        if v.fps > 0.0 {
+            format!("{:.3} fps ({})", v.fps, v.frame_rate)
+        } else {
+            "frame rate unknown (no frames)".to_string()
+        },
         v.frames.map_or_else(|| "?".to_string(), |n| n.to_string()),
         v.pixel_format,
         v.color.matrix.as_str(),

@@ -121,6 +121,7 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
             frames: u64,
             duration_s: Option<f64>,
             damage: Option<&'a str>,
+            warnings: &'a [String],
         }
         let mut layers = Vec::new();
         if report.visible_mark {
@@ -146,6 +147,7 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
             frames: report.frames,
             duration_s: info.duration_s,
             damage: report.damage.as_deref(),
+            warnings: &report.warnings,
         })?;
     } else {
         println!("{} → {}", args.input.display(), report.output.display());
@@ -180,6 +182,11 @@ pub fn run(args: &SignArgs, home: &Home, global: &GlobalArgs) -> anyhow::Result<
         if let Some(d) = &report.damage {
             eprintln!("warning: the input is damaged ({d}); only what decoded was stamped");
         }
+    }
+    // Warnings go to stderr in either mode: a script reading --json still sees them in the
+    // report, and a person sees them whatever the format.
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
     }
     Ok(if report.damage.is_some() {
         exit::PARTIAL

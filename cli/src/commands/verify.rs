@@ -54,6 +54,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
         | VerdictLabel::WatermarkedRecovered => exit::OK,
         VerdictLabel::Tampered | VerdictLabel::InvalidCredentials => exit::INVALID,
         VerdictLabel::NoEvidence | VerdictLabel::WatermarkedNoManifest => exit::NO_CREDENTIALS,
+        VerdictLabel::RemoteCredentials => exit::NOT_CHECKED,
     })
 }
 

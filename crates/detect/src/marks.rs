@@ -43,10 +43,11 @@ pub struct WatermarkSection {
     /// The rotation of the best candidate in degrees, clockwise; 0 unless the rotation search
     /// was asked for.
     pub rotation_deg: f32,
-    /// When no payload passed its check: the decoder's best guess, for measuring bit accuracy
-    /// in evaluations. It identifies nothing and must not be used as an id.
+    /// When no payload passed its check: the decoder's best guess of the 64 bits, rejected by
+    /// the check. Not a payload: it identifies nothing (its leading digits may look like any
+    /// issuer id) and is there for measuring bit accuracy in evaluations only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unverified_payload: Option<String>,
+    pub rejected_guess: Option<String>,
     /// Upper bound on the chance that an unmarked video reads like this.
     pub false_positive_bound: f64,
     pub frames_used: usize,
@@ -73,7 +74,7 @@ impl WatermarkSection {
             scale: d.scale,
             flipped: d.flipped,
             rotation_deg: d.rotation,
-            unverified_payload: if d.found {
+            rejected_guess: if d.found {
                 None
             } else {
                 d.best_guess.map(|p| p.to_hex())

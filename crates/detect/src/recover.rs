@@ -25,9 +25,14 @@ pub(crate) fn recover(
     path: &Path,
     trust: &TrustStore,
 ) -> Result<Option<C2paSection>> {
-    // A file with no manifest, or with one too damaged to read, says nothing of its origin by
-    // itself: the watermark may. A readable manifest, valid or not, speaks for the file.
-    if embedded.manifest.state != C2paState::Absent && !embedded.manifest.is_unreadable() {
+    // A file with no manifest, one too damaged to read, or one kept remotely that was not
+    // fetched, says nothing of its origin by itself: the watermark may. A readable manifest,
+    // valid or not, speaks for the file.
+    let speaks_for_itself = match embedded.manifest.state {
+        C2paState::Absent | C2paState::Remote => false,
+        _ => !embedded.manifest.is_unreadable(),
+    };
+    if speaks_for_itself {
         return Ok(None);
     }
     let value = payload.to_hex();

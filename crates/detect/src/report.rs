@@ -24,6 +24,8 @@ pub enum VerdictLabel {
     /// No manifest in the file, but the spectral mark's payload found one in the repository,
     /// and that manifest's soft binding names the same payload.
     WatermarkedRecovered,
+    /// The file points to a remote manifest, which was not fetched: nothing was validated.
+    RemoteCredentials,
     /// A spectral mark was found, but no manifest for it.
     WatermarkedNoManifest,
     /// No credentials and no other evidence.
@@ -40,6 +42,7 @@ impl VerdictLabel {
             VerdictLabel::InvalidCredentials => "invalid-credentials",
             VerdictLabel::WatermarkedRecovered => "watermarked-recovered",
             VerdictLabel::WatermarkedNoManifest => "watermarked-no-manifest",
+            VerdictLabel::RemoteCredentials => "remote-credentials",
             VerdictLabel::NoEvidence => "no-evidence",
         }
     }

@@ -1,10 +1,10 @@
 //! From the evidence to one verdict.
 
-use verity_provenance::C2paState;
 use verity_provenance::manifest::{
     ActionInfo, AiContent, AiDeclaration, is_hard_binding_failure, source_type,
 };
 use verity_provenance::marks::VisibleDetection;
+use verity_provenance::{C2paState, ManifestReport};
 
 use crate::marks::WatermarkSection;
 use crate::report::{C2paSection, Verdict, VerdictLabel};
@@ -105,6 +105,7 @@ fn recovered(section: &C2paSection) -> Verdict {
         evidence.push("the file's bytes do not match the recovered manifest's hash: expected, since this is a re-encoded or stripped copy of the signed video, not the signed file itself".into());
     }
     evidence.extend(source_type_evidence(&c.ai_declaration, &c.actions));
+    evidence.extend(ingredient_evidence(c));
     let origin = c
         .ai_declaration
         .as_ref()
@@ -115,6 +116,33 @@ fn recovered(section: &C2paSection) -> Verdict {
         summary: format!("Credentials recovered via watermark: {origin}, {who}."),
         evidence,
     }
+}
+
+/// Each ingredient's failures, found now or recorded when it was signed in: a parent whose own
+/// manifest failed must not vanish behind the file's verdict.
+fn ingredient_evidence(m: &ManifestReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in &m.ingredients {
+        let name = i.title.as_deref().unwrap_or("(untitled)");
+        for f in &i.failures {
+            out.push(format!(
+                "ingredient \"{name}\" fails validation: {}: {}",
+                f.code, f.explanation
+            ));
+        }
+        if !i.recorded_failures.is_empty() {
+            let codes: Vec<&str> = i
+                .recorded_failures
+                .iter()
+                .map(|f| f.code.as_str())
+                .collect();
+            out.push(format!(
+                "ingredient \"{name}\" already failed validation when it was signed in ({})",
+                codes.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// What the manifest's actions declare as their digital source type, in words: the declaration
@@ -152,6 +180,7 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
     for f in &c.codes.failure {
         evidence.push(format!("{}: {}", f.code, f.explanation));
     }
+    evidence.extend(ingredient_evidence(c));
     match c.state {
         C2paState::Trusted | C2paState::Valid => {
             let trust = if c.state == C2paState::Trusted {
@@ -201,6 +230,18 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
             summary: "A C2PA manifest is present but fails validation; it cannot be relied on."
                 .into(),
             evidence,
+        },
+        C2paState::Remote => Verdict {
+            label: VerdictLabel::RemoteCredentials,
+            confidence: None,
+            summary: format!(
+                "The file's content credentials are kept at {}; they were not fetched, so nothing was checked.",
+                c.remote_url.as_deref().unwrap_or("a URL")
+            ),
+            evidence: vec![format!(
+                "the file points to a remote C2PA manifest at {}; verity validates offline and does not fetch it",
+                c.remote_url.as_deref().unwrap_or("an unnamed URL")
+            )],
         },
         C2paState::Absent if watermark.is_some_and(|w| w.found) => Verdict {
             label: VerdictLabel::WatermarkedNoManifest,

@@ -89,6 +89,15 @@ fn diagnose(path: &Path, len: u64, err: ffmpeg_next::Error) -> MediaError {
     if let Ok(file) = File::open(path) {
         let _ = file.take(4096).read_to_end(&mut head);
     }
+    if let Some(brand) = still_image_brand(&head) {
+        return MediaError::NotMedia {
+            path: path.to_path_buf(),
+            detail: format!(
+                "it is a still image (HEIF/AVIF, brand '{brand}'), not a video; `verify` checks \
+                 an image's C2PA manifest but its marks are for video"
+            ),
+        };
+    }
     if looks_like_iso_bmff(&head) {
         if let Some(detail) = scan_iso_bmff(path, len) {
             return MediaError::Truncated {
@@ -119,6 +128,17 @@ const TOP_LEVEL_BOXES: [&[u8; 4]; 8] = [
 
 fn looks_like_iso_bmff(head: &[u8]) -> bool {
     head.len() >= 8 && TOP_LEVEL_BOXES.iter().any(|b| &head[4..8] == b.as_slice())
+}
+
+/// The major brand of an HEIF or AVIF still image (`heic`, `avif`…): ISO BMFF too, but with no
+/// movie box, which the box scan would otherwise call a cut-short video.
+fn still_image_brand(head: &[u8]) -> Option<&str> {
+    if head.len() < 12 || &head[4..8] != b"ftyp" {
+        return None;
+    }
+    let brand = std::str::from_utf8(&head[8..12]).ok()?;
+    // Still-image brands only: image sequences (msf1, avis, heis) may hold a movie.
+    matches!(brand, "heic" | "heix" | "heim" | "mif1" | "avif").then_some(brand)
 }
 
 fn looks_like_text(head: &[u8]) -> bool {
@@ -272,6 +292,16 @@ mod tests {
             assert!(why.contains("'free' box at byte 24"), "{huge}: {why}");
         }
         Ok(())
+    }
+
+    #[test]
+    fn still_images_are_not_called_cut_short_videos() {
+        let mut heic = vec![0, 0, 0, 24];
+        heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        assert_eq!(still_image_brand(&heic), Some("heic"));
+        let mut mp4 = vec![0, 0, 0, 24];
+        mp4.extend_from_slice(b"ftypisom\0\0\0\0isomiso2");
+        assert_eq!(still_image_brand(&mp4), None);
     }
 
     #[test]

@@ -134,10 +134,20 @@ pub(crate) fn stream_info(
     let (width, height) = dimensions(&params);
     let (pixel_format, color) = video_format(&params, height);
     let avg = vs.avg_frame_rate();
-    let frame_rate: Rational = if avg.numerator() > 0 && avg.denominator() > 0 {
+    // The average rate, else FFmpeg's guess of the base rate; a stream with no frames (a DASH
+    // init segment) has neither, and its "base rate" is then the timescale (15360 "fps"):
+    // no rate above 1000 fps is believed, and 0/1 says "unknown".
+    let plausible = |r: ffmpeg_next::Rational| {
+        r.numerator() > 0
+            && r.denominator() > 0
+            && f64::from(r.numerator()) / f64::from(r.denominator()) <= 1000.0
+    };
+    let frame_rate: Rational = if plausible(avg) {
         avg.into()
-    } else {
+    } else if plausible(vs.rate()) {
         vs.rate().into()
+    } else {
+        Rational::new(0, 1)
     };
     let time_base: Rational = vs.time_base().into();
     let video = VideoInfo {

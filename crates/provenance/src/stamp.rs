@@ -58,6 +58,9 @@ pub struct StampReport {
     pub repository: Option<PathBuf>,
     /// Set when the input was damaged and only what decoded was stamped.
     pub damage: Option<String>,
+    /// What the signer should know: the source's own manifest fails validation (the new
+    /// manifest records it as an ingredient that failed), say.
+    pub warnings: Vec<String>,
 }
 
 /// The `c2pa.soft-binding` assertion for a spectral payload.
@@ -72,6 +75,26 @@ pub fn soft_binding_assertion(payload: Payload) -> (String, serde_json::Value) {
     )
 }
 
+/// What signing `input` should warn about: its own manifest failing validation. The new
+/// manifest names the source as its ingredient and records that failure for good; the signer
+/// is told before it happens silently.
+fn source_warnings(input: &Path, trust: &TrustStore) -> Result<Vec<String>> {
+    let source = crate::read_manifest(input, trust)?;
+    if source.state != crate::C2paState::Invalid {
+        return Ok(Vec::new());
+    }
+    let codes: Vec<&str> = source
+        .codes
+        .failure
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    Ok(vec![format!(
+        "the source's own C2PA manifest fails validation ({}); the new manifest records it as an ingredient that failed",
+        codes.join(", ")
+    )])
+}
+
 /// Stamps `input` into `output`. The output appears whole or not at all.
 pub fn stamp_file(
     input: &Path,
@@ -80,6 +103,10 @@ pub fn stamp_file(
     mut progress: impl FnMut(verity_media::Progress),
 ) -> Result<StampReport> {
     let info = verity_media::probe(input)?;
+    let warnings = match &opts.manifest {
+        Some((_, layer)) => source_warnings(input, layer.trust)?,
+        None => Vec::new(),
+    };
     let marking = opts.marks.visible.is_some() || opts.marks.spectral.is_some();
     if !marking {
         // Nothing to draw: sign the file as it is, without re-encoding it.
@@ -102,6 +129,7 @@ pub fn stamp_file(
             manifest_bytes: Some(out.manifest.len()),
             repository: None,
             damage: None,
+            warnings,
         });
     }
     let (w, h) = (info.video.width, info.video.height);
@@ -157,6 +185,7 @@ pub fn stamp_file(
         manifest_bytes: None,
         repository: None,
         damage: report.damage,
+        warnings,
     };
     if let Some((spec, layer)) = &opts.manifest {
         let mut spec = spec.clone();

@@ -80,6 +80,9 @@ pub fn explain(code: &str) -> &'static str {
         "ingredient.hashedURI.mismatch" => "an ingredient changed after signing",
         "general.error" => "validation failed with an unexpected error",
         "verity.manifest.unreadable" => "the embedded manifest is damaged and cannot be parsed",
+        "verity.manifest.remote" => {
+            "the file's manifest is kept at a URL; verity validates offline, so it was not fetched"
+        }
         "verity.container.unparsed" => {
             "the file holds no C2PA manifest, but c2pa could not parse its container; FFmpeg \
              may still read it"

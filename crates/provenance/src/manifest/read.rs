@@ -23,6 +23,9 @@ pub enum C2paState {
     Invalid,
     /// No manifest.
     Absent,
+    /// The file points to a manifest kept at a URL (a remote manifest). verity validates
+    /// offline, so it was not fetched and nothing was validated: not a failure, and not proof.
+    Remote,
 }
 
 /// A status code with its plain-words explanation.
@@ -60,6 +63,13 @@ pub struct IngredientInfo {
     pub relationship: String,
     /// Whether the ingredient carried its own manifest.
     pub has_manifest: bool,
+    /// The failures found now when the ingredient's own manifest was validated as part of this
+    /// file (`ingredient.manifest.mismatch`, `claimSignature.mismatch`…); empty when it
+    /// validates or has no manifest.
+    pub failures: Vec<StatusCode>,
+    /// The failures the signer recorded for the ingredient when it was added: a source whose
+    /// own manifest already failed then, carried forward into this manifest.
+    pub recorded_failures: Vec<StatusCode>,
 }
 
 /// The action that declares AI content, and what it declares.
@@ -88,6 +98,8 @@ pub struct ManifestReport {
     pub state: C2paState,
     /// The active manifest's label.
     pub manifest_label: Option<String>,
+    /// Where the manifest is kept, when the file points to a remote one (state `remote`).
+    pub remote_url: Option<String>,
     pub title: Option<String>,
     pub claim_generator: Option<String>,
     pub signer: Option<SignerInfo>,
@@ -117,6 +129,7 @@ impl ManifestReport {
         ManifestReport {
             state: C2paState::Absent,
             manifest_label: None,
+            remote_url: None,
             title: None,
             claim_generator: None,
             signer: None,
@@ -153,6 +166,17 @@ pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> 
     };
     match err {
         c2pa::Error::IoError(e) => Err(ProvenanceError::io(path, e)),
+        c2pa::Error::RemoteManifestUrl(url) => {
+            let mut r = ManifestReport::absent();
+            r.state = C2paState::Remote;
+            r.codes.informational.push(StatusCode {
+                code: "verity.manifest.remote".into(),
+                explanation: format!("{} ({url})", explain("verity.manifest.remote")),
+                url: None,
+            });
+            r.remote_url = Some(url);
+            Ok(r)
+        }
         c2pa::Error::UnsupportedType => {
             // A container C2PA cannot embed a manifest in (MKV, WebM, AVI…): no credentials.
             let mut r = ManifestReport::absent();
@@ -379,16 +403,52 @@ fn report_from(reader: &Reader) -> ManifestReport {
         .ai_declaration
         .as_ref()
         .is_some_and(|d| d.content == AiContent::Generated);
+    // Each ingredient's validation now: c2pa keeps it apart from the active manifest's codes,
+    // keyed by the ingredient assertion's URI.
+    let deltas = reader
+        .validation_results()
+        .and_then(|v| v.ingredient_deltas())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     r.ingredients = m
         .ingredients()
         .iter()
-        .map(|i| IngredientInfo {
-            title: i.title().map(str::to_string),
-            relationship: serde_json::to_value(i.relationship())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_else(|| format!("{:?}", i.relationship())),
-            has_manifest: i.active_manifest().is_some(),
+        .map(|i| {
+            let failures = i
+                .label()
+                .and_then(|label| {
+                    deltas.iter().find(|d| {
+                        d.ingredient_assertion_uri()
+                            .rsplit('/')
+                            .next()
+                            .is_some_and(|last| last == label)
+                    })
+                })
+                .map(|d| d.validation_deltas().failure().iter().map(status).collect())
+                .unwrap_or_default();
+            let recorded_failures = match i.validation_results() {
+                Some(v) => v
+                    .active_manifest()
+                    .map(|a| a.failure().iter().map(status).collect())
+                    .unwrap_or_default(),
+                None => i
+                    .validation_status()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|s| !s.passed())
+                    .map(status)
+                    .collect(),
+            };
+            IngredientInfo {
+                title: i.title().map(str::to_string),
+                relationship: serde_json::to_value(i.relationship())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{:?}", i.relationship())),
+                has_manifest: i.active_manifest().is_some(),
+                failures,
+                recorded_failures,
+            }
         })
         .collect();
     r

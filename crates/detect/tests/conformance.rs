@@ -1,0 +1,148 @@
+//! C2PA files verity did not make, or made to be awkward: a remote manifest, an ingredient whose
+//! own manifest fails, a source that fails when it is signed. Each file is made by the test.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../media/tests/common/mod.rs"]
+mod common;
+mod support;
+
+use std::path::Path;
+
+use verity_detect::{Report, VerdictLabel, VerifyOptions, verify};
+use verity_media::Preset;
+use verity_provenance::marks::MarkOptions;
+use verity_provenance::stamp::{ManifestLayer, StampOptions, stamp_file};
+use verity_provenance::{C2paState, ManifestSpec, Origin, sign_file};
+use verity_signing::{RingSigner, TrustStore};
+
+fn verify_with(path: &Path, trust: &TrustStore) -> Report {
+    verify(
+        path,
+        &VerifyOptions {
+            trust: trust.clone(),
+            skip_marks: true,
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A file whose manifest lives at a URL: reported as remote with its URL, not as damaged, and
+/// not fetched.
+#[test]
+fn a_remote_manifest_is_named_not_called_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (signer, trust) = support::acme_home(&d.join("home"));
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
+    let url = "http://127.0.0.1:9/manifests/clip.c2pa";
+    let mut b = c2pa::Builder::from_context(verity_provenance::manifest::context(&trust).unwrap())
+        .with_definition(
+            r#"{"title": "clip.mp4", "assertions": [{"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}]}"#,
+        )
+        .unwrap();
+    b.set_remote_url(url);
+    b.set_no_embed(true);
+    let remote = d.join("remote.mp4");
+    {
+        let mut src = std::fs::File::open(&clip).unwrap();
+        let mut dst = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&remote)
+            .unwrap();
+        b.sign(&signer as &RingSigner, "video/mp4", &mut src, &mut dst)
+            .unwrap();
+    }
+    let r = verify_with(&remote, &trust);
+    assert_eq!(r.c2pa.manifest.state, C2paState::Remote);
+    assert_eq!(r.c2pa.manifest.remote_url.as_deref(), Some(url));
+    assert_eq!(r.verdict.label, VerdictLabel::RemoteCredentials);
+    assert!(r.verdict.summary.contains(url), "{}", r.verdict.summary);
+    assert!(r.c2pa.manifest.codes.failure.is_empty());
+}
+
+/// A clip signed, then its manifest changed after signing, then signed again as an ingredient:
+/// signing warns, and verifying the new file shows the ingredient's recorded failure.
+#[test]
+fn a_failing_source_is_warned_about_and_its_failure_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (signer, trust) = support::acme_home(&d.join("home"));
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
+    let parent = d.join("parent.mp4");
+    let spec = ManifestSpec::new("parent.mp4", Origin::Generated);
+    sign_file(&clip, &parent, &spec, &signer, &trust).unwrap();
+    // Change one byte of the parent's title inside its manifest: the claim's hash of that
+    // assertion no longer matches.
+    let mut bytes = std::fs::read(&parent).unwrap();
+    let at = bytes
+        .windows(b"c2pa.training-mining".len())
+        .position(|w| w == b"c2pa.training-mining")
+        .or_else(|| bytes.windows(9).position(|w| w == b"c2pa.hash"))
+        .unwrap();
+    let flip = at + 40;
+    bytes[flip] ^= 0x20;
+    let broken = d.join("broken-parent.mp4");
+    std::fs::write(&broken, &bytes).unwrap();
+    let r = verify_with(&broken, &trust);
+    assert_eq!(
+        r.c2pa.manifest.state,
+        C2paState::Invalid,
+        "{:?}",
+        r.c2pa.manifest.codes
+    );
+
+    let child = d.join("child.mp4");
+    let spec = ManifestSpec::new(
+        "child.mp4",
+        Origin::Existing {
+            source: broken.clone(),
+        },
+    );
+    let report = stamp_file(
+        &broken,
+        &child,
+        &StampOptions {
+            marks: MarkOptions {
+                visible: None,
+                spectral: None,
+            },
+            manifest: Some((
+                spec,
+                ManifestLayer {
+                    signer: &signer,
+                    trust: &trust,
+                    repository: None,
+                },
+            )),
+            crf: 18,
+            preset: Preset::Veryfast,
+        },
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("fails validation"),
+        "{:?}",
+        report.warnings
+    );
+
+    let r = verify_with(&child, &trust);
+    let ing = &r.c2pa.manifest.ingredients[0];
+    assert!(
+        !ing.recorded_failures.is_empty(),
+        "the ingredient's failure at signing is shown: {ing:?}"
+    );
+    assert!(
+        r.verdict
+            .evidence
+            .iter()
+            .any(|e| e.contains("already failed validation when it was signed in")),
+        "{:?}",
+        r.verdict.evidence
+    );
+}
