@@ -6,7 +6,7 @@ MEDIA := .cache/media
 OUT   := out
 CARGO ?= cargo
 
-.PHONY: demo test deps media clips interop build bench bench-marks eval-marks lint clean
+.PHONY: demo test deps media clips interop build bench bench-marks eval-marks fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -79,6 +79,12 @@ eval-marks: media build
 	bash scripts/make-clips.sh $(MEDIA) bench
 	bash scripts/setup-marks-eval.sh
 	.cache/venv-marks/bin/python benches/marks_eval.py
+
+## make fuzz: each fuzz target (box scan, verify, prompt, keys) for FUZZ_SECONDS (default 60) with
+## cargo-fuzz on stable; a crash, a hang (> 30 s) or an allocation over 1 GiB fails it.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -417,6 +417,12 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub marks: MarkArgs,
 
+    /// FILE is the init segment of a fragmented MP4 kept in pieces (DASH, CMAF): its fragments,
+    /// as files or glob patterns (quoted, e.g. 'seg*.m4s'), sorted by name within each pattern.
+    /// The manifest's hash covers them too, so it is checked with them.
+    #[arg(long, value_name = "FILE|PATTERN", num_args = 1..)]
+    pub fragments: Vec<String>,
+
     /// Check the C2PA manifest only, not the marks.
     #[arg(long)]
     pub no_marks: bool,

@@ -36,6 +36,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
             keys,
             repository,
             repository_unavailable,
+            fragments: fragments(&args.fragments)?,
             skip_marks: args.no_marks,
             mark_search: DetectOptions {
                 rotation: args.search_rotation,
@@ -54,8 +55,27 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
         | VerdictLabel::WatermarkedRecovered => exit::OK,
         VerdictLabel::Tampered | VerdictLabel::InvalidCredentials => exit::INVALID,
         VerdictLabel::NoEvidence | VerdictLabel::WatermarkedNoManifest => exit::NO_CREDENTIALS,
-        VerdictLabel::RemoteCredentials => exit::NOT_CHECKED,
+        VerdictLabel::RemoteCredentials | VerdictLabel::FragmentsNeeded => exit::NOT_CHECKED,
     })
+}
+
+/// The fragment files the patterns name, each pattern's matches sorted by name. A pattern that
+/// matches nothing is an error: a missing fragment would make the hash fail for no reason.
+fn fragments(patterns: &[String]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for p in patterns {
+        let mut found: Vec<std::path::PathBuf> = glob::glob(p)
+            .map_err(|e| anyhow::anyhow!("--fragments {p}: not a valid pattern ({e})"))?
+            .filter_map(Result::ok)
+            .filter(|f| f.is_file())
+            .collect();
+        if found.is_empty() {
+            anyhow::bail!("--fragments {p}: no such file");
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 fn print_human(r: &Report) {

@@ -37,6 +37,9 @@ pub struct VerifyOptions {
     pub repository_unavailable: Option<String>,
     /// Leave the watermark layers out (C2PA only).
     pub skip_marks: bool,
+    /// The fragments of a fragmented MP4 kept in pieces, when the file is its init segment:
+    /// the manifest's hash covers them too. Empty for an ordinary file.
+    pub fragments: Vec<std::path::PathBuf>,
     /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
     /// a mark).
     pub mark_search: DetectOptions,
@@ -69,7 +72,16 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
             })
         });
         let t = Instant::now();
-        let manifest = verity_provenance::read_manifest(path, &opts.trust).map(|m| (m, ms(t)));
+        let manifest = if opts.fragments.is_empty() {
+            verity_provenance::read_manifest(path, &opts.trust)
+        } else {
+            verity_provenance::manifest::read_manifest_fragmented(
+                path,
+                &opts.fragments,
+                &opts.trust,
+            )
+        }
+        .map(|m| (m, ms(t)));
         let hashed = hasher.join().unwrap_or_else(|_| {
             Err(DetectError::io(
                 path,
@@ -113,6 +125,10 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         fps: info.video.fps,
     };
     let mut c2pa = C2paSection::embedded(manifest);
+    // An init segment given alone: its manifest's hash covers fragments that are not here, so
+    // the hash cannot match, and that says nothing about tampering.
+    c2pa.init_segment_alone =
+        opts.fragments.is_empty() && verity_media::demux::is_init_segment(path);
     let mut layers = vec!["c2pa".to_string()];
     let mut watermark = None;
     let mut visible_mark = None;

@@ -72,5 +72,6 @@ pub(crate) fn recover(
             .find(|c| c.code == "verity.manifest.unreadable")
             .cloned(),
         repository_error: None,
+        init_segment_alone: false,
     }))
 }

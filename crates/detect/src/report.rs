@@ -26,6 +26,9 @@ pub enum VerdictLabel {
     WatermarkedRecovered,
     /// The file points to a remote manifest, which was not fetched: nothing was validated.
     RemoteCredentials,
+    /// An init segment of a fragmented MP4 given without its fragments: its manifest covers
+    /// them too, so it cannot be checked alone.
+    FragmentsNeeded,
     /// A spectral mark was found, but no manifest for it.
     WatermarkedNoManifest,
     /// No credentials and no other evidence.
@@ -43,6 +46,7 @@ impl VerdictLabel {
             VerdictLabel::WatermarkedRecovered => "watermarked-recovered",
             VerdictLabel::WatermarkedNoManifest => "watermarked-no-manifest",
             VerdictLabel::RemoteCredentials => "remote-credentials",
+            VerdictLabel::FragmentsNeeded => "fragments-needed",
             VerdictLabel::NoEvidence => "no-evidence",
         }
     }
@@ -87,6 +91,9 @@ pub struct C2paSection {
     /// Why the manifest repository could not be searched (it is damaged or unreadable), when
     /// it could not; `null` otherwise. The rest of the report stands without it.
     pub repository_error: Option<String>,
+    /// True when the file is the init segment of a fragmented MP4 and was verified without its
+    /// fragments: its manifest can be checked only together with them.
+    pub init_segment_alone: bool,
 }
 
 impl C2paSection {
@@ -97,6 +104,7 @@ impl C2paSection {
             recovered_via: None,
             embedded_failure: None,
             repository_error: None,
+            init_segment_alone: false,
         }
     }
 }

@@ -216,6 +216,15 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
                 },
             }
         }
+        C2paState::Invalid if c.hard_binding_failed && section.init_segment_alone => Verdict {
+            label: VerdictLabel::FragmentsNeeded,
+            confidence: None,
+            summary: "This is the init segment of a fragmented MP4: its manifest's hash covers the fragments too, so it can be checked only together with them.".into(),
+            evidence: {
+                evidence.insert(0, "the file is an init segment (a movie box and no media): the manifest's content hash fails here because the fragments it covers were not given, not because anything changed".into());
+                evidence
+            },
+        },
         C2paState::Invalid if c.hard_binding_failed => Verdict {
             label: VerdictLabel::Tampered,
             confidence: Some(1.0),

@@ -167,6 +167,32 @@ fn scan_iso_bmff(path: &Path, len: u64) -> Option<String> {
 /// checks, so a hostile size (a 64-bit size that wraps around) cannot send the scan backwards:
 /// it ends after at most `len / 8` boxes.
 pub fn scan_boxes<R: Read + Seek>(file: &mut R, len: u64) -> Option<String> {
+    walk_boxes(file, len, |_| {})
+}
+
+/// Whether `path` is the init segment of a fragmented MP4 kept in pieces (DASH, CMAF): a whole
+/// box structure with a movie box but no media of its own (no `moof`, no `mdat`). Its C2PA
+/// manifest covers the fragments, so it can be validated only together with them.
+pub fn is_init_segment(path: &Path) -> bool {
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut types = Vec::new();
+    let damage = walk_boxes(&mut file, len, |t| types.push(t));
+    damage.is_none()
+        && types.iter().any(|t| t == b"moov")
+        && !types.iter().any(|t| t == b"moof" || t == b"mdat")
+}
+
+/// [`scan_boxes`], calling `seen` with each top-level box type in order.
+fn walk_boxes<R: Read + Seek>(
+    file: &mut R,
+    len: u64,
+    mut seen: impl FnMut([u8; 4]),
+) -> Option<String> {
     let mut pos = 0u64;
     let mut seen_moov = false;
     let mut seen_moof = false;
@@ -204,6 +230,7 @@ pub fn scan_boxes<R: Read + Seek>(file: &mut R, len: u64) -> Option<String> {
         }
         seen_moov |= &hdr[4..8] == b"moov";
         seen_moof |= &hdr[4..8] == b"moof";
+        seen([hdr[4], hdr[5], hdr[6], hdr[7]]);
         if size > left {
             return Some(format!(
                 "the {kind} box at byte {pos} is {size} bytes long, but only {left} bytes of \

@@ -160,7 +160,31 @@ fn status(s: &c2pa::validation_status::ValidationStatus) -> StatusCode {
 pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> {
     std::fs::metadata(path).map_err(|e| ProvenanceError::io(path, e))?;
     let ctx = context(trust)?;
-    let err = match Reader::from_context(ctx).with_file(path) {
+    finding(Reader::from_context(ctx).with_file(path), path)
+}
+
+/// Reads and validates the manifest of a fragmented MP4 kept in pieces: the init segment at
+/// `init`, whose manifest's hash covers each of `fragments` (in order) too.
+pub fn read_manifest_fragmented(
+    init: &Path,
+    fragments: &[std::path::PathBuf],
+    trust: &TrustStore,
+) -> Result<ManifestReport> {
+    std::fs::metadata(init).map_err(|e| ProvenanceError::io(init, e))?;
+    for f in fragments {
+        std::fs::metadata(f).map_err(|e| ProvenanceError::io(f, e))?;
+    }
+    let ctx = context(trust)?;
+    finding(
+        Reader::from_context(ctx).with_fragmented_files(init, &fragments.to_vec()),
+        init,
+    )
+}
+
+/// What c2pa's answer for the file at `path` means: the report of a manifest it read, or the
+/// finding its refusal stands for. Only I/O problems are errors.
+fn finding(read: c2pa::Result<Reader>, path: &Path) -> Result<ManifestReport> {
+    let err = match read {
         Ok(reader) => return Ok(report_from(&reader)),
         Err(e) => e,
     };
