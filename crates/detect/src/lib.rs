@@ -55,6 +55,9 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     let info = verity_media::probe(path)?;
     timings.insert("probe".to_string(), ms(t));
 
+    // A still image (JPEG, PNG, WebP…) opens as a one-frame video; its C2PA manifest is checked
+    // as the image it is, and the marks, which are for video, are left out.
+    let still_image = is_still_image(&info.container);
     // The caller's own keys first: a clip signed here carries the home key's mark, and each key
     // tried before the one that reads costs a whole search. The default key last.
     let mut keys = opts.keys.clone();
@@ -65,7 +68,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
             let t = Instant::now();
             sha256_file(path).map(|h| (h, ms(t)))
         });
-        let scanner = (!opts.skip_marks).then(|| {
+        let scanner = (!opts.skip_marks && !still_image).then(|| {
             s.spawn(|| {
                 let t = Instant::now();
                 marks::scan(path, &keys, opts.mark_search).map(|m| (m, ms(t)))
@@ -152,7 +155,13 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     if c2pa.repository_error.is_none() {
         c2pa.repository_error = opts.repository_unavailable.clone();
     }
-    let verdict = verdict::decide(&c2pa, watermark.as_ref(), visible_mark.as_ref());
+    let mut verdict = verdict::decide(&c2pa, watermark.as_ref(), visible_mark.as_ref());
+    if still_image {
+        verdict.evidence.push(format!(
+            "the file is a still image ({}): its C2PA manifest was checked; the watermark, the badge and the classifier are for video and were not",
+            info.container
+        ));
+    }
     timings.insert("total".to_string(), ms(started));
     Ok(Report {
         file,
@@ -164,6 +173,12 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         layers_checked: layers,
         timings_ms: timings,
     })
+}
+
+/// Whether FFmpeg's container name is a still-image reader (`png_pipe`, `jpeg_pipe`,
+/// `webp_pipe`, `image2`…) rather than a video container.
+fn is_still_image(container: &str) -> bool {
+    container == "image2" || container.ends_with("_pipe")
 }
 
 /// An error and its causes, as one line.

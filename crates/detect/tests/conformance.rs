@@ -233,3 +233,62 @@ fn an_init_segment_is_checked_with_its_fragments() {
     );
     assert_eq!(whole.verdict.label, VerdictLabel::AiGeneratedSigned);
 }
+
+/// A signed PNG is checked as the image it is: its manifest validates, and the marks (for video)
+/// are left out and said to be.
+#[test]
+fn a_still_image_is_checked_as_an_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (signer, trust) = support::acme_home(&d.join("home"));
+    let png = d.join("still.png");
+    common::ffmpeg(&[
+        "-f".as_ref(),
+        "lavfi".as_ref(),
+        "-i".as_ref(),
+        "testsrc2=s=320x240".as_ref(),
+        "-frames:v".as_ref(),
+        "1".as_ref(),
+        png.as_os_str(),
+    ])
+    .unwrap();
+    let signed = d.join("signed.png");
+    let mut b = c2pa::Builder::from_context(verity_provenance::manifest::context(&trust).unwrap())
+        .with_definition(
+            r#"{"title": "still.png", "assertions": [{"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}]}"#,
+        )
+        .unwrap();
+    {
+        let mut src = std::fs::File::open(&png).unwrap();
+        let mut dst = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&signed)
+            .unwrap();
+        b.sign(&signer as &RingSigner, "image/png", &mut src, &mut dst)
+            .unwrap();
+    }
+    let r = verify(
+        &signed,
+        &VerifyOptions {
+            trust: trust.clone(),
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        r.c2pa.manifest.state,
+        C2paState::Trusted,
+        "{:?}",
+        r.c2pa.manifest.codes
+    );
+    assert_eq!(r.verdict.label, VerdictLabel::SignedOtherOrigin);
+    assert_eq!(r.layers_checked, vec!["c2pa".to_string()]);
+    assert!(r.watermark.is_none());
+    assert!(
+        r.verdict.evidence.iter().any(|e| e.contains("still image")),
+        "{:?}",
+        r.verdict.evidence
+    );
+}
