@@ -43,13 +43,15 @@ fi
 status=0
 for t in "${targets[@]}"; do
   echo "== fuzz $t for ${seconds} s" >&2
-  if ! cargo fuzz run --sanitizer none "$t" "$corpus/$t" -- \
-      -max_total_time="$seconds" -timeout=30 -rss_limit_mb=1024 -malloc_limit_mb=1024 \
-      -print_final_stats=1 2>&1 | tee "fuzz/last-$t.log" | grep -E '^(#[0-9]+.*DONE|==|stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|.*(panicked|Timeout|out-of-memory|crash))'; then
-    :
-  fi
-  if grep -qE 'panicked|ERROR: libFuzzer|SUMMARY: libFuzzer' "fuzz/last-$t.log"; then
-    echo "fuzz $t: FOUND A PROBLEM (see fuzz/last-$t.log and fuzz/artifacts/$t/)" >&2
+  log="fuzz/last-$t.log"
+  rc=0
+  cargo fuzz run --sanitizer none "$t" "$corpus/$t" -- \
+    -max_total_time="$seconds" -timeout=30 -rss_limit_mb=1024 -malloc_limit_mb=1024 \
+    -print_final_stats=1 >"$log" 2>&1 || rc=$?
+  grep -E '^#[0-9]+.*DONE|^stat::(number_of_executed_units|peak_rss_mb)' "$log" >&2 || true
+  if [ "$rc" -ne 0 ] || grep -qE 'panicked|ERROR: libFuzzer|SUMMARY: libFuzzer' "$log"; then
+    tail -n 30 "$log" >&2
+    echo "fuzz $t: FAILED (exit $rc; see $log and fuzz/artifacts/$t/)" >&2
     status=1
   else
     echo "fuzz $t: nothing found" >&2
