@@ -15,9 +15,9 @@ if [ ! -s "$big" ]; then
   ffmpeg -hide_banner -loglevel error -nostdin -y -stream_loop 94 -i "$media/bigbuckbunny.mp4" -c copy -f mp4 "$big.part"
   mv "$big.part" "$big"
 fi
-cargo bench --quiet -p verity-provenance --bench c2pa_sign_read -- "$big" "$runs"
+cargo bench --ignore-rust-version --quiet -p verity-provenance --bench c2pa_sign_read -- "$big" "$runs"
 
-cargo build --release --quiet -p verity
+cargo build --ignore-rust-version --release --quiet -p verity
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export VERITY_HOME="$tmp/home"

@@ -5,7 +5,7 @@
 bench_setup() {
   media=.cache/media
   bash scripts/make-clips.sh "$media" bench
-  cargo build --release --quiet -p verity
+  cargo build --ignore-rust-version --release --quiet -p verity
   verity=target/release/verity
   in10="$media/bbb-1080p-10s.mp4"
   tmp=$(mktemp -d)

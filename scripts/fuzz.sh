@@ -28,7 +28,7 @@ if [ -z "$(ls -A "$corpus/verify")" ]; then
      -pix_fmt yuv420p -c:a aac -shortest -movflags frag_keyframe+empty_moov "$corpus/verify/frag.mp4"
   ff -i "$corpus/verify/plain.mp4" -c copy -metadata:s:v:0 rotate=90 "$corpus/verify/rotated.mp4"
   home=$(mktemp -d)
-  cargo build --locked -p verity
+  cargo build --ignore-rust-version --locked -p verity
   VERITY_HOME="$home" target/debug/verity keys init --org fuzz >/dev/null
   ff -f lavfi -i testsrc2=s=256x144:r=10:d=1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$home/in.mp4"
   VERITY_HOME="$home" target/debug/verity -q sign "$home/in.mp4" -o "$corpus/verify/signed.mp4" >/dev/null
@@ -40,12 +40,24 @@ if [ -z "$(ls -A "$corpus/verify")" ]; then
   printf 'a green triangle moves up in the sky while the camera zooms in' > "$corpus/prompt/zoom"
 fi
 
+# c2pa 0.91 declares rust-version 1.96 but builds on this 1.95 toolchain; cargo-fuzz cannot pass
+# --ignore-rust-version to the cargo it runs, so a shim first on PATH adds it to `cargo build`.
+shim=$(mktemp -d)
+trap 'rm -rf "$shim"' EXIT
+real_cargo=$(command -v cargo)
+cat >"$shim/cargo" <<SHIM
+#!/usr/bin/env bash
+if [ "\${1:-}" = build ]; then shift; exec "$real_cargo" build --ignore-rust-version "\$@"; fi
+exec "$real_cargo" "\$@"
+SHIM
+chmod +x "$shim/cargo"
+
 status=0
 for t in "${targets[@]}"; do
   echo "== fuzz $t for ${seconds} s" >&2
   log="fuzz/last-$t.log"
   rc=0
-  cargo fuzz run --sanitizer none "$t" "$corpus/$t" -- \
+  PATH="$shim:$PATH" cargo fuzz run --sanitizer none "$t" "$corpus/$t" -- \
     -max_total_time="$seconds" -timeout=30 -rss_limit_mb=1024 -malloc_limit_mb=1024 \
     -print_final_stats=1 >"$log" 2>&1 || rc=$?
   grep -E '^#[0-9]+.*DONE|^stat::(number_of_executed_units|peak_rss_mb)' "$log" >&2 || true

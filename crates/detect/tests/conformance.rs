@@ -292,3 +292,72 @@ fn a_still_image_is_checked_as_an_image() {
         r.verdict.evidence
     );
 }
+
+/// A signing certificate whose subject has no Organization (`O=`), as many real ones (a
+/// GlobalSign PS256 certificate among them) do not: c2pa 0.90 verified the signature, then failed
+/// on the missing O and reported `claimSignature.mismatch`, which verity turned into "the manifest
+/// was altered after signing". The file is valid and trusted.
+#[test]
+fn a_certificate_without_an_organisation_verifies() {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+        IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    };
+    use time::{Duration, OffsetDateTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let now = OffsetDateTime::now_utc();
+    let mut ca = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "No Org Root");
+    ca.distinguished_name = dn;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca.key_identifier_method = KeyIdMethod::Sha256;
+    ca.not_before = now - Duration::days(1);
+    ca.not_after = now + Duration::days(365);
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let mut leaf = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "No Org Signer");
+    leaf.distinguished_name = dn;
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection];
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.not_before = now - Duration::days(1);
+    leaf.not_after = now + Duration::days(30);
+    let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &Issuer::new(ca, ca_key)).unwrap();
+    let (key, chain, root) = (d.join("key.pem"), d.join("chain.pem"), d.join("root.pem"));
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    std::fs::write(&chain, format!("{}{}", leaf_cert.pem(), ca_cert.pem())).unwrap();
+    std::fs::write(&root, ca_cert.pem()).unwrap();
+
+    let signer = verity_signing::load_signer(&key, &chain).unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_anchors(&root).unwrap();
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
+    let signed = d.join("signed.mp4");
+    sign_file(
+        &clip,
+        &signed,
+        &ManifestSpec::new("signed.mp4", Origin::Generated),
+        &signer,
+        &trust,
+    )
+    .unwrap();
+    let r = verify_with(&signed, &trust);
+    assert_eq!(
+        r.c2pa.manifest.state,
+        C2paState::Trusted,
+        "{:?}",
+        r.c2pa.manifest.codes.failure
+    );
+    assert_eq!(r.verdict.label, VerdictLabel::AiGeneratedSigned);
+}

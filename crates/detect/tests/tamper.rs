@@ -242,7 +242,10 @@ fn reencoded_video_with_the_manifest_spliced_back_is_tampering() {
         VerdictLabel::NoEvidence,
         "a plain re-encode strips the manifest"
     );
-    let boxed = c2pa::Builder::composed_manifest(&f.manifest, "video/mp4").unwrap();
+    let boxed =
+        c2pa::Builder::from_context(verity_provenance::manifest::context(&f.trust).unwrap())
+            .compose_manifest(&f.manifest, "video/mp4")
+            .unwrap();
     let mut bytes = std::fs::read(&re).unwrap();
     bytes.extend_from_slice(&boxed);
     let spliced = f.dir.join("spliced.mp4");
@@ -336,7 +339,10 @@ fn manifest_spliced_onto_an_unrelated_clip_is_tampering() {
         &["-t", "2"],
     )
     .unwrap();
-    let boxed = c2pa::Builder::composed_manifest(&f.manifest, "video/mp4").unwrap();
+    let boxed =
+        c2pa::Builder::from_context(verity_provenance::manifest::context(&f.trust).unwrap())
+            .compose_manifest(&f.manifest, "video/mp4")
+            .unwrap();
     let mut bytes = std::fs::read(&other).unwrap();
     bytes.extend_from_slice(&boxed);
     let spliced = f.dir.join("other-spliced.mp4");

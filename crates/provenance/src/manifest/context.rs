@@ -1,7 +1,7 @@
 //! The c2pa `Context` verity uses: explicit trust, and no network at all.
 
 use c2pa::Context;
-use c2pa::settings::Settings;
+use c2pa::settings::{Settings, TrustAnchor, TrustListKind};
 use verity_signing::TrustStore;
 
 use crate::error::{ProvenanceError, Result};
@@ -14,8 +14,16 @@ pub fn context(trust: &TrustStore) -> Result<Context> {
     settings.verify.ocsp_fetch = false;
     let anchors = trust.anchors_pem();
     let allowed = trust.allowed_pem();
-    settings.trust.user_anchors = (!anchors.is_empty()).then_some(anchors);
-    settings.trust.allowed_list = (!allowed.is_empty()).then_some(allowed);
+    // One trust list for manifest signing: the anchors, and the signing certificates allowed
+    // one by one. No list at all when there is nothing to trust.
+    if !anchors.is_empty() || !allowed.is_empty() {
+        settings.trust.anchors = Some(vec![TrustAnchor {
+            trust_anchors: anchors,
+            allowed_list: (!allowed.is_empty()).then_some(allowed),
+            trust_kind: TrustListKind::Manifest,
+            ..TrustAnchor::default()
+        }]);
+    }
     Context::new()
         .with_settings(settings)
         .map_err(|e| ProvenanceError::Settings(Box::new(e)))
