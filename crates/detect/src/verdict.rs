@@ -121,24 +121,36 @@ fn recovered(section: &C2paSection) -> Verdict {
 /// Each ingredient's failures, found now or recorded when it was signed in: a parent whose own
 /// manifest failed must not vanish behind the file's verdict.
 fn ingredient_evidence(m: &ManifestReport) -> Vec<String> {
+    // An untrusted signer is a matter of whose trust store, not a broken manifest: said apart.
+    let untrusted = |c: &&verity_provenance::StatusCode| c.code == "signingCredential.untrusted";
     let mut out = Vec::new();
     for i in &m.ingredients {
         let name = i.title.as_deref().unwrap_or("(untitled)");
-        for f in &i.failures {
+        for f in i.failures.iter().filter(|f| !untrusted(f)) {
             out.push(format!(
                 "ingredient \"{name}\" fails validation: {}: {}",
                 f.code, f.explanation
             ));
         }
-        if !i.recorded_failures.is_empty() {
-            let codes: Vec<&str> = i
-                .recorded_failures
-                .iter()
-                .map(|f| f.code.as_str())
-                .collect();
+        if i.failures.iter().any(|f| untrusted(&f)) {
+            out.push(format!(
+                "ingredient \"{name}\" is signed by a certificate that is not in your trust store"
+            ));
+        }
+        let recorded: Vec<&str> = i
+            .recorded_failures
+            .iter()
+            .filter(|f| !untrusted(f))
+            .map(|f| f.code.as_str())
+            .collect();
+        if !recorded.is_empty() {
             out.push(format!(
                 "ingredient \"{name}\" already failed validation when it was signed in ({})",
-                codes.join(", ")
+                recorded.join(", ")
+            ));
+        } else if i.recorded_failures.iter().any(|f| untrusted(&f)) {
+            out.push(format!(
+                "ingredient \"{name}\" was signed by a certificate its signer's trust store did not hold, when it was signed in"
             ));
         }
     }
