@@ -28,6 +28,17 @@ fn home_with_keys(d: &Path) -> PathBuf {
     home
 }
 
+/// `verity sign -q INPUT -o OUTPUT`, which must succeed.
+fn sign(home: &Path, input: &Path, output: &Path) {
+    verity(home)
+        .args(["sign", "-q"])
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .assert()
+        .success();
+}
+
 /// `bytes` with one more top-level box that claims 100 bytes but has only its header: c2pa
 /// refuses such a file ("box size extends beyond asset bounds"); FFmpeg plays it.
 fn with_cut_trailing_box(src: &Path, dst: &Path) {
@@ -112,13 +123,7 @@ fn files_c2pa_cannot_parse_keep_their_marks_and_recovery() {
     // A signed clip whose manifest was stripped by a re-encode, then given a cut trailing box:
     // still recovered through the watermark.
     let signed = d.join("signed.mp4");
-    verity(&home)
-        .args(["sign", "-q"])
-        .arg(&clip)
-        .arg("-o")
-        .arg(&signed)
-        .assert()
-        .success();
+    sign(&home, &clip, &signed);
     let stripped = d.join("stripped.mp4");
     common::ffmpeg(&[
         "-i".as_ref(),
@@ -189,13 +194,7 @@ fn a_damaged_repository_does_not_fail_verify() {
     let home = home_with_keys(d);
     let clip = common::lavfi(d, "clip.mp4", "testsrc2=s=320x240:r=30:d=2", None, &[]).unwrap();
     let signed = d.join("signed.mp4");
-    verity(&home)
-        .args(["sign", "-q"])
-        .arg(&clip)
-        .arg("-o")
-        .arg(&signed)
-        .assert()
-        .success();
+    sign(&home, &clip, &signed);
     std::fs::write(home.join("manifests/repository.json"), b"{ not json").unwrap();
     let r = verify_json(&home, &signed, 0);
     assert_eq!(r["verdict"]["label"], "signed-other-origin", "{r}");
@@ -399,13 +398,7 @@ fn rotation_is_kept() {
         .success();
     assert_eq!(rotation(&t), source);
     let s = d.join("s.mp4");
-    verity(&home)
-        .args(["sign", "-q"])
-        .arg(&rotated)
-        .arg("-o")
-        .arg(&s)
-        .assert()
-        .success();
+    sign(&home, &rotated, &s);
     assert_eq!(rotation(&s), source);
 }
 
