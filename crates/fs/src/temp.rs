@@ -37,6 +37,8 @@ fn registry() -> MutexGuard<'static, Option<Registry>> {
 #[derive(Debug)]
 pub struct TempPath {
     path: PathBuf,
+    /// False once persisted: dropping it then leaves the (renamed) file alone.
+    live: bool,
 }
 
 impl TempPath {
@@ -63,7 +65,7 @@ impl TempPath {
             ));
         }
         reg.live.insert(path.clone());
-        Ok(TempPath { path })
+        Ok(TempPath { path, live: true })
     }
 
     /// The temporary's path.
@@ -73,7 +75,7 @@ impl TempPath {
 
     /// Renames the temporary over `target` (atomic within one file system). On failure the
     /// temporary is removed.
-    pub fn persist(self, target: &Path) -> io::Result<()> {
+    pub fn persist(mut self, target: &Path) -> io::Result<()> {
         // The rename happens under the lock, so an interrupt either removes the temporary
         // first (and the rename fails) or finds it already renamed: never half of each.
         let mut reg = registry();
@@ -92,14 +94,16 @@ impl TempPath {
         if let Some(r) = reg.as_mut() {
             r.live.remove(&self.path);
         }
-        drop(reg);
-        std::mem::forget(self);
+        self.live = false;
         result
     }
 }
 
 impl Drop for TempPath {
     fn drop(&mut self) {
+        if !self.live {
+            return;
+        }
         let mut reg = registry();
         let _ = std::fs::remove_file(&self.path);
         if let Some(r) = reg.as_mut() {
