@@ -41,13 +41,16 @@ if [ -z "$(ls -A "$corpus/verify")" ]; then
 fi
 
 # c2pa 0.91 declares rust-version 1.96 but builds on this 1.95 toolchain; cargo-fuzz cannot pass
-# --ignore-rust-version to the cargo it runs, so a shim first on PATH adds it to `cargo build`.
+# --ignore-rust-version to the cargo it runs, so a shim first on PATH adds it to the cargo
+# commands that build (build, run, check, rustc).
 shim=$(mktemp -d)
 trap 'rm -rf "$shim"' EXIT
 real_cargo=$(command -v cargo)
 cat >"$shim/cargo" <<SHIM
 #!/usr/bin/env bash
-if [ "\${1:-}" = build ]; then shift; exec "$real_cargo" build --ignore-rust-version "\$@"; fi
+case "\${1:-}" in
+  build|run|check|rustc) sub=\$1; shift; exec "$real_cargo" "\$sub" --ignore-rust-version "\$@" ;;
+esac
 exec "$real_cargo" "\$@"
 SHIM
 chmod +x "$shim/cargo"
