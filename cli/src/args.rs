@@ -423,6 +423,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE|PATTERN", num_args = 1..)]
     pub fragments: Vec<String>,
 
+    /// Check FILE against this C2PA manifest store (a `.c2pa` file) instead of what FILE embeds:
+    /// a sidecar kept apart from the video, or the remote manifest a file points to, fetched
+    /// yourself (verify never goes to the network). `clip.c2pa` beside `clip.mp4` is read
+    /// without this when the video embeds no manifest.
+    #[arg(long, value_name = "STORE", conflicts_with = "fragments")]
+    pub manifest: Option<PathBuf>,
+
     /// Check the C2PA manifest only, not the marks.
     #[arg(long)]
     pub no_marks: bool,

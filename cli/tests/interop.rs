@@ -6,46 +6,12 @@
 
 #[path = "../../crates/media/tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/interop/python.rs"]
+mod python;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command as Std;
-
+use python::{py, python};
 use support::verity;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The venv's python, or `None` (with a message) when `scripts/setup-interop.sh` has not run.
-/// Under `make test` (`VERITY_REQUIRE_INTEROP=1`) a missing venv fails instead.
-fn python() -> Option<PathBuf> {
-    let p = workspace().join(".cache/venv-c2pa/bin/python");
-    if p.is_file() {
-        return Some(p);
-    }
-    let msg =
-        "c2pa-python is not installed: run `scripts/setup-interop.sh` (or `make test`, which does)";
-    if std::env::var_os("VERITY_REQUIRE_INTEROP").is_some_and(|v| v == "1") {
-        panic!("{msg}");
-    }
-    eprintln!("skipping: {msg}");
-    None
-}
-
-fn py(python: &Path, args: &[&std::ffi::OsStr]) -> String {
-    let out = Std::new(python)
-        .arg(workspace().join("tests/interop/c2pa_python.py"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "c2pa-python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn c2pa_python_reads_ours_as_trusted_with_the_same_assertions() {

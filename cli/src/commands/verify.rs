@@ -37,6 +37,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
             repository,
             repository_unavailable,
             fragments: fragments(&args.fragments)?,
+            manifest_store: args.manifest.clone(),
             skip_marks: args.no_marks,
             mark_search: DetectOptions {
                 rotation: args.search_rotation,

@@ -11,6 +11,11 @@ pub enum DetectError {
     #[error(transparent)]
     Provenance(#[from] verity_provenance::ProvenanceError),
 
+    #[error(
+        "a manifest store kept apart from the file and fragments cannot be checked together: a fragmented MP4's manifest is in its init segment"
+    )]
+    StoreWithFragments,
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

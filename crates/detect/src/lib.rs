@@ -40,6 +40,10 @@ pub struct VerifyOptions {
     /// The fragments of a fragmented MP4 kept in pieces, when the file is its init segment:
     /// the manifest's hash covers them too. Empty for an ordinary file.
     pub fragments: Vec<std::path::PathBuf>,
+    /// A manifest store kept apart from the file (a `.c2pa` file: a sidecar, or a remote
+    /// manifest fetched by the user) to check the file against instead of what it embeds.
+    /// Not with `fragments`.
+    pub manifest_store: Option<std::path::PathBuf>,
     /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
     /// a mark).
     pub mark_search: DetectOptions,
@@ -75,14 +79,21 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
             })
         });
         let t = Instant::now();
-        let manifest = if opts.fragments.is_empty() {
-            verity_provenance::read_manifest(path, &opts.trust)
-        } else {
-            verity_provenance::manifest::read_manifest_fragmented(
+        let manifest = match (&opts.manifest_store, opts.fragments.is_empty()) {
+            (Some(store), true) => {
+                verity_provenance::manifest::read_manifest_sidecar(path, store, &opts.trust)
+                    .map_err(DetectError::from)
+            }
+            (Some(_), false) => Err(DetectError::StoreWithFragments),
+            (None, true) => {
+                verity_provenance::read_manifest(path, &opts.trust).map_err(DetectError::from)
+            }
+            (None, false) => verity_provenance::manifest::read_manifest_fragmented(
                 path,
                 &opts.fragments,
                 &opts.trust,
             )
+            .map_err(DetectError::from),
         }
         .map(|m| (m, ms(t)));
         let hashed = hasher.join().unwrap_or_else(|_| {

@@ -193,6 +193,11 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
         evidence.push(format!("{}: {}", f.code, f.explanation));
     }
     evidence.extend(ingredient_evidence(c));
+    if let Some(store) = &c.sidecar {
+        evidence.push(format!(
+            "the manifest was read from the manifest store {store}, kept apart from the file, not from the file itself"
+        ));
+    }
     match c.state {
         C2paState::Trusted | C2paState::Valid => {
             let trust = if c.state == C2paState::Trusted {
@@ -260,7 +265,7 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
                 c.remote_url.as_deref().unwrap_or("a URL")
             ),
             evidence: vec![format!(
-                "the file points to a remote C2PA manifest at {}; verity validates offline and does not fetch it",
+                "the file points to a remote C2PA manifest at {}; verity validates offline and does not fetch it: fetch it yourself and check the file against it as a manifest store kept apart from the file",
                 c.remote_url.as_deref().unwrap_or("an unnamed URL")
             )],
         },

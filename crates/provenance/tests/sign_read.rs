@@ -128,3 +128,33 @@ fn a_failed_sign_leaves_nothing_behind() -> anyhow::Result<()> {
     assert_eq!(left, vec!["home".to_string(), "junk.mp4".to_string()]);
     Ok(())
 }
+
+/// An SVG whose `c2pa:manifest` element holds bytes that are not a manifest store: a store is
+/// there and damaged (invalid, unreadable), not "no manifest".
+#[test]
+fn a_damaged_encoded_store_is_unreadable_not_absent() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let svg = dir.path().join("damaged.svg");
+    let body = |manifest: &str| {
+        format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><metadata>{manifest}</metadata><rect width="8" height="8"/></svg>"#
+        )
+    };
+    // "some test data", base64: not JUMBF.
+    std::fs::write(
+        &svg,
+        body(
+            r#"<c2pa:manifest xmlns:c2pa="http://c2pa.org/manifest">c29tZSB0ZXN0IGRhdGE=</c2pa:manifest>"#,
+        ),
+    )?;
+    let r = read_manifest(&svg, &TrustStore::default())?;
+    assert_eq!(r.state, C2paState::Invalid, "{:?}", r.codes);
+    assert!(r.is_unreadable(), "{:?}", r.codes);
+    // The same SVG without the element has no manifest.
+    std::fs::write(&svg, body(""))?;
+    assert_eq!(
+        read_manifest(&svg, &TrustStore::default())?.state,
+        C2paState::Absent
+    );
+    Ok(())
+}

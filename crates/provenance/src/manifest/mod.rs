@@ -11,9 +11,9 @@ pub use build::{ManifestSpec, Origin, TRAINED_ALGORITHMIC_MEDIA, TrainingUse, cl
 pub use codes::{explain, is_hard_binding_failure};
 pub use context::context;
 pub use read::{
-    ActionInfo, AiDeclaration, C2paState, IngredientInfo, ManifestReport, SignerInfo, StatusCode,
-    StatusCodes, ai_declaration, contains_manifest_store, read_manifest, read_manifest_fragmented,
-    read_manifest_with_data,
+    ActionInfo, AiDeclaration, C2paState, IngredientInfo, MAX_SIDECAR_BYTES, ManifestReport,
+    SignerInfo, StatusCode, StatusCodes, ai_declaration, contains_manifest_store, read_manifest,
+    read_manifest_fragmented, read_manifest_sidecar, read_manifest_with_data,
 };
 pub use sign::{SignOutcome, mime_for, sign_file, sign_from};
 pub use source_type::AiContent;

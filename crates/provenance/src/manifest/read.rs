@@ -100,6 +100,10 @@ pub struct ManifestReport {
     pub manifest_label: Option<String>,
     /// Where the manifest is kept, when the file points to a remote one (state `remote`).
     pub remote_url: Option<String>,
+    /// The manifest store file the manifest was read from when it is not embedded in the file:
+    /// a sidecar beside it (`clip.c2pa` for `clip.mp4`, found on its own) or a store given
+    /// with the file (a remote manifest fetched by the user). `null` when embedded or absent.
+    pub sidecar: Option<String>,
     pub title: Option<String>,
     pub claim_generator: Option<String>,
     pub signer: Option<SignerInfo>,
@@ -130,6 +134,7 @@ impl ManifestReport {
             state: C2paState::Absent,
             manifest_label: None,
             remote_url: None,
+            sidecar: None,
             title: None,
             claim_generator: None,
             signer: None,
@@ -160,7 +165,34 @@ fn status(s: &c2pa::validation_status::ValidationStatus) -> StatusCode {
 pub fn read_manifest(path: &Path, trust: &TrustStore) -> Result<ManifestReport> {
     std::fs::metadata(path).map_err(|e| ProvenanceError::io(path, e))?;
     let ctx = context(trust)?;
-    finding(Reader::from_context(ctx).with_file(path), path)
+    let read = Reader::from_context(ctx).with_file(path);
+    // c2pa reads `clip.c2pa` beside `clip.mp4` by itself when the file embeds no manifest; a
+    // manifest that did not come from the file's own bytes is said to.
+    let from_sidecar = matches!(&read, Ok(r) if !r.is_embedded() && r.remote_url().is_none());
+    let mut report = finding(read, path)?;
+    if from_sidecar {
+        report.sidecar = Some(path.with_extension("c2pa").display().to_string());
+    }
+    Ok(report)
+}
+
+/// The largest manifest store file read beside a video (a C2PA manifest store is kilobytes
+/// to a few megabytes with thumbnails).
+pub const MAX_SIDECAR_BYTES: u64 = 64 << 20;
+
+/// Validates the file at `path` against the manifest store in the file `store` (a `.c2pa`
+/// sidecar, or a remote manifest that the user fetched): the same checks as for an embedded
+/// manifest, and the report names `store` as where the manifest came from.
+pub fn read_manifest_sidecar(
+    path: &Path,
+    store: &Path,
+    trust: &TrustStore,
+) -> Result<ManifestReport> {
+    let bytes = verity_fs::read_bounded(store, MAX_SIDECAR_BYTES, "manifest store")
+        .map_err(|e| ProvenanceError::io(store, e))?;
+    let mut report = read_manifest_with_data(&bytes, path, trust)?;
+    report.sidecar = Some(store.display().to_string());
+    Ok(report)
 }
 
 /// Reads and validates the manifest of a fragmented MP4 kept in pieces: the init segment at
@@ -219,7 +251,11 @@ fn finding(read: c2pa::Result<Reader>, path: &Path) -> Result<ManifestReport> {
             let present =
                 contains_manifest_store(path).map_err(|io| ProvenanceError::io(path, io))?;
             Ok(match e {
-                _ if present => ManifestReport::unreadable(&e),
+                // c2pa found what the container calls a manifest store (an SVG's or XMP's
+                // encoded store, say) and could not parse it: a store is there, damaged.
+                _ if present || matches!(e, c2pa::Error::JumbfParseError(_)) => {
+                    ManifestReport::unreadable(&e)
+                }
                 c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing => {
                     ManifestReport::absent()
                 }
