@@ -98,8 +98,9 @@ pub struct GenerateArgs {
     #[arg(long, default_value = "512x512", value_parser = parse_size)]
     pub size: (u32, u32),
 
-    /// A model folder of your own (config.json and model.safetensors). Without it, the bundled
-    /// model in models/generator, whose weights must match their published SHA-256.
+    /// A model folder of your own (config.json and model.safetensors). Without it, the model
+    /// built into verity (models/generator, whose weights must match their published SHA-256),
+    /// from any directory.
     #[arg(long, value_name = "DIR")]
     pub model: Option<PathBuf>,
 
@@ -309,6 +310,19 @@ pub struct KeyArgs {
     pub chain: Option<PathBuf>,
 }
 
+impl KeyArgs {
+    /// The identity these flags name: the key and chain given, else the home's.
+    pub fn identity(&self) -> verity_provenance::Identity {
+        match (&self.key, &self.chain) {
+            (Some(key), Some(chain)) => verity_provenance::Identity::Files {
+                key: key.clone(),
+                chain: chain.clone(),
+            },
+            _ => verity_provenance::Identity::Home,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct KeysShowArgs {
     #[command(flatten)]
@@ -385,6 +399,16 @@ pub struct BadgeArgs {
     /// Badge height as a share of the frame height, [0.02, 0.25].
     #[arg(long, default_value_t = verity_provenance::marks::visible::DEFAULT_SIZE)]
     pub badge_size: f32,
+}
+
+impl BadgeArgs {
+    pub fn style(&self) -> verity_provenance::BadgeStyle {
+        verity_provenance::BadgeStyle {
+            text: self.badge_text.clone(),
+            opacity: self.badge_opacity,
+            size: self.badge_size,
+        }
+    }
 }
 
 /// Spectral-mark keys and the manifest repository.

@@ -1,14 +1,14 @@
-//! verity's home directory: where keys, trust anchors and the manifest repository live.
+//! Which folder is verity's home: the flag or the environment, read once at the edge. What is
+//! inside it is the library's business ([`verity_provenance::Home`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The resolved home directory and the places inside it.
-#[derive(Clone, Debug)]
-pub struct Home {
-    root: PathBuf,
-}
+use verity_provenance::Home;
 
-impl Home {
+/// Finds the home folder.
+pub struct HomeDir;
+
+impl HomeDir {
     /// Resolves the home: `--home` or `VERITY_HOME` (already merged by clap into `flag`), else
     /// `$XDG_CONFIG_HOME/verity`, else `$HOME/.config/verity`.
     pub fn resolve(
@@ -24,7 +24,7 @@ impl Home {
                 "cannot find a home directory for verity: set --home DIR or VERITY_HOME"
             ),
         };
-        Ok(Home { root })
+        Ok(Home::new(root))
     }
 
     /// Reads `XDG_CONFIG_HOME` and `HOME` from the environment; only the binary's edge calls this.
@@ -34,32 +34,30 @@ impl Home {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        Home::resolve(flag, nonempty("XDG_CONFIG_HOME"), nonempty("HOME"))
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
+        HomeDir::resolve(flag, nonempty("XDG_CONFIG_HOME"), nonempty("HOME"))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
     fn resolution_order() -> anyhow::Result<()> {
-        let h = Home::resolve(
+        let h = HomeDir::resolve(
             Some("/x".into()),
             Some("/xdg".into()),
             Some("/home/u".into()),
         )?;
         assert_eq!(h.root(), Path::new("/x"));
-        let h = Home::resolve(None, Some("/xdg".into()), Some("/home/u".into()))?;
+        let h = HomeDir::resolve(None, Some("/xdg".into()), Some("/home/u".into()))?;
         assert_eq!(h.root(), Path::new("/xdg/verity"));
         // A relative XDG_CONFIG_HOME is invalid per the spec and is ignored.
-        let h = Home::resolve(None, Some("rel".into()), Some("/home/u".into()))?;
+        let h = HomeDir::resolve(None, Some("rel".into()), Some("/home/u".into()))?;
         assert_eq!(h.root(), Path::new("/home/u/.config/verity"));
-        assert!(Home::resolve(None, None, None).is_err());
+        assert!(HomeDir::resolve(None, None, None).is_err());
         Ok(())
     }
 }

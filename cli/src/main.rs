@@ -3,7 +3,6 @@
 mod args;
 mod commands;
 mod home;
-mod marks;
 mod output;
 
 use std::process::ExitCode;
@@ -39,14 +38,17 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            match hint(&e) {
+                Some(h) => eprintln!("error: {}; {h}", one_line(&e)),
+                None => eprintln!("error: {}", one_line(&e)),
+            }
             ExitCode::from(exit::ERROR)
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let home = home::Home::from_env(cli.global.home.clone())?;
+    let home = home::HomeDir::from_env(cli.global.home.clone())?;
     tracing::debug!(home = %home.root().display(), "verity home");
     match &cli.command {
         Command::Probe(a) => commands::probe::run(a),
@@ -58,6 +60,36 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Eval(e) => commands::eval::run(e, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &home, &cli.global),
     }
+}
+
+/// What to do about an error, in the CLI's words (its commands and flags): the libraries say
+/// what is wrong and leave this to the caller.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    use verity_generate::GenerateError;
+    use verity_provenance::ProvenanceError;
+    use verity_signing::SigningError;
+    let signing = |s: &SigningError| match s {
+        SigningError::NoKeys { .. } => Some(
+            "run `verity keys init` to make a CA and a signing certificate, or pass --key KEY.pem --chain CHAIN.pem",
+        ),
+        SigningError::KeysExist { .. } => Some("pass --force to replace them"),
+        _ => None,
+    };
+    e.chain().find_map(|cause| {
+        if let Some(s) = cause.downcast_ref::<SigningError>() {
+            return signing(s);
+        }
+        // Wrapped transparently, a signing error is not a cause of its own in the chain.
+        if let Some(ProvenanceError::Signing(s)) = cause.downcast_ref::<ProvenanceError>() {
+            return signing(s);
+        }
+        match cause.downcast_ref::<GenerateError>() {
+            Some(GenerateError::MissingWeights { .. }) => Some(
+                "pass --model DIR with a trained model, or train one with `verity train generator`",
+            ),
+            _ => None,
+        }
+    })
 }
 
 /// An error and its causes on one line. Many errors (verity's `path: {source}` variants, and

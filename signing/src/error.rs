@@ -12,13 +12,10 @@ pub enum SigningError {
         source: std::io::Error,
     },
 
-    #[error(
-        "no signing keys in {dir}: run `verity keys init` to make a CA and a signing certificate, \
-         or pass --key KEY.pem --chain CHAIN.pem"
-    )]
+    #[error("no signing keys in {dir}")]
     NoKeys { dir: PathBuf },
 
-    #[error("signing keys already exist in {dir}; pass --force to replace them")]
+    #[error("signing keys already exist in {dir}")]
     KeysExist { dir: PathBuf },
 
     /// The private key could not be used. `reason` describes the format, never the bytes.

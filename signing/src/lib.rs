@@ -19,8 +19,8 @@ mod trust;
 
 pub use alg::KeyAlg;
 pub use error::{Result, SigningError};
-pub use profile::{CertSummary, check_chain, check_chain_now, describe};
-pub use signer::RingSigner;
+pub use profile::{CertSummary, check_chain, check_chain_now, describe, subject_names};
+pub use signer::{DynSigner, RingSigner, SignerName};
 pub use store::{
     InitOptions, InitReport, KeyPaths, SERIAL_LEN, init_keys, load_certificates, load_home_signer,
     load_signer,

@@ -85,6 +85,19 @@ pub fn describe(der: &[u8]) -> Result<CertSummary, String> {
     })
 }
 
+/// The subject of a certificate (DER) and its common name, for naming a signer to people: the
+/// badge text and reports. `None` when the bytes are not a certificate.
+pub fn subject_names(der: &[u8]) -> Option<(String, Option<String>)> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string);
+    Some((cert.subject().to_string(), cn))
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

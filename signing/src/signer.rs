@@ -66,3 +66,28 @@ impl c2pa::Signer for RingSigner {
         2048 + self.chain.iter().map(Vec::len).sum::<usize>()
     }
 }
+
+/// What signs manifests: any c2pa signer, a key held here ([`RingSigner`]) or one in an HSM or a
+/// KMS behind c2pa's trait. `Send + Sync`, so one signer serves concurrent requests.
+pub type DynSigner = dyn c2pa::Signer + Send + Sync;
+
+/// Who a signer signs as: its certificate's subject and common name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SignerName {
+    /// The subject, RFC 4514 style (`CN=…, O=…`).
+    pub subject: String,
+    pub common_name: Option<String>,
+}
+
+impl SignerName {
+    /// The signer's name from its signing certificate (the first of its chain); `None` when
+    /// the signer gives no certificate that parses.
+    pub fn of(signer: &DynSigner) -> Option<SignerName> {
+        let certs = signer.certs().ok()?;
+        let (subject, common_name) = crate::profile::subject_names(certs.first()?)?;
+        Some(SignerName {
+            subject,
+            common_name,
+        })
+    }
+}

@@ -11,7 +11,6 @@
 //! trust/<org>-root.pem   the root, as a trust anchor, so your own clips verify as trusted
 //! ```
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
@@ -219,25 +218,15 @@ fn create_dir(dir: &Path, mode: u32) -> Result<()> {
         .map_err(|e| SigningError::io(dir, e))
 }
 
-/// Writes a file under a temporary name with `mode` from the start, then renames it into place:
-/// a key file is never readable by others, not even for a moment, and never half-written.
+/// Writes a file whole: a private key (`mode` 0600) with that mode from its creation and
+/// synced; anything else readable as usual.
 pub(crate) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        SigningError::io(path, e)
-    })
+    let written = if mode & 0o077 == 0 {
+        verity_fs::write_private(path, bytes)
+    } else {
+        verity_fs::write_whole(path, bytes)
+    };
+    written.map_err(|e| SigningError::io(path, e))
 }
 
 /// Reads a PEM bundle (or one DER certificate) into DER certificates, in file order.

@@ -123,9 +123,8 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             }
             _ => format!("{}\n{block}\n", text.trim_end()),
         };
-        let tmp = card.with_extension("md.tmp");
-        std::fs::write(&tmp, new).map_err(|e| anyhow::anyhow!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, card).map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
+        verity_fs::write_whole(card, new.as_bytes())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
         eprintln!("wrote the table into {}", card.display());
     }
     Ok(exit::OK)

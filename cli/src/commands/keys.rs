@@ -1,11 +1,10 @@
 //! `verity keys init` and `verity keys show`.
 
-use verity_signing::{InitOptions, KeyPaths, TrustStore};
+use verity_provenance::{Home, Identity};
+use verity_signing::InitOptions;
 
 use crate::args::{KeyArgs, KeysCommand};
 use crate::exit;
-use crate::home::Home;
-use crate::marks;
 use crate::output;
 
 pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
@@ -19,7 +18,7 @@ pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
                     force: a.force,
                 },
             )?;
-            let (mark_path, mark_key, made) = marks::init_key(home, a.force)?;
+            let (mark_path, mark_key, made) = home.init_watermark_key(a.force)?;
             if a.json {
                 #[derive(serde::Serialize)]
                 struct Out<'a, T: serde::Serialize> {
@@ -65,23 +64,20 @@ pub fn run(cmd: &KeysCommand, home: &Home) -> anyhow::Result<u8> {
     }
 }
 
-/// Which key and chain a command signs with: the flags, else the home's.
-pub fn signer(keys: &KeyArgs, home: &Home) -> anyhow::Result<verity_signing::RingSigner> {
-    Ok(match (&keys.key, &keys.chain) {
-        (Some(k), Some(c)) => verity_signing::load_signer(k, c)?,
-        _ => verity_signing::load_home_signer(home.root())?,
+/// Loads the identity the flags name (else the home's): proves the key matches its chain.
+fn signer(keys: &KeyArgs, home: &Home) -> anyhow::Result<verity_signing::RingSigner> {
+    Ok(match keys.identity() {
+        Identity::Files { key, chain } => verity_signing::load_signer(&key, &chain)?,
+        Identity::Home => home.signer()?,
     })
 }
 
 fn show(keys: &KeyArgs, json: bool, home: &Home) -> anyhow::Result<u8> {
-    let chain_path = keys
-        .chain
-        .clone()
-        .unwrap_or_else(|| KeyPaths::in_home(home.root()).chain());
+    let chain_path = keys.chain.clone().unwrap_or_else(|| home.keys().chain());
     let chain = verity_signing::load_certificates(&chain_path).map_err(|e| match e {
         verity_signing::SigningError::Io { .. } if keys.chain.is_none() => {
             anyhow::anyhow!(verity_signing::SigningError::NoKeys {
-                dir: KeyPaths::in_home(home.root()).dir
+                dir: home.keys().dir
             })
         }
         other => other.into(),
@@ -93,7 +89,7 @@ fn show(keys: &KeyArgs, json: bool, home: &Home) -> anyhow::Result<u8> {
     let problems = verity_signing::check_chain_now(&chain);
     // Loading the key too proves that it matches (and reports why not).
     let usable = signer(keys, home).map(|_| ()).map_err(|e| e.to_string());
-    let trust = TrustStore::from_home_dir(&KeyPaths::in_home(home.root()).trust_dir)?;
+    let trust = home.trust()?;
     if json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
@@ -136,7 +132,7 @@ fn show(keys: &KeyArgs, json: bool, home: &Home) -> anyhow::Result<u8> {
         }
         println!(
             "trust anchors in {}: {}",
-            KeyPaths::in_home(home.root()).trust_dir.display(),
+            home.trust_dir().display(),
             trust.anchors().len()
         );
         for a in trust.describe_anchors() {

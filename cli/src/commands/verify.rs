@@ -1,49 +1,27 @@
 //! `verity verify FILE`: the report and verdict, with exit codes scripts can branch on.
+//! Parse → resolve → `verify` → print.
 
-use verity_detect::{Report, VerdictLabel, VerifyOptions};
-use verity_provenance::marks::DetectOptions;
-use verity_signing::{KeyPaths, TrustStore};
+use verity_detect::{Report, VerdictLabel, VerifyRequest};
+use verity_provenance::Home;
 
 use crate::args::VerifyArgs;
 use crate::exit;
-use crate::home::Home;
-use crate::marks;
 use crate::output;
 
 pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
-    let mut trust = TrustStore::from_home_dir(&KeyPaths::in_home(home.root()).trust_dir)?;
-    for t in &args.trust {
-        trust.add_anchors(t)?;
+    let opts = VerifyRequest {
+        trust: args.trust.clone(),
+        allow: args.allow.clone(),
+        watermark_key: args.marks.watermark_key.clone(),
+        repository: args.marks.repository.clone(),
+        skip_marks: args.no_marks,
+        fragments: fragments(&args.fragments)?,
+        manifest_store: args.manifest.clone(),
+        search_rotation: args.search_rotation,
+        threads: 0,
     }
-    for a in &args.allow {
-        trust.add_allowed(a)?;
-    }
-    let (keys, repository, repository_unavailable) = if args.no_marks {
-        (Vec::new(), None, None)
-    } else {
-        // A damaged repository is reported in the verdict, not fatal: the file may well carry
-        // its own manifest.
-        let (repo, problem) = match marks::repository_for_verify(&args.marks, home) {
-            Ok(repo) => (repo, None),
-            Err(e) => (None, Some(format!("{e:#}"))),
-        };
-        (marks::verifying_keys(&args.marks, home)?, repo, problem)
-    };
-    let report = verity_detect::verify(
-        &args.file,
-        &VerifyOptions {
-            trust,
-            keys,
-            repository,
-            repository_unavailable,
-            fragments: fragments(&args.fragments)?,
-            manifest_store: args.manifest.clone(),
-            skip_marks: args.no_marks,
-            mark_search: DetectOptions {
-                rotation: args.search_rotation,
-            },
-        },
-    )?;
+    .resolve(home)?;
+    let report = verity_detect::verify(&args.file, &opts)?;
     if args.json {
         output::json(&report)?;
     } else {

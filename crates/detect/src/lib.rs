@@ -7,20 +7,23 @@
 
 mod error;
 pub mod marks;
+mod plan;
 mod recover;
 mod report;
 mod verdict;
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use verity_provenance::marks::{DetectOptions, WatermarkKey};
-use verity_provenance::repository::Repository;
+use verity_provenance::repository::ManifestStore;
 use verity_signing::TrustStore;
 
 pub use error::{DetectError, Result};
+pub use plan::VerifyRequest;
 pub use report::{C2paSection, FileInfo, Report, Verdict, VerdictLabel};
 
 /// How to verify.
@@ -31,7 +34,7 @@ pub struct VerifyOptions {
     /// Spectral-mark keys to try before the documented default key, in this order.
     pub keys: Vec<WatermarkKey>,
     /// Where to look a manifest up by the payload of the mark, when the file has none.
-    pub repository: Option<Repository>,
+    pub repository: Option<Arc<dyn ManifestStore>>,
     /// Why the repository could not be opened, when it could not: `verify` goes on without it
     /// and says so in the report (`c2pa.repository_error`), instead of failing every file.
     pub repository_unavailable: Option<String>,
@@ -44,6 +47,9 @@ pub struct VerifyOptions {
     /// manifest fetched by the user) to check the file against instead of what it embeds.
     /// Not with `fragments`.
     pub manifest_store: Option<std::path::PathBuf>,
+    /// The most threads one verification uses; 0 takes every core. The file hash, the manifest
+    /// and the marks are read side by side when there are 2 or more, one after another with 1.
+    pub threads: usize,
     /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
     /// a mark).
     pub mark_search: DetectOptions,
@@ -66,52 +72,43 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     // tried before the one that reads costs a whole search. The default key last.
     let mut keys = opts.keys.clone();
     keys.push(WatermarkKey::default_key());
-    // The file hash, the C2PA validation and the marks each read the file: run them side by side.
-    let (sha256, manifest, scanned) = std::thread::scope(|s| {
-        let hasher = s.spawn(|| {
-            let t = Instant::now();
-            sha256_file(path).map(|h| (h, ms(t)))
-        });
-        let scanner = (!opts.skip_marks && !still_image).then(|| {
-            s.spawn(|| {
-                let t = Instant::now();
-                marks::scan(path, &keys, opts.mark_search).map(|m| (m, ms(t)))
-            })
-        });
+    // The file hash, the C2PA validation and the marks each read the file: side by side when
+    // the thread budget allows, one after another when it is one thread.
+    let threads = verity_provenance::marks::thread_budget(opts.threads);
+    let mark_search = verity_provenance::marks::DetectOptions {
+        threads,
+        ..opts.mark_search
+    };
+    let hash = || {
         let t = Instant::now();
-        let manifest = match (&opts.manifest_store, opts.fragments.is_empty()) {
-            (Some(store), true) => {
-                verity_provenance::manifest::read_manifest_sidecar(path, store, &opts.trust)
-                    .map_err(DetectError::from)
-            }
-            (Some(_), false) => Err(DetectError::StoreWithFragments),
-            (None, true) => {
-                verity_provenance::read_manifest(path, &opts.trust).map_err(DetectError::from)
-            }
-            (None, false) => verity_provenance::manifest::read_manifest_fragmented(
-                path,
-                &opts.fragments,
-                &opts.trust,
-            )
-            .map_err(DetectError::from),
-        }
-        .map(|m| (m, ms(t)));
-        let hashed = hasher.join().unwrap_or_else(|_| {
-            Err(DetectError::io(
-                path,
-                std::io::Error::other("the hashing thread failed"),
-            ))
-        });
-        let scanned = scanner.map(|h| {
-            h.join().unwrap_or_else(|_| {
-                Err(DetectError::io(
-                    path,
-                    std::io::Error::other("the watermark thread failed"),
-                ))
-            })
-        });
-        (hashed, manifest, scanned)
+        sha256_file(path).map(|h| (h, ms(t)))
+    };
+    let scan_marks = (!opts.skip_marks && !still_image).then_some(|| {
+        let t = Instant::now();
+        marks::scan(path, &keys, mark_search).map(|m| (m, ms(t)))
     });
+    let read = || {
+        let t = Instant::now();
+        read_c2pa(path, opts).map(|m| (m, ms(t)))
+    };
+    let (sha256, manifest, scanned) = if threads < 2 {
+        (hash(), read(), scan_marks.map(|f| f()))
+    } else {
+        std::thread::scope(|s| {
+            let hasher = s.spawn(hash);
+            let scanner = scan_marks.map(|f| s.spawn(f));
+            let manifest = read();
+            let failed = |what: &str| {
+                DetectError::io(
+                    path,
+                    std::io::Error::other(format!("the {what} thread failed")),
+                )
+            };
+            let hashed = hasher.join().unwrap_or_else(|_| Err(failed("hashing")));
+            let scanned = scanner.map(|h| h.join().unwrap_or_else(|_| Err(failed("watermark"))));
+            (hashed, manifest, scanned)
+        })
+    };
     let (sha256, hash_ms) = sha256?;
     let (manifest, c2pa_ms) = manifest?;
     timings.insert("hash".to_string(), hash_ms);
@@ -153,7 +150,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         visible_mark = Some(badge.clone());
         if let (Some(payload), Some(repo)) = (spectral.payload, &opts.repository) {
             let t = Instant::now();
-            match recover::recover(&c2pa, payload, repo, path, &opts.trust) {
+            match recover::recover(&c2pa, payload, repo.as_ref(), path, &opts.trust) {
                 Ok(Some(recovered)) => c2pa = recovered,
                 Ok(None) => {}
                 // A damaged record is the repository's problem, not the file's: the rest of
@@ -183,6 +180,18 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         classifier: None,
         layers_checked: layers,
         timings_ms: timings,
+    })
+}
+
+/// The manifest as the options ask for it read: embedded (or a sidecar beside the file), from
+/// a manifest store given with the file, or with the file's fragments.
+fn read_c2pa(path: &Path, opts: &VerifyOptions) -> Result<verity_provenance::ManifestReport> {
+    use verity_provenance::manifest::{read_manifest_fragmented, read_manifest_sidecar};
+    Ok(match (&opts.manifest_store, opts.fragments.is_empty()) {
+        (Some(store), true) => read_manifest_sidecar(path, store, &opts.trust)?,
+        (Some(_), false) => return Err(DetectError::StoreWithFragments),
+        (None, true) => verity_provenance::read_manifest(path, &opts.trust)?,
+        (None, false) => read_manifest_fragmented(path, &opts.fragments, &opts.trust)?,
     })
 }
 

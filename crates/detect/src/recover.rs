@@ -9,7 +9,7 @@ use std::path::Path;
 
 use verity_provenance::marks::Payload;
 use verity_provenance::marks::spectral::{ALGORITHM, EARLIER_ALGORITHMS};
-use verity_provenance::repository::Repository;
+use verity_provenance::repository::ManifestStore;
 use verity_provenance::{C2paState, read_manifest_with_data};
 use verity_signing::TrustStore;
 
@@ -21,7 +21,7 @@ use crate::report::C2paSection;
 pub(crate) fn recover(
     embedded: &C2paSection,
     payload: Payload,
-    repo: &Repository,
+    repo: &dyn ManifestStore,
     path: &Path,
     trust: &TrustStore,
 ) -> Result<Option<C2paSection>> {

@@ -14,7 +14,7 @@ use verity_detect::{VerdictLabel, VerifyOptions, verify};
 use verity_media::Preset;
 use verity_provenance::marks::spectral::{DEFAULT_STRENGTH, EARLIER_ALGORITHMS};
 use verity_provenance::marks::{MarkOptions, Payload, SpectralOptions, WatermarkKey};
-use verity_provenance::repository::{RecordInfo, Repository};
+use verity_provenance::repository::{ManifestStore, RecordInfo, Repository};
 use verity_provenance::stamp::{StampOptions, stamp_file};
 use verity_provenance::{ManifestSpec, Origin, sign_file};
 use verity_signing::{RingSigner, TrustStore};
@@ -86,7 +86,7 @@ fn a_manifest_stored_under_the_earlier_name_is_recovered() {
             &marked,
             &VerifyOptions {
                 trust: trust.clone(),
-                repository: Some(repo),
+                repository: Some(std::sync::Arc::new(repo)),
                 ..VerifyOptions::default()
             },
         )

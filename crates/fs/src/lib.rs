@@ -14,4 +14,4 @@ mod read;
 mod temp;
 
 pub use read::{InputError, describe_kind, read_bounded};
-pub use temp::{TempPath, remove_all_temporaries};
+pub use temp::{TempPath, remove_all_temporaries, write_private, write_whole};

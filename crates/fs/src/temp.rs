@@ -112,6 +112,35 @@ impl Drop for TempPath {
     }
 }
 
+/// Writes `bytes` to `target` whole or not at all: into a [`TempPath`] beside it, then renamed
+/// over it. The one way verity writes a small file (a record, a key, a report, a checkpoint).
+pub fn write_whole(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_with(target, bytes, 0o666, false)
+}
+
+/// [`write_whole`] for a secret (a private key): the file has mode 0600 from its creation, so
+/// it is never readable by others, not even for a moment, and it is synced before the rename.
+pub fn write_private(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_with(target, bytes, 0o600, true)
+}
+
+fn write_with(target: &Path, bytes: &[u8], mode: u32, sync: bool) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = TempPath::beside(target)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(tmp.path())?;
+    f.write_all(bytes)?;
+    if sync {
+        f.sync_all()?;
+    }
+    drop(f);
+    tmp.persist(target)
+}
+
 /// Removes every live temporary of this process and refuses new ones; returns how many files
 /// were removed. For a signal handler that then ends the process: the outputs being written
 /// never appear, and no hidden file is left behind.

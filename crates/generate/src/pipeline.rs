@@ -2,19 +2,16 @@
 //! Frames stream from the model's small clip through interpolation and upscaling into the
 //! encoder, so memory stays bounded by a few frames whatever the duration.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::Device;
 use image::{RgbImage, imageops};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
-use verity_provenance::marks::spectral::ALGORITHM;
-use verity_provenance::marks::{MarkOptions, Payload, Stamper};
-use verity_provenance::repository::{RecordInfo, Repository};
-use verity_provenance::stamp::soft_binding_assertion;
-use verity_provenance::{ManifestSpec, Origin, sign_from};
-use verity_signing::{RingSigner, TrustStore};
+use verity_provenance::marks::MarkOptions;
+use verity_provenance::stamp::{ManifestLayer, StampReport, Stamping};
+use verity_provenance::{ManifestSpec, Origin};
 
 use crate::error::{GenerateError, Result};
 use crate::model::{Config, Model};
@@ -46,17 +43,43 @@ pub const BUNDLED_WEIGHTS_SHA256: &str =
 /// models than this family ships (about 10 MB), but none larger than fits in memory twice.
 const MAX_WEIGHTS_BYTES: u64 = 4 << 30;
 
-/// Loads the bundled generator from `dir` and checks its weights against
-/// [`BUNDLED_WEIGHTS_SHA256`].
-pub fn load_bundled_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
-    let loaded = load_model(dir, device)?;
+/// The shipped generator, built into the binary: `verity generate` works from any directory
+/// and from an installed binary, with nothing to find on disk.
+const BUNDLED_CONFIG: &[u8] = include_bytes!("../../../models/generator/config.json");
+const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../models/generator/model.safetensors");
+
+/// Loads the generator built into the binary (`models/generator` when it was built), checked
+/// against [`BUNDLED_WEIGHTS_SHA256`].
+pub fn load_bundled_model(device: &Device) -> Result<LoadedModel> {
+    let here = Path::new("models/generator (built in)");
+    let cfg: Config =
+        serde_json::from_slice(BUNDLED_CONFIG).map_err(|e| GenerateError::BadConfig {
+            path: here.join(crate::train::CONFIG),
+            reason: e.to_string(),
+        })?;
+    cfg.validate().map_err(|reason| GenerateError::BadConfig {
+        path: here.join(crate::train::CONFIG),
+        reason,
+    })?;
+    let loaded = load_parts(
+        &cfg,
+        BUNDLED_WEIGHTS,
+        &here.join(WEIGHTS),
+        "verity-generator",
+        device,
+    )?;
+    check_bundled(loaded, here)
+}
+
+/// `loaded` when its weights are the shipped ones, else an error: a damaged copy (one flipped
+/// byte, zeros) still parses and would sign garbage as AI-generated.
+pub fn check_bundled(loaded: LoadedModel, dir: &Path) -> Result<LoadedModel> {
     if loaded.weights_sha256 != BUNDLED_WEIGHTS_SHA256 {
         return Err(GenerateError::BadWeights {
             path: dir.join(WEIGHTS),
             reason: format!(
                 "they are not the shipped weights (sha256 {}, expected {BUNDLED_WEIGHTS_SHA256}); \
-                 the copy is damaged or was replaced. Restore models/generator, or name a model \
-                 folder of your own explicitly",
+                 the copy is damaged or was replaced",
                 loaded.weights_sha256
             ),
         });
@@ -74,36 +97,44 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<LoadedModel> {
     if !dir.join(crate::train::CONFIG).is_file() || !weights.is_file() {
         return Err(GenerateError::MissingWeights {
             path: dir.to_path_buf(),
-            hint: "expected config.json and model.safetensors there; pass --model DIR, or train one with \
-                   `verity train generator`"
-                .into(),
+            hint: "expected config.json and model.safetensors there".into(),
         });
     }
     let cfg = load_config(dir)?;
     let bytes = verity_fs::read_bounded(&weights, MAX_WEIGHTS_BYTES, "model weights")
         .map_err(|e| GenerateError::io(&weights, e))?;
-    let weights_sha256 = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let bad = |reason: String| GenerateError::BadWeights {
-        path: weights.clone(),
-        reason,
-    };
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
-        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
-    drop(bytes);
-    check_values(&tensors).map_err(bad)?;
-    let vb = candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, device);
-    let model = Model::new(&cfg, vb)
-        .map_err(|e| bad(format!("{e} (is it a checkpoint of this config?)")))?;
     let name = dir
         .file_name()
         .map(|n| format!("verity-{}", n.to_string_lossy()))
         .unwrap_or_else(|| "verity-generator".into());
+    load_parts(&cfg, &bytes, &weights, &name, device)
+}
+
+/// The model of `cfg` from the safetensors `bytes` (read from `weights`, for errors).
+fn load_parts(
+    cfg: &Config,
+    bytes: &[u8],
+    weights: &Path,
+    name: &str,
+    device: &Device,
+) -> Result<LoadedModel> {
+    let weights_sha256 = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let bad = |reason: String| GenerateError::BadWeights {
+        path: weights.to_path_buf(),
+        reason,
+    };
+    let tensors = candle_core::safetensors::load_buffer(bytes, device)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    check_values(&tensors).map_err(bad)?;
+    let vb = candle_nn::VarBuilder::from_tensors(tensors, candle_core::DType::F32, device);
+    let model = Model::new(cfg, vb)
+        .map_err(|e| bad(format!("{e} (is it a checkpoint of this config?)")))?;
     Ok(LoadedModel {
         model,
-        name,
+        name: name.to_string(),
         weights_sha256,
     })
 }
@@ -249,30 +280,17 @@ fn output_frame(frames: &[RgbImage], i: u32, fps: u32, duration: f32, w: u32, h:
     imageops::resize(&blend, w, h, imageops::FilterType::CatmullRom)
 }
 
-/// What `generate` made.
+/// What `generate` made: the stamp report (the same as `sign`'s, with no input) and what the
+/// model was asked.
 #[derive(Clone, Debug, Serialize)]
 pub struct GenerateReport {
-    pub output: PathBuf,
-    pub frames: u64,
+    #[serde(flatten)]
+    pub stamp: StampReport,
     pub generation: GenerationInfo,
-    pub manifest_bytes: usize,
-    pub visible_mark: bool,
-    /// The spectral watermark's payload, when that mark is on.
-    pub payload: Option<Payload>,
-    /// The repository the manifest was stored in.
-    pub repository: Option<PathBuf>,
 }
 
-/// How a generated clip is stamped: the marks, the signer, and where the manifest is kept.
-#[derive(Clone, Copy, Debug)]
-pub struct Stamping<'a> {
-    pub marks: &'a MarkOptions,
-    pub signer: &'a RingSigner,
-    pub trust: &'a TrustStore,
-    pub repository: Option<&'a Repository>,
-}
-
-/// Generates a clip for `prompt` and writes it, signed, to `output`.
+/// Generates a clip for `prompt` and writes it, stamped by `marks` and signed through `layer`,
+/// to `output`: the model's frames go through the same stamping core as a signed file's.
 ///
 /// The prompt is parsed first (unknown words and contradictions are errors before any work).
 /// Nothing appears at `output` unless every step succeeds.
@@ -282,18 +300,36 @@ pub fn generate(
     prompt: &str,
     output: &Path,
     opts: &GenerateOptions,
-    stamping: &Stamping<'_>,
+    marks: &MarkOptions,
+    layer: ManifestLayer<'_>,
     device: &Device,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<GenerateReport> {
     opts.validate()?;
     let spec = crate::parse(prompt)?;
-    // A size too small for a mark is refused before any sampling.
-    let stamper = Stamper::new(stamping.marks, opts.width, opts.height)
-        .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
-    let payload = stamper.payload();
     let canonical = spec.canonical_prompt();
     let guidance = opts.guidance.unwrap_or(loaded.config().guidance);
+    let generation = GenerationInfo {
+        prompt: prompt.to_string(),
+        canonical_prompt: canonical.clone(),
+        seed: opts.seed,
+        steps: opts.steps,
+        guidance,
+        model: loaded.name.clone(),
+        weights_sha256: loaded.weights_sha256.clone(),
+    };
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "clip.mp4".into());
+    let mut mspec = ManifestSpec::new(name, Origin::Generated);
+    mspec.assertions.push((
+        GENERATION_ASSERTION.to_string(),
+        serde_json::to_value(&generation).map_err(|e| GenerateError::io(output, e.into()))?,
+    ));
+    // A size too small for a mark is refused before any sampling.
+    let stamping = Stamping::new(marks, opts.width, opts.height, Some((mspec, layer)))
+        .map_err(provenance_err)?;
     let so = SampleOptions {
         steps: opts.steps,
         guidance,
@@ -304,12 +340,8 @@ pub fn generate(
     })?;
     let frames = crate::sample::clip_frames(&clip)?;
 
-    // Encode into the writer's temporary beside the output, then sign from it into the output;
-    // dropping `unsigned` on any path removes it.
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "clip.mp4".into());
+    // Encode into the writer's temporary beside the output; the stamping core signs from it
+    // into the output. Dropping `unsigned` on any path removes it.
     let total = (opts.duration_s * opts.fps as f32).round().max(1.0) as u32;
     let (frames_written, unsigned) = (|| -> Result<(u64, verity_media::TempPath)> {
         let mut wo = WriterOptions::new(opts.width, opts.height, Rational::new(opts.fps as i32, 1));
@@ -332,68 +364,21 @@ pub fn generate(
                 color: ColorSpec::guess_for_height(opts.height.max(720)),
                 picture: Picture::Rgb(img),
             };
-            stamper
-                .mark(&mut frame)
-                .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
+            stamping.mark(&mut frame).map_err(provenance_err)?;
             w.write_video(&frame).map_err(media_err)?;
             progress("encoding", i as usize + 1, total as usize);
         }
         let (summary, tmp) = w.finish_unpublished().map_err(media_err)?;
         Ok((summary.video_frames, tmp))
     })()?;
-    let generation = GenerationInfo {
-        prompt: prompt.to_string(),
-        canonical_prompt: canonical,
-        seed: opts.seed,
-        steps: opts.steps,
-        guidance,
-        model: loaded.name.clone(),
-        weights_sha256: loaded.weights_sha256.clone(),
-    };
-    let mut mspec = ManifestSpec::new(name.clone(), Origin::Generated);
-    mspec.assertions.push((
-        GENERATION_ASSERTION.to_string(),
-        serde_json::to_value(&generation).map_err(|e| GenerateError::io(output, e.into()))?,
-    ));
-    if let Some(p) = payload {
-        mspec.assertions.push(soft_binding_assertion(p));
-        mspec
-            .actions
-            .push(serde_json::json!({ "action": "c2pa.watermarked" }));
-    }
-    let signed = sign_from(
-        unsigned.path(),
-        output,
-        &mspec,
-        stamping.signer,
-        stamping.trust,
-    );
-    drop(unsigned);
-    let outcome = signed.map_err(|e| GenerateError::Provenance(Box::new(e)))?;
-    let mut repository = None;
-    if let (Some(repo), Some(p)) = (stamping.repository, payload) {
-        let info = RecordInfo {
-            algorithm: ALGORITHM.to_string(),
-            value: p.to_hex(),
-            title: name.clone(),
-            file_name: name,
-            stored_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        repo.store(&info, &outcome.manifest)
-            .map_err(|e| GenerateError::Provenance(Box::new(e)))?;
-        repository = Some(repo.root().to_path_buf());
-    }
-    Ok(GenerateReport {
-        output: outcome.output,
-        frames: frames_written,
-        generation,
-        manifest_bytes: outcome.manifest.len(),
-        visible_mark: stamping.marks.visible.is_some(),
-        payload,
-        repository,
-    })
+    let stamp = stamping
+        .publish(unsigned, output, frames_written)
+        .map_err(provenance_err)?;
+    Ok(GenerateReport { stamp, generation })
+}
+
+fn provenance_err(e: verity_provenance::ProvenanceError) -> GenerateError {
+    GenerateError::Provenance(Box::new(e))
 }
 
 fn media_err(e: verity_media::MediaError) -> GenerateError {

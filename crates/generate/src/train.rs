@@ -160,9 +160,14 @@ pub const CONFIG: &str = "config.json";
 pub const STATE: &str = "train_state.json";
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| GenerateError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| GenerateError::io(path, e))
+    verity_fs::write_whole(path, bytes).map_err(|e| GenerateError::io(path, e))
+}
+
+/// Saves safetensors to `path` whole: `save` writes a temporary beside it, renamed when done.
+fn save_whole(path: &Path, save: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = verity_fs::TempPath::beside(path).map_err(|e| GenerateError::io(path, e))?;
+    save(tmp.path())?;
+    tmp.persist(path).map_err(|e| GenerateError::io(path, e))
 }
 
 /// Writes weights, config and state into `dir`, each replaced whole. With an average, it is
@@ -178,13 +183,11 @@ pub fn save_checkpoint(
 ) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
     let raw_path = dir.join(RAW_WEIGHTS);
-    let tmp = dir.join("model.safetensors.tmp");
+    let weights = dir.join(WEIGHTS);
     match average {
         Some(average) => {
-            let raw_tmp = dir.join("raw.safetensors.tmp");
-            varmap.save(&raw_tmp)?;
-            std::fs::rename(&raw_tmp, &raw_path).map_err(|e| GenerateError::io(&raw_path, e))?;
-            average.save(&tmp)?;
+            save_whole(&raw_path, |p| Ok(varmap.save(p)?))?;
+            save_whole(&weights, |p| average.save(p))?;
         }
         None => {
             match std::fs::remove_file(&raw_path) {
@@ -193,10 +196,9 @@ pub fn save_checkpoint(
                 }
                 _ => {}
             }
-            varmap.save(&tmp)?;
+            save_whole(&weights, |p| Ok(varmap.save(p)?))?;
         }
     }
-    std::fs::rename(&tmp, dir.join(WEIGHTS)).map_err(|e| GenerateError::io(dir, e))?;
     let cfg_json = serde_json::to_vec_pretty(cfg).map_err(|e| GenerateError::io(dir, e.into()))?;
     write_atomic(&dir.join(CONFIG), &cfg_json)?;
     let state_json =

@@ -8,14 +8,15 @@ use sha2::Digest;
 use verity_generate::GenerateError;
 use verity_generate::model::Config;
 use verity_generate::pipeline::{
-    GENERATION_ASSERTION, GenerateOptions, Stamping, generate, load_model,
+    GENERATION_ASSERTION, GenerateOptions, generate, load_model,
 };
 use verity_generate::train::{TrainOptions, WEIGHTS, train};
 use verity_provenance::marks::spectral::ALGORITHM;
 use verity_provenance::marks::{
     MarkOptions, Payload, SpectralOptions, VisibleOptions, WatermarkKey,
 };
-use verity_provenance::repository::Repository;
+use verity_provenance::repository::{ManifestStore, Repository};
+use verity_provenance::stamp::ManifestLayer;
 use verity_provenance::{C2paState, read_manifest};
 use verity_signing::{InitOptions, KeyAlg, TrustStore, init_keys, load_home_signer};
 
@@ -71,8 +72,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         }),
     };
     let repo = Repository::open_or_create(&d.join("manifests")).unwrap();
-    let stamping = Stamping {
-        marks: &marks,
+    let layer = ManifestLayer {
         signer: &signer,
         trust: &trust,
         repository: Some(&repo),
@@ -88,8 +88,8 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         ..Default::default()
     };
     let prompt = "a small red ball bounces from left to right while the camera pans right";
-    let report = generate(&model, prompt, &out, &opts, &stamping, &dev, |_, _, _| {}).unwrap();
-    assert_eq!(report.frames, 12);
+    let report = generate(&model, prompt, &out, &opts, &marks, layer, &dev, |_, _, _| {}).unwrap();
+    assert_eq!(report.stamp.frames, 12);
 
     // The asked size, rate and length.
     let info = verity_media::probe(&out).unwrap();
@@ -124,7 +124,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         m.soft_bindings(),
         vec![(ALGORITHM.to_string(), payload.to_hex())]
     );
-    assert_eq!(report.payload, Some(payload));
+    assert_eq!(report.stamp.payload, Some(payload));
     let rec = repo
         .lookup(ALGORITHM, &payload.to_hex())
         .unwrap()
@@ -133,7 +133,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
 
     // Same prompt and seed, same pictures.
     let again = d.join("again.mp4");
-    generate(&model, prompt, &again, &opts, &stamping, &dev, |_, _, _| {}).unwrap();
+    generate(&model, prompt, &again, &opts, &marks, layer, &dev, |_, _, _| {}).unwrap();
     let luma = |p: &std::path::Path| {
         let mut r = verity_media::Reader::open(
             p,
@@ -158,7 +158,8 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         "a red ball dances",
         &bad,
         &opts,
-        &stamping,
+        &marks,
+        layer,
         &dev,
         |_, _, _| {},
     )
@@ -172,7 +173,7 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         },
         GenerateOptions { fps: 1000, ..opts },
     ] {
-        let e = generate(&model, prompt, &bad, &o, &stamping, &dev, |_, _, _| {}).unwrap_err();
+        let e = generate(&model, prompt, &bad, &o, &marks, layer, &dev, |_, _, _| {}).unwrap_err();
         assert!(matches!(e, GenerateError::InvalidOption { .. }), "{e}");
     }
     let mut left: Vec<String> = std::fs::read_dir(d)

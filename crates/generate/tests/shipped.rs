@@ -7,16 +7,23 @@
 use std::path::Path;
 
 use candle_core::Device;
-use verity_generate::pipeline::{BUNDLED_WEIGHTS_SHA256, load_bundled_model, load_model};
+use verity_generate::pipeline::{
+    BUNDLED_WEIGHTS_SHA256, check_bundled, load_bundled_model, load_model,
+};
 use verity_generate::sample::{SampleOptions, sample};
 
 #[test]
 fn shipped_weights_load_and_sample_deterministically() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/generator");
     let dev = Device::Cpu;
-    let model = load_bundled_model(&dir, &dev)
-        .unwrap_or_else(|e| panic!("the shipped model must load: {e}"));
+    let model =
+        load_bundled_model(&dev).unwrap_or_else(|e| panic!("the shipped model must load: {e}"));
     assert_eq!(model.weights_sha256, BUNDLED_WEIGHTS_SHA256);
+    // The model built into the binary is the one in models/generator.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/generator");
+    assert_eq!(
+        load_model(&dir, &dev).unwrap().weights_sha256,
+        BUNDLED_WEIGHTS_SHA256
+    );
     let cfg = model.config().clone();
     let opts = SampleOptions {
         steps: 3,
@@ -76,7 +83,7 @@ fn a_damaged_bundled_model_is_refused() {
         let i = data_start(b) + 1000;
         b[i] ^= 0x01;
     });
-    let err = load_bundled_model(flipped.path(), &dev)
+    let err = check_bundled(load_model(flipped.path(), &dev).unwrap(), flipped.path())
         .unwrap_err()
         .to_string();
     assert!(err.contains("not the shipped weights"), "{err}");

@@ -30,6 +30,17 @@ pub struct StreamInfo {
     pub damage: Option<String>,
 }
 
+impl StreamInfo {
+    /// The video's frame count: the container's index, else its duration times its frame rate.
+    pub fn expected_frames(&self) -> Option<u64> {
+        self.video.frames.or_else(|| {
+            self.video
+                .duration_s
+                .map(|d| (d * self.video.fps).round() as u64)
+        })
+    }
+}
+
 /// The video stream that verity reads.
 #[derive(Clone, Debug, Serialize)]
 pub struct VideoInfo {

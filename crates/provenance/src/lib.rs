@@ -7,13 +7,17 @@
 //! - [`repository`]: manifests kept under their soft-binding value, for recovery.
 
 mod error;
+pub mod home;
 pub mod manifest;
 pub mod marks;
+pub mod plan;
 pub mod repository;
 pub mod stamp;
 
 pub use error::{ProvenanceError, Result};
+pub use home::Home;
 pub use manifest::{
     C2paState, ManifestReport, ManifestSpec, Origin, SignOutcome, StatusCode, read_manifest,
     read_manifest_with_data, sign_file, sign_from,
 };
+pub use plan::{BadgeStyle, Identity, SignReport, StampPlan, StampRequest};

@@ -49,6 +49,19 @@ pub struct Record {
     pub manifest: Vec<u8>,
 }
 
+/// Where manifests are kept for recovery, keyed by soft-binding (algorithm, value): the folder
+/// [`Repository`] here, a database in the service. `Send + Sync`: one store serves concurrent
+/// requests.
+pub trait ManifestStore: std::fmt::Debug + Send + Sync {
+    /// Stores a manifest under (alg, value), replacing an earlier one.
+    fn store(&self, info: &RecordInfo, manifest: &[u8]) -> Result<()>;
+    /// The manifest stored under (alg, value), if any. A record that cannot be read is an
+    /// error, not a miss.
+    fn lookup(&self, alg: &str, value: &str) -> Result<Option<Record>>;
+    /// Where the store is, for reports: a folder's path, a database's name (never a secret).
+    fn location(&self) -> String;
+}
+
 /// A folder of manifests keyed by soft-binding value.
 #[derive(Clone, Debug)]
 pub struct Repository {
@@ -159,8 +172,7 @@ impl Repository {
         ))
     }
 
-    /// Stores a manifest under (alg, value), replacing an earlier one.
-    pub fn store(&self, info: &RecordInfo, manifest: &[u8]) -> Result<()> {
+    fn store_record(&self, info: &RecordInfo, manifest: &[u8]) -> Result<()> {
         let (c2pa, json) = self.paths(&info.algorithm, &info.value)?;
         if let Some(dir) = c2pa.parent() {
             std::fs::create_dir_all(dir).map_err(|e| ProvenanceError::io(dir, e))?;
@@ -170,9 +182,7 @@ impl Repository {
         write_whole(&json, &bytes)
     }
 
-    /// The manifest stored under (alg, value), if any. A record that cannot be read is an
-    /// error, not a miss.
-    pub fn lookup(&self, alg: &str, value: &str) -> Result<Option<Record>> {
+    fn lookup_record(&self, alg: &str, value: &str) -> Result<Option<Record>> {
         let (c2pa, json) = self.paths(alg, value)?;
         let manifest = match std::fs::read(&c2pa) {
             Ok(b) => b,
@@ -189,11 +199,22 @@ impl Repository {
     }
 }
 
+impl ManifestStore for Repository {
+    fn store(&self, info: &RecordInfo, manifest: &[u8]) -> Result<()> {
+        self.store_record(info, manifest)
+    }
+
+    fn lookup(&self, alg: &str, value: &str) -> Result<Option<Record>> {
+        self.lookup_record(alg, value)
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all, under a temporary name unique to this process
+/// and thread (two requests storing one record never share a temporary).
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| ProvenanceError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        ProvenanceError::io(path, e)
-    })
+    verity_fs::write_whole(path, bytes).map_err(|e| ProvenanceError::io(path, e))
 }

@@ -322,7 +322,10 @@ fn rotated_marks_are_found_only_when_rotations_are_searched() {
     let key = WatermarkKey::default_key();
     let keys = std::slice::from_ref(&key);
     let frames = marked_frames(&key, payload(), 640, 360, 8);
-    let with_rotation = DetectOptions { rotation: true };
+    let with_rotation = DetectOptions {
+        rotation: true,
+        ..DetectOptions::default()
+    };
     // 7.5° lies between two searched angles, the worst case for the 1° grid.
     for deg in [7.5f32, -10.0] {
         let mut acc = Accumulator::new();

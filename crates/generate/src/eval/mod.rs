@@ -297,12 +297,11 @@ pub fn write_contact_sheet(
     clips: &[(Vec<RgbImage>, Vec<RgbImage>)],
     scale: u32,
 ) -> Result<()> {
-    let tmp = path.with_extension("png.tmp");
-    if let Err(e) = contact_sheet(clips, scale).save_with_format(&tmp, image::ImageFormat::Png) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(GenerateError::io(&tmp, std::io::Error::other(e)));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| GenerateError::io(path, e))
+    let tmp = verity_fs::TempPath::beside(path).map_err(|e| GenerateError::io(path, e))?;
+    contact_sheet(clips, scale)
+        .save_with_format(tmp.path(), image::ImageFormat::Png)
+        .map_err(|e| GenerateError::io(path, std::io::Error::other(e)))?;
+    tmp.persist(path).map_err(|e| GenerateError::io(path, e))
 }
 
 fn dist(a: [u8; 3], b: [u8; 3]) -> u32 {

@@ -31,7 +31,7 @@ pub fn explain(code: &str) -> &'static str {
             "the claim was signed outside the certificate's validity period"
         }
         "signingCredential.untrusted" => {
-            "the signing certificate does not chain to any trusted anchor (add its root with --trust)"
+            "the signing certificate does not chain to any trusted anchor (its root is not among the trust anchors given)"
         }
         "signingCredential.invalid" => {
             "the signing certificate breaks the C2PA certificate profile or cannot be parsed"

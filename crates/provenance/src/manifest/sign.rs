@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use verity_fs::TempPath;
-use verity_signing::{RingSigner, TrustStore};
+use verity_signing::{DynSigner, TrustStore};
 
 use super::build::{ManifestSpec, builder};
 use super::context::context;
@@ -43,7 +43,7 @@ pub fn sign_file(
     asset: &Path,
     output: &Path,
     spec: &ManifestSpec,
-    signer: &RingSigner,
+    signer: &DynSigner,
     trust: &TrustStore,
 ) -> Result<SignOutcome> {
     sign_as(asset, asset, output, spec, signer, trust)
@@ -55,7 +55,7 @@ pub fn sign_from(
     asset: &Path,
     output: &Path,
     spec: &ManifestSpec,
-    signer: &RingSigner,
+    signer: &DynSigner,
     trust: &TrustStore,
 ) -> Result<SignOutcome> {
     sign_as(asset, output, output, spec, signer, trust)
@@ -67,7 +67,7 @@ fn sign_as(
     shown: &Path,
     output: &Path,
     spec: &ManifestSpec,
-    signer: &RingSigner,
+    signer: &DynSigner,
     trust: &TrustStore,
 ) -> Result<SignOutcome> {
     let format = mime_for(asset)?;

@@ -264,6 +264,7 @@ impl Accumulator {
                     layout,
                     pilot,
                     fft: &fft,
+                    threads: opts.thread_count(),
                     det: &mut det,
                     attempts: &mut attempts,
                 }
@@ -320,6 +321,26 @@ pub struct DetectOptions {
     /// the size of the first), spread over the cores. An upright mark costs nothing more; on a
     /// video without one, reading takes about twice as long.
     pub rotation: bool,
+    /// The most threads the search may use; 0 takes every core. A service running several
+    /// verifications side by side gives each a share.
+    pub threads: usize,
+}
+
+impl DetectOptions {
+    /// The thread budget as a count: `threads`, or every core when it is 0.
+    pub fn thread_count(&self) -> usize {
+        thread_budget(self.threads)
+    }
+}
+
+/// A thread budget as a count of threads: every core when it is 0, and never more than the
+/// cores.
+pub fn thread_budget(budget: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match budget {
+        0 => cores,
+        n => n.min(cores),
+    }
 }
 
 /// The largest rotation searched, in degrees.
@@ -393,6 +414,7 @@ struct Decoding<'a> {
     layout: &'a Layout,
     pilot: &'a [Complex32],
     fft: &'a Fft2,
+    threads: usize,
     det: &'a mut Detection,
     attempts: &'a mut usize,
 }
@@ -402,7 +424,7 @@ impl Decoding<'_> {
     /// them, each into a list of words; true when a word passed its check.
     fn try_hypotheses(&mut self, hyps: &[Hypothesis<'_>]) -> bool {
         let mut candidates: Vec<(Candidate, &Hypothesis<'_>)> =
-            search_all(hyps, self.pilot, self.fft)
+            search_all(hyps, self.pilot, self.fft, self.threads)
                 .into_iter()
                 .filter_map(|(i, c)| hyps.get(i).map(|hyp| (c, hyp)))
                 .collect();
@@ -453,10 +475,15 @@ impl Decoding<'_> {
     }
 }
 
-/// [`search`] on every hypothesis, spread over the available cores when there are many; each
-/// candidate comes with its hypothesis's index. (A worker that failed would only lose its own
-/// candidates.)
-fn search_all(hyps: &[Hypothesis<'_>], pilot: &[Complex32], fft: &Fft2) -> Vec<(usize, Candidate)> {
+/// [`search`] on every hypothesis, spread over up to `threads` threads when there are many;
+/// each candidate comes with its hypothesis's index. (A worker that failed would only lose its
+/// own candidates.)
+fn search_all(
+    hyps: &[Hypothesis<'_>],
+    pilot: &[Complex32],
+    fft: &Fft2,
+    threads: usize,
+) -> Vec<(usize, Candidate)> {
     let run = |first: usize, chunk: &[Hypothesis<'_>]| -> Vec<(usize, Candidate)> {
         chunk
             .iter()
@@ -468,7 +495,6 @@ fn search_all(hyps: &[Hypothesis<'_>], pilot: &[Complex32], fft: &Fft2) -> Vec<(
             })
             .collect()
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if hyps.len() <= 2 || threads < 2 {
         return run(0, hyps);
     }

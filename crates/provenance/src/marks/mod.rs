@@ -19,7 +19,7 @@ pub mod spectral;
 pub mod stamper;
 pub mod visible;
 
-pub use extract::{Accumulator, DetectOptions, Detection, Signal};
+pub use extract::{Accumulator, DetectOptions, Detection, Signal, thread_budget};
 pub use key::WatermarkKey;
 pub use payload::Payload;
 pub use spectral::{Geometry, SpectralEmbedder};
