@@ -7,9 +7,7 @@ use candle_core::Device;
 use sha2::Digest;
 use verity_generate::GenerateError;
 use verity_generate::model::Config;
-use verity_generate::pipeline::{
-    GENERATION_ASSERTION, GenerateOptions, generate, load_model,
-};
+use verity_generate::pipeline::{GENERATION_ASSERTION, GenerateOptions, generate, load_model};
 use verity_generate::train::{TrainOptions, WEIGHTS, train};
 use verity_provenance::marks::spectral::ALGORITHM;
 use verity_provenance::marks::{
@@ -88,7 +86,17 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
         ..Default::default()
     };
     let prompt = "a small red ball bounces from left to right while the camera pans right";
-    let report = generate(&model, prompt, &out, &opts, &marks, layer, &dev, |_, _, _| {}).unwrap();
+    let report = generate(
+        &model,
+        prompt,
+        &out,
+        &opts,
+        &marks,
+        layer,
+        &dev,
+        |_, _, _| {},
+    )
+    .unwrap();
     assert_eq!(report.stamp.frames, 12);
 
     // The asked size, rate and length.
@@ -133,7 +141,17 @@ fn a_prompt_becomes_a_signed_ai_generated_clip() {
 
     // Same prompt and seed, same pictures.
     let again = d.join("again.mp4");
-    generate(&model, prompt, &again, &opts, &marks, layer, &dev, |_, _, _| {}).unwrap();
+    generate(
+        &model,
+        prompt,
+        &again,
+        &opts,
+        &marks,
+        layer,
+        &dev,
+        |_, _, _| {},
+    )
+    .unwrap();
     let luma = |p: &std::path::Path| {
         let mut r = verity_media::Reader::open(
             p,

@@ -9,7 +9,10 @@ use verity_media::{AudioMode, Item, PixelFormat, Reader, ReaderOptions};
 
 /// The cache that `scripts/fetch-media.sh` fills.
 pub fn media_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/media")
+    // The workspace root (the folder with Cargo.lock) above whichever crate includes this file.
+    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    while !dir.join("Cargo.lock").is_file() && dir.pop() {}
+    dir.join(".cache/media")
 }
 
 /// A fetched test file, or `None` (with a message) when it is missing. Under `make test`

@@ -79,6 +79,87 @@ pub fn explain(code: &str) -> &'static str {
         "algorithm.deprecated" => "the manifest uses a deprecated algorithm",
         "ingredient.hashedURI.mismatch" => "an ingredient changed after signing",
         "general.error" => "validation failed with an unexpected error",
+        // informational, and the codes of features verity does not use itself but meets in
+        // files others made (redaction, update manifests, collection hashes, CAWG identity)
+        "signingCredential.ocsp.skipped" => {
+            "the certificate's revocation status was not checked online (verity validates offline)"
+        }
+        "signingCredential.ocsp.inaccessible" => {
+            "the certificate's revocation status could not be fetched"
+        }
+        "assertion.dataHash.additionalExclusionsPresent"
+        | "assertion.bmffHash.additionalExclusionsPresent"
+        | "assertion.boxesHash.additionalExclusionsPresent" => {
+            "the content hash leaves out more of the file than the manifest itself (allowed, but \
+             those parts are not covered)"
+        }
+        "assertion.accessible" => "an assertion the claim refers to could be read",
+        "assertion.outsideManifest" => "the claim refers to an assertion outside its manifest",
+        "assertion.notRedacted" => "an assertion listed as redacted is still present",
+        "assertion.selfRedacted" => "a manifest redacts one of its own assertions",
+        "assertion.action.redacted" => "an action assertion was redacted, which is not allowed",
+        "assertion.action.redactionMismatch" => {
+            "a redaction action does not match the assertion that was redacted"
+        }
+        "assertion.action.softBindingMissing" => {
+            "a watermarked action is present, but no soft-binding assertion names the mark"
+        }
+        "assertion.dataHash.redacted" | "assertion.hardBinding.redacted" => {
+            "the content hash was redacted, which is not allowed"
+        }
+        "assertion.boxesHash.malformed" => "the box hash assertion cannot be parsed",
+        "assertion.boxesHash.unknownBox" => "the box hash names a box the file does not have",
+        "assertion.collectionHash.match" => "the collection's files match their hashes",
+        "assertion.collectionHash.mismatch" => "a file of the collection changed after signing",
+        "assertion.collectionHash.malformed" => "the collection hash assertion cannot be parsed",
+        "assertion.collectionHash.incorrectFileCount" => {
+            "the collection does not hold the number of files its hash lists"
+        }
+        "assertion.collectionHash.invalidURI" => "the collection hash names a file it cannot reach",
+        "assertion.ingredient.malformed" => "an ingredient assertion cannot be parsed",
+        "assertion.metadata.disallowed" => "a metadata assertion holds a field that is not allowed",
+        "assertion.required.missing" => "an assertion the specification requires is missing",
+        "assertion.timestamp.malformed" => "a time-stamp assertion cannot be parsed",
+        "hashedURI.mismatch" => "a reference in the manifest does not match its hash",
+        "hashedURI.missing" => "a reference in the manifest points to nothing",
+        "ingredient.manifest.mismatch" => "an ingredient's own manifest changed after it was added",
+        "ingredient.manifest.missing" => {
+            "the manifest of an ingredient is referred to but is not in the file"
+        }
+        "ingredient.claimSignature.mismatch" => {
+            "an ingredient's claim signature changed after the ingredient was added"
+        }
+        "ingredient.claimSignature.missing" => "an ingredient's claim signature is missing",
+        "ingredient.unknownProvenance" => "an ingredient has no manifest of its own",
+        "manifest.unknownProvenance" => "the manifest's own origin cannot be established",
+        "manifest.timestamp.wrongParents" => {
+            "a time-stamp manifest is attached to the wrong parent"
+        }
+        "manifest.update.invalid" => "an update manifest does something updates may not do",
+        "manifest.update.wrongParents" => "an update manifest is attached to the wrong parent",
+        "timeStamp.malformed" => "the time-stamp cannot be parsed",
+        "timeStamp.mismatch" => "the time-stamp does not cover this signature",
+        "timeStamp.outsideValidity" => {
+            "the time-stamp authority's certificate was not valid at the time it attests"
+        }
+        "timeStamp.untrusted" => "the time-stamp authority is not trusted",
+        "cawg.identity.assertion.duplicate" => "a CAWG identity assertion appears twice",
+        "cawg.identity.assertion.mismatch" => {
+            "a CAWG identity assertion does not match the assertions it signs"
+        }
+        "cawg.identity.cbor.invalid" => "a CAWG identity assertion cannot be parsed",
+        "cawg.identity.pad.invalid" => "a CAWG identity assertion's padding is invalid",
+        "cawg.x509.algorithm.unsupported" => {
+            "a CAWG identity is signed with an algorithm that is not supported"
+        }
+        "cawg.x509.credential.invalid" => "a CAWG identity's certificate is invalid",
+        "cawg.x509.credential.trusted" => "a CAWG identity's certificate is trusted",
+        "cawg.x509.credential.untrusted" => {
+            "a CAWG identity's certificate does not chain to a trusted anchor"
+        }
+        "cawg.x509.signature.mismatch" => "a CAWG identity's signature does not verify",
+        "cawg.x509.signature.validated" => "a CAWG identity's signature is valid",
+
         "verity.manifest.unreadable" => "the embedded manifest is damaged and cannot be parsed",
         "verity.manifest.remote" => {
             "the file's manifest is kept at a URL; verity validates offline, so it was not fetched"
@@ -108,6 +189,118 @@ pub fn is_hard_binding_failure(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every status code c2pa 0.91.5 can report (its `validation_results` constants).
+    const C2PA_CODES: &[&str] = &[
+        "algorithm.deprecated",
+        "algorithm.unsupported",
+        "assertion.accessible",
+        "assertion.action.ingredientMismatch",
+        "assertion.action.malformed",
+        "assertion.action.redacted",
+        "assertion.action.redactionMismatch",
+        "assertion.action.softBindingMissing",
+        "assertion.bmffHash.additionalExclusionsPresent",
+        "assertion.bmffHash.malformed",
+        "assertion.bmffHash.match",
+        "assertion.bmffHash.mismatch",
+        "assertion.boxesHash.additionalExclusionsPresent",
+        "assertion.boxesHash.malformed",
+        "assertion.boxesHash.match",
+        "assertion.boxesHash.mismatch",
+        "assertion.boxesHash.unknownBox",
+        "assertion.cbor.invalid",
+        "assertion.collectionHash.incorrectFileCount",
+        "assertion.collectionHash.invalidURI",
+        "assertion.collectionHash.malformed",
+        "assertion.collectionHash.match",
+        "assertion.collectionHash.mismatch",
+        "assertion.dataHash.additionalExclusionsPresent",
+        "assertion.dataHash.malformed",
+        "assertion.dataHash.match",
+        "assertion.dataHash.mismatch",
+        "assertion.dataHash.redacted",
+        "assertion.hardBinding.redacted",
+        "assertion.hashedURI.match",
+        "assertion.hashedURI.mismatch",
+        "assertion.inaccessible",
+        "assertion.ingredient.malformed",
+        "assertion.json.invalid",
+        "assertion.metadata.disallowed",
+        "assertion.missing",
+        "assertion.multipleHardBindings",
+        "assertion.notRedacted",
+        "assertion.outsideManifest",
+        "assertion.required.missing",
+        "assertion.selfRedacted",
+        "assertion.timestamp.malformed",
+        "assertion.undeclared",
+        "cawg.identity.assertion.duplicate",
+        "cawg.identity.assertion.mismatch",
+        "cawg.identity.cbor.invalid",
+        "cawg.identity.pad.invalid",
+        "cawg.x509.algorithm.unsupported",
+        "cawg.x509.credential.invalid",
+        "cawg.x509.credential.trusted",
+        "cawg.x509.credential.untrusted",
+        "cawg.x509.signature.mismatch",
+        "cawg.x509.signature.validated",
+        "claim.cbor.invalid",
+        "claim.hardBindings.missing",
+        "claim.malformed",
+        "claim.missing",
+        "claim.multiple",
+        "claim.required.missing",
+        "claimSignature.insideValidity",
+        "claimSignature.mismatch",
+        "claimSignature.missing",
+        "claimSignature.outsideValidity",
+        "claimSignature.validated",
+        "general.error",
+        "hashedURI.mismatch",
+        "hashedURI.missing",
+        "ingredient.claimSignature.mismatch",
+        "ingredient.claimSignature.missing",
+        "ingredient.claimSignature.validated",
+        "ingredient.hashedURI.mismatch",
+        "ingredient.manifest.mismatch",
+        "ingredient.manifest.missing",
+        "ingredient.manifest.validated",
+        "ingredient.unknownProvenance",
+        "manifest.compressed.invalid",
+        "manifest.inaccessible",
+        "manifest.multipleParents",
+        "manifest.timestamp.invalid",
+        "manifest.timestamp.wrongParents",
+        "manifest.unknownProvenance",
+        "manifest.unreferenced",
+        "manifest.update.invalid",
+        "manifest.update.wrongParents",
+        "signingCredential.expired",
+        "signingCredential.invalid",
+        "signingCredential.ocsp.inaccessible",
+        "signingCredential.ocsp.notRevoked",
+        "signingCredential.ocsp.revoked",
+        "signingCredential.ocsp.skipped",
+        "signingCredential.ocsp.unknown",
+        "signingCredential.trusted",
+        "signingCredential.untrusted",
+        "timeOfSigning.insideValidity",
+        "timeStamp.malformed",
+        "timeStamp.mismatch",
+        "timeStamp.outsideValidity",
+        "timeStamp.trusted",
+        "timeStamp.untrusted",
+        "timeStamp.validated",
+    ];
+
+    #[test]
+    fn every_c2pa_code_is_explained_in_words() {
+        let fallback = explain("no.such.code");
+        for code in C2PA_CODES {
+            assert_ne!(explain(code), fallback, "{code} has no explanation");
+        }
+    }
 
     #[test]
     fn every_code_has_an_explanation() {

@@ -1,0 +1,243 @@
+//! `verify --json` is a public contract: its field names and what each case reports are kept as
+//! insta snapshots (`cli/tests/snapshots/`) for five cases: a signed generated clip, a signed
+//! real clip, a re-encoded copy recovered through the watermark, a tampered copy, and an
+//! unsigned file. Fields that change from run to run (hashes, random payloads, times, scores
+//! computed in floating point) are redacted; their presence and type are still checked.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../crates/media/tests/common/mod.rs"]
+mod common;
+mod support;
+
+use serde_json::Value;
+use support::{verify_json, verity};
+
+/// The fields that differ between runs, by path, and what kind of value each must hold.
+const VOLATILE: &[(&str, Kind)] = &[
+    ("file.sha256", Kind::String),
+    ("file.size_bytes", Kind::Number),
+    ("c2pa.manifest_label", Kind::String),
+    ("c2pa.signer.cert_serial_number", Kind::String),
+    ("watermark.payload", Kind::String),
+    ("watermark.asset_id", Kind::Number),
+    ("watermark.issuer", Kind::Number),
+    ("watermark.confidence", Kind::Number),
+    ("watermark.sync_score", Kind::Number),
+    ("watermark.false_positive_bound", Kind::Number),
+    ("watermark.frames_used", Kind::Number),
+    ("watermark.scale", Kind::Number),
+    ("visible_mark.confidence", Kind::Number),
+    ("visible_mark.frames_used", Kind::Number),
+    ("timings_ms", Kind::Object),
+];
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    String,
+    Number,
+    Object,
+}
+
+/// `report` with each volatile field (when present and not null) checked for its kind and
+/// replaced by a placeholder.
+fn redact(mut report: Value, dir: &str) -> Value {
+    for (path, kind) in VOLATILE {
+        let pointer = format!("/{}", path.replace('.', "/"));
+        let Some(at) = report.pointer_mut(&pointer) else {
+            continue;
+        };
+        if at.is_null() {
+            continue;
+        }
+        let ok = match kind {
+            Kind::String => at.is_string(),
+            Kind::Number => at.is_number(),
+            Kind::Object => at.is_object(),
+        };
+        assert!(ok, "{path} should be a {kind:?}: {at}");
+        *at = Value::String(format!("[{path}]"));
+    }
+    scrub_strings(&mut report, dir);
+    report
+}
+
+/// Every string in `v` with what changes between runs replaced: the test's folder, manifest
+/// URNs, payloads, issuer and asset ids, and figures computed in floating point.
+fn scrub_strings(v: &mut Value, dir: &str) {
+    match v {
+        Value::String(s) => *s = scrub(s, dir),
+        Value::Array(a) => a.iter_mut().for_each(|x| scrub_strings(x, dir)),
+        Value::Object(o) => o.values_mut().for_each(|x| scrub_strings(x, dir)),
+        _ => {}
+    }
+}
+
+fn scrub(s: &str, dir: &str) -> String {
+    let mut s = s.replace(dir, "[dir]");
+    s = replace_after(&s, "urn:c2pa:", 36, "[urn]");
+    s = replace_after(&s, "issuer ", 5, "[issuer]");
+    s = replace_after(&s, "asset ", 10, "[asset]");
+    for figure in ["correlation ", "at most "] {
+        let len = s
+            .find(figure)
+            .map(|i| {
+                s[i + figure.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '-'))
+                    .count()
+            })
+            .unwrap_or(0);
+        s = replace_after(&s, figure, len, "[figure]");
+    }
+    hex16_redacted(&s)
+}
+
+/// `s` with the `len` characters after each `marker` replaced by `with` (when there are that
+/// many).
+fn replace_after(s: &str, marker: &str, len: usize, with: &str) -> String {
+    if len == 0 {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(marker) {
+        let start = i + marker.len();
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        match tail.char_indices().nth(len) {
+            Some((end, _)) => {
+                out.push_str(with);
+                rest = &tail[end..];
+            }
+            None if tail.chars().count() == len => {
+                out.push_str(with);
+                rest = "";
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `s` with each run of exactly 16 hex digits (a payload) replaced.
+fn hex16_redacted(s: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in s.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() == 16 {
+            out.push_str("[payload]");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+#[test]
+fn verify_reports_keep_their_shape() {
+    let Some(real) = common::fetched("carphone_pristine.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    verity(&home)
+        .args(["keys", "init", "--org", "Snapshot Org", "--alg", "es256"])
+        .assert()
+        .success();
+
+    // A generated clip, signed by the bundled model's pipeline.
+    let generated = d.join("generated.mp4");
+    verity(&home)
+        .args([
+            "generate",
+            "a small red ball bounces from left to right while the camera is static",
+            "--size",
+            "256x256",
+            "--duration",
+            "1",
+            "--fps",
+            "12",
+            "--steps",
+            "2",
+            "-o",
+        ])
+        .arg(&generated)
+        .assert()
+        .success();
+    // A real clip, signed with all three layers.
+    let signed = d.join("signed.mp4");
+    verity(&home)
+        .arg("sign")
+        .arg(&real)
+        .arg("-o")
+        .arg(&signed)
+        .assert()
+        .success();
+    // A platform's re-encode without metadata: recovered through the watermark.
+    let reencoded = d.join("reencoded.mp4");
+    common::ffmpeg(&[
+        "-i".as_ref(),
+        signed.as_os_str(),
+        "-map_metadata".as_ref(),
+        "-1".as_ref(),
+        "-c:v".as_ref(),
+        "libx264".as_ref(),
+        "-crf".as_ref(),
+        "23".as_ref(),
+        reencoded.as_os_str(),
+    ])
+    .unwrap();
+    // One byte of video changed.
+    let tampered = d.join("tampered.mp4");
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&tampered, bytes).unwrap();
+
+    for (name, file, code) in [
+        ("generated-signed", &generated, 0),
+        ("real-signed", &signed, 0),
+        ("reencoded-recovered", &reencoded, 0),
+        ("tampered", &tampered, 4),
+        ("unsigned", &real, 5),
+    ] {
+        let report = redact(verify_json(&home, file, code), &d.display().to_string());
+        insta::assert_json_snapshot!(name, report);
+    }
+}
+
+#[test]
+fn only_what_changes_between_runs_is_scrubbed() {
+    assert_eq!(
+        hex16_redacted("payload 1986a78560d89ca7 in deadbeef and 0123456789abcdef0"),
+        "payload [payload] in deadbeef and 0123456789abcdef0"
+    );
+    assert_eq!(
+        scrub(
+            "payload 1986a78560d89ca7 (issuer a5d20, asset 7c8e5a21ae), read with the /t/x/home/keys/watermark.key key; chance of a false match at most 4.7e-10 (C2PA 2.2 §18.10)",
+            "/t/x"
+        ),
+        "payload [payload] (issuer [issuer], asset [asset]), read with the [dir]/home/keys/watermark.key key; chance of a false match at most [figure] (C2PA 2.2 §18.10)"
+    );
+    assert_eq!(
+        scrub(
+            "self#jumbf=/c2pa/urn:c2pa:ecf043bc-6e97-4910-9a7a-c210921027a9/c2pa.signature",
+            "/t"
+        ),
+        "self#jumbf=/c2pa/urn:[urn]/c2pa.signature".replace("urn:[urn]", "urn:c2pa:[urn]")
+    );
+    assert_eq!(
+        scrub("correlation 0.95 over 30 frames", "/t"),
+        "correlation [figure] over 30 frames"
+    );
+}
