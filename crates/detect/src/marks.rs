@@ -15,13 +15,21 @@ use crate::error::Result;
 /// spectral mark is the same in every frame.
 pub const MAX_DECODED_FRAMES: u64 = 90;
 
+/// Whether a video holds enough picture for the mark's absence to mean anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignalLevel {
+    Enough,
+    NotEnough,
+}
+
 /// The watermark part of the report.
 #[derive(Clone, Debug, Serialize)]
 pub struct WatermarkSection {
     pub found: bool,
-    /// "enough", or "not-enough" when the video is too small or short for the absence of a
+    /// `enough`, or `not-enough` when the video is too small or short for the absence of a
     /// mark to mean anything.
-    pub signal: &'static str,
+    pub signal: SignalLevel,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The 64-bit payload as 16 hex digits (the soft-binding value).
@@ -56,8 +64,8 @@ pub struct WatermarkSection {
 impl WatermarkSection {
     pub fn from_detection(d: &Detection) -> Self {
         let (signal, reason) = match &d.signal {
-            Signal::Enough => ("enough", None),
-            Signal::NotEnough(r) => ("not-enough", Some(r.clone())),
+            Signal::Enough => (SignalLevel::Enough, None),
+            Signal::NotEnough(r) => (SignalLevel::NotEnough, Some(r.clone())),
         };
         WatermarkSection {
             found: d.found,

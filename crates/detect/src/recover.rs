@@ -69,7 +69,7 @@ pub(crate) fn recover(
             .codes
             .failure
             .iter()
-            .find(|c| c.code == "verity.manifest.unreadable")
+            .find(|c| c.is(verity_provenance::manifest::Code::ManifestUnreadable))
             .cloned(),
         repository_error: None,
         init_segment_alone: false,

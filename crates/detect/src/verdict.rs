@@ -1,12 +1,12 @@
 //! From the evidence to one verdict.
 
 use verity_provenance::manifest::{
-    ActionInfo, AiContent, AiDeclaration, is_hard_binding_failure, source_type,
+    ActionInfo, AiContent, AiDeclaration, Code, is_hard_binding_failure, source_type,
 };
 use verity_provenance::marks::VisibleDetection;
 use verity_provenance::{C2paState, ManifestReport};
 
-use crate::marks::WatermarkSection;
+use crate::marks::{SignalLevel, WatermarkSection};
 use crate::report::{C2paSection, Verdict, VerdictLabel};
 
 pub(crate) fn decide(
@@ -30,7 +30,7 @@ pub(crate) fn decide(
                 w.frames_used,
                 w.false_positive_bound
             ),
-            (false, "not-enough") => format!(
+            (false, SignalLevel::NotEnough) => format!(
                 "spectral watermark: not enough signal to tell ({})",
                 w.reason.as_deref().unwrap_or("too little picture")
             ),
@@ -85,7 +85,7 @@ fn recovered(section: &C2paSection) -> Verdict {
         .codes
         .success
         .iter()
-        .any(|s| s.code == "signingCredential.trusted");
+        .any(|s| s.is(Code::SigningCredentialTrusted));
     let who = if trusted {
         format!("signed by {signer}, a trusted signer")
     } else {
@@ -122,7 +122,7 @@ fn recovered(section: &C2paSection) -> Verdict {
 /// manifest failed must not vanish behind the file's verdict.
 fn ingredient_evidence(m: &ManifestReport) -> Vec<String> {
     // An untrusted signer is a matter of whose trust store, not a broken manifest: said apart.
-    let untrusted = |c: &&verity_provenance::StatusCode| c.code == "signingCredential.untrusted";
+    let untrusted = |c: &&verity_provenance::StatusCode| c.is(Code::SigningCredentialUntrusted);
     let mut out = Vec::new();
     for i in &m.ingredients {
         let name = i.title.as_deref().unwrap_or("(untitled)");
@@ -287,7 +287,7 @@ fn from_manifest(section: &C2paSection, watermark: Option<&WatermarkSection>) ->
                 .codes
                 .informational
                 .iter()
-                .find(|i| i.code.starts_with("verity.container."))
+                .find(|i| i.is(Code::ContainerUnparsed) || i.is(Code::ContainerUnsupported))
             {
                 Some(i) => vec![format!("no C2PA manifest: {}", i.explanation)],
                 None => vec!["the file carries no C2PA manifest".into()],
@@ -427,5 +427,166 @@ mod tests {
             assert_eq!(v.label, VerdictLabel::WatermarkedRecovered);
             assert!(v.summary.contains(want), "{term}: {}", v.summary);
         }
+    }
+
+    /// How the manifest part of a case stands.
+    #[derive(Clone, Copy, Debug)]
+    enum Manifest {
+        Trusted,
+        Valid,
+        Tampered,
+        TamperedInitSegmentAlone,
+        BrokenSignature,
+        Remote,
+        Absent,
+        Recovered,
+        RecoveredBrokenSignature,
+    }
+
+    fn code(code: &str) -> verity_provenance::StatusCode {
+        verity_provenance::StatusCode {
+            code: code.into(),
+            explanation: verity_provenance::manifest::explain(code).into(),
+            url: None,
+        }
+    }
+
+    fn section(m: Manifest) -> C2paSection {
+        let created = vec![action("c2pa.created", "trainedAlgorithmicMedia")];
+        let mut s = match m {
+            Manifest::Trusted | Manifest::Recovered | Manifest::RecoveredBrokenSignature => {
+                signed(created, C2paState::Trusted)
+            }
+            Manifest::Valid => signed(created, C2paState::Valid),
+            Manifest::Tampered | Manifest::TamperedInitSegmentAlone | Manifest::BrokenSignature => {
+                signed(created, C2paState::Invalid)
+            }
+            Manifest::Remote => {
+                let mut r = ManifestReport::absent();
+                r.state = C2paState::Remote;
+                r.remote_url = Some("https://example.com/m.c2pa".into());
+                C2paSection::embedded(r)
+            }
+            Manifest::Absent => C2paSection::embedded(ManifestReport::absent()),
+        };
+        let hash = code("assertion.bmffHash.mismatch");
+        match m {
+            Manifest::Tampered | Manifest::TamperedInitSegmentAlone | Manifest::Recovered => {
+                s.manifest.codes.failure.push(hash);
+                s.manifest.hard_binding_failed = true;
+            }
+            Manifest::BrokenSignature => s
+                .manifest
+                .codes
+                .failure
+                .push(code("claimSignature.mismatch")),
+            Manifest::RecoveredBrokenSignature => {
+                s.manifest.codes.failure.push(hash);
+                s.manifest
+                    .codes
+                    .failure
+                    .push(code("claimSignature.mismatch"));
+                s.manifest.hard_binding_failed = true;
+            }
+            _ => {}
+        }
+        if matches!(m, Manifest::Recovered | Manifest::RecoveredBrokenSignature) {
+            s.manifest.state = C2paState::Invalid;
+            s.recovered_via = Some("watermark".into());
+        }
+        s.init_segment_alone = matches!(m, Manifest::TamperedInitSegmentAlone);
+        s
+    }
+
+    /// The documented label (README, "verdict" table) of each case: written out, not derived.
+    fn documented(m: Manifest, watermark_found: bool) -> VerdictLabel {
+        match m {
+            Manifest::Trusted | Manifest::Valid => VerdictLabel::AiGeneratedSigned,
+            Manifest::Tampered => VerdictLabel::Tampered,
+            Manifest::TamperedInitSegmentAlone => VerdictLabel::FragmentsNeeded,
+            Manifest::BrokenSignature | Manifest::RecoveredBrokenSignature => {
+                VerdictLabel::InvalidCredentials
+            }
+            Manifest::Remote => VerdictLabel::RemoteCredentials,
+            Manifest::Recovered => VerdictLabel::WatermarkedRecovered,
+            Manifest::Absent if watermark_found => VerdictLabel::WatermarkedNoManifest,
+            Manifest::Absent => VerdictLabel::NoEvidence,
+        }
+    }
+
+    /// Every combination of manifest state, recovery, watermark signal and badge gives the
+    /// documented label; the watermark and badge lines appear in the evidence exactly when
+    /// those layers were checked.
+    #[test]
+    fn every_combination_gives_its_documented_label() {
+        use crate::marks::WatermarkSection;
+        use verity_provenance::marks::{Detection, Signal};
+
+        let watermarks: Vec<Option<(bool, Signal)>> = vec![
+            None,
+            Some((true, Signal::Enough)),
+            Some((false, Signal::Enough)),
+            Some((false, Signal::NotEnough("the picture is 32x32".into()))),
+        ];
+        let badges = [None, Some(true), Some(false)];
+        let manifests = [
+            Manifest::Trusted,
+            Manifest::Valid,
+            Manifest::Tampered,
+            Manifest::TamperedInitSegmentAlone,
+            Manifest::BrokenSignature,
+            Manifest::Remote,
+            Manifest::Absent,
+            Manifest::Recovered,
+            Manifest::RecoveredBrokenSignature,
+        ];
+        let mut cases = 0;
+        for m in manifests {
+            for w in &watermarks {
+                for b in badges {
+                    let wm = w.as_ref().map(|(found, signal)| {
+                        WatermarkSection::from_detection(&Detection {
+                            found: *found,
+                            signal: signal.clone(),
+                            payload: found.then(|| {
+                                verity_provenance::marks::Payload::new(0xa5d20, 0x7c8e5a21ae)
+                            }),
+                            ..Detection::default()
+                        })
+                    });
+                    let badge = b.map(|found| VisibleDetection {
+                        found,
+                        confidence: if found { 0.9 } else { 0.1 },
+                        frames_used: 20,
+                    });
+                    let v = decide(&section(m), wm.as_ref(), badge.as_ref());
+                    let found = w.as_ref().is_some_and(|(f, _)| *f);
+                    assert_eq!(
+                        v.label,
+                        documented(m, found),
+                        "{m:?}, watermark {w:?}, badge {b:?}"
+                    );
+                    let mentions = |needle: &str| v.evidence.iter().any(|e| e.contains(needle));
+                    assert_eq!(
+                        mentions("spectral watermark"),
+                        w.is_some(),
+                        "{m:?} {w:?}: {:?}",
+                        v.evidence
+                    );
+                    assert_eq!(
+                        mentions("badge"),
+                        b.is_some(),
+                        "{m:?} {b:?}: {:?}",
+                        v.evidence
+                    );
+                    if let Some((false, Signal::NotEnough(_))) = w {
+                        assert!(mentions("not enough signal to tell"), "{:?}", v.evidence);
+                    }
+                    assert!(!v.summary.is_empty());
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 9 * 4 * 3);
     }
 }

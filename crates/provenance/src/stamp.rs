@@ -177,14 +177,7 @@ impl<'a> Stamping<'a> {
 
 /// The `c2pa.soft-binding` assertion for a spectral payload.
 pub fn soft_binding_assertion(payload: Payload) -> (String, serde_json::Value) {
-    (
-        "c2pa.soft-binding".to_string(),
-        serde_json::json!({
-            "alg": ALGORITHM,
-            "blocks": [ { "scope": {}, "value": payload.to_hex() } ],
-            "pad": [],
-        }),
-    )
+    crate::manifest::soft_binding::SoftBinding::for_payload(payload).to_assertion()
 }
 
 /// What signing `input` should warn about: its own manifest failing validation. The new

@@ -1,5 +1,37 @@
 //! C2PA validation status codes, each with a one-line explanation in plain words.
 
+/// The status codes verity's decisions turn on, by name: code that judges trust matches these,
+/// not strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// The signer chains to a trusted anchor.
+    SigningCredentialTrusted,
+    /// The signer does not chain to a trusted anchor: a matter of whose trust store, not damage.
+    SigningCredentialUntrusted,
+    /// verity's: a manifest store is in the file but cannot be parsed.
+    ManifestUnreadable,
+    /// verity's: the manifest is kept at a URL.
+    ManifestRemote,
+    /// verity's: c2pa could not parse the container, and no manifest store is in it.
+    ContainerUnparsed,
+    /// verity's: the container cannot carry a manifest.
+    ContainerUnsupported,
+}
+
+impl Code {
+    /// The code as it appears in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::SigningCredentialTrusted => "signingCredential.trusted",
+            Code::SigningCredentialUntrusted => "signingCredential.untrusted",
+            Code::ManifestUnreadable => "verity.manifest.unreadable",
+            Code::ManifestRemote => "verity.manifest.remote",
+            Code::ContainerUnparsed => "verity.container.unparsed",
+            Code::ContainerUnsupported => "verity.container.unsupported",
+        }
+    }
+}
+
 /// A plain-words explanation of a C2PA status code.
 pub fn explain(code: &str) -> &'static str {
     match code {

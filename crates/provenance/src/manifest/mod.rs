@@ -5,10 +5,11 @@ mod codes;
 mod context;
 mod read;
 mod sign;
+pub mod soft_binding;
 pub mod source_type;
 
 pub use build::{ManifestSpec, Origin, TRAINED_ALGORITHMIC_MEDIA, TrainingUse, claim_generator};
-pub use codes::{explain, is_hard_binding_failure};
+pub use codes::{Code, explain, is_hard_binding_failure};
 pub use context::context;
 pub use read::{
     ActionInfo, AiDeclaration, C2paState, IngredientInfo, MAX_SIDECAR_BYTES, ManifestReport,

@@ -6,7 +6,7 @@ use c2pa::{Reader, ValidationState};
 use serde::Serialize;
 use verity_signing::TrustStore;
 
-use super::codes::{explain, is_hard_binding_failure};
+use super::codes::{Code, explain, is_hard_binding_failure};
 use super::context::context;
 use super::source_type::{AiContent, ai_content};
 use crate::error::{ProvenanceError, Result};
@@ -36,6 +36,26 @@ pub struct StatusCode {
     /// Where in the manifest store the code applies, when c2pa says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+impl StatusCode {
+    /// Whether this is `code`.
+    pub fn is(&self, code: Code) -> bool {
+        self.code == code.as_str()
+    }
+
+    /// One of verity's own codes, its explanation followed by `detail` when there is one.
+    pub(crate) fn verity(code: Code, detail: Option<&dyn std::fmt::Display>) -> Self {
+        let explanation = explain(code.as_str());
+        StatusCode {
+            code: code.as_str().to_string(),
+            explanation: match detail {
+                Some(d) => format!("{explanation} ({d})"),
+                None => explanation.to_string(),
+            },
+            url: None,
+        }
+    }
 }
 
 /// The status codes of a validation, by kind.
@@ -225,22 +245,18 @@ fn finding(read: c2pa::Result<Reader>, path: &Path) -> Result<ManifestReport> {
         c2pa::Error::RemoteManifestUrl(url) => {
             let mut r = ManifestReport::absent();
             r.state = C2paState::Remote;
-            r.codes.informational.push(StatusCode {
-                code: "verity.manifest.remote".into(),
-                explanation: format!("{} ({url})", explain("verity.manifest.remote")),
-                url: None,
-            });
+            r.codes
+                .informational
+                .push(StatusCode::verity(Code::ManifestRemote, Some(&url)));
             r.remote_url = Some(url);
             Ok(r)
         }
         c2pa::Error::UnsupportedType => {
             // A container C2PA cannot embed a manifest in (MKV, WebM, AVI…): no credentials.
             let mut r = ManifestReport::absent();
-            r.codes.informational.push(StatusCode {
-                code: "verity.container.unsupported".into(),
-                explanation: explain("verity.container.unsupported").to_string(),
-                url: None,
-            });
+            r.codes
+                .informational
+                .push(StatusCode::verity(Code::ContainerUnsupported, None));
             Ok(r)
         }
         // c2pa found no manifest, or could not parse the file. Three different findings: a
@@ -320,11 +336,9 @@ impl ManifestReport {
     fn unreadable(e: &c2pa::Error) -> Self {
         let mut r = ManifestReport::absent();
         r.state = C2paState::Invalid;
-        r.codes.failure.push(StatusCode {
-            code: "verity.manifest.unreadable".into(),
-            explanation: format!("{} ({e})", explain("verity.manifest.unreadable")),
-            url: None,
-        });
+        r.codes
+            .failure
+            .push(StatusCode::verity(Code::ManifestUnreadable, Some(e)));
         r
     }
 
@@ -333,11 +347,9 @@ impl ManifestReport {
     /// that could be read, and the marks and the repository still speak for it.
     fn unparsed_container(e: &c2pa::Error) -> Self {
         let mut r = ManifestReport::absent();
-        r.codes.informational.push(StatusCode {
-            code: "verity.container.unparsed".into(),
-            explanation: format!("{} ({e})", explain("verity.container.unparsed")),
-            url: None,
-        });
+        r.codes
+            .informational
+            .push(StatusCode::verity(Code::ContainerUnparsed, Some(e)));
         r
     }
 
@@ -347,29 +359,21 @@ impl ManifestReport {
         self.codes
             .failure
             .iter()
-            .any(|c| c.code == "verity.manifest.unreadable")
+            .any(|c| c.is(Code::ManifestUnreadable))
     }
 
     /// The (algorithm, value) pairs of the active manifest's `c2pa.soft-binding` assertions.
     pub fn soft_bindings(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (label, v) in &self.assertions {
-            if !label.starts_with("c2pa.soft-binding") {
-                continue;
-            }
-            let alg = v.get("alg").and_then(|a| a.as_str()).unwrap_or_default();
-            for b in v
-                .get("blocks")
-                .and_then(|b| b.as_array())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(val) = b.get("value").and_then(|x| x.as_str()) {
-                    out.push((alg.to_string(), val.to_string()));
-                }
-            }
-        }
-        out
+        self.assertions
+            .iter()
+            .filter(|(label, _)| label.starts_with(super::soft_binding::LABEL))
+            .filter_map(|(_, v)| super::soft_binding::SoftBinding::from_json(v))
+            .flat_map(|b| {
+                b.pairs()
+                    .map(|(a, v)| (a.to_string(), v.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 }
 
