@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test deps media clips interop build bench bench-marks eval-marks fuzz lint clean
+.PHONY: demo test deps media clips interop build bench bench-stages bench-marks eval-marks fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -72,6 +72,12 @@ build: deps
 bench: media
 	bash benches/transcode.sh
 	bash benches/c2pa.sh
+
+## make bench-stages: criterion micro-benchmarks of the hot stages (mark embed, badge, pooling,
+## extract, C2PA sign and read, the verdict); a few minutes.
+bench-stages: deps
+	$(CARGO) bench $(CARGO_FLAGS) --locked -p verity-provenance --bench stages
+	$(CARGO) bench $(CARGO_FLAGS) --locked -p verity-detect --bench verdict
 
 ## make bench-marks: `verity sign` (all layers) against a plain ffmpeg transcode; mark read time.
 bench-marks: media

@@ -155,9 +155,11 @@ fn verify_reports_keep_their_shape() {
         .assert()
         .success();
 
-    // A generated clip, signed by the bundled model's pipeline.
+    // A generated clip from the model built into the binary, run from a folder outside the
+    // repository (the model is found wherever verity runs).
     let generated = d.join("generated.mp4");
     verity(&home)
+        .current_dir(d)
         .args([
             "generate",
             "a small red ball bounces from left to right while the camera is static",
@@ -177,6 +179,7 @@ fn verify_reports_keep_their_shape() {
     // A real clip, signed with all three layers.
     let signed = d.join("signed.mp4");
     verity(&home)
+        .current_dir(d)
         .arg("sign")
         .arg(&real)
         .arg("-o")

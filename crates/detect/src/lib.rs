@@ -25,6 +25,7 @@ use verity_signing::TrustStore;
 pub use error::{DetectError, Result};
 pub use plan::VerifyRequest;
 pub use report::{C2paSection, FileInfo, Report, Verdict, VerdictLabel};
+pub use verdict::decide;
 
 /// How to verify.
 #[derive(Clone, Debug, Default)]

@@ -9,7 +9,9 @@ use verity_provenance::{C2paState, ManifestReport};
 use crate::marks::{SignalLevel, WatermarkSection};
 use crate::report::{C2paSection, Verdict, VerdictLabel};
 
-pub(crate) fn decide(
+/// The verdict and its evidence from what each layer found: the manifest (embedded or
+/// recovered), the spectral mark and the badge (`None` for a layer not checked).
+pub fn decide(
     section: &C2paSection,
     watermark: Option<&WatermarkSection>,
     visible: Option<&VisibleDetection>,
