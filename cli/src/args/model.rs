@@ -1,0 +1,207 @@
+//! The model's commands: generate, train, eval.
+
+use super::*;
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to show, e.g. "a small red ball bounces from left to right while the camera pans right".
+    pub prompt: String,
+
+    /// The output video (.mp4). It appears only when generation and signing succeed.
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    /// Same prompt and seed, same clip (0 to 2^53 - 1, the range the manifest records exactly).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Sampling steps.
+    #[arg(long, default_value_t = 24)]
+    pub steps: usize,
+
+    /// Classifier-free guidance scale, 0 to 20 (1 means none). Defaults to the model's own, the
+    /// scale its evaluation chose (`guidance` in its config.json).
+    #[arg(long)]
+    pub guidance: Option<f32>,
+
+    /// Length in seconds (0.5 to 30).
+    #[arg(long, default_value_t = 4.0)]
+    pub duration: f32,
+
+    /// Frames per second (1 to 60).
+    #[arg(long, default_value_t = 24)]
+    pub fps: u32,
+
+    /// Width x height, even, 64 to 2048 each.
+    #[arg(long, default_value = "512x512", value_parser = parse_size)]
+    pub size: (u32, u32),
+
+    /// A model folder of your own (config.json and model.safetensors). Without it, the model
+    /// built into verity (models/generator, whose weights must match their published SHA-256),
+    /// from any directory.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub badge: BadgeArgs,
+
+    #[command(flatten)]
+    pub marks: MarkArgs,
+
+    /// Leave out the visible badge.
+    #[arg(long)]
+    pub no_visible: bool,
+
+    /// Leave out the invisible spectral watermark.
+    #[arg(long)]
+    pub no_watermark: bool,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let err = || format!("`{s}` is not a size: expected WIDTHxHEIGHT, e.g. 512x512");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(err)?;
+    Ok((
+        w.trim().parse().map_err(|_| err())?,
+        h.trim().parse().map_err(|_| err())?,
+    ))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Sample the generator on prompts from the scene language (held-out pairs included) and
+    /// score each clip by tracking its objects: colour, direction of motion, bounce, camera
+    /// direction, flicker. The renderer's clips of the same scenes are scored too, as the
+    /// scorer's ceiling.
+    Generator(EvalGeneratorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalGeneratorArgs {
+    /// How many prompts (at least 100 for a figure worth quoting).
+    #[arg(long, default_value_t = 120)]
+    pub prompts: usize,
+
+    /// Sampling steps per clip.
+    #[arg(long, default_value_t = 24)]
+    pub steps: usize,
+
+    /// Classifier-free guidance scale, 0 to 20 (1 means none). Defaults to the model's own, as
+    /// `verity generate` does (`guidance` in its config.json).
+    #[arg(long)]
+    pub guidance: Option<f32>,
+
+    /// The checkpoint folder.
+    #[arg(long, value_name = "DIR", default_value = "models/generator")]
+    pub model: PathBuf,
+
+    /// Seed of the prompt list and of sampling.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+
+    /// Write the table into this model card, between `<!-- eval:start -->` and
+    /// `<!-- eval:end -->` (added at the end when missing).
+    #[arg(long, value_name = "FILE")]
+    pub card: Option<PathBuf>,
+
+    /// Also measure the denoising error per noise level on this many training clips, in one
+    /// step and sampled down to the clip (0 skips it; 8 take about a minute on 2 cores).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub denoise_clips: usize,
+
+    /// Write a PNG of the first prompts' clips (at most 8): for each, the renderer's frames
+    /// above the model's, 3x enlarged. Written only when the evaluation succeeds.
+    #[arg(long, value_name = "FILE.png")]
+    pub sheet: Option<PathBuf>,
+
+    /// Print every clip's scores as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train the text-to-video generator on procedurally rendered scenes, with checkpoints.
+    /// Interrupt it at any time and continue with --resume.
+    Generator(TrainGeneratorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainGeneratorArgs {
+    /// Train until this many steps in total (a resumed run counts the steps already done).
+    #[arg(long, default_value_t = 20_000)]
+    pub steps: usize,
+
+    /// Clips per step.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+
+    /// Checkpoint folder to continue from (weights, config.json, train_state.json).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Where checkpoints go.
+    #[arg(long, value_name = "DIR", default_value = "models/generator")]
+    pub out: PathBuf,
+
+    /// Steps between checkpoints (one is also written every 10 minutes and at the end).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
+
+    /// Seed of the training data stream.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Stop after this many minutes of training, with a checkpoint, even short of --steps.
+    #[arg(long, value_name = "MINUTES")]
+    pub time_limit: Option<f64>,
+
+    /// What the network outputs: `velocity` (noise minus clip), `clean` (the clip, turned into
+    /// the velocity) or `preconditioned` (a correction to the input at low noise, the clip at
+    /// high noise, with the input scaled to unit variance: EDM's preconditioning). A new model
+    /// takes the shipped config's; a resumed one keeps its own unless this is given, and then
+    /// trains on from the same weights towards the new output.
+    #[arg(long, value_name = "velocity|clean|preconditioned")]
+    pub prediction: Option<verity_generate::model::Prediction>,
+
+    /// How each token knows its frame, row and column: `learned` embeddings only, or `sincos`,
+    /// fixed sine-cosine features added to them (see the model card: at high noise the learned
+    /// ones are drowned by the noise). A new model takes the shipped config's; a resumed one
+    /// keeps its own unless this is given.
+    #[arg(long, value_name = "learned|sincos")]
+    pub positions: Option<verity_generate::model::Positions>,
+
+    /// How each example's noise level t is drawn: `uniform` in [0, 1], or `logit-normal`
+    /// (sigmoid of a normal with mean 0.8 and deviation 0.8: mostly middling noise). A new
+    /// model draws uniformly; a resumed one keeps the draw it was trained with (saved in
+    /// train_state.json) unless this is given.
+    #[arg(long, value_name = "uniform|logit-normal")]
+    pub time_sampling: Option<verity_generate::train::TimeSampling>,
+
+    /// How much more the pixels the objects cover count in the loss than background pixels
+    /// (1: every pixel alike). Objects are 1 to 5 % of a clip's pixels, so with every pixel
+    /// alike the background decides almost all of the loss. A weight other than 1 biases the
+    /// denoiser towards the objects' colours wherever an object might be: at 10 it painted the
+    /// asked colour all over the frame (see the model card); an experiment, not a default. A new
+    /// model uses 1; a resumed one keeps its own unless this is given.
+    #[arg(long, value_name = "W")]
+    pub object_weight: Option<f32>,
+
+    /// The decay of the moving average of the weights that the checkpoint's model.safetensors
+    /// holds and that samples (0: none, the optimiser's own weights). The optimiser's weights go
+    /// to raw.safetensors beside it and a resume trains on them. The average smooths out the
+    /// swing from one checkpoint to the next. A new model uses 0.999 (about the last thousand
+    /// steps, the last tenth while the average is younger); a resumed one keeps its own unless this is given.
+    #[arg(long, value_name = "DECAY")]
+    pub ema: Option<f32>,
+}

@@ -1,0 +1,209 @@
+//! The provenance commands: keys, sign, verify; and the flags they share.
+
+use super::*;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a root CA and a signing certificate issued by it (C2PA never trusts a self-signed
+    /// signing certificate). Writes PKCS#8 keys (mode 0600) and the chain into HOME/keys, and the
+    /// root into HOME/trust so that your own clips verify as trusted.
+    Init(KeysInitArgs),
+    /// Show the signing certificate, its chain and whether it meets the C2PA profile, and the
+    /// trust anchors in HOME/trust.
+    Show(KeysShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysInitArgs {
+    /// The organisation named in the certificates.
+    #[arg(long, default_value = "verity user")]
+    pub org: String,
+
+    /// Key algorithm.
+    #[arg(long, default_value = "ed25519", value_parser = parse_alg)]
+    pub alg: verity_signing::KeyAlg,
+
+    /// Replace existing keys.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A signing key and chain given on the command line instead of the ones in verity's home.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Private key (PKCS#8 PEM or DER, or SEC1 EC PEM; Ed25519, P-256 or P-384).
+    #[arg(long, value_name = "FILE", requires = "chain")]
+    pub key: Option<PathBuf>,
+
+    /// Certificate chain, PEM: the signing certificate first, then its CAs.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub chain: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    /// The identity these flags name: the key and chain given, else the home's.
+    pub fn identity(&self) -> verity_provenance::Identity {
+        match (&self.key, &self.chain) {
+            (Some(key), Some(chain)) => verity_provenance::Identity::Files {
+                key: key.clone(),
+                chain: chain.clone(),
+            },
+            _ => verity_provenance::Identity::Home,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct KeysShowArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The video to sign (.mp4, .m4v or .mov).
+    pub input: PathBuf,
+
+    /// Where to write the signed video. It appears only when signing succeeds; it may be the
+    /// input itself.
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    /// The manifest's title (default: the output's file name).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// Leave out the visible badge.
+    #[arg(long)]
+    pub no_visible: bool,
+
+    /// Leave out the invisible spectral watermark.
+    #[arg(long)]
+    pub no_watermark: bool,
+
+    /// Leave out the C2PA manifest.
+    #[arg(long)]
+    pub no_manifest: bool,
+
+    #[command(flatten)]
+    pub badge: BadgeArgs,
+
+    #[command(flatten)]
+    pub marks: MarkArgs,
+
+    /// H.264 quality of the re-encode (0–51, lower is better).
+    #[arg(long, default_value_t = 18)]
+    pub crf: u8,
+
+    /// x264 preset of the re-encode.
+    #[arg(long, default_value = "medium", value_parser = parse_preset)]
+    pub preset: verity_media::Preset,
+
+    /// Strength of the spectral watermark in luma levels (higher survives more, shows more).
+    #[arg(long, default_value_t = verity_provenance::marks::spectral::DEFAULT_STRENGTH)]
+    pub strength: f32,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The visible badge.
+#[derive(Debug, Args, Clone)]
+pub struct BadgeArgs {
+    /// Text after "AI" on the badge (default: the signer's name).
+    #[arg(long, value_name = "TEXT")]
+    pub badge_text: Option<String>,
+
+    /// Opacity of the badge, (0, 1].
+    #[arg(long, default_value_t = verity_provenance::marks::visible::DEFAULT_OPACITY)]
+    pub badge_opacity: f32,
+
+    /// Badge height as a share of the frame height, [0.02, 0.25].
+    #[arg(long, default_value_t = verity_provenance::marks::visible::DEFAULT_SIZE)]
+    pub badge_size: f32,
+}
+
+impl BadgeArgs {
+    pub fn style(&self) -> verity_provenance::BadgeStyle {
+        verity_provenance::BadgeStyle {
+            text: self.badge_text.clone(),
+            opacity: self.badge_opacity,
+            size: self.badge_size,
+        }
+    }
+}
+
+/// Spectral-mark keys and the manifest repository.
+#[derive(Debug, Args, Clone)]
+pub struct MarkArgs {
+    /// Spectral-mark key file (64 hex digits). Default: HOME/keys/watermark.key when it exists,
+    /// else the documented default key. `verify` tries the default key too, always.
+    #[arg(long, value_name = "FILE")]
+    pub watermark_key: Option<PathBuf>,
+
+    /// The manifest repository folder (default: HOME/manifests).
+    #[arg(long, value_name = "DIR", env = "VERITY_REPOSITORY")]
+    pub repository: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The video to check.
+    pub file: PathBuf,
+
+    /// More trust anchors: a PEM file or a directory of them (repeatable). HOME/trust is always
+    /// included.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub trust: Vec<PathBuf>,
+
+    /// Individually allowed signing certificates: a PEM file or a directory (repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub allow: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub marks: MarkArgs,
+
+    /// FILE is the init segment of a fragmented MP4 kept in pieces (DASH, CMAF): its fragments,
+    /// as files or glob patterns (quoted, e.g. 'seg*.m4s'), sorted by name within each pattern.
+    /// The manifest's hash covers them too, so it is checked with them.
+    #[arg(long, value_name = "FILE|PATTERN", num_args = 1..)]
+    pub fragments: Vec<String>,
+
+    /// Check FILE against this C2PA manifest store (a `.c2pa` file) instead of what FILE embeds:
+    /// a sidecar kept apart from the video, or the remote manifest a file points to, fetched
+    /// yourself (verify never goes to the network). `clip.c2pa` beside `clip.mp4` is read
+    /// without this when the video embeds no manifest.
+    #[arg(long, value_name = "STORE", conflicts_with = "fragments")]
+    pub manifest: Option<PathBuf>,
+
+    /// Check the C2PA manifest only, not the marks.
+    #[arg(long)]
+    pub no_marks: bool,
+
+    /// When no upright or mirrored spectral mark is found, also search rotations of up to ±15°
+    /// in 1° steps. An upright mark is read as fast as without it; on a video without a mark,
+    /// reading takes about twice as long.
+    #[arg(long, conflicts_with = "no_marks")]
+    pub search_rotation: bool,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) fn parse_alg(s: &str) -> Result<verity_signing::KeyAlg, String> {
+    s.parse()
+        .map_err(|e: verity_signing::SigningError| e.to_string())
+}
