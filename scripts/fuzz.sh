@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(box_scan verify prompt keys)
+[ ${#targets[@]} -gt 0 ] || targets=(box_scan verify prompt keys accumulator)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz (once)" >&2
@@ -20,7 +20,7 @@ fi
 # Seed corpora, made here rather than committed: small real MP4s (plain, signed, fragmented,
 # rotated), prompts, and PEM files.
 corpus=fuzz/corpus
-mkdir -p "$corpus"/{box_scan,verify,prompt,keys}
+mkdir -p "$corpus"/{box_scan,verify,prompt,keys,accumulator}
 if [ -z "$(ls -A "$corpus/verify")" ]; then
   ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
   ff -f lavfi -i testsrc2=s=160x128:r=10:d=1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$corpus/verify/plain.mp4"

@@ -12,10 +12,12 @@
 
 use std::path::{Path, PathBuf};
 
-use verity_signing::{KeyPaths, RingSigner, TrustStore};
+use serde::Serialize;
+use verity_signing::{CertSummary, InitOptions, InitReport, KeyPaths, RingSigner, TrustStore};
 
 use crate::error::Result;
 use crate::marks::WatermarkKey;
+use crate::plan::Identity;
 use crate::repository::Repository;
 
 /// A home folder and its layout. Nothing is read until asked for.
@@ -126,6 +128,98 @@ impl Home {
 
     fn pick_repository(&self, explicit: Option<&Path>) -> PathBuf {
         explicit.map_or_else(|| self.repository_path(), Path::to_path_buf)
+    }
+}
+
+/// What making a home's keys made (`keys init --json`): the certificates, and the watermark key.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeysReport {
+    #[serde(flatten)]
+    pub certificates: InitReport,
+    /// The watermark key's file.
+    pub watermark_key: String,
+    /// The watermark key's issuer id, 5 hex digits.
+    pub watermark_issuer: String,
+    /// False when a watermark key was there already and was kept.
+    #[serde(skip)]
+    pub watermark_key_made: bool,
+}
+
+/// A signing identity described (`keys show --json`): its chain, whether it can sign, and the
+/// home's trust anchors.
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentityReport {
+    pub chain_file: String,
+    pub chain: Vec<CertSummary>,
+    /// Where the chain breaks the C2PA certificate profile; empty when it meets it.
+    pub profile_problems: Vec<String>,
+    /// The key loads and matches the chain, and the chain meets the profile.
+    pub usable: bool,
+    /// Why not, when not usable.
+    pub problem: Option<String>,
+    pub trust_anchors: Vec<CertSummary>,
+}
+
+impl Home {
+    /// Makes the home's signing identity (a root CA and a signing certificate) and its
+    /// watermark key; `opts.force` replaces both.
+    pub fn init_keys(&self, opts: &InitOptions) -> Result<KeysReport> {
+        let certificates = verity_signing::init_keys(&self.root, opts)?;
+        let (path, key, made) = self.init_watermark_key(opts.force)?;
+        Ok(KeysReport {
+            certificates,
+            watermark_key: path.display().to_string(),
+            watermark_issuer: format!("{:05x}", key.issuer_id()),
+            watermark_key_made: made,
+        })
+    }
+
+    /// Describes `identity`: its chain, read and checked, and whether it can sign (loading the
+    /// key proves it matches). A home without keys is an error; a key that does not load is a
+    /// finding (`usable: false`).
+    pub fn identity_report(&self, identity: &Identity) -> Result<IdentityReport> {
+        let chain_path = match identity {
+            Identity::Files { chain, .. } => chain.clone(),
+            Identity::Home => self.keys().chain(),
+        };
+        let chain = verity_signing::load_certificates(&chain_path).map_err(|e| match e {
+            verity_signing::SigningError::Io { .. } if *identity == Identity::Home => {
+                verity_signing::SigningError::NoKeys {
+                    dir: self.keys().dir,
+                }
+            }
+            other => other,
+        })?;
+        let certs = chain
+            .iter()
+            .map(|d| {
+                verity_signing::describe(d).map_err(|reason| {
+                    verity_signing::SigningError::BadChain {
+                        path: chain_path.clone(),
+                        reason,
+                    }
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let problems = verity_signing::check_chain_now(&chain);
+        let loaded = match identity {
+            Identity::Files { key, chain } => verity_signing::load_signer(key, chain).map(|_| ()),
+            Identity::Home => self.signer().map(|_| ()).map_err(|e| match e {
+                crate::ProvenanceError::Signing(s) => s,
+                other => verity_signing::SigningError::BadChain {
+                    path: chain_path.clone(),
+                    reason: other.to_string(),
+                },
+            }),
+        };
+        Ok(IdentityReport {
+            chain_file: chain_path.display().to_string(),
+            chain: certs,
+            profile_problems: problems,
+            usable: loaded.is_ok(),
+            problem: loaded.err().map(|e| e.to_string()),
+            trust_anchors: self.trust()?.describe_anchors(),
+        })
     }
 }
 

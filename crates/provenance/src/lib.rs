@@ -15,7 +15,7 @@ pub mod repository;
 pub mod stamp;
 
 pub use error::{ProvenanceError, Result};
-pub use home::Home;
+pub use home::{Home, IdentityReport, KeysReport};
 pub use manifest::{
     C2paState, ManifestReport, ManifestSpec, Origin, SignOutcome, StatusCode, read_manifest,
     read_manifest_with_data, sign_file, sign_from,
