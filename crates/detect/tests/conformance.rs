@@ -156,57 +156,7 @@ fn an_init_segment_is_checked_with_its_fragments() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (signer, trust) = support::acme_home(&d.join("home"));
-    let clip = common::lavfi(
-        d,
-        "clip.mp4",
-        "testsrc2=s=320x240:r=30:d=2",
-        None,
-        &["-g", "15"],
-    )
-    .unwrap();
-    let src = d.join("src");
-    std::fs::create_dir(&src).unwrap();
-    common::ffmpeg(&[
-        "-i".as_ref(),
-        clip.as_os_str(),
-        "-c".as_ref(),
-        "copy".as_ref(),
-        "-f".as_ref(),
-        "dash".as_ref(),
-        "-seg_duration".as_ref(),
-        "0.5".as_ref(),
-        "-init_seg_name".as_ref(),
-        "init.mp4".as_ref(),
-        "-media_seg_name".as_ref(),
-        "seg$Number$.m4s".as_ref(),
-        src.join("clip.mpd").as_os_str(),
-    ])
-    .unwrap();
-    let out = d.join("signed");
-    let mut b = c2pa::Builder::from_context(verity_provenance::manifest::context(&trust).unwrap())
-        .with_definition(
-            r#"{"title": "clip", "assertions": [{"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}]}}]}"#,
-        )
-        .unwrap();
-    b.sign_fragmented_files(
-        &signer as &RingSigner,
-        src.join("init.mp4").as_path(),
-        Path::new("seg*.m4s"),
-        out.as_path(),
-    )
-    .unwrap();
-    // c2pa writes each init segment and its fragments under a folder named for their source
-    // folder.
-    let signed = out.join("src");
-    let init = signed.join("init.mp4");
-    let mut fragments: Vec<_> = std::fs::read_dir(&signed)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "m4s"))
-        .collect();
-    fragments.sort();
-    assert!(fragments.len() >= 2, "{fragments:?}");
+    let (init, fragments) = support::signed_dash(d, "src", &d.join("signed"), &signer, &trust);
 
     let alone = verify_with(&init, &trust);
     assert_eq!(

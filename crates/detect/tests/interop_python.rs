@@ -22,7 +22,7 @@ use verity_detect::{Report, VerdictLabel, VerifyOptions, verify};
 use verity_provenance::C2paState;
 use verity_provenance::manifest::AiContent;
 use verity_provenance::manifest::source_type::{IPTC_NAMESPACE, TERMS};
-use verity_signing::{RingSigner, TrustStore};
+use verity_signing::TrustStore;
 
 const REMOTE_URL: &str = "http://127.0.0.1:9/manifests/remote.c2pa";
 
@@ -200,65 +200,6 @@ fn check(name: &str, ours: &Report, theirs: &Value, want: &Expected) {
     );
 }
 
-/// A fragmented MP4 in pieces (DASH), signed by c2pa-rs into `out/fragments`: init.mp4 and
-/// seg*.m4s.
-fn sign_fragments(
-    d: &Path,
-    out: &Path,
-    signer: &RingSigner,
-    trust: &TrustStore,
-) -> (PathBuf, Vec<PathBuf>) {
-    let clip = common::lavfi(
-        d,
-        "dash-src.mp4",
-        "testsrc2=s=320x240:r=30:d=2",
-        None,
-        &["-g", "15"],
-    )
-    .unwrap();
-    let src = d.join("fragments");
-    std::fs::create_dir(&src).unwrap();
-    common::ffmpeg(&[
-        "-i".as_ref(),
-        clip.as_os_str(),
-        "-c".as_ref(),
-        "copy".as_ref(),
-        "-f".as_ref(),
-        "dash".as_ref(),
-        "-seg_duration".as_ref(),
-        "0.5".as_ref(),
-        "-init_seg_name".as_ref(),
-        "init.mp4".as_ref(),
-        "-media_seg_name".as_ref(),
-        "seg$Number$.m4s".as_ref(),
-        src.join("clip.mpd").as_os_str(),
-    ])
-    .unwrap();
-    let mut b = c2pa::Builder::from_context(verity_provenance::manifest::context(trust).unwrap())
-        .with_definition(
-            r#"{"title": "fragments", "assertions": [{"label": "c2pa.actions", "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"}]}}]}"#,
-        )
-        .unwrap();
-    b.sign_fragmented_files(
-        signer,
-        src.join("init.mp4").as_path(),
-        Path::new("seg*.m4s"),
-        out,
-    )
-    .unwrap();
-    // c2pa writes the signed pieces under a folder named for their source folder.
-    let signed = out.join("fragments");
-    let mut fragments: Vec<PathBuf> = std::fs::read_dir(&signed)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "m4s"))
-        .collect();
-    fragments.sort();
-    assert!(fragments.len() >= 2, "{fragments:?}");
-    (signed.join("init.mp4"), fragments)
-}
-
 #[test]
 fn verity_and_c2pa_python_agree_on_the_conformance_suite() {
     let Some(python) = python::python() else {
@@ -283,7 +224,7 @@ fn verity_and_c2pa_python_agree_on_the_conformance_suite() {
     // The fragments are signed by verity's own signer; both readers trust both roots.
     let (signer, mut trust) = support::acme_home(&d.join("home"));
     trust.add_anchors(&ca.join("root.pem")).unwrap();
-    let (init, fragments) = sign_fragments(d, &out, &signer, &trust);
+    let (init, fragments) = support::signed_dash(d, "fragments", &out, &signer, &trust);
     let anchors = d.join("anchors.pem");
     std::fs::write(&anchors, trust.anchors_pem()).unwrap();
     let theirs: Value = serde_json::from_str(&python::py(
