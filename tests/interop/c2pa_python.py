@@ -60,7 +60,7 @@ def make_ca(out_dir):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from cryptography.x509.oid import NameOID
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,38 +77,25 @@ def make_ca(out_dir):
                                        crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Interop Python Signer"),
-                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Interop")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     (out / "root.pem").write_bytes(ca.public_bytes(pem))
-    (out / "chain.pem").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
-    (out / "key.pem").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    (out / "key.pem").chmod(0o600)
+
+    def identity(prefix, key, subject):
+        leaf = _pem_leaf(ca_key, ca_name, key, subject, now)
+        (out / f"{prefix}chain.pem").write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+        (out / f"{prefix}key.pem").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                                 serialization.NoEncryption()))
+        (out / f"{prefix}key.pem").chmod(0o600)
+
+    identity("", ec.generate_private_key(ec.SECP256R1()),
+             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Interop Python Signer"),
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Interop")]))
 
     # A PS256 (RSA-PSS) signer whose subject has no Organization (O=): valid C2PA, once refused
     # by c2pa-rs (CoseX5ChainMissing, reported as claimSignature.mismatch).
     from cryptography.hazmat.primitives.asymmetric import rsa
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rsa_leaf = _pem_leaf(ca_key, ca_name, rsa_key,
-                         x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Interop PS256 Signer Without O")]),
-                         now)
-    (out / "ps256-chain.pem").write_bytes(rsa_leaf.public_bytes(pem) + ca.public_bytes(pem))
-    (out / "ps256-key.pem").write_bytes(rsa_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                              serialization.NoEncryption()))
-    (out / "ps256-key.pem").chmod(0o600)
+    identity("ps256-", rsa.generate_private_key(public_exponent=65537, key_size=2048),
+             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Interop PS256 Signer Without O")]))
 
 
 def sign(key, chain, src, dst):

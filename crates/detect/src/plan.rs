@@ -71,9 +71,10 @@ impl VerifyRequest {
             fragments: self.fragments.clone(),
             manifest_store: self.manifest_store.clone(),
             threads: self.threads,
+            // The thread budget is `threads`; verify gives the mark search its share.
             mark_search: DetectOptions {
                 rotation: self.search_rotation,
-                threads: self.threads,
+                ..DetectOptions::default()
             },
         })
     }

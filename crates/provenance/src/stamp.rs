@@ -17,6 +17,7 @@ use verity_media::{
 use verity_signing::{DynSigner, TrustStore};
 
 use crate::error::{ProvenanceError, Result};
+use crate::manifest::soft_binding::SoftBinding;
 use crate::manifest::{ManifestSpec, sign_file, sign_from};
 use crate::marks::spectral::ALGORITHM;
 use crate::marks::{Geometry, MarkOptions, Payload, Stamper};
@@ -148,7 +149,8 @@ impl<'a> Stamping<'a> {
         };
         let mut spec = spec;
         if let Some(p) = payload {
-            spec.assertions.push(soft_binding_assertion(p));
+            spec.assertions
+                .push(SoftBinding::for_payload(p).to_assertion());
             spec.actions
                 .push(serde_json::json!({ "action": "c2pa.watermarked" }));
         }
@@ -173,11 +175,6 @@ impl<'a> Stamping<'a> {
         }
         Ok(stamp)
     }
-}
-
-/// The `c2pa.soft-binding` assertion for a spectral payload.
-pub fn soft_binding_assertion(payload: Payload) -> (String, serde_json::Value) {
-    crate::manifest::soft_binding::SoftBinding::for_payload(payload).to_assertion()
 }
 
 /// What signing `input` should warn about: its own manifest failing validation. The new
