@@ -130,6 +130,68 @@ pub enum TrainCommand {
     /// Train the text-to-video generator on procedurally rendered scenes, with checkpoints.
     /// Interrupt it at any time and continue with --resume.
     Generator(TrainGeneratorArgs),
+    /// Build the synthetic-video classifier's dataset (cached: clips already made are kept),
+    /// then train the classifier on it, with checkpoints. Interrupt it at any time and run it
+    /// again with --resume.
+    Detector(TrainDetectorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainDetectorArgs {
+    /// The real sources, as scripts/fetch-detector-data.sh fetches them.
+    #[arg(long, value_name = "DIR", default_value = ".cache/detector/sources")]
+    pub sources: PathBuf,
+
+    /// The dataset folder: canonical clips of every arm and their index.json.
+    #[arg(long, value_name = "DIR", default_value = ".cache/detector/data")]
+    pub data: PathBuf,
+
+    /// Build (or complete) the dataset and stop.
+    #[arg(long)]
+    pub data_only: bool,
+
+    /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,300
+    /// clips). Without it, a dataset already in --data keeps its counts, and a new one is made
+    /// at scale 1.
+    #[arg(long)]
+    pub data_scale: Option<f32>,
+
+    /// Checkpoint folder (weights, optimiser state, config, training log).
+    #[arg(long, value_name = "DIR", default_value = ".cache/detector/run")]
+    pub out: PathBuf,
+
+    /// Continue from the checkpoint in --out.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Train until this many steps in total (a resumed run counts the steps already done).
+    #[arg(long, default_value_t = 3000)]
+    pub steps: usize,
+
+    /// Clips per step (one frame window of each).
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+
+    /// Seed of the initial weights and of the batches.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Write a checkpoint (and measure the validation split) every this many steps.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: usize,
+
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+
+    /// Stop (with a checkpoint) after this many minutes; --resume continues.
+    #[arg(long, value_name = "MINUTES")]
+    pub time_limit: Option<f64>,
+
+    /// Leave an arm out of training and validation (repeatable), e.g. `sdedit` for a
+    /// leave-one-family-out run.
+    #[arg(long, value_name = "ARM")]
+    pub exclude_arm: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 use verity_generate::model::Config;
 use verity_generate::train::{TrainOptions, train};
 
-use crate::args::{GlobalArgs, TrainCommand};
+use crate::args::{GlobalArgs, TrainCommand, TrainDetectorArgs};
 use crate::exit;
 
 /// The device: CUDA when built with `--features cuda` and a GPU is present, else the CPU.
@@ -18,7 +18,10 @@ pub fn device() -> anyhow::Result<candle_core::Device> {
 }
 
 pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let TrainCommand::Generator(a) = cmd;
+    let a = match cmd {
+        TrainCommand::Generator(a) => a,
+        TrainCommand::Detector(a) => return detector(a, global),
+    };
     verity_generate::memory::keep_freed_memory();
     let dev = device()?;
     let opts = TrainOptions {
@@ -63,6 +66,102 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
     let last = state.losses.last().map_or(f32::NAN, |l| l.1);
     println!(
         "trained to step {} ({:.0} s in all); last loss {last:.4}; checkpoint in {}",
+        state.step,
+        state.seconds,
+        a.out.display()
+    );
+    Ok(exit::OK)
+}
+
+/// `verity train detector`: the dataset (built or completed), then the classifier.
+fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    verity_generate::memory::keep_freed_memory();
+    let counts = verity_corpus::counts_for(&a.data, a.data_scale)?;
+    let model = verity_generate::pipeline::load_bundled_model(&candle_core::Device::Cpu)?;
+    let opts = verity_corpus::BuildOptions {
+        sources: a.sources.clone(),
+        out: a.data.clone(),
+        counts,
+        seed: a.seed,
+    };
+    let bar = crate::output::progress_bar(
+        0,
+        "dataset [{bar:40}] {pos}/{len} clips, {msg}, eta {eta}",
+        global.quiet,
+    );
+    let index = verity_corpus::build(&opts, &model, |arm, done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(arm.name());
+        if done % 50 == 0 {
+            tracing::info!(done, total, arm = arm.name(), "dataset");
+        }
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "dataset: {} clips in {}",
+        index.entries.len(),
+        a.data.display()
+    );
+    for ((arm, split), n) in index.counts() {
+        println!("  {arm:<15} {:<6} {n}", split.name());
+    }
+    if a.data_only {
+        return Ok(exit::OK);
+    }
+    let opts = verity_detect::classifier::train::TrainOptions {
+        data: a.data.clone(),
+        out: a.out.clone(),
+        resume: a.resume,
+        steps: a.steps,
+        batch: a.batch,
+        seed: a.seed,
+        checkpoint_every: a.checkpoint_every,
+        lr: a.lr,
+        time_limit: a
+            .time_limit
+            .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
+        exclude_arms: a.exclude_arm.clone(),
+        config: verity_detect::classifier::net::Config::default(),
+    };
+    let load_bar = crate::output::progress_bar(
+        index.entries.len() as u64,
+        "reading clips [{bar:40}] {pos}/{len}",
+        global.quiet,
+    );
+    let bar = crate::output::progress_bar(
+        a.steps as u64,
+        "training [{bar:40}] {pos}/{len} steps, {msg}, eta {eta}",
+        global.quiet,
+    );
+    let mut avg = None::<f32>;
+    let state = verity_detect::classifier::train::train(
+        &opts,
+        &candle_core::Device::Cpu,
+        |done, _| load_bar.set_position(done as u64),
+        |s| {
+            load_bar.finish_and_clear();
+            let m = avg.map_or(s.loss, |v| 0.98 * v + 0.02 * s.loss);
+            avg = Some(m);
+            bar.set_position(s.step as u64);
+            bar.set_message(format!("loss {m:.4}, {:.2} s/step", s.secs_per_step));
+            if let Some(v) = s.val {
+                tracing::info!(
+                    step = s.step,
+                    loss = m,
+                    val_auc = v.auc,
+                    val_loss = v.loss,
+                    "checkpoint"
+                );
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    let best = state.best.map_or("none yet".to_string(), |b| {
+        format!("step {} (val AUC {:.4})", b.step, b.auc)
+    });
+    println!(
+        "trained to step {} ({:.0} s in all); best {best}; checkpoint in {}",
         state.step,
         state.seconds,
         a.out.display()

@@ -16,6 +16,25 @@ pub enum DetectError {
     )]
     StoreWithFragments,
 
+    /// The classifier's weights or config are missing or damaged.
+    #[error("{path}: the classifier's weights cannot be used ({reason})")]
+    ClassifierWeights { path: PathBuf, reason: String },
+
+    /// The classifier's dataset index is missing or not what this build reads.
+    #[error("{path}: not a classifier dataset index ({reason})")]
+    BadIndex { path: PathBuf, reason: String },
+
+    /// A training option is out of range.
+    #[error("{name} {value} is out of range: {allowed}")]
+    InvalidOption {
+        name: &'static str,
+        value: String,
+        allowed: String,
+    },
+
+    #[error(transparent)]
+    Tensor(#[from] candle_core::Error),
+
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -5,6 +5,7 @@
 //! report when it lands; until then its field is `null` and `layers_checked` says what was looked
 //! at.
 
+pub mod classifier;
 mod error;
 pub mod marks;
 mod plan;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use candle_core::Device;
-use image::{RgbImage, imageops};
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
@@ -15,7 +15,7 @@ use verity_provenance::{ManifestSpec, Origin};
 
 use crate::error::{GenerateError, Result};
 use crate::model::{Config, Model};
-use crate::sample::{SampleOptions, sample};
+use crate::sample::{SampleOptions, output_frame, sample};
 use crate::train::{WEIGHTS, load_config};
 
 /// A model loaded from its folder, with what identifies it in manifests.
@@ -261,24 +261,6 @@ pub struct GenerationInfo {
 
 /// The label of verity's generation assertion.
 pub const GENERATION_ASSERTION: &str = "org.verity.generation";
-
-/// The model's clip as frames [T] of RGB at the model's resolution.
-/// Output frame `i` at `fps`: the model clip, played over `duration`, interpolated linearly in
-/// time and upscaled.
-fn output_frame(frames: &[RgbImage], i: u32, fps: u32, duration: f32, w: u32, h: u32) -> RgbImage {
-    let n = frames.len().max(1);
-    let pos = (i as f32 / fps as f32 / duration * n as f32 - 0.5).clamp(0.0, (n - 1) as f32);
-    let (a, frac) = (pos.floor() as usize, pos.fract());
-    let b = (a + 1).min(n - 1);
-    let blend = RgbImage::from_fn(frames[a].width(), frames[a].height(), |x, y| {
-        let (p, q) = (frames[a].get_pixel(x, y), frames[b].get_pixel(x, y));
-        image::Rgb(
-            [0, 1, 2]
-                .map(|c| (f32::from(p[c]) * (1.0 - frac) + f32::from(q[c]) * frac).round() as u8),
-        )
-    });
-    imageops::resize(&blend, w, h, imageops::FilterType::CatmullRom)
-}
 
 /// What `generate` made: the stamp report (the same as `sign`'s, with no input) and what the
 /// model was asked.

@@ -1,0 +1,283 @@
+//! verity-corpus: the synthetic-video classifier's dataset.
+//!
+//! [`build`] turns the real sources that `scripts/fetch-detector-data.sh` fetched into clips of
+//! every [`Arm`], each through one canonical encode ([`verity_detect::classifier::canon`]: the
+//! same size, rate, length, codec and CRF, no marks), and writes an [`Index`] that gives each
+//! clip its label, family, source and split. Splits go by source scene: every clip cut from one
+//! real scene, and every re-synthesis of it, falls in that scene's split; generated and rendered
+//! clips split by their prompt. Clips already on disk are kept (the build resumes).
+
+pub mod arms;
+mod error;
+pub mod sources;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use sha2::{Digest, Sha256};
+use verity_detect::classifier::canon;
+use verity_generate::data::random_spec;
+use verity_generate::pipeline::LoadedModel;
+use verity_generate::rng::Rng;
+use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
+
+pub use arms::Arm;
+pub use error::{CorpusError, Result};
+use sources::{Footage, Kind, Photo, Source};
+pub use verity_detect::classifier::data::{Entry, INDEX, Index, Split, split_of};
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Where `fetch-detector-data.sh` put the sources.
+    pub sources: PathBuf,
+    /// The dataset folder (clips and index).
+    pub out: PathBuf,
+    /// Clips per arm; an arm not named gets its default count.
+    pub counts: BTreeMap<Arm, usize>,
+    pub seed: u64,
+}
+
+impl BuildOptions {
+    pub fn count(&self, arm: Arm) -> usize {
+        self.counts
+            .get(&arm)
+            .copied()
+            .unwrap_or_else(|| arm.default_count())
+    }
+}
+
+/// Clips per arm for a build into `out`: each arm's default count times `scale`; without a
+/// scale, the counts of the dataset already in `out` (so that training on it does not grow
+/// it), or the defaults for a new one.
+pub fn counts_for(out: &Path, scale: Option<f32>) -> Result<BTreeMap<Arm, usize>> {
+    if let Some(s) = scale {
+        if !(s.is_finite() && s > 0.0 && s <= 100.0) {
+            return Err(CorpusError::BadScale(s));
+        }
+        return Ok(Arm::ALL
+            .iter()
+            .map(|&arm| {
+                (
+                    arm,
+                    ((arm.default_count() as f32 * s).round() as usize).max(1),
+                )
+            })
+            .collect());
+    }
+    if !out.join(INDEX).is_file() {
+        return Ok(Arm::ALL.iter().map(|&a| (a, a.default_count())).collect());
+    }
+    let index = Index::load(out)?;
+    Ok(Arm::ALL
+        .iter()
+        .map(|&arm| {
+            let n = index.entries.iter().filter(|e| e.arm == arm.name()).count();
+            (arm, n)
+        })
+        .collect())
+}
+
+/// One clip to make.
+struct Plan {
+    arm: Arm,
+    i: usize,
+    seed: u64,
+    /// Index into the sources, for arms made from one.
+    source: Option<usize>,
+    /// The scene's name (the split's key).
+    scene: String,
+}
+
+fn clip_seed(base: u64, arm: Arm, i: usize) -> u64 {
+    let h = Sha256::digest(format!("{base}/{}/{i}", arm.name()).as_bytes());
+    u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], 0])
+}
+
+/// The sources an arm draws from.
+fn eligible(arm: Arm, sources: &[Source]) -> Vec<usize> {
+    let primary_video = |s: &Source| {
+        s.kind == Kind::Video && (s.name != "iscc-demo" || s.file_name().ends_with(".mp4"))
+    };
+    sources
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| match arm {
+            Arm::RealVideo => primary_video(s),
+            Arm::RealCodec => s.kind == Kind::Video && !primary_video(s),
+            Arm::RealPhoto => s.kind == Kind::Photo,
+            Arm::Cgi => s.kind == Kind::Cgi,
+            Arm::Lavfi => s.kind == Kind::Lavfi,
+            Arm::OutpathReal | Arm::Bicubic | Arm::Sdedit => {
+                primary_video(s) || s.kind == Kind::Photo
+            }
+            Arm::Render | Arm::OutpathRender | Arm::Generator => false,
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn plan(opts: &BuildOptions, sources: &[Source]) -> Result<Vec<Plan>> {
+    let mut plans = Vec::new();
+    for arm in Arm::ALL {
+        let pool = eligible(arm, sources);
+        let needs_source = !matches!(arm, Arm::Render | Arm::OutpathRender | Arm::Generator);
+        if needs_source && pool.is_empty() {
+            return Err(CorpusError::NoSources {
+                dir: opts.sources.clone(),
+                what: arm.name(),
+            });
+        }
+        for i in 0..opts.count(arm) {
+            let seed = clip_seed(opts.seed, arm, i);
+            let (source, scene) = if needs_source {
+                let s = pool[i % pool.len()];
+                (Some(s), sources[s].name.clone())
+            } else {
+                // The same draw the maker does first.
+                let spec = random_spec(&mut Rng::new(seed), true);
+                (None, spec.canonical_prompt())
+            };
+            plans.push(Plan {
+                arm,
+                i,
+                seed,
+                source,
+                scene,
+            });
+        }
+    }
+    Ok(plans)
+}
+
+/// A loaded real source.
+enum Loaded {
+    Footage(Footage),
+    Photo(Photo),
+}
+
+/// Builds (or completes) the dataset and writes its index. `progress(arm, done, total)` is
+/// called after each clip, made or found.
+pub fn build(
+    opts: &BuildOptions,
+    model: &LoadedModel,
+    mut progress: impl FnMut(Arm, usize, usize),
+) -> Result<Index> {
+    let sources = sources::discover(&opts.sources)?;
+    let plans = plan(opts, &sources)?;
+    let total = plans.len();
+    let mut cache: Vec<(usize, Loaded)> = Vec::new();
+    let mut entries = Vec::with_capacity(total);
+    for (done, p) in plans.iter().enumerate() {
+        let rel = format!("clips/{0}/{0}-{1:04}.mp4", p.arm.name(), p.i);
+        let path = opts.out.join(&rel);
+        if !path.is_file() {
+            let mut rng = Rng::new(p.seed);
+            let frames = match p.source {
+                None => make_generated(p, model, &mut rng)?,
+                Some(s) => {
+                    let pos = match cache.iter().position(|(i, _)| *i == s) {
+                        Some(k) => k,
+                        None => {
+                            let src = &sources[s];
+                            let loaded = match src.kind {
+                                Kind::Photo => Loaded::Photo(Photo::read(&src.path)?),
+                                _ => Loaded::Footage(Footage::read(&src.path)?),
+                            };
+                            if cache.len() >= 4 {
+                                cache.remove(0);
+                            }
+                            cache.push((s, loaded));
+                            cache.len() - 1
+                        }
+                    };
+                    let loaded = &cache[pos].1;
+                    let real = match loaded {
+                        Loaded::Footage(f) => arms::Real::Footage(f),
+                        Loaded::Photo(ph) => arms::Real::Photo(ph),
+                    };
+                    make_from_real(p, model, &real, &mut rng)?
+                }
+            };
+            write_canonical(&path, &frames)?;
+        }
+        entries.push(Entry {
+            file: rel,
+            arm: p.arm.name().to_string(),
+            label: p.arm.label(),
+            family: p.arm.family().map(str::to_string),
+            source: p.scene.clone(),
+            source_file: p.source.map(|s| sources[s].file_name()),
+            split: split_of(&p.scene),
+            seed: p.seed,
+        });
+        progress(p.arm, done + 1, total);
+    }
+    let index = Index {
+        size: canon::SIZE,
+        fps: canon::FPS,
+        frames: canon::FRAMES,
+        crf: canon::CRF,
+        generator_weights_sha256: model.weights_sha256.clone(),
+        entries,
+    };
+    let json = serde_json::to_vec_pretty(&index).map_err(|e| CorpusError::BadIndex {
+        path: opts.out.join(INDEX),
+        reason: e.to_string(),
+    })?;
+    verity_fs::write_whole(&opts.out.join(INDEX), &json)
+        .map_err(|e| CorpusError::io(opts.out.join(INDEX), e))?;
+    Ok(index)
+}
+
+fn make_generated(p: &Plan, model: &LoadedModel, rng: &mut Rng) -> Result<Vec<RgbImage>> {
+    Ok(match p.arm {
+        Arm::Render => arms::render(rng, p.seed).1,
+        Arm::OutpathRender => arms::outpath_render(model, rng, p.seed)?.1,
+        _ => arms::generator(model, rng, p.seed)?.1,
+    })
+}
+
+fn make_from_real(
+    p: &Plan,
+    model: &LoadedModel,
+    real: &arms::Real<'_>,
+    rng: &mut Rng,
+) -> Result<Vec<RgbImage>> {
+    let span = canon::FRAMES as f64 / f64::from(canon::FPS);
+    Ok(match p.arm {
+        Arm::OutpathReal => arms::outpath_real(model, real, rng),
+        Arm::Sdedit => arms::sdedit(model, real, rng, p.seed)?,
+        Arm::Bicubic => arms::bicubic(real.clip(rng, canon::FRAMES, span)),
+        _ => real.clip(rng, canon::FRAMES, span),
+    })
+}
+
+/// Writes `frames` with the canonical encode. Nothing appears at `path` unless it all worked.
+pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
+    }
+    let mut wo = WriterOptions::new(
+        canon::SIZE,
+        canon::SIZE,
+        Rational::new(canon::FPS as i32, 1),
+    );
+    wo.crf = canon::CRF;
+    let color = ColorSpec::guess_for_height(canon::SIZE);
+    wo.color = color;
+    let mut w = Writer::create(path, wo)?;
+    for (i, img) in frames.iter().enumerate() {
+        let frame = VideoFrame {
+            index: i as u64,
+            pts: i as i64,
+            time_base: Rational::new(1, canon::FPS as i32),
+            color,
+            picture: Picture::Rgb(img.clone()),
+        };
+        w.write_video(&frame)?;
+    }
+    w.finish()?;
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! The synthetic-video classifier: a small candle network on high-frequency residuals of the
+//! canonical view ([`canon`]), its dataset as training reads it ([`data`]), training with
+//! checkpoints ([`train`]), and the figures that measure it ([`metrics`]).
+
+pub mod canon;
+pub mod data;
+pub mod metrics;
+pub mod net;
+pub mod optim;
+pub mod train;
+
+/// SplitMix64: batches and initial weights are the same for a seed everywhere.
+#[derive(Clone, Debug)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [lo, hi).
+    pub(crate) fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        lo + (hi - lo) * u
+    }
+
+    /// Uniform index below `n` (n > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}

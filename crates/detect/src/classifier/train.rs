@@ -1,0 +1,390 @@
+//! Training: balanced batches of random frame triples and crops from the training split,
+//! binary cross-entropy on logits, AdamW with its state checkpointed, and the validation
+//! split's clip-level AUC at every checkpoint (the best checkpoint is kept beside the last).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+use super::data::{ClipFrames, Entry, Index, Split, load_clips};
+use super::metrics::auc;
+use super::net::{Config, Net, features, triples_tensor};
+use super::optim::{AdamW, AdamWConfig};
+use super::{Rng, canon};
+use crate::error::{DetectError, Result};
+
+/// Files of a checkpoint folder.
+pub const CONFIG: &str = "config.json";
+pub const WEIGHTS: &str = "model.safetensors";
+pub const BEST: &str = "best.safetensors";
+pub const OPTIMIZER: &str = "optimizer.safetensors";
+pub const STATE: &str = "train_state.json";
+
+/// The side of the square crops training sees (a multiple of 8, so that the residuals' 2 × 2
+/// and 8 × 8 grids fall where they fall on a whole canonical frame).
+pub const CROP: u32 = 96;
+/// Frame triples kept in memory per clip.
+pub const TRIPLES_PER_CLIP: usize = 6;
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// The dataset folder (index.json and its clips).
+    pub data: PathBuf,
+    /// The checkpoint folder.
+    pub out: PathBuf,
+    /// Continue from the checkpoint in `out`.
+    pub resume: bool,
+    /// Train until this many steps in total.
+    pub steps: usize,
+    pub batch: usize,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+    pub lr: f64,
+    /// Stop (with a checkpoint) after this long.
+    pub time_limit: Option<Duration>,
+    /// Arms left out of training (leave-one-family-out runs).
+    pub exclude_arms: Vec<String>,
+    pub config: Config,
+}
+
+/// One validation measurement.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct ValPoint {
+    pub step: usize,
+    pub auc: f64,
+    /// Mean BCE over validation clips (clip logit = mean of its triples').
+    pub loss: f64,
+}
+
+/// Progress saved with each checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    pub step: usize,
+    pub seed: u64,
+    /// (step, mean loss since the previous entry).
+    pub losses: Vec<(usize, f32)>,
+    pub val: Vec<ValPoint>,
+    /// The step of best.safetensors and its validation AUC.
+    pub best: Option<ValPoint>,
+    /// Wall-clock seconds over all runs.
+    pub seconds: f64,
+    pub exclude_arms: Vec<String>,
+    /// The dataset's clips per arm in the training split.
+    pub train_counts: BTreeMap<String, usize>,
+}
+
+/// One logged step.
+#[derive(Clone, Copy, Debug)]
+pub struct StepLog {
+    pub step: usize,
+    pub total: usize,
+    pub loss: f32,
+    pub secs_per_step: f64,
+    pub val: Option<ValPoint>,
+}
+
+/// Builds the network for `cfg`, its weights drawn from `seed` (Kaiming-uniform, biases zero)
+/// or loaded from `weights`.
+pub fn build(
+    cfg: &Config,
+    weights: Option<&Path>,
+    seed: u64,
+    device: &Device,
+) -> Result<(VarMap, Net)> {
+    cfg.validate()
+        .map_err(|reason| DetectError::InvalidOption {
+            name: "classifier config",
+            value: format!("{cfg:?}"),
+            allowed: reason,
+        })?;
+    let mut varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let net = Net::new(cfg, vb)?;
+    match weights {
+        Some(path) => varmap
+            .load(path)
+            .map_err(|e| DetectError::ClassifierWeights {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?,
+        None => {
+            let mut rng = Rng::new(seed);
+            for (_, var) in sorted_vars(&varmap) {
+                let dims = var.dims().to_vec();
+                let fan_in: usize = dims.iter().skip(1).product::<usize>().max(1);
+                let n: usize = dims.iter().product();
+                let v: Vec<f32> = if dims.len() == 1 {
+                    vec![0.0; n]
+                } else {
+                    let bound = (6.0 / fan_in as f32).sqrt();
+                    (0..n).map(|_| rng.range(-bound, bound)).collect()
+                };
+                var.set(&Tensor::from_vec(v, dims, device)?)?;
+            }
+        }
+    }
+    Ok((varmap, net))
+}
+
+fn sorted_vars(varmap: &VarMap) -> Vec<(String, Var)> {
+    let data = varmap.data().lock().map(|m| m.clone()).unwrap_or_default();
+    let mut v: Vec<(String, Var)> = data.into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Binary cross-entropy on logits in the stable form `relu(x) − x·t + log(1 + exp(−|x|))`.
+pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    let relu = logits.relu()?;
+    let xt = (logits * targets)?;
+    let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    ((relu - xt)? + soft)?.mean_all()
+}
+
+/// Logits of every triple of a clip, on whole canonical frames.
+pub fn clip_logits(net: &Net, clip: &ClipFrames, device: &Device) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(clip.triples.len());
+    for chunk in clip.triples.chunks(16) {
+        let refs: Vec<&[image::RgbImage; 3]> = chunk.iter().map(|(_, t)| t).collect();
+        let crops = vec![(0, 0, false); refs.len()];
+        let x = triples_tensor(&refs, &crops, canon::SIZE, device)?;
+        let f = features(&x, net.config().gains)?;
+        out.extend(net.forward(&f)?.to_vec1::<f32>()?);
+    }
+    Ok(out)
+}
+
+/// A clip's logit: the mean of its triples'.
+pub fn mean_logit(logits: &[f32]) -> f64 {
+    logits.iter().map(|&l| f64::from(l)).sum::<f64>() / logits.len().max(1) as f64
+}
+
+/// Clip-level AUC and mean BCE of `net` on `clips`.
+pub fn validate(net: &Net, clips: &[(Entry, ClipFrames)], device: &Device) -> Result<(f64, f64)> {
+    let mut scores = Vec::with_capacity(clips.len());
+    let mut labels = Vec::with_capacity(clips.len());
+    for (e, c) in clips {
+        scores.push(mean_logit(&clip_logits(net, c, device)?));
+        labels.push(e.label);
+    }
+    let loss = scores
+        .iter()
+        .zip(&labels)
+        .map(|(&x, &l)| x.max(0.0) - x * f64::from(l) + (-x.abs()).exp().ln_1p())
+        .sum::<f64>()
+        / scores.len().max(1) as f64;
+    Ok((auc(&scores, &labels).unwrap_or(0.5), loss))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| DetectError::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| DetectError::ClassifierWeights {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(v).map_err(|e| DetectError::io(path, e.into()))?;
+    verity_fs::write_whole(path, &bytes).map_err(|e| DetectError::io(path, e))
+}
+
+fn save_whole(path: &Path, save: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = verity_fs::TempPath::beside(path).map_err(|e| DetectError::io(path, e))?;
+    save(tmp.path())?;
+    tmp.persist(path).map_err(|e| DetectError::io(path, e))
+}
+
+/// Reads a checkpoint's config.
+pub fn load_config(dir: &Path) -> Result<Config> {
+    let path = dir.join(CONFIG);
+    let cfg: Config = read_json(&path)?;
+    cfg.validate()
+        .map_err(|reason| DetectError::ClassifierWeights { path, reason })?;
+    Ok(cfg)
+}
+
+/// The clips of one split, minus excluded arms.
+pub fn split_clips(
+    clips: &[(Entry, ClipFrames)],
+    split: Split,
+    exclude: &[String],
+) -> Vec<(Entry, ClipFrames)> {
+    clips
+        .iter()
+        .filter(|(e, _)| e.split == split && !exclude.contains(&e.arm))
+        .cloned()
+        .collect()
+}
+
+/// Trains (or continues) and checkpoints into `opts.out`; `log` is called after every step.
+pub fn train(
+    opts: &TrainOptions,
+    device: &Device,
+    mut loading: impl FnMut(usize, usize),
+    mut log: impl FnMut(&StepLog),
+) -> Result<TrainState> {
+    if opts.batch < 2 || opts.steps == 0 || opts.checkpoint_every == 0 {
+        return Err(DetectError::InvalidOption {
+            name: "steps, batch or checkpoint interval",
+            value: format!(
+                "{} steps, batch {}, every {}",
+                opts.steps, opts.batch, opts.checkpoint_every
+            ),
+            allowed: "at least 1 step, a batch of 2, a checkpoint every 1 step or more".into(),
+        });
+    }
+    if !(opts.lr.is_finite() && opts.lr > 0.0 && opts.lr < 1.0) {
+        return Err(DetectError::InvalidOption {
+            name: "learning rate",
+            value: opts.lr.to_string(),
+            allowed: "more than 0, less than 1".into(),
+        });
+    }
+    let index = Index::load(&opts.data)?;
+    let all = load_clips(&opts.data, &index, TRIPLES_PER_CLIP, &mut loading)?;
+    let train_set = split_clips(&all, Split::Train, &opts.exclude_arms);
+    let val_set = split_clips(&all, Split::Val, &opts.exclude_arms);
+    drop(all);
+
+    // Balanced sampling: a label at even odds, an arm of it at even odds, a clip of the arm.
+    let mut by_label: [BTreeMap<String, Vec<usize>>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    for (k, (e, _)) in train_set.iter().enumerate() {
+        by_label[usize::from(e.label.min(1))]
+            .entry(e.arm.clone())
+            .or_default()
+            .push(k);
+    }
+    if by_label.iter().any(|m| m.is_empty()) {
+        return Err(DetectError::BadIndex {
+            path: opts.data.join(super::data::INDEX),
+            reason: "the training split needs clips of both labels".into(),
+        });
+    }
+    let arms: [Vec<Vec<usize>>; 2] = [
+        by_label[0].values().cloned().collect(),
+        by_label[1].values().cloned().collect(),
+    ];
+
+    let (cfg, mut state, weights) = if opts.resume {
+        let state: TrainState = read_json(&opts.out.join(STATE))?;
+        (load_config(&opts.out)?, state, Some(opts.out.join(WEIGHTS)))
+    } else {
+        (
+            opts.config.clone(),
+            TrainState {
+                seed: opts.seed,
+                exclude_arms: opts.exclude_arms.clone(),
+                ..TrainState::default()
+            },
+            None,
+        )
+    };
+    state.train_counts = by_label
+        .iter()
+        .flat_map(|m| m.iter().map(|(a, v)| (a.clone(), v.len())))
+        .collect();
+    let (varmap, net) = build(&cfg, weights.as_deref(), state.seed, device)?;
+    let mut opt = AdamW::new(
+        sorted_vars(&varmap),
+        AdamWConfig {
+            lr: opts.lr,
+            ..Default::default()
+        },
+    )?;
+    if opts.resume {
+        let path = opts.out.join(OPTIMIZER);
+        opt.load(&path)
+            .map_err(|e| DetectError::ClassifierWeights {
+                path,
+                reason: e.to_string(),
+            })?;
+    }
+    std::fs::create_dir_all(&opts.out).map_err(|e| DetectError::io(&opts.out, e))?;
+
+    let started = Instant::now();
+    let seconds_before = state.seconds;
+    let mut since = (0.0f64, 0usize);
+    let spare = (canon::SIZE - CROP) / 8 + 1;
+    while state.step < opts.steps {
+        let t0 = Instant::now();
+        let mut rng =
+            Rng::new(state.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut refs = Vec::with_capacity(opts.batch);
+        let mut crops = Vec::with_capacity(opts.batch);
+        let mut targets = Vec::with_capacity(opts.batch);
+        for b in 0..opts.batch {
+            let label = b % 2;
+            let arm = &arms[label][rng.below(arms[label].len())];
+            let clip = &train_set[arm[rng.below(arm.len())]].1;
+            refs.push(&clip.triples[rng.below(clip.triples.len())].1);
+            crops.push((
+                8 * rng.below(spare as usize) as u32,
+                8 * rng.below(spare as usize) as u32,
+                false,
+            ));
+            targets.push(label as f32);
+        }
+        let x = triples_tensor(&refs, &crops, CROP, device)?;
+        let f = features(&x, cfg.gains)?;
+        let logits = net.forward(&f)?;
+        let t = Tensor::new(targets.as_slice(), device)?;
+        let loss = bce_with_logits(&logits, &t)?;
+        let grads = loss.backward()?;
+        opt.step(&grads)?;
+        let l = loss.to_scalar::<f32>()?;
+        if !l.is_finite() {
+            return Err(DetectError::InvalidOption {
+                name: "training loss",
+                value: l.to_string(),
+                allowed: "finite (lower the learning rate)".into(),
+            });
+        }
+        state.step += 1;
+        since = (since.0 + f64::from(l), since.1 + 1);
+        let out_of_time = opts.time_limit.is_some_and(|lim| started.elapsed() >= lim);
+        let mut val = None;
+        if state.step % opts.checkpoint_every == 0 || state.step == opts.steps || out_of_time {
+            state
+                .losses
+                .push((state.step, (since.0 / since.1.max(1) as f64) as f32));
+            since = (0.0, 0);
+            let (vauc, vloss) = validate(&net, &val_set, device)?;
+            let point = ValPoint {
+                step: state.step,
+                auc: vauc,
+                loss: vloss,
+            };
+            state.val.push(point);
+            state.seconds = seconds_before + started.elapsed().as_secs_f64();
+            save_whole(&opts.out.join(WEIGHTS), |p| Ok(varmap.save(p)?))?;
+            if state
+                .best
+                .is_none_or(|b| point.auc > b.auc || (point.auc == b.auc && point.loss < b.loss))
+            {
+                save_whole(&opts.out.join(BEST), |p| Ok(varmap.save(p)?))?;
+                state.best = Some(point);
+            }
+            save_whole(&opts.out.join(OPTIMIZER), |p| opt.save(p))?;
+            write_json(&opts.out.join(CONFIG), &cfg)?;
+            write_json(&opts.out.join(STATE), &state)?;
+            val = Some(point);
+        }
+        log(&StepLog {
+            step: state.step,
+            total: opts.steps,
+            loss: l,
+            secs_per_step: t0.elapsed().as_secs_f64(),
+            val,
+        });
+        if out_of_time {
+            break;
+        }
+    }
+    Ok(state)
+}

