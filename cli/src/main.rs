@@ -28,6 +28,8 @@ pub mod exit {
     pub const NO_CREDENTIALS: u8 = 5;
     /// `verify`: the credentials could not be checked (a remote manifest, not fetched).
     pub const NOT_CHECKED: u8 = 6;
+    /// `detect`: the classifier scores the file above its operating threshold.
+    pub const LIKELY_SYNTHETIC: u8 = 7;
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Keys(k) => commands::keys::run(k, &home),
         Command::Sign(a) => commands::sign::run(a, &home, &cli.global),
         Command::Verify(a) => commands::verify::run(a, &home),
+        Command::Detect(a) => commands::detect::run(a),
         Command::Train(t) => commands::train::run(t, &cli.global),
         Command::Eval(e) => commands::eval::run(e, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &home, &cli.global),

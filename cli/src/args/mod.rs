@@ -59,6 +59,12 @@ pub enum Command {
     /// Exit codes: 0 trusted or valid credentials; 4 tampered or invalid credentials;
     /// 5 no credentials; 1 error.
     Verify(VerifyArgs),
+    /// Score a video with the synthetic-video classifier alone: the probability that it is
+    /// synthetic, per segment and over the clip, against the operating threshold (chosen for
+    /// 1 % false positives on real footage). No credentials or marks are checked: use verify.
+    ///
+    /// Exit codes: 0 below the threshold; 3 above it; 5 not enough signal to score; 1 error.
+    Detect(DetectArgs),
     /// Generate a clip from a prompt with the bundled model, signed with a C2PA manifest that
     /// declares it AI-generated (c2pa.created, trainedAlgorithmicMedia) and records the prompt,
     /// seed, steps, model and the weights' SHA-256.

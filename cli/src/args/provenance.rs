@@ -198,6 +198,9 @@ pub struct VerifyArgs {
     #[arg(long, conflicts_with = "no_marks")]
     pub search_rotation: bool,
 
+    #[command(flatten)]
+    pub classifier: ClassifierArgs,
+
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -206,4 +209,31 @@ pub struct VerifyArgs {
 pub(super) fn parse_alg(s: &str) -> Result<verity_signing::KeyAlg, String> {
     s.parse()
         .map_err(|e: verity_signing::SigningError| e.to_string())
+}
+
+/// Which synthetic-video classifier to run.
+#[derive(Debug, Args)]
+pub struct ClassifierArgs {
+    /// Leave the synthetic-video classifier out (`classifier` is null in the report).
+    #[arg(long)]
+    pub no_classifier: bool,
+
+    /// A classifier folder of your own (detector.json and model.safetensors, as `verity train
+    /// detector` exports them) instead of the one built into verity (models/detector).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_classifier")]
+    pub detector: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The video to score.
+    pub file: PathBuf,
+
+    /// A classifier folder of your own instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub detector: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -4,7 +4,7 @@ use verity_generate::denoise::{LevelError, denoising_error};
 use verity_generate::eval::{EvalOptions, Summary, evaluate, table, write_contact_sheet};
 use verity_generate::pipeline::load_model;
 
-use crate::args::{EvalCommand, GlobalArgs};
+use crate::args::{EvalCommand, EvalDetectorArgs, GlobalArgs};
 use crate::commands::train::device;
 use crate::exit;
 use crate::output;
@@ -17,7 +17,10 @@ const SHEET_CLIPS: usize = 8;
 const SHEET_SCALE: u32 = 3;
 
 pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let EvalCommand::Generator(a) = cmd;
+    let a = match cmd {
+        EvalCommand::Generator(a) => a,
+        EvalCommand::Detector(a) => return detector(a, global),
+    };
     if a.prompts == 0 || a.steps == 0 {
         anyhow::bail!("--prompts and --steps must be at least 1");
     }
@@ -106,10 +109,8 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
         println!("{t}");
     }
     if let Some(card) = &a.card {
-        let text = std::fs::read_to_string(card)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
         let block = format!(
-            "{START}\n`verity eval generator --prompts {} --steps {} --guidance {} --seed {} --denoise-clips {}` on weights `{}`:\n\n{t}\n{END}",
+            "`verity eval generator --prompts {} --steps {} --guidance {} --seed {} --denoise-clips {}` on weights `{}`:\n\n{t}",
             a.prompts,
             a.steps,
             guidance,
@@ -117,15 +118,63 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             a.denoise_clips,
             &loaded.weights_sha256[..16.min(loaded.weights_sha256.len())]
         );
-        let new = match (text.find(START), text.find(END)) {
-            (Some(s), Some(e)) if e > s => {
-                format!("{}{block}{}", &text[..s], &text[e + END.len()..])
-            }
-            _ => format!("{}\n{block}\n", text.trim_end()),
-        };
-        verity_fs::write_whole(card, new.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
+        write_into_card(card, &block)?;
         eprintln!("wrote the table into {}", card.display());
+    }
+    Ok(exit::OK)
+}
+
+/// Replaces the text between the card's eval markers with `block` (or appends it with them).
+fn write_into_card(card: &std::path::Path, block: &str) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(card).map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
+    let block = format!("{START}\n{block}\n{END}");
+    let new = match (text.find(START), text.find(END)) {
+        (Some(s), Some(e)) if e > s => format!("{}{block}{}", &text[..s], &text[e + END.len()..]),
+        _ => format!("{}\n{block}\n", text.trim_end()),
+    };
+    verity_fs::write_whole(card, new.as_bytes())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))
+}
+
+/// `verity eval detector`.
+fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    use verity_detect::classifier::eval::{EvalOptions, evaluate};
+    if a.bootstrap == 0 {
+        anyhow::bail!("--bootstrap must be at least 1");
+    }
+    let det = verity_detect::classifier::resolve(a.detector.as_deref())?;
+    let opts = EvalOptions {
+        data: a.data.clone(),
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        attacks_dir: a.attacks.clone(),
+    };
+    let bar = output::progress_bar(0, "{msg} [{bar:40}] {pos}/{len}", global.quiet);
+    let report = evaluate(&det, &opts, |stage, done, total| {
+        bar.set_message(stage.to_string());
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    let t = report.table();
+    if a.json {
+        output::json(&report)?;
+    } else {
+        println!("{t}");
+    }
+    if let Some(card) = &a.card {
+        let block = format!(
+            "`verity eval detector --data {} --bootstrap {} --seed {}{}`:\n\n{t}",
+            a.data.display(),
+            a.bootstrap,
+            a.seed,
+            a.attacks
+                .as_ref()
+                .map_or(String::new(), |d| format!(" --attacks {}", d.display()))
+        );
+        write_into_card(card, &block)?;
+        eprintln!("wrote the tables into {}", card.display());
     }
     Ok(exit::OK)
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin call into a library function.
 
+pub mod detect;
 pub mod eval;
 pub mod generate;
 pub mod keys;

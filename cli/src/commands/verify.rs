@@ -18,6 +18,8 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
         fragments: fragments(&args.fragments)?,
         manifest_store: args.manifest.clone(),
         search_rotation: args.search_rotation,
+        skip_classifier: args.classifier.no_classifier,
+        detector: args.classifier.detector.clone(),
         threads: 0,
     }
     .resolve(home)?;
@@ -33,7 +35,9 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
         | VerdictLabel::SignedOtherOrigin
         | VerdictLabel::WatermarkedRecovered => exit::OK,
         VerdictLabel::Tampered | VerdictLabel::InvalidCredentials => exit::INVALID,
-        VerdictLabel::NoEvidence | VerdictLabel::WatermarkedNoManifest => exit::NO_CREDENTIALS,
+        VerdictLabel::NoEvidence
+        | VerdictLabel::WatermarkedNoManifest
+        | VerdictLabel::LikelySynthetic => exit::NO_CREDENTIALS,
         VerdictLabel::RemoteCredentials | VerdictLabel::FragmentsNeeded => exit::NOT_CHECKED,
     })
 }

@@ -169,7 +169,11 @@ pub fn build(
     let total = plans.len();
     let mut cache: Vec<(usize, Loaded)> = Vec::new();
     let mut entries = Vec::with_capacity(total);
-    for (done, p) in plans.iter().enumerate() {
+    // Made in the order of their sources within each arm, so that each real source is decoded
+    // once per arm (round-robin order would decode a long source again for every clip).
+    let mut order: Vec<usize> = (0..plans.len()).collect();
+    order.sort_by_key(|&k| (plans[k].arm, plans[k].source, plans[k].i));
+    for (done, p) in order.iter().map(|&k| &plans[k]).enumerate() {
         let rel = format!("clips/{0}/{0}-{1:04}.mp4", p.arm.name(), p.i);
         let path = opts.out.join(&rel);
         if !path.is_file() {

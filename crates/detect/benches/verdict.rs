@@ -38,7 +38,7 @@ fn verdict(c: &mut Criterion) {
         frames_used: 20,
     };
     c.bench_function("verdict", |b| {
-        b.iter(|| decide(black_box(&section), Some(&wm), Some(&badge)))
+        b.iter(|| decide(black_box(&section), Some(&wm), Some(&badge), None))
     });
 }
 

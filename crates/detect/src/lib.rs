@@ -52,9 +52,20 @@ pub struct VerifyOptions {
     /// The most threads one verification uses; 0 takes every core. The file hash, the manifest
     /// and the marks are read side by side when there are 2 or more, one after another with 1.
     pub threads: usize,
+    /// The synthetic-video classifier; `None` leaves that layer out (`classifier: null`).
+    pub classifier: Option<Arc<classifier::score::Detector>>,
+    /// Why the classifier could not be loaded, when it could not: the report says the layer
+    /// is unavailable and the verdict rests on the others.
+    pub classifier_unavailable: Option<String>,
     /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
     /// a mark).
     pub mark_search: DetectOptions,
+}
+
+/// The classifier's part of one verification.
+enum ClassifierRun {
+    Model(Arc<classifier::score::Detector>),
+    Unavailable(String),
 }
 
 /// Verifies one file. Problems with the file's provenance are findings in the report, not
@@ -93,13 +104,39 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         let t = Instant::now();
         read_c2pa(path, opts).map(|m| (m, ms(t)))
     };
-    let (sha256, manifest, scanned) = if threads < 2 {
-        (hash(), read(), scan_marks.map(|f| f()))
+    // The classifier never fails verification: a problem becomes an `unavailable` section.
+    let classify = (!still_image).then_some(()).and_then(|()| {
+        match (&opts.classifier, &opts.classifier_unavailable) {
+            (Some(det), _) => Some(ClassifierRun::Model(det.clone())),
+            (None, Some(reason)) => Some(ClassifierRun::Unavailable(reason.clone())),
+            (None, None) => None,
+        }
+    });
+    let run_classifier = |run: ClassifierRun| {
+        let t = Instant::now();
+        let section = match run {
+            ClassifierRun::Model(det) => det.score_file(path).unwrap_or_else(|e| {
+                classifier::score::ClassifierSection::unavailable(&det.name, error_chain(&e))
+            }),
+            ClassifierRun::Unavailable(reason) => {
+                classifier::score::ClassifierSection::unavailable("verity-detector", reason)
+            }
+        };
+        (section, ms(t))
+    };
+    let (sha256, manifest, scanned, classified) = if threads < 2 {
+        (
+            hash(),
+            read(),
+            scan_marks.map(|f| f()),
+            classify.map(run_classifier),
+        )
     } else {
         std::thread::scope(|s| {
             let hasher = s.spawn(hash);
             let scanner = scan_marks.map(|f| s.spawn(f));
             let manifest = read();
+            let classified = classify.map(run_classifier);
             let failed = |what: &str| {
                 DetectError::io(
                     path,
@@ -108,9 +145,13 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
             };
             let hashed = hasher.join().unwrap_or_else(|_| Err(failed("hashing")));
             let scanned = scanner.map(|h| h.join().unwrap_or_else(|_| Err(failed("watermark"))));
-            (hashed, manifest, scanned)
+            (hashed, manifest, scanned, classified)
         })
     };
+    let classifier = classified.map(|(section, t)| {
+        timings.insert("classifier".to_string(), t);
+        section
+    });
     let (sha256, hash_ms) = sha256?;
     let (manifest, c2pa_ms) = manifest?;
     timings.insert("hash".to_string(), hash_ms);
@@ -165,7 +206,18 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     if c2pa.repository_error.is_none() {
         c2pa.repository_error = opts.repository_unavailable.clone();
     }
-    let mut verdict = verdict::decide(&c2pa, watermark.as_ref(), visible_mark.as_ref());
+    if classifier
+        .as_ref()
+        .is_some_and(|c| c.status != classifier::score::ClassifierStatus::Unavailable)
+    {
+        layers.push("classifier".into());
+    }
+    let mut verdict = verdict::decide(
+        &c2pa,
+        watermark.as_ref(),
+        visible_mark.as_ref(),
+        classifier.as_ref(),
+    );
     if still_image {
         verdict.evidence.push(format!(
             "the file is a still image ({}): its C2PA manifest was checked; the watermark, the badge and the classifier are for video and were not",
@@ -179,7 +231,7 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
         c2pa,
         watermark,
         visible_mark,
-        classifier: None,
+        classifier,
         layers_checked: layers,
         timings_ms: timings,
     })

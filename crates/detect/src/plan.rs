@@ -32,6 +32,10 @@ pub struct VerifyRequest {
     pub search_rotation: bool,
     /// The most threads one verification uses; 0 takes every core.
     pub threads: usize,
+    /// Leave the synthetic-video classifier out.
+    pub skip_classifier: bool,
+    /// A classifier folder (detector.json and model.safetensors) instead of the built-in one.
+    pub detector: Option<PathBuf>,
 }
 
 impl VerifyRequest {
@@ -62,7 +66,16 @@ impl VerifyRequest {
                 problem,
             )
         };
+        let (classifier, classifier_unavailable) = match (&self.detector, self.skip_classifier) {
+            (_, true) => (None, None),
+            (dir, false) => match crate::classifier::resolve(dir.as_deref()) {
+                Ok(d) => (Some(Arc::new(d)), None),
+                Err(e) => (None, Some(crate::error_chain(&e))),
+            },
+        };
         Ok(VerifyOptions {
+            classifier,
+            classifier_unavailable,
             trust,
             keys,
             repository,

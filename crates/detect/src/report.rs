@@ -31,6 +31,9 @@ pub enum VerdictLabel {
     FragmentsNeeded,
     /// A spectral mark was found, but no manifest for it.
     WatermarkedNoManifest,
+    /// No credentials and no marks, and the classifier's score passes its operating threshold
+    /// (chosen for 1 % false positives on real footage).
+    LikelySynthetic,
     /// No credentials and no other evidence.
     NoEvidence,
 }
@@ -47,6 +50,7 @@ impl VerdictLabel {
             VerdictLabel::WatermarkedNoManifest => "watermarked-no-manifest",
             VerdictLabel::RemoteCredentials => "remote-credentials",
             VerdictLabel::FragmentsNeeded => "fragments-needed",
+            VerdictLabel::LikelySynthetic => "likely-synthetic",
             VerdictLabel::NoEvidence => "no-evidence",
         }
     }
@@ -119,8 +123,8 @@ pub struct Report {
     pub watermark: Option<crate::marks::WatermarkSection>,
     /// The visible badge: `null` when that layer was not checked.
     pub visible_mark: Option<verity_provenance::marks::VisibleDetection>,
-    /// The synthetic-video classifier: `null` until that layer is checked.
-    pub classifier: Option<serde_json::Value>,
+    /// The synthetic-video classifier: `null` when that layer was not checked.
+    pub classifier: Option<crate::classifier::score::ClassifierSection>,
     /// Which layers this report looked at.
     pub layers_checked: Vec<String>,
     /// Time spent in each stage, in milliseconds.

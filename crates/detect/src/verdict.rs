@@ -6,6 +6,7 @@ use verity_provenance::manifest::{
 use verity_provenance::marks::VisibleDetection;
 use verity_provenance::{C2paState, ManifestReport};
 
+use crate::classifier::score::{ClassifierSection, ClassifierStatus};
 use crate::marks::{SignalLevel, WatermarkSection};
 use crate::report::{C2paSection, Verdict, VerdictLabel};
 
@@ -15,6 +16,7 @@ pub fn decide(
     section: &C2paSection,
     watermark: Option<&WatermarkSection>,
     visible: Option<&VisibleDetection>,
+    classifier: Option<&ClassifierSection>,
 ) -> Verdict {
     let mut v = if section.recovered_via.is_some() {
         recovered(section)
@@ -54,7 +56,59 @@ pub fn decide(
             "no visible AI badge".into()
         });
     }
+    if let Some(c) = classifier {
+        with_classifier(&mut v, c);
+    }
     v
+}
+
+/// The classifier's part of the verdict: its finding in the evidence; `likely-synthetic` when
+/// nothing else was found and the score passes the threshold; a conflict named, not hidden,
+/// when credentials say the content is not AI-made and the score says it is.
+fn with_classifier(v: &mut Verdict, c: &ClassifierSection) {
+    let (Some(p), Some(above)) = (c.synthetic_probability, c.above_threshold) else {
+        v.evidence.push(match c.status {
+            ClassifierStatus::NotEnoughSignal => format!(
+                "classifier: not enough signal to score ({})",
+                c.reason.as_deref().unwrap_or("too little picture")
+            ),
+            _ => format!(
+                "classifier unavailable, the verdict rests on the other layers: {}",
+                c.reason.as_deref().unwrap_or("no reason given")
+            ),
+        });
+        return;
+    };
+    let op = c.operating_point.as_ref();
+    let threshold = op.map_or(String::new(), |o| {
+        format!(
+            " against a threshold of {:.2}, which flags {:.1} % of the {} real and other non-AI validation clips (at most {:.1} % at 95 % confidence)",
+            o.threshold,
+            100.0 * o.measured_fpr,
+            o.negatives,
+            100.0 * o.fpr_upper_95
+        )
+    });
+    v.evidence.push(format!(
+        "classifier ({}): synthetic probability {:.2}{threshold}",
+        c.model, p
+    ));
+    if !above {
+        return;
+    }
+    match v.label {
+        VerdictLabel::NoEvidence => {
+            v.label = VerdictLabel::LikelySynthetic;
+            v.confidence = Some(p);
+            v.summary = format!(
+                "No credentials or marks, but the classifier scores this video as likely synthetic (probability {p:.2}). A classifier can be wrong: see its measured error rates."
+            );
+        }
+        VerdictLabel::SignedOtherOrigin => v.evidence.push(format!(
+            "conflict: the credentials do not declare AI generation, but the classifier scores the video as likely synthetic (probability {p:.2})"
+        )),
+        _ => {}
+    }
 }
 
 /// A manifest recovered through the watermark: it is the credentials of the original, and the
@@ -333,7 +387,7 @@ mod tests {
         for (term, _) in TERMS {
             for act in ["c2pa.created", "c2pa.edited"] {
                 let s = signed(vec![action(act, term)], C2paState::Trusted);
-                let v = decide(&s, None, None);
+                let v = decide(&s, None, None, None);
                 let (label, summary) = match (*term, act) {
                     ("trainedAlgorithmicMedia", "c2pa.created") => {
                         (VerdictLabel::AiGeneratedSigned, "AI-generated, signed by")
@@ -376,7 +430,7 @@ mod tests {
             C2paState::Valid,
         );
         assert_eq!(
-            decide(&s, None, None).label,
+            decide(&s, None, None, None).label,
             VerdictLabel::AiGeneratedSigned
         );
         let s = signed(
@@ -387,14 +441,14 @@ mod tests {
             C2paState::Valid,
         );
         assert_eq!(
-            decide(&s, None, None).label,
+            decide(&s, None, None, None).label,
             VerdictLabel::AiGeneratedSigned
         );
         let s = signed(
             vec![action("c2pa.created", "algorithmicMedia")],
             C2paState::Trusted,
         );
-        let v = decide(&s, None, None);
+        let v = decide(&s, None, None, None);
         assert_eq!(v.label, VerdictLabel::SignedOtherOrigin);
         assert!(
             v.evidence
@@ -425,7 +479,7 @@ mod tests {
         ] {
             let mut s = signed(vec![action(act, term)], C2paState::Trusted);
             s.recovered_via = Some("watermark".into());
-            let v = decide(&s, None, None);
+            let v = decide(&s, None, None, None);
             assert_eq!(v.label, VerdictLabel::WatermarkedRecovered);
             assert!(v.summary.contains(want), "{term}: {}", v.summary);
         }
@@ -561,7 +615,7 @@ mod tests {
                         confidence: if found { 0.9 } else { 0.1 },
                         frames_used: 20,
                     });
-                    let v = decide(&section(m), wm.as_ref(), badge.as_ref());
+                    let v = decide(&section(m), wm.as_ref(), badge.as_ref(), None);
                     let found = w.as_ref().is_some_and(|(f, _)| *f);
                     assert_eq!(
                         v.label,
@@ -590,5 +644,97 @@ mod tests {
             }
         }
         assert_eq!(cases, 9 * 4 * 3);
+    }
+
+    fn classified(p: Option<f64>, status: ClassifierStatus) -> ClassifierSection {
+        use crate::classifier::score::OperatingPoint;
+        ClassifierSection {
+            status,
+            synthetic_probability: p,
+            above_threshold: p.map(|p| p > 0.8),
+            model: "verity-detector@test".into(),
+            operating_point: Some(OperatingPoint {
+                threshold: 0.8,
+                target_fpr: 0.01,
+                measured_fpr: 0.01,
+                fpr_upper_95: 0.05,
+                negatives: 200,
+                split: "val".into(),
+            }),
+            frames_scored: 4,
+            segments: Vec::new(),
+            reason: (p.is_none()).then(|| "2 frames".to_string()),
+        }
+    }
+
+    /// The classifier's place in the verdict, over every manifest case: it labels a file only
+    /// when nothing else was found; a high score against credentials that do not declare AI is
+    /// a conflict in the evidence; an unscored file or a missing model only adds evidence.
+    #[test]
+    fn the_classifier_decides_only_when_nothing_else_was_found() {
+        let high = classified(Some(0.97), ClassifierStatus::Scored);
+        let low = classified(Some(0.10), ClassifierStatus::Scored);
+        let unscored = classified(None, ClassifierStatus::NotEnoughSignal);
+        let missing = ClassifierSection::unavailable("verity-detector", "no weights".into());
+        for m in [
+            Manifest::Trusted,
+            Manifest::Valid,
+            Manifest::Tampered,
+            Manifest::BrokenSignature,
+            Manifest::Remote,
+            Manifest::Absent,
+            Manifest::Recovered,
+        ] {
+            let base = decide(&section(m), None, None, None);
+            let with_high = decide(&section(m), None, None, Some(&high));
+            match m {
+                Manifest::Absent => {
+                    assert_eq!(with_high.label, VerdictLabel::LikelySynthetic);
+                    assert_eq!(with_high.confidence, Some(0.97));
+                }
+                _ => assert_eq!(with_high.label, base.label, "{m:?}"),
+            }
+            assert!(
+                with_high
+                    .evidence
+                    .iter()
+                    .any(|e| e.contains("synthetic probability 0.97") && e.contains("0.80")),
+                "{m:?}: {:?}",
+                with_high.evidence
+            );
+            for other in [&low, &unscored, &missing] {
+                let v = decide(&section(m), None, None, Some(other));
+                assert_eq!(v.label, base.label, "{m:?}");
+                assert_eq!(v.evidence.len(), base.evidence.len() + 1, "{m:?}");
+            }
+        }
+        // Signed as a camera capture, scored synthetic: the credentials stand, the conflict shows.
+        let camera = signed(
+            vec![action("c2pa.created", "digitalCapture")],
+            C2paState::Trusted,
+        );
+        let v = decide(&camera, None, None, Some(&high));
+        assert_eq!(v.label, VerdictLabel::SignedOtherOrigin);
+        assert!(
+            v.evidence.iter().any(|e| e.starts_with("conflict:")),
+            "{:?}",
+            v.evidence
+        );
+        // Watermarked without a manifest: the watermark's verdict stands.
+        let mut wm = section(Manifest::Absent);
+        wm.repository_error = None;
+        let v = decide(
+            &wm,
+            None,
+            None,
+            Some(&classified(None, ClassifierStatus::NotEnoughSignal)),
+        );
+        assert!(v.evidence.iter().any(|e| e.contains("not enough signal")));
+        let v = decide(&wm, None, None, Some(&missing));
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("classifier unavailable"))
+        );
     }
 }

@@ -26,6 +26,25 @@ pub enum Sampling {
     /// slices of the duration. The reader seeks to the key frame before each pick when that
     /// skips work, so it decodes no more than it must.
     Spread(u64),
+    /// `count` runs of `len` consecutive frames spread evenly over the first `total` frames:
+    /// run k starts at frame (2k + 1)·(total − len + 1) / (2·count). Every frame is decoded
+    /// (a run needs its neighbours decoded in order), only the runs' frames are converted and
+    /// handed out: frame triples for a classifier at the cost of decoding alone.
+    Runs { count: u64, len: u64, total: u64 },
+}
+
+impl Sampling {
+    /// The first frame of each run of [`Sampling::Runs`] (empty when no run fits).
+    pub fn run_starts(count: u64, len: u64, total: u64) -> Vec<u64> {
+        if len == 0 || total < len {
+            return Vec::new();
+        }
+        let usable = total - len + 1;
+        let count = count.min(usable);
+        (0..count)
+            .map(|k| (2 * k + 1) * usable / (2 * count))
+            .collect()
+    }
 }
 
 /// What the reader does with the first audio stream.
@@ -161,7 +180,10 @@ impl Reader {
     pub fn open(path: impl AsRef<Path>, opts: ReaderOptions) -> Result<Reader> {
         let path = path.as_ref();
         match opts.sampling {
-            Sampling::EveryNth(0) | Sampling::Spread(0) => {
+            Sampling::EveryNth(0)
+            | Sampling::Spread(0)
+            | Sampling::Runs { count: 0, .. }
+            | Sampling::Runs { len: 0, .. } => {
                 return Err(MediaError::InvalidOption {
                     name: "sampling",
                     value: "0".into(),
@@ -544,6 +566,15 @@ impl Reader {
         match self.opts.sampling {
             Sampling::All => true,
             Sampling::EveryNth(n) => index % n == 0,
+            Sampling::Runs { count, len, total } => {
+                let usable = total.saturating_sub(len) + 1;
+                let count = count.min(usable);
+                index < total
+                    && (0..count).any(|k| {
+                        let start = (2 * k + 1) * usable / (2 * count);
+                        (start..start + len).contains(&index)
+                    })
+            }
             Sampling::Spread(_) => {
                 let mut hit = false;
                 while let Some(&target) = self.targets.front() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use verity_media::{Picture, PixelFormat, Reader, ReaderOptions};
+use verity_media::{Picture, PixelFormat, Reader, ReaderOptions, Sampling};
 
 use super::canon;
 use crate::error::{DetectError, Result};
@@ -124,51 +124,56 @@ pub struct ClipFrames {
 /// only the frames of the chosen triples are converted and kept.
 pub fn read_triples(path: &Path, max_triples: usize, max_frames: u64) -> Result<ClipFrames> {
     let info = verity_media::probe(path)?;
-    let total = info.video.frames.unwrap_or(0).min(max_frames);
+    let total = frame_count(&info).min(max_frames);
     read_triples_known(path, max_triples, total)
 }
 
-fn middles(total: u64, n: usize) -> Vec<u64> {
-    if total < 3 || n == 0 {
-        return Vec::new();
-    }
-    let usable = total - 2;
-    let n = (n as u64).min(usable);
-    (0..n).map(|k| 1 + (2 * k + 1) * usable / (2 * n)).collect()
+/// The video's frame count: the stream's index or duration, else the container's duration (a
+/// WebM stream often gives neither), times the frame rate.
+pub fn frame_count(info: &verity_media::StreamInfo) -> u64 {
+    info.expected_frames()
+        .or_else(|| info.duration_s.map(|d| (d * info.video.fps).round() as u64))
+        .unwrap_or(0)
 }
 
 fn read_triples_known(path: &Path, max_triples: usize, total: u64) -> Result<ClipFrames> {
+    let starts = Sampling::run_starts(max_triples as u64, 3, total);
+    if starts.is_empty() {
+        return Ok(ClipFrames {
+            triples: Vec::new(),
+        });
+    }
     let opts = ReaderOptions {
         format: PixelFormat::Rgb24,
+        sampling: Sampling::Runs {
+            count: max_triples as u64,
+            len: 3,
+            total,
+        },
         ..Default::default()
     };
     let mut reader = Reader::open(path, opts)?;
-    let wanted = middles(total, max_triples);
-    let mut triples = Vec::with_capacity(wanted.len());
-    let mut window: Vec<(f64, RgbImage)> = Vec::with_capacity(3);
-    let mut next = 0;
-    while next < wanted.len() {
+    let mut triples = Vec::with_capacity(starts.len());
+    let mut window: Vec<(u64, f64, RgbImage)> = Vec::with_capacity(3);
+    while triples.len() < starts.len() {
         let Some(frame) = reader.next_frame()? else {
             break;
         };
-        let i = frame.index;
-        let keep = wanted[next].saturating_sub(1) <= i && i <= wanted[next] + 1;
-        if !keep {
-            window.clear();
-            continue;
-        }
-        let t = frame.time_s();
+        let (i, t) = (frame.index, frame.time_s());
         let Picture::Rgb(img) = frame.picture else {
             continue;
         };
-        window.push((t, canon::view(&img)));
+        // A frame that does not follow the one before starts a new run (a damaged stream can
+        // skip frames).
+        if window.last().is_some_and(|w| w.0 + 1 != i) {
+            window.clear();
+        }
+        window.push((i, t, canon::view(&img)));
         if window.len() == 3 {
-            let [a, b, c]: [(f64, RgbImage); 3] = match std::mem::take(&mut window).try_into() {
-                Ok(w) => w,
-                Err(_) => break,
-            };
-            triples.push((b.0, [a.1, b.1, c.1]));
-            next += 1;
+            let mut w = std::mem::take(&mut window).into_iter();
+            if let (Some(a), Some(b), Some(c)) = (w.next(), w.next(), w.next()) {
+                triples.push((b.1, [a.2, b.2, c.2]));
+            }
         }
     }
     Ok(ClipFrames { triples })

@@ -2,12 +2,41 @@
 //! canonical view ([`canon`]), its dataset as training reads it ([`data`]), training with
 //! checkpoints ([`train`]), and the figures that measure it ([`metrics`]).
 
+pub mod baseline;
+pub mod calibrate;
 pub mod canon;
 pub mod data;
+pub mod eval;
 pub mod metrics;
 pub mod net;
 pub mod optim;
+pub mod score;
 pub mod train;
+
+use std::path::Path;
+
+use crate::error::Result;
+use score::Detector;
+
+static BUNDLED_CONFIG: &[u8] = include_bytes!("../../../../models/detector/detector.json");
+static BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../../models/detector/model.safetensors");
+
+/// The classifier built into verity (models/detector when it was built).
+pub fn bundled() -> Result<Detector> {
+    Detector::from_bytes(
+        BUNDLED_CONFIG,
+        BUNDLED_WEIGHTS,
+        Path::new("models/detector (built in)"),
+    )
+}
+
+/// The classifier in `dir`, or the built-in one.
+pub fn resolve(dir: Option<&Path>) -> Result<Detector> {
+    match dir {
+        Some(d) => Detector::load(d),
+        None => bundled(),
+    }
+}
 
 /// SplitMix64: batches and initial weights are the same for a seed everywhere.
 #[derive(Clone, Debug)]

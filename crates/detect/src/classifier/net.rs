@@ -86,7 +86,7 @@ impl Net {
         &self.cfg
     }
 
-    /// Logits [B] of features [B, 9, H, W].
+    /// Logits `[B]` of features `[B, 9, H, W]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for c in &self.convs {
@@ -98,7 +98,7 @@ impl Net {
 }
 
 /// `x − up(down(x))` for factor 2, nearest both ways: each pixel minus the top-left pixel of
-/// its 2 × 2 block. `x` is [B, C, H, W] with even H and W.
+/// its 2 × 2 block. `x` is `[B, C, H, W]` with even H and W.
 fn npr(x: &Tensor) -> Result<Tensor> {
     let (b, c, h, w) = x.dims4()?;
     let tl = x

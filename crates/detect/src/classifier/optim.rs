@@ -80,11 +80,14 @@ impl AdamW {
             let (Some(m), Some(v)) = (self.m.get(name), self.v.get(name)) else {
                 continue;
             };
-            let m2 = ((m * c.beta1)? + (g * (1.0 - c.beta1))?)?;
-            let v2 = ((v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
+            // Detached: a gradient can carry the graph that made it, and a moment kept with its
+            // graph would hold every earlier step's tensors alive.
+            let g = g.detach();
+            let m2 = ((m * c.beta1)? + (&g * (1.0 - c.beta1))?)?.detach();
+            let v2 = ((v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
             let update = ((&m2 / bc1)? / ((&v2 / bc2)?.sqrt()? + c.eps)?)?;
             let theta = var.as_tensor();
-            let next = (theta - ((update + (theta * c.weight_decay)?)? * c.lr)?)?;
+            let next = (theta - ((update + (theta * c.weight_decay)?)? * c.lr)?)?.detach();
             var.set(&next)?;
             self.m.insert(name.clone(), m2);
             self.v.insert(name.clone(), v2);

@@ -1,0 +1,137 @@
+//! From a training checkpoint to a shippable classifier: one temperature fitted on the
+//! validation split's clip logits (least negative log-likelihood), and the operating threshold
+//! chosen there for a 1 % false-positive rate on the non-AI clips.
+
+use std::path::Path;
+
+use candle_core::Device;
+
+use super::data::{ClipFrames, Entry, Index, Split, load_clips};
+use super::metrics::{clopper_pearson, rate_above, threshold_at_fpr};
+use super::score::{DETECTOR_CONFIG, DETECTOR_WEIGHTS, DetectorConfig, OperatingPoint};
+use super::train::{BEST, TRIPLES_PER_CLIP, build, clip_logits, load_config, mean_logit};
+use crate::error::{DetectError, Result};
+
+/// The false-positive rate the operating threshold is chosen for.
+pub const TARGET_FPR: f64 = 0.01;
+
+/// The temperature that minimises the mean negative log-likelihood of `labels` given
+/// `logits / T`, searched over 0.05 to 20 on a log grid and refined around the best point.
+pub fn fit_temperature(logits: &[f64], labels: &[u8]) -> f64 {
+    let nll = |t: f64| {
+        logits
+            .iter()
+            .zip(labels)
+            .map(|(&x, &l)| {
+                let z = x / t;
+                z.max(0.0) - z * f64::from(l) + (-z.abs()).exp().ln_1p()
+            })
+            .sum::<f64>()
+    };
+    let grid = |lo: f64, hi: f64, n: usize| {
+        (0..=n)
+            .map(|k| (lo.ln() + (hi.ln() - lo.ln()) * k as f64 / n as f64).exp())
+            .min_by(|a, b| nll(*a).total_cmp(&nll(*b)))
+            .unwrap_or(1.0)
+    };
+    let coarse = grid(0.05, 20.0, 200);
+    grid(coarse / 1.05, coarse * 1.05, 100)
+}
+
+/// The clip logits of `clips` under the network in `weights`.
+pub fn clip_scores(
+    cfg: &super::net::Config,
+    weights: &Path,
+    clips: &[(Entry, ClipFrames)],
+) -> Result<Vec<f64>> {
+    let (_, net) = build(cfg, Some(weights), 0, &Device::Cpu)?;
+    clips
+        .iter()
+        .map(|(_, c)| Ok(mean_logit(&clip_logits(&net, c, &Device::Cpu)?)))
+        .collect()
+}
+
+/// Calibrates the best checkpoint of `run` on the validation split of `data` and writes
+/// `detector.json` and `model.safetensors` into `out`.
+pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
+    let net = load_config(run)?;
+    let index = Index::load(data)?;
+    let state: super::train::TrainState = {
+        let p = run.join(super::train::STATE);
+        let b = std::fs::read(&p).map_err(|e| DetectError::io(&p, e))?;
+        serde_json::from_slice(&b).map_err(|e| DetectError::ClassifierWeights {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?
+    };
+    let val_index = Index {
+        entries: index
+            .entries
+            .iter()
+            .filter(|e| e.split == Split::Val && !state.exclude_arms.contains(&e.arm))
+            .cloned()
+            .collect(),
+        ..index
+    };
+    let clips = load_clips(data, &val_index, TRIPLES_PER_CLIP, |_, _| {})?;
+    let weights = run.join(BEST);
+    let logits = clip_scores(&net, &weights, &clips)?;
+    let labels: Vec<u8> = clips.iter().map(|(e, _)| e.label).collect();
+    let temperature = fit_temperature(&logits, &labels);
+    let probs: Vec<f64> = logits
+        .iter()
+        .map(|x| 1.0 / (1.0 + (-x / temperature).exp()))
+        .collect();
+    let negatives: Vec<f64> = probs
+        .iter()
+        .zip(&labels)
+        .filter(|(_, l)| **l == 0)
+        .map(|(p, _)| *p)
+        .collect();
+    let threshold = threshold_at_fpr(&negatives, TARGET_FPR);
+    let measured = rate_above(&negatives, threshold);
+    let k = (measured * negatives.len() as f64).round() as usize;
+    let cfg = DetectorConfig {
+        net,
+        temperature,
+        operating_point: OperatingPoint {
+            threshold,
+            target_fpr: TARGET_FPR,
+            measured_fpr: measured,
+            fpr_upper_95: clopper_pearson(k, negatives.len()).1,
+            negatives: negatives.len(),
+            split: "val".into(),
+        },
+    };
+    std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
+    let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;
+    let wbytes = std::fs::read(&weights).map_err(|e| DetectError::io(&weights, e))?;
+    verity_fs::write_whole(&out.join(DETECTOR_WEIGHTS), &wbytes)
+        .map_err(|e| DetectError::io(&out.join(DETECTOR_WEIGHTS), e))?;
+    verity_fs::write_whole(&out.join(DETECTOR_CONFIG), &json)
+        .map_err(|e| DetectError::io(&out.join(DETECTOR_CONFIG), e))?;
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_shrinks_overconfident_logits() {
+        // Logits of ±8 with 20 % of them wrong: the best temperature softens them.
+        let mut logits = Vec::new();
+        let mut labels = Vec::new();
+        for k in 0..100 {
+            let wrong = k % 5 == 0;
+            let l = (k % 2) as u8;
+            let x = if (l == 1) != wrong { 8.0 } else { -8.0 };
+            logits.push(x);
+            labels.push(l);
+        }
+        let t = fit_temperature(&logits, &labels);
+        // The calibrated probability of the majority side should be near 0.8.
+        let p = 1.0 / (1.0 + (-8.0 / t).exp());
+        assert!((p - 0.8).abs() < 0.01, "t {t}, p {p}");
+    }
+}

@@ -1,0 +1,593 @@
+//! `eval detector`: the classifier measured on the test split, with intervals, against its
+//! baselines and confound gates, and after the attacks a platform makes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Rng;
+use super::baseline::{self, Logistic};
+use super::data::{ClipFrames, Entry, Index, Split, load_clips};
+use super::metrics::{
+    auc, average_precision, brier, clopper_pearson, ece, rate_above, threshold_at_fpr,
+};
+use super::score::Detector;
+use super::train::TRIPLES_PER_CLIP;
+use crate::error::{DetectError, Result};
+
+/// A figure with its 95 % bootstrap interval over source scenes.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Figure {
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// The headline figures over one set of clips.
+#[derive(Clone, Debug, Serialize)]
+pub struct Headline {
+    pub clips: usize,
+    pub positives: usize,
+    pub auc: Figure,
+    pub average_precision: Figure,
+    /// TPR at the shipped operating threshold (chosen on validation).
+    pub tpr_at_threshold: Figure,
+    /// The false-positive rate at that threshold on these clips' negatives.
+    pub fpr_at_threshold: f64,
+    /// TPR at 1 % FPR on these clips' own negatives (or at 1/N when there are fewer than
+    /// 100 negatives), and the FPR actually reached.
+    pub tpr_at_1pct: Figure,
+    pub fpr_reached: f64,
+    pub accuracy_at_threshold: Figure,
+    pub brier: Figure,
+    pub ece: Figure,
+}
+
+/// One arm's rate at the operating threshold.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArmRate {
+    pub arm: String,
+    pub label: u8,
+    pub clips: usize,
+    /// Flagged share (a false-positive rate for a non-AI arm, a TPR for a synthetic one).
+    pub flagged: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// A confound gate and whether the model passed it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Gate {
+    pub name: String,
+    pub value: f64,
+    pub target: String,
+    pub passed: bool,
+}
+
+/// An attack's effect.
+#[derive(Clone, Debug, Serialize)]
+pub struct Robustness {
+    pub attack: String,
+    pub auc: f64,
+    pub drop: f64,
+    pub passed: bool,
+}
+
+/// Everything `eval detector` measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalReport {
+    pub model: String,
+    pub threshold: f64,
+    pub test: Headline,
+    /// F1 (verity's generator) against every non-AI test clip.
+    pub generator_f1: Headline,
+    pub arms: Vec<ArmRate>,
+    pub baselines: BTreeMap<String, f64>,
+    pub gates: Vec<Gate>,
+    pub robustness: Vec<Robustness>,
+    pub counts: BTreeMap<String, usize>,
+}
+
+/// How to evaluate.
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    pub data: PathBuf,
+    pub bootstrap: usize,
+    pub seed: u64,
+    /// Re-encode the test clips (H.264 CRF 28, a 0.5× resize, VP9) with the `ffmpeg` CLI into
+    /// this folder and score them again; `None` skips it.
+    pub attacks_dir: Option<PathBuf>,
+}
+
+/// The attacks, as `ffmpeg` arguments between input and output.
+pub const ATTACKS: [(&str, &[&str], &str); 3] = [
+    (
+        "h264-crf28",
+        &["-c:v", "libx264", "-crf", "28", "-preset", "medium"],
+        "mp4",
+    ),
+    (
+        "resize-0.5",
+        &[
+            "-vf",
+            "scale=trunc(iw/4)*2:trunc(ih/4)*2",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "23",
+        ],
+        "mp4",
+    ),
+    (
+        "vp9",
+        &[
+            "-c:v",
+            "libvpx-vp9",
+            "-crf",
+            "32",
+            "-b:v",
+            "0",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+        ],
+        "webm",
+    ),
+];
+
+struct Scored<'a> {
+    entry: &'a Entry,
+    prob: f64,
+}
+
+fn bootstrap(
+    items: &[Scored<'_>],
+    reps: usize,
+    seed: u64,
+    f: impl Fn(&[f64], &[u8]) -> Option<f64>,
+) -> Figure {
+    let probs: Vec<f64> = items.iter().map(|s| s.prob).collect();
+    let labels: Vec<u8> = items.iter().map(|s| s.entry.label).collect();
+    let value = f(&probs, &labels).unwrap_or(f64::NAN);
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (k, s) in items.iter().enumerate() {
+        groups.entry(s.entry.source.as_str()).or_default().push(k);
+    }
+    let groups: Vec<Vec<usize>> = groups.into_values().collect();
+    let mut rng = Rng::new(seed);
+    let mut vals = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let (mut p, mut l) = (Vec::new(), Vec::new());
+        for _ in 0..groups.len() {
+            for &k in &groups[rng.below(groups.len())] {
+                p.push(probs[k]);
+                l.push(labels[k]);
+            }
+        }
+        if let Some(v) = f(&p, &l).filter(|v| v.is_finite()) {
+            vals.push(v);
+        }
+    }
+    vals.sort_by(f64::total_cmp);
+    let q = |x: f64| {
+        vals.get(((vals.len() as f64 - 1.0) * x).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Figure {
+        value,
+        lo: q(0.025),
+        hi: q(0.975),
+    }
+}
+
+fn headline(items: &[Scored<'_>], threshold: f64, reps: usize, seed: u64) -> Headline {
+    let neg: Vec<f64> = items
+        .iter()
+        .filter(|s| s.entry.label == 0)
+        .map(|s| s.prob)
+        .collect();
+    let target = if neg.len() >= 100 {
+        0.01
+    } else {
+        1.0 / neg.len().max(1) as f64
+    };
+    let own = threshold_at_fpr(&neg, target);
+    let tpr_at = move |t: f64| {
+        move |p: &[f64], l: &[u8]| {
+            let pos: Vec<f64> = p
+                .iter()
+                .zip(l)
+                .filter(|(_, l)| **l == 1)
+                .map(|(p, _)| *p)
+                .collect();
+            (!pos.is_empty()).then(|| rate_above(&pos, t))
+        }
+    };
+    Headline {
+        clips: items.len(),
+        positives: items.iter().filter(|s| s.entry.label == 1).count(),
+        auc: bootstrap(items, reps, seed, auc),
+        average_precision: bootstrap(items, reps, seed, average_precision),
+        tpr_at_threshold: bootstrap(items, reps, seed, tpr_at(threshold)),
+        fpr_at_threshold: rate_above(&neg, threshold),
+        tpr_at_1pct: bootstrap(items, reps, seed, tpr_at(own)),
+        fpr_reached: rate_above(&neg, own),
+        accuracy_at_threshold: bootstrap(items, reps, seed, |p, l| {
+            Some(
+                p.iter()
+                    .zip(l)
+                    .filter(|(p, l)| (**p > threshold) == (**l == 1))
+                    .count() as f64
+                    / p.len().max(1) as f64,
+            )
+        }),
+        brier: bootstrap(items, reps, seed, |p, l| Some(brier(p, l))),
+        ece: bootstrap(items, reps, seed, |p, l| Some(ece(p, l, 10))),
+    }
+}
+
+fn logistic_auc(train: &[(Vec<f64>, u8)], test: &[(Vec<f64>, u8)]) -> f64 {
+    let x: Vec<Vec<f64>> = train.iter().map(|r| r.0.clone()).collect();
+    let y: Vec<u8> = train.iter().map(|r| r.1).collect();
+    let m = Logistic::fit(&x, &y);
+    let s: Vec<f64> = test.iter().map(|r| m.score(&r.0)).collect();
+    let l: Vec<u8> = test.iter().map(|r| r.1).collect();
+    auc(&s, &l).unwrap_or(0.5)
+}
+
+fn probe_features(path: &Path, clip: &ClipFrames) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let info = verity_media::probe(path)?;
+    let meta = baseline::metadata(&info);
+    let log_bitrate = meta[4];
+    Ok((
+        meta,
+        baseline::trivial(clip, log_bitrate),
+        baseline::spectral(clip),
+    ))
+}
+
+/// Runs the evaluation. `progress(stage, done, total)` is called as clips are scored.
+pub fn evaluate(
+    det: &Detector,
+    opts: &EvalOptions,
+    mut progress: impl FnMut(&str, usize, usize),
+) -> Result<EvalReport> {
+    let index = Index::load(&opts.data)?;
+    let threshold = det.config.operating_point.threshold;
+    let mut counts = BTreeMap::new();
+    for e in &index.entries {
+        *counts
+            .entry(format!("{}/{}", e.arm, e.split.name()))
+            .or_insert(0) += 1;
+    }
+    let test_entries: Vec<&Entry> = index
+        .entries
+        .iter()
+        .filter(|e| e.split == Split::Test)
+        .collect();
+    if test_entries.is_empty() {
+        return Err(DetectError::BadIndex {
+            path: opts.data.join(super::data::INDEX),
+            reason: "no test clips".into(),
+        });
+    }
+    // The classifier on each test clip, as verify scores a file.
+    let mut scored = Vec::with_capacity(test_entries.len());
+    for (k, e) in test_entries.iter().enumerate() {
+        let s = det.score_file(&opts.data.join(&e.file))?;
+        let prob = s
+            .synthetic_probability
+            .ok_or_else(|| DetectError::BadIndex {
+                path: opts.data.join(&e.file),
+                reason: format!("not scored: {}", s.reason.unwrap_or_default()),
+            })?;
+        scored.push(Scored { entry: e, prob });
+        progress("scoring the test split", k + 1, test_entries.len());
+    }
+    let test = headline(&scored, threshold, opts.bootstrap, opts.seed);
+    let f1: Vec<Scored<'_>> = scored
+        .iter()
+        .filter(|s| s.entry.label == 0 || s.entry.arm == "generator")
+        .map(|s| Scored {
+            entry: s.entry,
+            prob: s.prob,
+        })
+        .collect();
+    let generator_f1 = headline(&f1, threshold, opts.bootstrap, opts.seed);
+
+    let mut by_arm: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for s in &scored {
+        by_arm.entry(s.entry.arm.as_str()).or_default().push(s.prob);
+    }
+    let arms = by_arm
+        .iter()
+        .map(|(arm, p)| {
+            let k = p.iter().filter(|&&x| x > threshold).count();
+            let (lo, hi) = clopper_pearson(k, p.len());
+            let label = scored
+                .iter()
+                .find(|s| s.entry.arm == *arm)
+                .map_or(0, |s| s.entry.label);
+            ArmRate {
+                arm: arm.to_string(),
+                label,
+                clips: p.len(),
+                flagged: k as f64 / p.len().max(1) as f64,
+                lo,
+                hi,
+            }
+        })
+        .collect::<Vec<_>>();
+
+    // Baselines and confound probes: features of the train and test clips.
+    let wanted = Index {
+        entries: index
+            .entries
+            .iter()
+            .filter(|e| e.split != Split::Val)
+            .cloned()
+            .collect(),
+        ..index.clone()
+    };
+    let clips = load_clips(&opts.data, &wanted, TRIPLES_PER_CLIP, |d, n| {
+        progress("reading clips for the baselines", d, n)
+    })?;
+    type Rows = Vec<(Vec<f64>, u8)>;
+    let (mut meta, mut triv, mut spec): ([Rows; 2], [Rows; 2], [Rows; 2]) = Default::default();
+    for (e, c) in &clips {
+        let (m, t, s) = probe_features(&opts.data.join(&e.file), c)?;
+        let k = usize::from(e.split == Split::Test);
+        meta[k].push((m, e.label));
+        triv[k].push((t, e.label));
+        spec[k].push((s, e.label));
+    }
+    let meta_auc = logistic_auc(&meta[0], &meta[1]);
+    let trivial_auc = logistic_auc(&triv[0], &triv[1]);
+    let spectral_auc = logistic_auc(&spec[0], &spec[1]);
+    let mut baselines = BTreeMap::new();
+    baselines.insert("metadata logistic regression".to_string(), meta_auc);
+    baselines.insert(
+        "trivial-content logistic regression".to_string(),
+        trivial_auc,
+    );
+    baselines.insert("spectral logistic regression".to_string(), spectral_auc);
+
+    // Real versus real: the classifier's scores on the two real scenes of the test split with
+    // the most clips, one taken as "positive".
+    let mut real_groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for s in scored.iter().filter(|s| s.entry.arm.starts_with("real-")) {
+        real_groups
+            .entry(s.entry.source.as_str())
+            .or_default()
+            .push(s.prob);
+    }
+    let mut groups: Vec<(&str, Vec<f64>)> = real_groups.into_iter().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
+    let real_vs_real = match groups.as_slice() {
+        [a, b, ..] => {
+            let mut p = a.1.clone();
+            p.extend(&b.1);
+            let l: Vec<u8> = std::iter::repeat_n(1, a.1.len())
+                .chain(std::iter::repeat_n(0, b.1.len()))
+                .collect();
+            let v = auc(&p, &l).unwrap_or(0.5);
+            Some((format!("{} vs {}", a.0, b.0), v.max(1.0 - v)))
+        }
+        _ => None,
+    };
+    let mut gates = vec![
+        Gate {
+            name: "metadata-only classifier AUC".into(),
+            value: meta_auc,
+            target: "≤ 0.55".into(),
+            passed: meta_auc <= 0.55,
+        },
+        Gate {
+            name: "classifier AUC minus trivial-content AUC".into(),
+            value: test.auc.value - trivial_auc,
+            target: "≥ 0.15".into(),
+            passed: test.auc.value - trivial_auc >= 0.15,
+        },
+    ];
+    if let Some((name, v)) = real_vs_real {
+        gates.push(Gate {
+            name: format!("real versus real AUC ({name}, the larger of AUC and 1 − AUC)"),
+            value: v,
+            target: "≤ 0.60".into(),
+            passed: v <= 0.60,
+        });
+    }
+    gates.push(Gate {
+        name: "F1 (verity's generator) AUC".into(),
+        value: generator_f1.auc.value,
+        target: "≥ 0.99".into(),
+        passed: generator_f1.auc.value >= 0.99,
+    });
+    gates.push(Gate {
+        name: "F1 TPR at 1 % FPR".into(),
+        value: generator_f1.tpr_at_1pct.value,
+        target: "≥ 0.90".into(),
+        passed: generator_f1.tpr_at_1pct.value >= 0.90,
+    });
+    let worst_fp = arms
+        .iter()
+        .filter(|a| a.label == 0)
+        .map(|a| a.flagged)
+        .fold(0.0, f64::max);
+    gates.push(Gate {
+        name: "worst false-positive rate of a non-AI arm at the threshold".into(),
+        value: worst_fp,
+        target: "≤ 0.05".into(),
+        passed: worst_fp <= 0.05,
+    });
+
+    let mut robustness = Vec::new();
+    if let Some(dir) = &opts.attacks_dir {
+        for (name, args, ext) in ATTACKS {
+            let out_dir = dir.join(name);
+            std::fs::create_dir_all(&out_dir).map_err(|e| DetectError::io(&out_dir, e))?;
+            let mut p = Vec::with_capacity(scored.len());
+            let mut l = Vec::with_capacity(scored.len());
+            for (k, s) in scored.iter().enumerate() {
+                let src = opts.data.join(&s.entry.file);
+                let stem = Path::new(&s.entry.file)
+                    .file_stem()
+                    .map(|x| x.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let dst = out_dir.join(format!("{stem}.{ext}"));
+                if !dst.is_file() {
+                    attack(&src, &dst, args)?;
+                }
+                let sec = det.score_file(&dst)?;
+                p.push(
+                    sec.synthetic_probability
+                        .ok_or_else(|| DetectError::BadIndex {
+                            path: dst.clone(),
+                            reason: format!(
+                                "not scored: {}",
+                                sec.reason.clone().unwrap_or_default()
+                            ),
+                        })?,
+                );
+                l.push(s.entry.label);
+                progress(name, k + 1, scored.len());
+            }
+            let a = auc(&p, &l).unwrap_or(0.5);
+            robustness.push(Robustness {
+                attack: name.to_string(),
+                auc: a,
+                drop: test.auc.value - a,
+                passed: test.auc.value - a <= 0.05,
+            });
+        }
+    }
+    Ok(EvalReport {
+        model: det.name.clone(),
+        threshold,
+        test,
+        generator_f1,
+        arms,
+        baselines,
+        gates,
+        robustness,
+        counts,
+    })
+}
+
+/// Runs `ffmpeg -i src ARGS dst` into a temporary beside `dst`, renamed when it succeeds.
+fn attack(src: &Path, dst: &Path, args: &[&str]) -> Result<()> {
+    let ext = dst
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dst.with_extension(format!("part.{ext}"));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(src)
+        .args(args)
+        .arg(&tmp)
+        .status()
+        .map_err(|e| DetectError::io(Path::new("ffmpeg"), e))?;
+    if !status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(DetectError::io(
+            src,
+            std::io::Error::other(format!("ffmpeg {args:?} failed ({status})")),
+        ));
+    }
+    std::fs::rename(&tmp, dst).map_err(|e| DetectError::io(dst, e))
+}
+
+impl EvalReport {
+    /// The report as Markdown tables (the model card's).
+    pub fn table(&self) -> String {
+        use std::fmt::Write;
+        let f = |x: &Figure| format!("{:.3} [{:.3}, {:.3}]", x.value, x.lo, x.hi);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "Model `{}`, operating threshold {:.3} (chosen on validation for 1 % FPR). Intervals: 95 % bootstrap over source scenes.\n",
+            self.model, self.threshold
+        );
+        let _ = writeln!(
+            s,
+            "| test set | clips (synthetic) | AUC | AP | TPR at threshold (FPR there) | TPR at 1 % FPR (FPR reached) | accuracy at threshold | Brier | ECE |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+        for (name, h) in [
+            ("all arms", &self.test),
+            ("F1 (verity's generator) vs non-AI", &self.generator_f1),
+        ] {
+            let _ = writeln!(
+                s,
+                "| {name} | {} ({}) | {} | {} | {} ({:.3}) | {} ({:.3}) | {} | {} | {} |",
+                h.clips,
+                h.positives,
+                f(&h.auc),
+                f(&h.average_precision),
+                f(&h.tpr_at_threshold),
+                h.fpr_at_threshold,
+                f(&h.tpr_at_1pct),
+                h.fpr_reached,
+                f(&h.accuracy_at_threshold),
+                f(&h.brier),
+                f(&h.ece)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n| arm (test) | label | clips | flagged at threshold | exact 95 % interval |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for a in &self.arms {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.3} | [{:.3}, {:.3}] |",
+                a.arm,
+                if a.label == 1 { "synthetic" } else { "not AI" },
+                a.clips,
+                a.flagged,
+                a.lo,
+                a.hi
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n| baseline (logistic regression, trained on the training split) | test AUC |"
+        );
+        let _ = writeln!(s, "|---|---|");
+        for (name, v) in &self.baselines {
+            let _ = writeln!(s, "| {name} | {v:.3} |");
+        }
+        let _ = writeln!(s, "\n| gate | value | target | passed |");
+        let _ = writeln!(s, "|---|---|---|---|");
+        for g in &self.gates {
+            let _ = writeln!(
+                s,
+                "| {} | {:.3} | {} | {} |",
+                g.name,
+                g.value,
+                g.target,
+                if g.passed { "yes" } else { "**no**" }
+            );
+        }
+        if !self.robustness.is_empty() {
+            let _ = writeln!(s, "\n| attack on the test clips | AUC | drop | ≤ 0.05 |");
+            let _ = writeln!(s, "|---|---|---|---|");
+            for r in &self.robustness {
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.3} | {:.3} | {} |",
+                    r.attack,
+                    r.auc,
+                    r.drop,
+                    if r.passed { "yes" } else { "**no**" }
+                );
+            }
+        }
+        s
+    }
+}
