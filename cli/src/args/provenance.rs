@@ -188,7 +188,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "STORE", conflicts_with = "fragments")]
     pub manifest: Option<PathBuf>,
 
-    /// Check the C2PA manifest only, not the marks.
+    /// Leave out the marks (the spectral watermark and the badge). With --no-classifier as
+    /// well, only the C2PA manifest is checked.
     #[arg(long)]
     pub no_marks: bool,
 

@@ -169,7 +169,7 @@ impl Detector {
             if !b.is_empty() {
                 out.push(Segment {
                     start_s: k as f64 * seg_len,
-                    end_s: ((k + 1) as f64 * seg_len).min(duration_s.max((k + 1) as f64 * seg_len)),
+                    end_s: (k + 1) as f64 * seg_len,
                     score: self.probability(mean(b)),
                 });
                 b.clear();
