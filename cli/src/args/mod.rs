@@ -61,9 +61,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Score a video with the synthetic-video classifier alone: the probability that it is
     /// synthetic, per segment and over the clip, against the operating threshold (chosen for
-    /// 1 % false positives on real footage). No credentials or marks are checked: use verify.
+    /// 1 % false positives on the validation split's non-AI clips). No credentials or marks are
+    /// checked: use verify.
     ///
-    /// Exit codes: 0 below the threshold; 3 above it; 5 not enough signal to score; 1 error.
+    /// Exit codes: 0 below the threshold; 7 above it; 6 not enough signal to score; 1 error.
     Detect(DetectArgs),
     /// Generate a clip from a prompt with the bundled model, signed with a C2PA manifest that
     /// declares it AI-generated (c2pa.created, trainedAlgorithmicMedia) and records the prompt,

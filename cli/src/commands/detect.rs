@@ -39,7 +39,7 @@ fn print_human(file: &std::path::Path, c: &ClassifierSection) {
             );
             if let Some(op) = &c.operating_point {
                 println!(
-                    "  threshold {:.2}: flags {:.1} % of {} non-AI validation clips (at most {:.1} % at 95 % confidence)",
+                    "  threshold {:.2}: flags {:.1} % of the {} non-AI validation clips it was chosen on (at most {:.1} % at 95 % confidence there)",
                     op.threshold,
                     100.0 * op.measured_fpr,
                     op.negatives,

@@ -82,7 +82,7 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         sources: a.sources.clone(),
         out: a.data.clone(),
         counts,
-        seed: a.seed,
+        seed: a.data_seed,
     };
     let bar = crate::output::progress_bar(
         0,

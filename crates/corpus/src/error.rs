@@ -32,6 +32,9 @@ pub enum CorpusError {
     #[error("{path}: not a dataset index ({reason})")]
     BadIndex { path: PathBuf, reason: String },
 
+    #[error("{path}: {reason}")]
+    OtherDataset { path: PathBuf, reason: String },
+
     #[error(transparent)]
     Media(#[from] verity_media::MediaError),
 

@@ -164,6 +164,23 @@ pub fn build(
     model: &LoadedModel,
     mut progress: impl FnMut(Arm, usize, usize),
 ) -> Result<Index> {
+    // Clips on disk are kept and relabelled from the plan: only sound when the plan is the one
+    // that made them.
+    if opts.out.join(INDEX).is_file() {
+        let old = Index::load(&opts.out)?;
+        if old.data_seed != opts.seed || old.generator_weights_sha256 != model.weights_sha256 {
+            return Err(CorpusError::OtherDataset {
+                path: opts.out.join(INDEX),
+                reason: format!(
+                    "its clips were made with seed {} and generator weights {}, not seed {} and {}: build into a new folder",
+                    old.data_seed,
+                    short(&old.generator_weights_sha256),
+                    opts.seed,
+                    short(&model.weights_sha256)
+                ),
+            });
+        }
+    }
     let sources = sources::discover(&opts.sources)?;
     let plans = plan(opts, &sources)?;
     let total = plans.len();
@@ -224,6 +241,7 @@ pub fn build(
         frames: canon::FRAMES,
         crf: canon::CRF,
         generator_weights_sha256: model.weights_sha256.clone(),
+        data_seed: opts.seed,
         entries,
     };
     let json = serde_json::to_vec_pretty(&index).map_err(|e| CorpusError::BadIndex {
@@ -233,6 +251,10 @@ pub fn build(
     verity_fs::write_whole(&opts.out.join(INDEX), &json)
         .map_err(|e| CorpusError::io(opts.out.join(INDEX), e))?;
     Ok(index)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
 }
 
 fn make_generated(p: &Plan, model: &LoadedModel, rng: &mut Rng) -> Result<Vec<RgbImage>> {

@@ -66,6 +66,7 @@ fn make_dataset(dir: &Path) {
         frames: canon::FRAMES,
         crf: canon::CRF,
         generator_weights_sha256: String::new(),
+        data_seed: 0,
         entries,
     };
     std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();

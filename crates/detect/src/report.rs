@@ -32,7 +32,7 @@ pub enum VerdictLabel {
     /// A spectral mark was found, but no manifest for it.
     WatermarkedNoManifest,
     /// No credentials and no marks, and the classifier's score passes its operating threshold
-    /// (chosen for 1 % false positives on real footage).
+    /// (chosen for 1 % false positives on the validation split's non-AI clips).
     LikelySynthetic,
     /// No credentials and no other evidence.
     NoEvidence,

@@ -82,7 +82,7 @@ fn with_classifier(v: &mut Verdict, c: &ClassifierSection) {
     let op = c.operating_point.as_ref();
     let threshold = op.map_or(String::new(), |o| {
         format!(
-            " against a threshold of {:.2}, which flags {:.1} % of the {} real and other non-AI validation clips (at most {:.1} % at 95 % confidence)",
+            " against a threshold of {:.2}, which flags {:.1} % of the {} non-AI validation clips it was chosen on (at most {:.1} % at 95 % confidence on those clips, an optimistic figure; the test split's rates are in the model card)",
             o.threshold,
             100.0 * o.measured_fpr,
             o.negatives,
@@ -720,7 +720,7 @@ mod tests {
             "{:?}",
             v.evidence
         );
-        // Watermarked without a manifest: the watermark's verdict stands.
+        // No manifest: an unscored file and a missing model only add their evidence.
         let mut wm = section(Manifest::Absent);
         wm.repository_error = None;
         let v = decide(

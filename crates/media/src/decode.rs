@@ -40,7 +40,9 @@ impl Sampling {
             return Vec::new();
         }
         let usable = total - len + 1;
-        let count = count.min(usable);
+        // At most usable / len runs, so that consecutive starts are at least `len` apart and
+        // runs never overlap; at least one when one fits.
+        let count = count.min((usable / len).max(1));
         (0..count)
             .map(|k| (2 * k + 1) * usable / (2 * count))
             .collect()
@@ -383,7 +385,14 @@ impl Reader {
     }
 
     fn sampling_done(&self) -> bool {
-        matches!(self.opts.sampling, Sampling::Spread(_)) && self.targets.is_empty()
+        match self.opts.sampling {
+            Sampling::Spread(_) => self.targets.is_empty(),
+            // Past the last run: nothing more will be handed out.
+            Sampling::Runs { count, len, total } => Sampling::run_starts(count, len, total)
+                .last()
+                .is_none_or(|&last| self.next_index >= last + len),
+            _ => false,
+        }
     }
 
     /// For spread sampling: jump ahead to the key frame before the next target when it lies
@@ -566,15 +575,9 @@ impl Reader {
         match self.opts.sampling {
             Sampling::All => true,
             Sampling::EveryNth(n) => index % n == 0,
-            Sampling::Runs { count, len, total } => {
-                let usable = total.saturating_sub(len) + 1;
-                let count = count.min(usable);
-                index < total
-                    && (0..count).any(|k| {
-                        let start = (2 * k + 1) * usable / (2 * count);
-                        (start..start + len).contains(&index)
-                    })
-            }
+            Sampling::Runs { count, len, total } => Sampling::run_starts(count, len, total)
+                .iter()
+                .any(|&start| (start..start + len).contains(&index)),
             Sampling::Spread(_) => {
                 let mut hit = false;
                 while let Some(&target) = self.targets.front() {
@@ -724,4 +727,30 @@ fn frame_color(f: &frame::Video, stream: ColorSpec) -> ColorSpec {
         }
     }
     c
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::Sampling;
+
+    #[test]
+    fn runs_never_overlap_and_stay_inside() {
+        for total in 0..40u64 {
+            for count in 1..10u64 {
+                for len in 1..5u64 {
+                    let s = Sampling::run_starts(count, len, total);
+                    assert!(s.len() as u64 <= count);
+                    for w in s.windows(2) {
+                        assert!(w[1] >= w[0] + len, "{total} {count} {len}: {s:?}");
+                    }
+                    if let Some(&last) = s.last() {
+                        assert!(last + len <= total, "{total} {count} {len}: {s:?}");
+                    }
+                    assert_eq!(s.is_empty(), total < len, "{total} {count} {len}");
+                }
+            }
+        }
+        assert_eq!(Sampling::run_starts(4, 3, 6), vec![2]);
+        assert_eq!(Sampling::run_starts(2, 3, 48), vec![11, 34]);
+    }
 }

@@ -77,6 +77,16 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
     let weights = run.join(BEST);
     let logits = clip_scores(&net, &weights, &clips)?;
     let labels: Vec<u8> = clips.iter().map(|(e, _)| e.label).collect();
+    let positives = labels.iter().filter(|&&l| l == 1).count();
+    if positives == 0 || positives == labels.len() {
+        return Err(DetectError::BadIndex {
+            path: data.join(super::data::INDEX),
+            reason: format!(
+                "the validation split has {positives} synthetic and {} non-AI clips: calibration needs both",
+                labels.len() - positives
+            ),
+        });
+    }
     let temperature = fit_temperature(&logits, &labels);
     let probs: Vec<f64> = logits
         .iter()

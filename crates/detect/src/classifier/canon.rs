@@ -2,7 +2,9 @@
 //!
 //! Every clip of every arm of the training data is encoded once at this size, rate and length
 //! (H.264, CRF 23, preset medium, no marks), so that nothing but the content tells the arms
-//! apart. A suspect file is brought to the same view by the same function before it is scored.
+//! apart. A suspect file is brought to the same view (size and framing) by the same function
+//! before it is scored, but not through the same encode: its own compression stays, which the
+//! training data does not cover (see the model card).
 
 use image::{RgbImage, imageops};
 

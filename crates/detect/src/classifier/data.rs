@@ -75,6 +75,9 @@ pub struct Index {
     pub crf: u8,
     /// The generator's weights that made the synthetic arms.
     pub generator_weights_sha256: String,
+    /// The seed the clips were drawn with (their scenes, windows and splits follow from it).
+    #[serde(default)]
+    pub data_seed: u64,
     pub entries: Vec<Entry>,
 }
 
@@ -125,7 +128,7 @@ pub struct ClipFrames {
 pub fn read_triples(path: &Path, max_triples: usize, max_frames: u64) -> Result<ClipFrames> {
     let info = verity_media::probe(path)?;
     let total = frame_count(&info).min(max_frames);
-    read_triples_known(path, max_triples, total)
+    read_triples_known(path, max_triples, total, info.video.start_s)
 }
 
 /// The video's frame count: the stream's index or duration, else the container's duration (a
@@ -136,7 +139,12 @@ pub fn frame_count(info: &verity_media::StreamInfo) -> u64 {
         .unwrap_or(0)
 }
 
-fn read_triples_known(path: &Path, max_triples: usize, total: u64) -> Result<ClipFrames> {
+fn read_triples_known(
+    path: &Path,
+    max_triples: usize,
+    total: u64,
+    start_s: f64,
+) -> Result<ClipFrames> {
     let starts = Sampling::run_starts(max_triples as u64, 3, total);
     if starts.is_empty() {
         return Ok(ClipFrames {
@@ -159,12 +167,13 @@ fn read_triples_known(path: &Path, max_triples: usize, total: u64) -> Result<Cli
         let Some(frame) = reader.next_frame()? else {
             break;
         };
-        let (i, t) = (frame.index, frame.time_s());
+        // Times from the start of the video (an MPEG-TS stream starts at 1.4 s, say).
+        let (i, t) = (frame.index, frame.time_s() - start_s);
         let Picture::Rgb(img) = frame.picture else {
             continue;
         };
-        // A frame that does not follow the one before starts a new run (a damaged stream can
-        // skip frames).
+        // A frame that does not follow the one before starts a new run (runs never touch, so
+        // a gap means the next run began).
         if window.last().is_some_and(|w| w.0 + 1 != i) {
             window.clear();
         }
@@ -189,7 +198,7 @@ pub fn load_clips(
     let mut out = Vec::with_capacity(index.entries.len());
     for (k, e) in index.entries.iter().enumerate() {
         let path: PathBuf = dir.join(&e.file);
-        let frames = read_triples_known(&path, triples, canon::FRAMES as u64)?;
+        let frames = read_triples_known(&path, triples, canon::FRAMES as u64, 0.0)?;
         if frames.triples.is_empty() {
             return Err(DetectError::BadIndex {
                 path,

@@ -58,7 +58,8 @@ pub fn threshold_at_fpr(negatives: &[f64], fpr: f64) -> f64 {
     }
     let mut s = negatives.to_vec();
     s.sort_by(|a, b| b.total_cmp(a));
-    let allowed = (fpr * s.len() as f64).floor() as usize;
+    // The small epsilon keeps fpr = k/n at k (1/49 · 49 is 0.999… in floating point).
+    let allowed = (fpr * s.len() as f64 + 1e-9).floor() as usize;
     // Flag at most `allowed` negatives: the threshold is the (allowed+1)-th highest score.
     s[allowed.min(s.len() - 1)]
 }
@@ -235,6 +236,11 @@ mod tests {
         let neg: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
         let t = threshold_at_fpr(&neg, 0.01);
         assert_eq!(rate_above(&neg, t), 0.01);
+        let small: Vec<f64> = (0..49).map(f64::from).collect();
+        assert_eq!(
+            rate_above(&small, threshold_at_fpr(&small, 1.0 / 49.0)),
+            1.0 / 49.0
+        );
         let t0 = threshold_at_fpr(&neg, 0.0);
         assert_eq!(rate_above(&neg, t0), 0.0);
     }

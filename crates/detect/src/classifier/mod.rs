@@ -47,6 +47,16 @@ impl Rng {
         Rng(seed)
     }
 
+    /// The generator of one training step: seeded by SplitMix outputs of (seed, step), so that
+    /// the streams of two steps are unrelated. (Seeding with `seed ^ step·φ` directly would make
+    /// each step's stream the previous step's shifted by one draw, since SplitMix advances its
+    /// state by φ: the first weights were trained that way, see the model card.)
+    pub(crate) fn for_step(seed: u64, step: u64) -> Self {
+        let a = Rng(seed).next_u64();
+        let b = Rng(step ^ 0xD1B5_4A32_D192_ED03).next_u64();
+        Rng(Rng(a ^ b.rotate_left(17)).next_u64())
+    }
+
     pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

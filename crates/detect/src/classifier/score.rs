@@ -26,7 +26,7 @@ pub const MIN_FRAMES: u64 = 3;
 pub const MIN_SIDE: u32 = 64;
 
 /// The operating point: the threshold on the calibrated probability, and what it was measured
-/// to do on real footage of the validation split.
+/// to do on the non-AI clips of the validation split it was chosen on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OperatingPoint {
     /// Files scoring above this are `likely-synthetic` (when they carry no credentials).
@@ -136,8 +136,11 @@ impl Detector {
                 frames, v.width, v.height
             )));
         }
-        let segments_n = ((duration / SEGMENT_S).ceil() as usize).max(1);
-        let triples = (segments_n * TRIPLES_PER_SEGMENT).min(MAX_TRIPLES);
+        // Bounded whatever the container claims (a huge or absurd duration saturates here).
+        let segments_n = ((duration / SEGMENT_S).ceil().clamp(1.0, MAX_TRIPLES as f64)) as usize;
+        let triples = segments_n
+            .saturating_mul(TRIPLES_PER_SEGMENT)
+            .min(MAX_TRIPLES);
         let clip = read_triples(path, triples, MAX_FRAMES)?;
         if clip.triples.is_empty() {
             return Ok(self.not_enough("no frame triple could be decoded".into()));
@@ -184,8 +187,9 @@ impl Detector {
             bucket.push(l);
         }
         flush(current, &mut bucket, &mut segments);
-        if let (Some(last), true) = (segments.last_mut(), duration_s > 0.0) {
-            last.end_s = last.end_s.min(duration_s).max(last.start_s);
+        // The last segment ends with the file (when the file ends inside it).
+        if let Some(last) = segments.last_mut().filter(|l| duration_s > l.start_s) {
+            last.end_s = last.end_s.min(duration_s);
         }
         let op = &self.config.operating_point;
         Ok(ClassifierSection {

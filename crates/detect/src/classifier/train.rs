@@ -301,9 +301,20 @@ pub fn train(
         let path = opts.out.join(OPTIMIZER);
         opt.load(&path)
             .map_err(|e| DetectError::ClassifierWeights {
-                path,
+                path: path.clone(),
                 reason: e.to_string(),
             })?;
+        // The files of a checkpoint are replaced one by one: an interrupted save can leave
+        // weights, optimiser and state from different steps, and a resume must not mix them.
+        if opt.step != state.step as u64 {
+            return Err(DetectError::ClassifierWeights {
+                path,
+                reason: format!(
+                    "the optimiser state is at step {}, the training state at step {}: the checkpoint was cut off while saving; resume from a copy or start again",
+                    opt.step, state.step
+                ),
+            });
+        }
     }
     std::fs::create_dir_all(&opts.out).map_err(|e| DetectError::io(&opts.out, e))?;
 
@@ -313,8 +324,7 @@ pub fn train(
     let spare = (canon::SIZE - CROP) / 8 + 1;
     while state.step < opts.steps {
         let t0 = Instant::now();
-        let mut rng =
-            Rng::new(state.seed ^ (state.step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Rng::for_step(state.seed, state.step as u64);
         let mut refs = Vec::with_capacity(opts.batch);
         let mut crops = Vec::with_capacity(opts.batch);
         let mut targets = Vec::with_capacity(opts.batch);
