@@ -82,7 +82,7 @@ fn keys_sign_verify_and_exit_codes() {
     assert_eq!(r["file"]["width"], 320);
     assert_eq!(
         r["layers_checked"],
-        serde_json::json!(["c2pa", "watermark", "visible_mark"])
+        serde_json::json!(["c2pa", "watermark", "visible_mark", "classifier"])
     );
     // All three layers: the watermark (with the soft binding and action in the manifest) and
     // the badge are found.

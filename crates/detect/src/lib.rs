@@ -1,9 +1,9 @@
 //! verity-detect: the verify pipeline. One call, [`verify`], turns a suspect file into a
 //! [`Report`]: the file's facts, its C2PA credentials, its marks (the spectral watermark and the
 //! visible badge), and a verdict with its evidence. When the file has lost its manifest, the
-//! watermark's payload finds it again in the manifest repository. The classifier layer joins the
-//! report when it lands; until then its field is `null` and `layers_checked` says what was looked
-//! at.
+//! watermark's payload finds it again in the manifest repository. The classifier scores whether
+//! the pictures are synthetic; `layers_checked` says which layers were looked at (the classifier
+//! only when it ran).
 
 pub mod classifier;
 mod error;
