@@ -34,9 +34,14 @@ pub mod exit {
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    clean_up_on_interrupt();
     let cli = Cli::parse();
-    init_logging(cli.global.verbose);
+    // The service stops gracefully on its own signal handlers; every other command removes its
+    // unfinished outputs and exits.
+    let serving = matches!(&cli.command, Command::Serve(a) if a.command.is_none());
+    if !serving {
+        clean_up_on_interrupt();
+    }
+    init_logging(cli.global.verbose, serving);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -62,6 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Train(t) => commands::train::run(t, &cli.global),
         Command::Eval(e) => commands::eval::run(e, &cli.global),
         Command::Generate(a) => commands::generate::run(a, &home, &cli.global),
+        Command::Serve(a) => commands::serve::run(a, &home),
     }
 }
 
@@ -113,20 +119,28 @@ fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
-fn init_logging(verbose: u8) {
+/// Text logs on stderr; the service logs JSON lines (at info by default), one per event, with
+/// the request id in each request's span.
+fn init_logging(verbose: u8, service: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+    let default = match (verbose, service) {
+        (0, false) => "warn",
+        // The service's own events; its libraries' progress chatter stays out.
+        (0, true) => "info,c2pa=warn,sqlx=warn,apalis=warn,apalis_core=warn,apalis_sqlite=warn",
+        (1, _) => "info",
+        (2, _) => "debug",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = if service {
+        builder.json().with_current_span(true).try_init()
+    } else {
+        builder.try_init()
+    };
     verity_media::set_ffmpeg_logging(verbose >= 2);
 }
 

@@ -3,10 +3,12 @@
 mod media;
 mod model;
 mod provenance;
+mod service;
 
 pub use media::*;
 pub use model::*;
 pub use provenance::*;
+pub use service::*;
 
 use std::path::PathBuf;
 
@@ -77,6 +79,14 @@ pub enum Command {
     /// Measure a model: `eval generator` scores prompt adherence by tracking objects.
     #[command(subcommand)]
     Eval(EvalCommand),
+
+    /// Run the detection service: the HTTP API (sync verify, jobs with webhooks, sign, the C2PA
+    /// Soft Binding Resolution API), its workers, and its API keys and webhook endpoints.
+    ///
+    /// `verity serve` starts on embedded defaults (SQLite and a folder under HOME/service) and
+    /// listens on 127.0.0.1:8080; SIGINT or SIGTERM stop it gracefully. See the README's
+    /// service section for the API.
+    Serve(ServeArgs),
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod eval;
 pub mod generate;
 pub mod keys;
 pub mod probe;
+pub mod serve;
 pub mod sign;
 pub mod train;
 pub mod transcode;

@@ -132,3 +132,17 @@ pub fn scan(
     }
     Ok((det, badge.finish()))
 }
+
+/// The soft binding that the spectral mark in `path` carries, as (algorithm, value), when a
+/// mark is found: what a Resolution API's `byContent` looks up. `keys` are tried before the
+/// documented default key.
+pub fn read_binding(path: &Path, keys: &[WatermarkKey]) -> Result<Option<(String, String)>> {
+    let mut keys = keys.to_vec();
+    keys.push(WatermarkKey::default_key());
+    let (det, _) = scan(path, &keys, DetectOptions::default())?;
+    let w = WatermarkSection::from_detection(&det);
+    Ok(match (w.found, w.payload, w.algorithm) {
+        (true, Some(value), Some(alg)) => Some((alg.to_string(), value)),
+        _ => None,
+    })
+}

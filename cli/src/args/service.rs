@@ -1,0 +1,106 @@
+//! `verity serve`: the detection service, and its API keys.
+
+use super::*;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VERITY_LISTEN", value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// The service's folder: its SQLite database and uploads [default: HOME/service].
+    #[arg(long, env = "VERITY_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// A TOML file of settings (limits, job leases, webhook retries); flags override it.
+    #[arg(long, env = "VERITY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Job workers in this process [default: 1].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// Run job workers only: no HTTP listener.
+    #[arg(long)]
+    pub worker_only: bool,
+
+    /// Serve the Resolution API's read endpoints without an API key.
+    #[arg(long)]
+    pub public_resolution: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Make, list or revoke the service's API keys.
+    #[command(subcommand)]
+    Keys(ServeKeysCommand),
+    /// Register the URLs that jobs' webhooks may go to.
+    #[command(subcommand)]
+    Webhooks(ServeWebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeWebhooksCommand {
+    /// Register an endpoint and print its signing secret (`whsec_…`) once: the receiver checks
+    /// each delivery's `webhook-signature` with it (the Standard Webhooks scheme).
+    Add(WebhookAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookAddArgs {
+    /// The endpoint's URL (http or https).
+    pub url: String,
+
+    #[command(flatten)]
+    pub db: ServeDbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeKeysCommand {
+    /// Make a key and print its token once (only its SHA-256 is kept).
+    Create(KeyCreateArgs),
+    /// List the keys (never their tokens).
+    List(ServeDbArgs),
+    /// Revoke a key by id or name; requests with it are refused from then on.
+    Revoke(KeyRevokeArgs),
+}
+
+/// Where the service's database is.
+#[derive(Debug, Args)]
+pub struct ServeDbArgs {
+    /// The service's folder [default: HOME/service].
+    #[arg(long, env = "VERITY_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// A name for the key (unique), e.g. the team or tool that uses it.
+    #[arg(long)]
+    pub name: String,
+
+    /// What the key may do: verify (POST /v1/verify, byContent), jobs (the jobs API and
+    /// verify), sign (POST /v1/sign) or admin (everything, /metrics included).
+    #[arg(long, value_parser = ["verify", "jobs", "sign", "admin"])]
+    pub scope: String,
+
+    #[command(flatten)]
+    pub db: ServeDbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    /// The key's id or name.
+    pub key: String,
+
+    #[command(flatten)]
+    pub db: ServeDbArgs,
+}

@@ -1,0 +1,152 @@
+//! `verity serve`: the configuration read here, once (file, then flags), then the service
+//! library runs it; and `verity serve keys …`.
+
+use verity_provenance::Home;
+use verity_service::{ServiceConfig, keys};
+
+use crate::args::{ServeArgs, ServeCommand, ServeDbArgs, ServeKeysCommand, ServeWebhooksCommand};
+use crate::exit;
+use crate::output;
+
+pub fn run(args: &ServeArgs, home: &Home) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match &args.command {
+        Some(ServeCommand::Keys(k)) => runtime.block_on(keys_command(k, home)),
+        Some(ServeCommand::Webhooks(ServeWebhooksCommand::Add(a))) => runtime.block_on(async {
+            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let made = verity_service::webhooks::add_endpoint(&db, &a.url).await?;
+            if a.db.json {
+                output::json(
+                    &serde_json::json!({"endpoint": made.endpoint, "secret": made.secret}),
+                )?;
+            } else {
+                println!("registered {} ({})", made.endpoint.url, made.endpoint.id);
+                println!(
+                    "signing secret (shown once; the receiver checks webhook-signature with it):"
+                );
+                println!("{}", made.secret);
+            }
+            Ok(exit::OK)
+        }),
+        None => {
+            let config = config(args, home)?;
+            runtime.block_on(verity_service::run(config, shutdown_signal(), |addr| {
+                // One line on stdout for scripts and tests that start the service on port 0.
+                println!("verity serve: listening on http://{addr}");
+            }))?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
+    let mut c = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            ServiceConfig::from_toml(&text, home.root().to_path_buf())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => ServiceConfig::new(home.root().to_path_buf()),
+    };
+    if let Some(l) = args.listen {
+        c.listen = l;
+    }
+    if let Some(d) = &args.data {
+        c.data = d.clone();
+    }
+    if let Some(w) = args.workers {
+        c.workers = w;
+    }
+    c.worker_only |= args.worker_only;
+    c.public_resolution |= args.public_resolution;
+    if c.worker_only && c.workers == 0 {
+        anyhow::bail!("--worker-only with --workers 0 would do nothing");
+    }
+    Ok(c)
+}
+
+fn data_dir(db: &ServeDbArgs, home: &Home) -> ServiceConfig {
+    let mut c = ServiceConfig::new(home.root().to_path_buf());
+    if let Some(d) = &db.data {
+        c.data = d.clone();
+    }
+    c
+}
+
+async fn keys_command(cmd: &ServeKeysCommand, home: &Home) -> anyhow::Result<u8> {
+    match cmd {
+        ServeKeysCommand::Create(a) => {
+            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let made = keys::create(&db, &a.name, a.scope.parse()?).await?;
+            if a.db.json {
+                output::json(&serde_json::json!({"key": made.info, "token": made.token}))?;
+            } else {
+                println!(
+                    "made key `{}` ({}, scope {})",
+                    made.info.name, made.info.id, made.info.scope
+                );
+                println!("token (shown once, only its hash is kept):");
+                println!("{}", made.token);
+            }
+        }
+        ServeKeysCommand::List(a) => {
+            let db = verity_service::Db::open(&data_dir(a, home).db_path()).await?;
+            let list = keys::list(&db).await?;
+            if a.json {
+                output::json(&list)?;
+            } else if list.is_empty() {
+                println!("no keys: make one with `verity serve keys create --name N --scope S`");
+            } else {
+                for k in &list {
+                    println!(
+                        "{}  {:<20} {:<7} made {}{}",
+                        k.prefix,
+                        k.name,
+                        k.scope.as_str(),
+                        k.created_at,
+                        k.revoked_at
+                            .as_deref()
+                            .map(|r| format!(", revoked {r}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        ServeKeysCommand::Revoke(a) => {
+            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let k = keys::revoke(&db, &a.key).await?;
+            if a.db.json {
+                output::json(&k)?;
+            } else {
+                println!("revoked key `{}` ({})", k.name, k.id);
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Resolves on SIGINT or SIGTERM: the service stops taking requests, finishes those in flight
+/// and stops its workers (a job cut off mid-run is taken again after its lease).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,254 @@
+//! The service's configuration: read once at the edge (the CLI's flags, its environment and an
+//! optional TOML file) and passed in. Nothing in this crate reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything `verity serve` is told. [`ServiceConfig::new`] gives the embedded defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The service's own folder: `service.db` (SQLite, WAL) and `uploads/`.
+    pub data: PathBuf,
+    /// verity's home: the signing identity, trust anchors and watermark key.
+    pub home: PathBuf,
+    /// Job workers in this process (0: this process runs no jobs; another does).
+    pub workers: usize,
+    /// Run workers only, with no HTTP listener (`verity serve --worker-only`).
+    pub worker_only: bool,
+    /// Serve the Resolution API's read endpoints without a key.
+    pub public_resolution: bool,
+    pub limits: Limits,
+    pub jobs: JobSettings,
+    pub webhooks: WebhookSettings,
+    /// Hosts a job's `source_url` may name (exact host names). Empty: `source_url` is refused.
+    pub source_url_allow: Vec<String>,
+}
+
+/// Bounds on what one request may make the service do.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The largest upload, checked on `Content-Length` and again while streaming (413).
+    pub max_upload_bytes: u64,
+    /// The longest video accepted, in seconds (checked before decoding).
+    pub max_duration_s: f64,
+    /// The most pixels in one frame (width × height).
+    pub max_pixels: u64,
+    /// The most frames (from the container's count, or duration × fps).
+    pub max_frames: u64,
+    /// The wall-clock limit on one verification.
+    #[serde(with = "secs")]
+    pub verify_timeout: Duration,
+    /// The longest clip `POST /v1/verify` takes; longer ones go through `/v1/jobs`.
+    pub sync_max_duration_s: f64,
+    /// The most threads one verification uses (0: every core).
+    pub verify_threads: usize,
+}
+
+/// How jobs are run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Attempts before a job that keeps failing its worker ends as failed.
+    pub max_attempts: u32,
+    /// How long a running job's lease lasts without a heartbeat before another worker may take
+    /// it again.
+    #[serde(with = "secs")]
+    pub lease: Duration,
+    /// How often an idle worker looks for work.
+    #[serde(with = "secs")]
+    pub poll_interval: Duration,
+}
+
+/// Webhook delivery.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Deliver to loopback and private addresses (tests, and intranets that want it).
+    pub allow_private: bool,
+    /// The delays between attempts; the last is the final attempt.
+    #[serde(with = "secs_list")]
+    pub retry_delays: Vec<Duration>,
+    /// How long one delivery may take.
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_upload_bytes: 500 * 1000 * 1000,
+            max_duration_s: 3600.0,
+            max_pixels: 3840 * 2160,
+            max_frames: 216_000,
+            verify_timeout: Duration::from_secs(600),
+            sync_max_duration_s: 60.0,
+            verify_threads: 0,
+        }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            max_attempts: 3,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            allow_private: false,
+            retry_delays: [5, 300, 1800, 7200, 18000, 36000]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig::new(PathBuf::from("verity-home"))
+    }
+}
+
+impl ServiceConfig {
+    /// The embedded defaults for the home `home`: loopback port 8080, data under the home.
+    pub fn new(home: PathBuf) -> Self {
+        ServiceConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: home.join("service"),
+            home,
+            workers: 1,
+            worker_only: false,
+            public_resolution: false,
+            limits: Limits::default(),
+            jobs: JobSettings::default(),
+            webhooks: WebhookSettings::default(),
+            source_url_allow: Vec::new(),
+        }
+    }
+
+    /// Reads a TOML file over the defaults for `home`; keys it does not name keep them.
+    pub fn from_toml(text: &str, home: PathBuf) -> Result<Self, toml::de::Error> {
+        let mut base = toml::Table::try_from(ServiceConfigToml::from(ServiceConfig::new(home)))
+            .unwrap_or_default();
+        let over: toml::Table = toml::from_str(text)?;
+        merge(&mut base, over);
+        base.try_into()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data.join("service.db")
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data.join("uploads")
+    }
+}
+
+/// The defaults as TOML values, so that a file overrides them key by key.
+#[derive(serde::Serialize)]
+struct ServiceConfigToml {
+    listen: String,
+    data: PathBuf,
+    home: PathBuf,
+    workers: usize,
+    worker_only: bool,
+    public_resolution: bool,
+    source_url_allow: Vec<String>,
+}
+
+impl From<ServiceConfig> for ServiceConfigToml {
+    fn from(c: ServiceConfig) -> Self {
+        ServiceConfigToml {
+            listen: c.listen.to_string(),
+            data: c.data,
+            home: c.home,
+            workers: c.workers,
+            worker_only: c.worker_only,
+            public_resolution: c.public_resolution,
+            source_url_allow: c.source_url_allow,
+        }
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = f64::deserialize(d)?;
+        super::duration(s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod secs_list {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Vec::<f64>::deserialize(d)?
+            .into_iter()
+            .map(|s| super::duration(s).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+fn duration(s: f64) -> Result<Duration, String> {
+    if s.is_finite() && (0.0..=86_400.0 * 7.0).contains(&s) {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(format!("{s} seconds: expected 0 to 604800"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_overrides_only_what_it_names() -> Result<(), Box<dyn std::error::Error>> {
+        let c = ServiceConfig::from_toml(
+            "workers = 4\n[limits]\nmax_upload_bytes = 1000\nverify_timeout = 2.5\n",
+            PathBuf::from("/h"),
+        )?;
+        assert_eq!(c.workers, 4);
+        assert_eq!(c.limits.max_upload_bytes, 1000);
+        assert_eq!(c.limits.verify_timeout, Duration::from_millis(2500));
+        assert_eq!(c.limits.max_duration_s, Limits::default().max_duration_s);
+        assert_eq!(c.data, PathBuf::from("/h/service"));
+        assert_eq!(c.listen.port(), 8080);
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_durations_are_refused() {
+        assert!(ServiceConfig::from_toml("wrokers = 2", PathBuf::from("/h")).is_err());
+        assert!(ServiceConfig::from_toml("[jobs]\nlease = -1", PathBuf::from("/h")).is_err());
+    }
+}

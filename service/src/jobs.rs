@@ -1,0 +1,656 @@
+//! Asynchronous verification jobs.
+//!
+//! A job is a row of `verify_jobs` (its status, attempts, report, error, timings) and a task in
+//! the queue engine (apalis, on the same SQLite database) that carries only the job's id. Both
+//! are written in one transaction, so a job is never queued without its row nor the reverse.
+//!
+//! The engine gives the lease: a worker's tasks are taken back when the worker misses its
+//! heartbeats (it died), and another worker runs them. The job row makes a result happen once:
+//! a run records its result only while the row is still `running`, and a job that has stopped
+//! its worker `max_attempts` times ends as failed with that reason instead of running again.
+
+use std::time::Instant;
+
+use apalis::prelude::*;
+use apalis_sqlite::{SqlitePool, SqliteStorage};
+use serde::{Deserialize, Serialize};
+
+use crate::config::JobSettings;
+use crate::db::{self, Db};
+use crate::error::{Result, ServiceError};
+use crate::state::AppState;
+use crate::verify::VerifyFailure;
+
+/// The queue that verification tasks go through.
+pub const QUEUE: &str = "verity.verify";
+
+/// What a queued task carries: the job's id, nothing else.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobTask {
+    pub job_id: String,
+}
+
+/// A job's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "queued" => Status::Queued,
+            "running" => Status::Running,
+            "succeeded" => Status::Succeeded,
+            "failed" => Status::Failed,
+            "cancelled" => Status::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Cancelled)
+    }
+
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::Cancelled,
+    ];
+}
+
+/// A job as the API shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Job {
+    pub id: String,
+    pub status: Status,
+    pub file_name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    /// Runs started (a run cut off by a dead worker counts).
+    pub attempts: i64,
+    /// Why the job failed.
+    pub error: Option<String>,
+    /// The verdict's label, once succeeded.
+    pub verdict: Option<String>,
+    /// The wall time of the run that gave the result, in milliseconds.
+    pub run_ms: Option<i64>,
+    pub callback_url: Option<String>,
+    /// What the client attached to the job, returned as given.
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+    /// The report (as `verity verify --json`), once succeeded; `GET /v1/jobs` leaves it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub report: Option<serde_json::Value>,
+}
+
+macro_rules! job_columns {
+    () => {
+        "id, status, file_name, created_at, updated_at, started_at, finished_at, attempts, error, verdict, run_ms, callback_url, metadata"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    status: String,
+    file_name: String,
+    created_at: i64,
+    updated_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    attempts: i64,
+    error: Option<String>,
+    verdict: Option<String>,
+    run_ms: Option<i64>,
+    callback_url: Option<String>,
+    metadata: Option<String>,
+}
+
+impl JobRow {
+    fn into_job(self, report: Option<String>) -> Job {
+        Job {
+            id: self.id,
+            status: Status::parse(&self.status).unwrap_or(Status::Failed),
+            file_name: self.file_name,
+            created_at: db::rfc3339(self.created_at),
+            updated_at: db::rfc3339(self.updated_at),
+            started_at: self.started_at.map(db::rfc3339),
+            finished_at: self.finished_at.map(db::rfc3339),
+            attempts: self.attempts,
+            error: self.error,
+            verdict: self.verdict,
+            run_ms: self.run_ms,
+            callback_url: self.callback_url,
+            metadata: self.metadata.and_then(|m| serde_json::from_str(&m).ok()),
+            report: report.and_then(|r| serde_json::from_str(&r).ok()),
+        }
+    }
+}
+
+/// What a new job is made of.
+#[derive(Debug)]
+pub struct NewJob {
+    pub key_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// The SHA-256 of what defines the request (the upload and the options): the same key
+    /// with another request is refused.
+    pub request_hash: String,
+    pub file_name: String,
+    pub upload_path: String,
+    pub callback_url: Option<String>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What [`submit`] did.
+#[derive(Debug)]
+pub enum Submitted {
+    Created(Job),
+    /// The same idempotency key and request: the job made the first time.
+    Existing(Job),
+    /// The same idempotency key with another request.
+    Conflict,
+}
+
+fn new_id() -> String {
+    format!("job_{}", ulid_like())
+}
+
+/// A time-ordered, random id: 12 hex digits of milliseconds and 16 of randomness.
+fn ulid_like() -> String {
+    use ring::rand::SecureRandom;
+    let mut r = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut r);
+    format!("{:012x}{}", db::now_ms(), crate::keys::hex(&r))
+}
+
+/// Makes a job and queues its task, in one transaction. With an idempotency key already used
+/// by this API key, answers the job made then (or a conflict when the request differs).
+pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Submitted> {
+    if let Some(k) = &job.idempotency_key {
+        if let Some(found) =
+            by_idempotency(dbh, job.key_id.as_deref(), k, &job.request_hash).await?
+        {
+            return Ok(found);
+        }
+    }
+    let id = new_id();
+    let now = db::now_ms();
+    let mut tx = dbh.pool().begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO verify_jobs (id, status, key_id, idempotency_key, request_hash, file_name,
+            upload_path, callback_url, metadata, created_at, updated_at)
+         VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(&job.key_id)
+    .bind(&job.idempotency_key)
+    .bind(&job.request_hash)
+    .bind(&job.file_name)
+    .bind(&job.upload_path)
+    .bind(&job.callback_url)
+    .bind(job.metadata.as_ref().map(serde_json::Value::to_string))
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // Another request with the same key won the race.
+        tx.rollback().await?;
+        if let Some(k) = &job.idempotency_key {
+            if let Some(found) =
+                by_idempotency(dbh, job.key_id.as_deref(), k, &job.request_hash).await?
+            {
+                return Ok(found);
+            }
+        }
+        return Err(ServiceError::Queue("the job could not be recorded".into()));
+    }
+    let payload = serde_json::to_vec(&JobTask { job_id: id.clone() })
+        .map_err(|e| ServiceError::Queue(e.to_string()))?;
+    // The engine's own attempt limit is a backstop: ours (in the handler) ends a job first.
+    let task = TaskBuilder::new(payload)
+        .max_attempts(settings.max_attempts.saturating_add(2) as usize)
+        .build();
+    apalis_sqlite::queries::push_tasks(&mut *tx, QUEUE, &[task])
+        .await
+        .map_err(|e| ServiceError::Queue(e.to_string()))?;
+    audit_in(
+        &mut tx,
+        "api",
+        "job.queued",
+        &id,
+        serde_json::json!({"file": job.file_name}),
+    )
+    .await?;
+    tx.commit().await?;
+    let made = get(dbh, &id, false)
+        .await?
+        .ok_or_else(|| ServiceError::Queue("the job vanished after it was made".into()))?;
+    Ok(Submitted::Created(made))
+}
+
+async fn by_idempotency(
+    dbh: &Db,
+    key_id: Option<&str>,
+    k: &str,
+    request_hash: &str,
+) -> Result<Option<Submitted>> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, request_hash FROM verify_jobs WHERE key_id IS ? AND idempotency_key = ?",
+    )
+    .bind(key_id)
+    .bind(k)
+    .fetch_optional(dbh.pool())
+    .await?;
+    let Some((id, hash)) = row else {
+        return Ok(None);
+    };
+    if hash.as_deref() != Some(request_hash) {
+        return Ok(Some(Submitted::Conflict));
+    }
+    Ok(get(dbh, &id, false).await?.map(Submitted::Existing))
+}
+
+async fn audit_in(
+    tx: &mut sqlx::SqliteConnection,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
+        .bind(db::now_ms())
+        .bind(actor)
+        .bind(action)
+        .bind(subject)
+        .bind(detail.to_string())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// The job, with its report when `with_report` and it has one.
+pub async fn get(dbh: &Db, id: &str, with_report: bool) -> Result<Option<Job>> {
+    let sql = concat!("SELECT ", job_columns!(), " FROM verify_jobs WHERE id = ?");
+    let row: Option<JobRow> = sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(dbh.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let report = if with_report {
+        sqlx::query_scalar::<_, Option<String>>("SELECT report FROM verify_jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(dbh.pool())
+            .await?
+            .flatten()
+    } else {
+        None
+    };
+    Ok(Some(row.into_job(report)))
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    /// Only jobs made at or after this time (ms).
+    pub since_ms: Option<i64>,
+    /// Only jobs made before this time (ms).
+    pub until_ms: Option<i64>,
+    /// The cursor from the previous page: the last job's id.
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// A page and the cursor for the next one.
+pub async fn list(dbh: &Db, q: &ListQuery) -> Result<(Vec<Job>, Option<String>)> {
+    let limit = q.limit.clamp(1, 500);
+    // Ids sort by creation time (they begin with it), so the id is the cursor.
+    let sql = concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM verify_jobs
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
+           AND (?3 IS NULL OR created_at < ?3) AND (?4 IS NULL OR id < ?4)
+         ORDER BY id DESC LIMIT ?5"
+    );
+    let rows: Vec<JobRow> = sqlx::query_as(sql)
+        .bind(q.status.map(Status::as_str))
+        .bind(q.since_ms)
+        .bind(q.until_ms)
+        .bind(&q.after)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(dbh.pool())
+        .await?;
+    let more = rows.len() > limit as usize;
+    let jobs: Vec<Job> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|r| r.into_job(None))
+        .collect();
+    let next = if more {
+        jobs.last().map(|j| j.id.clone())
+    } else {
+        None
+    };
+    Ok((jobs, next))
+}
+
+/// What `DELETE /v1/jobs/{id}` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// A queued or running job: cancelled (a running verification finishes, its result is
+    /// dropped); its upload removed.
+    Cancelled,
+    /// A finished job: deleted with its upload.
+    Deleted,
+    NotFound,
+}
+
+/// Cancels an unfinished job, or deletes a finished one; its upload goes either way.
+pub async fn remove(
+    dbh: &Db,
+    id: &str,
+    actor: &str,
+    uploads_root: &std::path::Path,
+) -> Result<Removed> {
+    let mut tx = dbh.pool().begin().await?;
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, upload_path FROM verify_jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((status, upload)) = row else {
+        return Ok(Removed::NotFound);
+    };
+    let status = Status::parse(&status).unwrap_or(Status::Failed);
+    let now = db::now_ms();
+    let removed = if status.is_final() {
+        sqlx::query("DELETE FROM verify_jobs WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit_in(&mut tx, actor, "job.deleted", id, serde_json::json!({})).await?;
+        Removed::Deleted
+    } else {
+        sqlx::query(
+            "UPDATE verify_jobs SET status = 'cancelled', upload_path = NULL, updated_at = ?,
+                finished_at = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "job.cancelled",
+            id,
+            serde_json::json!({"was": status.as_str()}),
+        )
+        .await?;
+        Removed::Cancelled
+    };
+    tx.commit().await?;
+    if let Some(u) = upload {
+        crate::upload::remove_kept(std::path::Path::new(&u), uploads_root);
+    }
+    Ok(removed)
+}
+
+/// Sets the job gauges from the database (every replica reports the same).
+pub async fn refresh_gauges(s: &AppState) -> Result<()> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM verify_jobs GROUP BY status")
+            .fetch_all(s.db().pool())
+            .await?;
+    for st in Status::ALL {
+        let n = rows
+            .iter()
+            .find(|(k, _)| k == st.as_str())
+            .map_or(0, |(_, n)| *n);
+        s.metrics()
+            .jobs
+            .get_or_create(&crate::metrics::StateLabel {
+                state: st.as_str().into(),
+            })
+            .set(n);
+        if st == Status::Queued {
+            s.metrics().queue_depth.set(n);
+        }
+    }
+    Ok(())
+}
+
+/// Runs one task: the job's verification, its result recorded once.
+async fn run_task(
+    task: JobTask,
+    worker: WorkerContext,
+    state: Data<AppState>,
+) -> Result<(), BoxDynError> {
+    let s: &AppState = &state;
+    match run_job(s, &task.job_id, worker.name()).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // A database error: the task is retried by the engine; the job stays as it was.
+            tracing::error!(job = %task.job_id, error = %crate::error_chain(&e), "job run failed");
+            Err(Box::new(e))
+        }
+    }
+}
+
+async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
+    let settings = &s.config().jobs;
+    let now = db::now_ms();
+    // Take the job: only one that is not finished. A run cut off by a dead worker left it
+    // `running`; this run is its next attempt.
+    let taken: Option<(i64, Option<String>, String)> = sqlx::query_as(
+        "UPDATE verify_jobs SET status = 'running', attempts = attempts + 1, started_at = ?,
+            updated_at = ? WHERE id = ? AND status IN ('queued', 'running')
+         RETURNING attempts, upload_path, file_name",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .fetch_optional(s.db().pool())
+    .await?;
+    let Some((attempt, upload, _file)) = taken else {
+        tracing::debug!(job = %id, "job already finished, cancelled or deleted; nothing to run");
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(attempt)
+    .bind(worker)
+    .bind(now)
+    .execute(s.db().pool())
+    .await?;
+    s.db()
+        .audit(
+            worker,
+            "job.running",
+            id,
+            &serde_json::json!({"attempt": attempt}),
+        )
+        .await?;
+    if attempt > i64::from(settings.max_attempts) {
+        let reason = format!(
+            "the job stopped its worker {} times without a result (the file may crash the verifier); it is not tried again",
+            attempt - 1
+        );
+        return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
+    }
+    let Some(upload) = upload else {
+        return finish(
+            s,
+            id,
+            attempt,
+            Outcome::Failed("the job's upload is gone".into()),
+            0,
+        )
+        .await;
+    };
+    let started = Instant::now();
+    let result = crate::verify::run(
+        upload.into(),
+        s.verify_options(),
+        s.config().limits.clone(),
+        false,
+    )
+    .await;
+    let secs = started.elapsed().as_secs_f64();
+    let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    s.metrics()
+        .observe_verify("job", if result.is_ok() { "ok" } else { "error" }, secs);
+    let outcome = match result {
+        Ok(report) => Outcome::Succeeded(Box::new(report)),
+        Err(VerifyFailure::Rejected(m)) => Outcome::Failed(m),
+        Err(VerifyFailure::TimedOut(t)) => {
+            Outcome::Failed(format!("the verification ran past the limit of {t} s"))
+        }
+        Err(VerifyFailure::Internal(m)) => {
+            tracing::error!(job = %id, error = %m, "verification failed inside the service");
+            Outcome::Failed("the service failed on this file; its log has the detail".into())
+        }
+    };
+    finish(s, id, attempt, outcome, ms).await
+}
+
+enum Outcome {
+    Succeeded(Box<verity_detect::Report>),
+    Failed(String),
+}
+
+/// Records a run's result, once: only while the job is still `running` (a cancelled job, or
+/// one another run has finished, keeps what it has). Queues its webhook in the same
+/// transaction, and removes the upload.
+async fn finish(s: &AppState, id: &str, attempt: i64, outcome: Outcome, run_ms: i64) -> Result<()> {
+    let now = db::now_ms();
+    let (status, report, verdict, error) = match &outcome {
+        Outcome::Succeeded(r) => (
+            Status::Succeeded,
+            Some(serde_json::to_string(r).map_err(|e| ServiceError::Queue(e.to_string()))?),
+            Some(r.verdict.label.as_str().to_string()),
+            None,
+        ),
+        Outcome::Failed(m) => (Status::Failed, None, None, Some(m.clone())),
+    };
+    let mut tx = s.db().pool().begin().await?;
+    let done: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "UPDATE verify_jobs SET status = ?, report = ?, verdict = ?, error = ?, finished_at = ?,
+            updated_at = ?, run_ms = ?
+         WHERE id = ? AND status = 'running' RETURNING callback_url, upload_path",
+    )
+    .bind(status.as_str())
+    .bind(&report)
+    .bind(&verdict)
+    .bind(&error)
+    .bind(now)
+    .bind(now)
+    .bind(run_ms)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE job_attempts SET ended_at = ?, outcome = ?, error = ? WHERE job_id = ? AND attempt = ?",
+    )
+    .bind(now)
+    .bind(if done.is_some() { status.as_str() } else { "dropped" })
+    .bind(&error)
+    .bind(id)
+    .bind(attempt)
+    .execute(&mut *tx)
+    .await?;
+    let Some((callback, upload)) = done else {
+        tx.commit().await?;
+        tracing::info!(job = %id, "the job was cancelled or finished elsewhere; this result is dropped");
+        return Ok(());
+    };
+    sqlx::query("UPDATE verify_jobs SET upload_path = NULL WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit_in(
+        &mut tx,
+        "worker",
+        &format!("job.{}", status.as_str()),
+        id,
+        serde_json::json!({"attempt": attempt, "verdict": verdict, "error": error}),
+    )
+    .await?;
+    if let Some(url) = callback {
+        crate::webhooks::enqueue(&mut tx, id, &url, status, now).await?;
+    }
+    tx.commit().await?;
+    if let Some(u) = upload {
+        crate::upload::remove_kept(std::path::Path::new(&u), &s.config().uploads_dir());
+    }
+    Ok(())
+}
+
+/// The queue engine's settings for our queue: the heartbeat (half the lease, at least a
+/// second: the engine counts whole seconds) and how many tasks a worker takes at once.
+pub fn queue_config(settings: &JobSettings, workers: usize) -> apalis_sqlite::Config {
+    let heartbeat = (settings.lease / 2).max(std::time::Duration::from_secs(1));
+    apalis_sqlite::Config::default()
+        .queue(QUEUE)
+        .heartbeat_interval(heartbeat)
+        .missed_heartbeats(2)
+        .batch_size(workers.max(1))
+}
+
+/// Runs `count` concurrent job runs in this process until `shutdown` resolves.
+pub async fn run_workers(
+    s: AppState,
+    pool: SqlitePool,
+    count: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let config = queue_config(&s.config().jobs, count);
+    let poll = s.config().jobs.poll_interval;
+    let monitor = Monitor::new().register(move |_restarts| {
+        let storage = SqliteStorage::<JobTask>::new(&pool)
+            .with_config(config.clone())
+            .poll_with_interval(poll);
+        // A fresh name each start: the engine refuses a name whose last heartbeat is recent,
+        // and a restarted process must not wait out its dead predecessor's lease.
+        WorkerBuilder::new(format!("verity-{}-{}", std::process::id(), ulid_like()))
+            .backend(storage)
+            .data(s.clone())
+            .concurrency(count.max(1))
+            .build(run_task)
+    });
+    monitor
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ServiceError::Queue(e.to_string()))
+}

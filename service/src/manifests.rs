@@ -1,0 +1,138 @@
+//! The service's manifest store: every manifest it signs, in its database, found by soft
+//! binding (what `verify` and the Resolution API ask) and by manifest id.
+//!
+//! [`ManifestStore`] is a blocking trait (stamping and verification run on blocking threads);
+//! this store answers it by running its query on the service's runtime. The Resolution API's
+//! handlers call the async methods directly.
+
+use sha2::{Digest, Sha256};
+use verity_provenance::repository::{ManifestStore, Record, RecordInfo};
+
+use crate::db::Db;
+use crate::error::Result;
+
+/// The manifest table.
+#[derive(Debug)]
+pub struct SqlManifests {
+    db: Db,
+    runtime: tokio::runtime::Handle,
+}
+
+/// A stored manifest's id: the SHA-256 of its manifest store, as a URN. It names exactly these
+/// bytes, so two replicas agree on it without asking each other.
+pub fn manifest_id(manifest: &[u8]) -> String {
+    format!(
+        "urn:verity:sha256:{}",
+        crate::keys::hex(&Sha256::digest(manifest))
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    manifest_id: String,
+    alg: String,
+    value: String,
+    title: String,
+    file_name: String,
+    stored_at: i64,
+    manifest: Vec<u8>,
+}
+
+impl Row {
+    fn into_record(self) -> (String, Record) {
+        (
+            self.manifest_id,
+            Record {
+                info: RecordInfo {
+                    algorithm: self.alg,
+                    value: self.value,
+                    title: self.title,
+                    file_name: self.file_name,
+                    stored_at: u64::try_from(self.stored_at / 1000).unwrap_or(0),
+                },
+                manifest: self.manifest,
+            },
+        )
+    }
+}
+
+impl SqlManifests {
+    pub fn new(db: Db, runtime: tokio::runtime::Handle) -> Self {
+        SqlManifests { db, runtime }
+    }
+
+    pub async fn put(&self, info: &RecordInfo, manifest: &[u8]) -> Result<String> {
+        let id = manifest_id(manifest);
+        let stored_at = i64::try_from(info.stored_at)
+            .unwrap_or(0)
+            .saturating_mul(1000);
+        sqlx::query(
+            "INSERT INTO manifests (manifest_id, alg, value, title, file_name, stored_at, manifest)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (alg, value) DO UPDATE SET manifest_id = excluded.manifest_id,
+                title = excluded.title, file_name = excluded.file_name,
+                stored_at = excluded.stored_at, manifest = excluded.manifest",
+        )
+        .bind(&id)
+        .bind(&info.algorithm)
+        .bind(&info.value)
+        .bind(&info.title)
+        .bind(&info.file_name)
+        .bind(stored_at)
+        .bind(manifest)
+        .execute(self.db.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The manifest stored under this soft binding, and its id.
+    pub async fn by_binding(&self, alg: &str, value: &str) -> Result<Option<(String, Record)>> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT manifest_id, alg, value, title, file_name, stored_at, manifest
+             FROM manifests WHERE alg = ? AND value = ?",
+        )
+        .bind(alg)
+        .bind(value)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(Row::into_record))
+    }
+
+    pub async fn by_id(&self, id: &str) -> Result<Option<Record>> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT manifest_id, alg, value, title, file_name, stored_at, manifest
+             FROM manifests WHERE manifest_id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(|r| r.into_record().1))
+    }
+
+    fn block<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T>>,
+    ) -> verity_provenance::Result<T> {
+        self.runtime
+            .block_on(f)
+            .map_err(|e| verity_provenance::ProvenanceError::Repository {
+                path: self.db.location().into(),
+                reason: crate::error_chain(&e),
+            })
+    }
+}
+
+impl ManifestStore for SqlManifests {
+    fn store(&self, info: &RecordInfo, manifest: &[u8]) -> verity_provenance::Result<()> {
+        self.block(self.put(info, manifest)).map(|_| ())
+    }
+
+    fn lookup(&self, alg: &str, value: &str) -> verity_provenance::Result<Option<Record>> {
+        self.block(self.by_binding(alg, value))
+            .map(|found| found.map(|(_, r)| r))
+    }
+
+    fn location(&self) -> String {
+        format!("the service's database ({})", self.db.location())
+    }
+}

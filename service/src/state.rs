@@ -1,0 +1,89 @@
+//! What every handler shares: the configuration, the database, the resolved verification
+//! options, the home (for signing) and the metrics.
+
+use std::sync::Arc;
+
+use verity_detect::{VerifyOptions, VerifyRequest};
+use verity_provenance::Home;
+
+use crate::config::ServiceConfig;
+use crate::db::Db;
+use crate::error::Result;
+use crate::manifests::SqlManifests;
+use crate::metrics::Metrics;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ServiceConfig,
+    db: Db,
+    home: Home,
+    verify: Arc<VerifyOptions>,
+    manifests: Arc<SqlManifests>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// Opens the database (migrating it) and resolves what verification needs, once.
+    pub async fn open(config: ServiceConfig) -> Result<AppState> {
+        let db = Db::open(&config.db_path()).await?;
+        Self::with_db(config, db)
+    }
+
+    /// The state over an open database.
+    pub fn with_db(config: ServiceConfig, db: Db) -> Result<AppState> {
+        let home = Home::new(config.home.clone());
+        let manifests = Arc::new(SqlManifests::new(
+            db.clone(),
+            tokio::runtime::Handle::current(),
+        ));
+        let mut verify = VerifyRequest {
+            threads: config.limits.verify_threads,
+            ..VerifyRequest::default()
+        }
+        .resolve(&home)?;
+        // Manifests the service signed are found by their mark; the home's folder is not
+        // searched (the service's store is its database).
+        verify.repository = Some(manifests.clone());
+        verify.repository_unavailable = None;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                home,
+                verify: Arc::new(verify),
+                manifests,
+                metrics: Metrics::new(),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.inner.home
+    }
+
+    pub fn verify_options(&self) -> Arc<VerifyOptions> {
+        self.inner.verify.clone()
+    }
+
+    pub fn manifests(&self) -> &Arc<SqlManifests> {
+        &self.inner.manifests
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+}
