@@ -1,0 +1,967 @@
+//! Every endpoint and its errors through the router, with `oneshot` and no socket (the webhook
+//! receiver is the one socket: a real HTTP server on loopback that checks signatures).
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+#[path = "../../crates/media/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::response::IntoResponse;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use verity_service::{AppState, Db, ServiceConfig, keys, router};
+
+struct App {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    state: AppState,
+    admin: String,
+}
+
+impl App {
+    async fn new(tweak: impl FnOnce(&mut ServiceConfig)) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        verity_provenance::Home::new(&home)
+            .init_keys(&verity_signing::InitOptions {
+                org: "Service Test".into(),
+                alg: verity_signing::KeyAlg::Es256,
+                force: false,
+            })
+            .unwrap();
+        let mut config = ServiceConfig::new(home);
+        config.jobs.poll_interval = Duration::from_millis(50);
+        config.webhooks.allow_private = true;
+        config.webhooks.retry_delays = vec![Duration::from_millis(200), Duration::from_millis(200)];
+        tweak(&mut config);
+        let db = Db::open(&config.db_path()).await.unwrap();
+        let admin = keys::create(&db, "admin", keys::Scope::Admin)
+            .await
+            .unwrap()
+            .token;
+        let state = AppState::with_db(config, db).unwrap();
+        App {
+            dir: dir.path().to_path_buf(),
+            _dir: dir,
+            state,
+            admin,
+        }
+    }
+
+    fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    async fn key(&self, name: &str, scope: keys::Scope) -> String {
+        keys::create(self.state.db(), name, scope)
+            .await
+            .unwrap()
+            .token
+    }
+
+    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let resp = self.router().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        (status, headers, body)
+    }
+
+    async fn json(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let (s, _, b) = self.send(req).await;
+        let v = serde_json::from_slice(&b)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into()));
+        (s, v)
+    }
+
+    fn clip(&self, name: &str) -> PathBuf {
+        common::short_clip(&self.dir, name).unwrap()
+    }
+
+    /// Runs the workers until the returned sender is dropped or sent to.
+    fn workers(&self) -> tokio::sync::oneshot::Sender<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let s = self.state.clone();
+        let pool = s.db().pool().clone();
+        let (tx2, rx2) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let _ = rx.await;
+            let _ = tx2.send(true);
+        });
+        let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        tokio::spawn(verity_service::jobs::run_workers(
+            s.clone(),
+            pool.clone(),
+            2,
+            stop(rx2.clone()),
+        ));
+        tokio::spawn(verity_service::webhooks::run_deliveries(s, pool, stop(rx2)));
+        tx
+    }
+
+    /// Polls a job until it is final (bounded: the test fails after 600 polls).
+    async fn wait_job(&self, token: &str, id: &str) -> Value {
+        for _ in 0..600 {
+            let (s, v) = self.json(get(&format!("/v1/jobs/{id}"), Some(token))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            if matches!(
+                v["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("job {id} did not finish");
+    }
+}
+
+fn get(uri: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn post_file(uri: &str, token: Option<&str>, file: &Path) -> Request<Body> {
+    let bytes = std::fs::read(file).unwrap();
+    let mut b = Request::post(uri).header(header::CONTENT_TYPE, "application/octet-stream");
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::from(bytes)).unwrap()
+}
+
+/// A multipart form: (name, filename, content).
+fn multipart(
+    uri: &str,
+    token: &str,
+    parts: &[(&str, Option<&str>, Vec<u8>)],
+    extra: &[(&str, &str)],
+) -> Request<Body> {
+    let boundary = "XverityBoundaryX";
+    let mut body = Vec::new();
+    for (name, filename, content) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+        }
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut b = Request::post(uri)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    for (k, v) in extra {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+fn error_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn health_ready_metrics_and_the_openapi_document() {
+    let app = App::new(|_| {}).await;
+    let (s, _, b) = app.send(get("/healthz", None)).await;
+    assert_eq!((s, b.as_slice()), (StatusCode::OK, b"ok\n".as_slice()));
+    let (s, _, _) = app.send(get("/readyz", None)).await;
+    assert_eq!(s, StatusCode::OK);
+    // Metrics need an admin key.
+    let (s, v) = app.json(get("/metrics", None)).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (s, _, b) = app.send(get("/metrics", Some(&app.admin))).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(b).unwrap();
+    assert!(text.contains("verity_jobs{state=\"queued\"} 0"), "{text}");
+    assert!(text.contains("verity_queue_depth 0"), "{text}");
+    // The OpenAPI document is 3.1 and names every endpoint.
+    let (s, doc) = app.json(get("/v1/openapi.json", None)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for p in [
+        "/v1/verify",
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/sign",
+        "/v1/matches/byBinding",
+        "/v1/matches/byContent",
+        "/v1/manifests/{manifestId}",
+        "/v1/services/supportedAlgorithms",
+        "/.well-known/c2pa-soft-binding-resolution",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(
+            doc["paths"][p].is_object(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    // An unknown path is a JSON 404.
+    let (s, v) = app.json(get("/v2/nothing", None)).await;
+    assert_eq!((s, error_code(&v)), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+#[tokio::test]
+async fn keys_are_checked_scoped_and_revocable() {
+    let app = App::new(|_| {}).await;
+    let clip = app.clip("c.mp4");
+    // No key, a malformed header, an unknown token.
+    let (s, v) = app.json(post_file("/v1/verify", None, &clip)).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let req = Request::post("/v1/verify")
+        .header(header::AUTHORIZATION, "Basic Zm9vOmJhcg==")
+        .body(Body::empty())
+        .unwrap();
+    let (s, _) = app.json(req).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = app
+        .json(post_file(
+            "/v1/verify",
+            Some("vty_000000000000_0000"),
+            &clip,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    // A sign key may not verify; a verify key may not sign or use jobs.
+    let signer = app.key("signer", keys::Scope::Sign).await;
+    let (s, v) = app
+        .json(post_file("/v1/verify", Some(&signer), &clip))
+        .await;
+    assert_eq!((s, error_code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let verifier = app.key("verifier", keys::Scope::Verify).await;
+    let (s, _) = app
+        .json(post_file("/v1/sign", Some(&verifier), &clip))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.json(get("/v1/jobs", Some(&verifier))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Only the hash is stored; a revoked key is refused.
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM api_keys")
+        .fetch_all(app.state.db().pool())
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|h| h.len() == 32));
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE hash = ?")
+        .bind(verifier.as_bytes())
+        .fetch_one(app.state.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    keys::revoke(app.state.db(), "verifier").await.unwrap();
+    let (s, v) = app
+        .json(post_file("/v1/verify", Some(&verifier), &clip))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized"),
+        "{v}"
+    );
+    // Key operations are in the audit log, and the log refuses edits.
+    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit ORDER BY seq")
+        .fetch_all(app.state.db().pool())
+        .await
+        .unwrap();
+    assert!(
+        actions.contains(&"key.create".to_string()) && actions.contains(&"key.revoke".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit")
+            .execute(app.state.db().pool())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn sync_verify_answers_the_cli_report() {
+    let app = App::new(|_| {}).await;
+    let clip = app.clip("clip.mp4");
+    let (s, v) = app
+        .json(post_file(
+            "/v1/verify?filename=clip.mp4",
+            Some(&app.admin),
+            &clip,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The library call the CLI makes, on the same file with the same options.
+    let lib = verity_detect::verify(&clip, &app.state.verify_options()).unwrap();
+    // Through JSON text, as the CLI prints it (f32 fields read back as they were written).
+    let mut lib: Value = serde_json::from_str(&serde_json::to_string(&lib).unwrap()).unwrap();
+    let mut svc = v.clone();
+    for r in [&mut lib, &mut svc] {
+        r.as_object_mut().unwrap().remove("timings_ms");
+    }
+    assert_eq!(svc, lib);
+    assert_eq!(v["file"]["name"], "clip.mp4");
+    assert_eq!(v["verdict"]["label"], "no-evidence");
+    // A multipart upload gives the same report.
+    let bytes = std::fs::read(&clip).unwrap();
+    let (s, m) = app
+        .json(multipart(
+            "/v1/verify",
+            &app.admin,
+            &[("file", Some("clip.mp4"), bytes)],
+            &[],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(m["file"]["sha256"], v["file"]["sha256"]);
+    // Nothing is left in the uploads folder.
+    let left: Vec<_> = std::fs::read_dir(app.state.config().uploads_dir())
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn bad_uploads_get_clear_errors() {
+    let app = App::new(|c| c.limits.max_upload_bytes = 10_000).await;
+    let clip = app.clip("clip.mp4");
+    assert!(std::fs::metadata(&clip).unwrap().len() > 10_000);
+    // Over the limit by Content-Length …
+    let (s, v) = app
+        .json(post_file("/v1/verify", Some(&app.admin), &clip))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{v}"
+    );
+    // … and while streaming, with no length given.
+    let bytes = std::fs::read(&clip).unwrap();
+    let stream = futures_util::stream::iter(
+        bytes
+            .chunks(4096)
+            .map(|c| Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    );
+    let req = Request::post("/v1/verify")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let (s, v) = app.json(req).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{v}"
+    );
+    // In a multipart form too.
+    let (s, v) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[("file", Some("a.mp4"), bytes.clone())],
+            &[],
+        ))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{v}"
+    );
+    // Not a video: 422 naming the file as the client named it, never the server's folder.
+    let junk = app.dir.join("junk.mp4");
+    std::fs::write(&junk, b"this is not a video at all").unwrap();
+    let (s, v) = app
+        .json(post_file(
+            "/v1/verify?filename=junk.mp4",
+            Some(&app.admin),
+            &junk,
+        ))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_video"),
+        "{v}"
+    );
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("junk.mp4") && !msg.contains("uploads"),
+        "{msg}"
+    );
+    // An empty body, and a form without a file.
+    let req = Request::post("/v1/verify")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .body(Body::empty())
+        .unwrap();
+    let (s, v) = app.json(req).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "bad_request"),
+        "{v}"
+    );
+    let (s, v) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[("metadata", None, b"{}".to_vec())],
+            &[],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let left: Vec<_> = std::fs::read_dir(app.state.config().uploads_dir())
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn limits_on_size_and_duration_are_checked_before_decoding() {
+    let app = App::new(|c| {
+        c.limits.max_pixels = 100 * 100;
+    })
+    .await;
+    let clip = app.clip("clip.mp4");
+    let (s, v) = app
+        .json(post_file("/v1/verify", Some(&app.admin), &clip))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("320x240"),
+        "{v}"
+    );
+    let app = App::new(|c| c.limits.sync_max_duration_s = 0.5).await;
+    let clip = app.clip("clip.mp4");
+    let (s, v) = app
+        .json(post_file("/v1/verify", Some(&app.admin), &clip))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("/v1/jobs"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn jobs_run_once_with_idempotency_paging_and_cancel() {
+    let app = App::new(|_| {}).await;
+    let token = app.key("jobs", keys::Scope::Jobs).await;
+    let clip = std::fs::read(app.clip("clip.mp4")).unwrap();
+    let other = std::fs::read(
+        common::lavfi(
+            &app.dir,
+            "other.mp4",
+            "testsrc=s=320x240:r=30:d=1",
+            None,
+            &[],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let meta = br#"{"post": 42}"#.to_vec();
+    let form = |c: &Vec<u8>, key: &str| {
+        multipart(
+            "/v1/jobs",
+            &token,
+            &[
+                ("file", Some("clip.mp4"), c.clone()),
+                ("metadata", None, meta.clone()),
+            ],
+            &[("idempotency-key", key)],
+        )
+    };
+    // Queued (202) while no worker runs.
+    let (s, first) = app.json(form(&clip, "k1")).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(first["status"], "queued");
+    assert_eq!(first["metadata"]["post"], 42);
+    let id = first["id"].as_str().unwrap().to_string();
+    // The same key and request: the same job (200). The same key, another file: 422.
+    let (s, again) = app.json(form(&clip, "k1")).await;
+    assert_eq!(
+        (s, again["id"].as_str()),
+        (StatusCode::OK, Some(id.as_str()))
+    );
+    let (s, v) = app.json(form(&other, "k1")).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+    );
+    // Another job, cancelled before it runs: its upload goes at once.
+    let (_, second) = app.json(form(&other, "k2")).await;
+    let second_id = second["id"].as_str().unwrap().to_string();
+    let req = Request::delete(format!("/v1/jobs/{second_id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let (s, _, _) = app.send(req).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let uploads = std::fs::read_dir(app.state.config().uploads_dir())
+        .unwrap()
+        .count();
+    assert_eq!(uploads, 1, "only the first job's upload is left");
+    // Workers run the first job to a result; the cancelled one stays cancelled.
+    let stop = app.workers();
+    let done = app.wait_job(&token, &id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(done["verdict"], "no-evidence");
+    assert_eq!(done["report"]["file"]["name"], "clip.mp4");
+    let cancelled = app.wait_job(&token, &second_id).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    drop(stop);
+    // One result, one attempt recorded; the upload is gone.
+    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_attempts WHERE job_id = ?")
+        .bind(&id)
+        .fetch_one(app.state.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1);
+    assert_eq!(
+        std::fs::read_dir(app.state.config().uploads_dir())
+            .unwrap()
+            .count(),
+        0
+    );
+    // Listing: newest first, paged, filtered.
+    let (s, page) = app.json(get("/v1/jobs?limit=1", Some(&token))).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page["jobs"][0]["id"], second_id.as_str());
+    assert!(page["jobs"][0].get("report").is_none());
+    let next = page["next"].as_str().unwrap();
+    let (_, page2) = app
+        .json(get(&format!("/v1/jobs?limit=1&after={next}"), Some(&token)))
+        .await;
+    assert_eq!(page2["jobs"][0]["id"], id.as_str());
+    assert!(page2["next"].is_null());
+    let (_, ok) = app
+        .json(get("/v1/jobs?status=succeeded", Some(&token)))
+        .await;
+    assert_eq!(ok["jobs"].as_array().unwrap().len(), 1);
+    let (_, none) = app
+        .json(get("/v1/jobs?since=2999-01-01T00:00:00Z", Some(&token)))
+        .await;
+    assert_eq!(none["jobs"].as_array().unwrap().len(), 0);
+    for bad in [
+        "/v1/jobs?status=done",
+        "/v1/jobs?since=yesterday",
+        "/v1/jobs?limit=0",
+    ] {
+        let (s, v) = app.json(get(bad, Some(&token))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    // Deleting a finished job; then it is gone.
+    let req = Request::delete(format!("/v1/jobs/{id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(req).await.0, StatusCode::NO_CONTENT);
+    let (s, _) = app.json(get(&format!("/v1/jobs/{id}"), Some(&token))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Every state change is audited.
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit WHERE subject = ? ORDER BY seq")
+            .bind(&id)
+            .fetch_all(app.state.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        ["job.queued", "job.running", "job.succeeded", "job.deleted"]
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_stopping_its_worker_ends_failed_and_a_broken_file_fails_with_its_reason()
+{
+    let app = App::new(|c| c.jobs.max_attempts = 2).await;
+    let clip = std::fs::read(app.clip("clip.mp4")).unwrap();
+    let (_, job) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[("file", Some("clip.mp4"), clip)],
+            &[],
+        ))
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    // As if two runs had died mid-verification (the engine re-queues a dead worker's task;
+    // the row still says running).
+    sqlx::query("UPDATE verify_jobs SET status = 'running', attempts = 2 WHERE id = ?")
+        .bind(&id)
+        .execute(app.state.db().pool())
+        .await
+        .unwrap();
+    let (_, broken) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[(
+                "file",
+                Some("broken.mp4"),
+                b"\0\0\0\x20ftypisom garbage".to_vec(),
+            )],
+            &[],
+        ))
+        .await;
+    let broken_id = broken["id"].as_str().unwrap().to_string();
+    let _stop = app.workers();
+    let done = app.wait_job(&app.admin, &id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped its worker 2 times"),
+        "{done}"
+    );
+    assert!(done["report"].is_null());
+    let b = app.wait_job(&app.admin, &broken_id).await;
+    assert_eq!(b["status"], "failed", "{b}");
+    assert!(b["error"].as_str().unwrap().contains("broken.mp4"), "{b}");
+}
+
+/// The receiver: records each delivery after checking its Standard Webhooks signature.
+async fn receiver(secret: String, fail_first: usize) -> (String, Arc<Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let calls = Arc::new(Mutex::new(0usize));
+    let g = got.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let g = g.clone();
+            let calls = calls.clone();
+            let secret = secret.clone();
+            async move {
+                let n = {
+                    let mut c = calls.lock().unwrap();
+                    *c += 1;
+                    *c
+                };
+                if n <= fail_first {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [(header::RETRY_AFTER, "0")],
+                    )
+                        .into_response();
+                }
+                let h = |k: &str| {
+                    headers
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let ts: i64 = h("webhook-timestamp").parse().unwrap();
+                let want =
+                    verity_service::webhooks::sign(&secret, &h("webhook-id"), ts, &body).unwrap();
+                if h("webhook-signature") != want {
+                    return (StatusCode::UNAUTHORIZED, [(header::RETRY_AFTER, "0")])
+                        .into_response();
+                }
+                let mut v: Value = serde_json::from_str(&body).unwrap();
+                v["webhook_id"] = Value::String(h("webhook-id"));
+                g.lock().unwrap().push(v);
+                (StatusCode::NO_CONTENT, [(header::RETRY_AFTER, "0")]).into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_and_logged() {
+    let app = App::new(|_| {}).await;
+    let clip = std::fs::read(app.clip("clip.mp4")).unwrap();
+    // An unregistered callback is refused before anything is queued.
+    let (s, v) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[
+                ("file", Some("c.mp4"), clip.clone()),
+                ("callback_url", None, b"http://127.0.0.1:9/x".to_vec()),
+            ],
+            &[],
+        ))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_callback_url"),
+        "{v}"
+    );
+    // A registered one, whose receiver fails the first attempt.
+    let ep_secret;
+    let (url, got) = {
+        let placeholder = verity_service::webhooks::add_endpoint(
+            app.state.db(),
+            "http://127.0.0.1:1/placeholder",
+        )
+        .await
+        .unwrap();
+        ep_secret = placeholder.secret.clone();
+        receiver(ep_secret.clone(), 1).await
+    };
+    sqlx::query(
+        "UPDATE webhook_endpoints SET url = ? WHERE url = 'http://127.0.0.1:1/placeholder'",
+    )
+    .bind(&url)
+    .execute(app.state.db().pool())
+    .await
+    .unwrap();
+    let (s, job) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[
+                ("file", Some("c.mp4"), clip),
+                ("callback_url", None, url.clone().into_bytes()),
+            ],
+            &[],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().unwrap().to_string();
+    let _stop = app.workers();
+    let done = app.wait_job(&app.admin, &id).await;
+    assert_eq!(done["status"], "succeeded");
+    // Delivered on the second attempt, signed; the log shows both attempts.
+    let mut delivered = None;
+    for _ in 0..300 {
+        let (_, j) = app
+            .json(get(&format!("/v1/jobs/{id}"), Some(&app.admin)))
+            .await;
+        if j["webhooks"][0]["delivered_at"].is_string() {
+            delivered = Some(j);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let j = delivered.expect("the webhook was not delivered");
+    assert_eq!(j["webhooks"][0]["attempts"], 2, "{j}");
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["type"], "job.succeeded");
+    assert_eq!(got[0]["data"]["job_id"], id.as_str());
+    assert_eq!(got[0]["webhook_id"], j["webhooks"][0]["id"]);
+    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
+        .fetch_one(app.state.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+}
+
+#[tokio::test]
+async fn private_webhook_targets_are_refused_by_default() {
+    let app = App::new(|c| c.webhooks.allow_private = false).await;
+    let (url, got) = receiver("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(), 0).await;
+    let ep = verity_service::webhooks::add_endpoint(app.state.db(), &url)
+        .await
+        .unwrap();
+    assert!(ep.secret.starts_with("whsec_"));
+    let clip = std::fs::read(app.clip("clip.mp4")).unwrap();
+    let (_, job) = app
+        .json(multipart(
+            "/v1/jobs",
+            &app.admin,
+            &[
+                ("file", Some("c.mp4"), clip),
+                ("callback_url", None, url.into_bytes()),
+            ],
+            &[],
+        ))
+        .await;
+    let id = job["id"].as_str().unwrap().to_string();
+    let _stop = app.workers();
+    app.wait_job(&app.admin, &id).await;
+    let mut last = Value::Null;
+    for _ in 0..300 {
+        let (_, j) = app
+            .json(get(&format!("/v1/jobs/{id}"), Some(&app.admin)))
+            .await;
+        last = j["webhooks"][0].clone();
+        if last["attempts"].as_i64() == Some(3) && last["next_attempt_at"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        last["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("private or loopback"),
+        "{last}"
+    );
+    assert!(last["delivered_at"].is_null());
+    assert!(got.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sign_then_resolve_by_binding_content_and_manifest_id() {
+    let app = App::new(|_| {}).await;
+    let clip = app.clip("clip.mp4");
+    let (s, headers, signed) = app
+        .send(post_file(
+            "/v1/sign?filename=clip.mp4",
+            Some(&app.admin),
+            &clip,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&signed));
+    assert_eq!(headers[header::CONTENT_TYPE], "video/mp4");
+    let payload = headers["x-verity-payload"].to_str().unwrap().to_string();
+    let signed_path = app.dir.join("signed.mp4");
+    std::fs::write(&signed_path, &signed).unwrap();
+    // The signed file verifies as trusted, with the mark.
+    let (_, r) = app
+        .json(post_file(
+            "/v1/verify?filename=signed.mp4",
+            Some(&app.admin),
+            &signed_path,
+        ))
+        .await;
+    assert_eq!(r["c2pa"]["state"], "trusted", "{r}");
+    assert_eq!(r["watermark"]["payload"], payload.as_str());
+    // byBinding, GET and POST; the value base64-encoded as the API has it, or plain.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&payload);
+    let alg = "org.verity.spectral.3";
+    let (s, m) = app
+        .json(get(
+            &format!(
+                "/v1/matches/byBinding?alg={alg}&value={}",
+                b64.replace('=', "%3D")
+            ),
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    let id = m["matches"][0]["manifestId"].as_str().unwrap().to_string();
+    let (_, m2) = app
+        .json(get(
+            &format!("/v1/matches/byBinding?alg={alg}&value={payload}"),
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(m2["matches"][0]["manifestId"], id.as_str());
+    let req = Request::post("/v1/matches/byBinding")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .body(Body::from(
+            serde_json::json!({"alg": alg, "value": b64}).to_string(),
+        ))
+        .unwrap();
+    let (_, m3) = app.json(req).await;
+    assert_eq!(m3["matches"][0]["manifestId"], id.as_str());
+    // The manifest, as application/c2pa: the store that the signed file embeds.
+    let (s, h, store) = app
+        .send(get(&format!("/v1/manifests/{id}"), Some(&app.admin)))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "application/c2pa");
+    assert!(store.len() > 1000);
+    assert!(
+        signed
+            .windows(store.len().min(64))
+            .any(|w| w == &store[..store.len().min(64)])
+    );
+    // byContent: a stripped, re-encoded copy finds the same manifest through its mark.
+    let stripped = app.dir.join("stripped.mp4");
+    common::ffmpeg(&[
+        "-i",
+        signed_path.to_str().unwrap(),
+        "-map_metadata",
+        "-1",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        stripped.to_str().unwrap(),
+    ])
+    .unwrap();
+    let (s, c) = app
+        .json(post_file(
+            "/v1/matches/byContent?filename=stripped.mp4",
+            Some(&app.admin),
+            &stripped,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["matches"][0]["manifestId"], id.as_str());
+    // An unmarked clip matches nothing; an unknown algorithm and a bad value are 400.
+    let (_, none) = app
+        .json(post_file("/v1/matches/byContent", Some(&app.admin), &clip))
+        .await;
+    assert_eq!(none["matches"].as_array().unwrap().len(), 0);
+    let (s, _) = app
+        .json(get(
+            "/v1/matches/byBinding?alg=com.other&value=AAAA",
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app
+        .json(get(
+            &format!("/v1/matches/byBinding?alg={alg}&value=!!!"),
+            Some(&app.admin),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = app
+        .json(get("/v1/manifests/urn:verity:sha256:00", Some(&app.admin)))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Reads need a key unless the service makes them public; discovery is always public.
+    let (s, _) = app.json(get(&format!("/v1/manifests/{id}"), None)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, algs) = app
+        .json(get("/v1/services/supportedAlgorithms", None))
+        .await;
+    assert_eq!(algs["watermarks"][0]["alg"], alg);
+    let (_, wk) = app
+        .json(get("/.well-known/c2pa-soft-binding-resolution", None))
+        .await;
+    assert!(wk["endpoint"].as_str().unwrap().ends_with("/v1"));
+    let public = App::new(|c| c.public_resolution = true).await;
+    let (s, _) = public
+        .json(get(
+            &format!("/v1/matches/byBinding?alg={alg}&value={payload}"),
+            None,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
