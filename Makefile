@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
+.PHONY: demo test kill-test serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -50,8 +50,20 @@ demo: clips build
 	@$(V) transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4
 
 ## make test: the whole test suite; the fetched media and c2pa-python are required, not skipped.
+## Then the service's kill test: 200 jobs, the server killed twice with SIGKILL while they run.
 test: media interop
 	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 $(CARGO) test $(CARGO_FLAGS) --workspace --locked
+	python3 scripts/kill-test.py target/debug/verity
+
+## make kill-test: the service's kill test alone (after a debug build).
+kill-test: deps
+	$(CARGO) build $(CARGO_FLAGS) --locked -p verity
+	python3 scripts/kill-test.py target/debug/verity
+
+## make serve: the detection service on 127.0.0.1:8080 with the demo home (make a key with
+## `target/release/verity serve keys create --name me --scope admin`).
+serve: build
+	VERITY_HOME=$(DEMO_HOME) target/release/verity serve
 
 deps:
 	@bash scripts/install-deps.sh

@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
 
-/// A folder holding one upload. Removed when dropped unless [`UploadDir::keep`] was called.
+/// A folder holding one upload. Removed when dropped unless [`Upload::keep`] was called.
 #[derive(Debug)]
 pub struct Upload {
     dir: Option<tempfile::TempDir>,
