@@ -271,3 +271,124 @@ fn serve_jobs_webhooks_idempotency_auth_and_limits() {
     let status = server.stop();
     assert!(status.success(), "{status:?}");
 }
+
+/// The Resolution API from a client that speaks only it (c2pa-python's driver): a signed clip,
+/// stripped of its manifest and re-encoded, gets its manifest back from the service, whose soft
+/// binding is the mark verity reads in the clip, and whose signature c2pa-python validates.
+#[test]
+fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
+    #[path = "../../tests/interop/python.rs"]
+    mod python;
+    let Some(py) = python::python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
+    verity(&home)
+        .args(["keys", "init", "--org", "Resolver Org", "--alg", "es256"])
+        .assert()
+        .success();
+    let token = json(
+        &verity(&home)
+            .args([
+                "serve", "keys", "create", "--name", "r", "--scope", "admin", "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config = d.join("serve.toml");
+    std::fs::write(&config, "workers = 0\n").unwrap();
+    let mut server = Server::start(&home, &config);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let signed = http
+        .post(format!("{}/v1/sign?filename=clip.mp4", server.base))
+        .bearer_auth(&token)
+        .body(std::fs::read(&clip).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    let signed_path = d.join("signed.mp4");
+    std::fs::write(&signed_path, signed.bytes().unwrap()).unwrap();
+    let stripped = d.join("stripped.mp4");
+    common::ffmpeg(&[
+        "-i",
+        signed_path.to_str().unwrap(),
+        "-map_metadata",
+        "-1",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        stripped.to_str().unwrap(),
+    ])
+    .unwrap();
+    // verity's own reading of the stripped clip: no manifest, the mark's payload.
+    let ours = verity(&home)
+        .args(["verify", "--json", "--no-classifier"])
+        .arg(&stripped)
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let ours = json(&ours);
+    let payload = ours["watermark"]["payload"].as_str().unwrap().to_string();
+
+    let anchor = home.join("trust/resolver-org-root.pem");
+    let theirs: serde_json::Value = serde_json::from_str(&python::py(
+        &py,
+        &[
+            "resolve".as_ref(),
+            server.base.as_ref(),
+            token.as_ref(),
+            stripped.as_os_str(),
+            anchor.as_os_str(),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(theirs["content_type"], "application/c2pa", "{theirs}");
+    assert!(
+        theirs["algorithms"]
+            .as_array()
+            .unwrap()
+            .contains(&"org.verity.spectral.3".into())
+    );
+    assert_eq!(
+        theirs["soft_binding"]["alg"], "org.verity.spectral.3",
+        "{theirs}"
+    );
+    assert_eq!(
+        theirs["soft_binding"]["value"],
+        payload.as_str(),
+        "{theirs}"
+    );
+    assert_eq!(
+        theirs["round_trip"],
+        serde_json::json!([theirs["manifest_id"]]),
+        "{theirs}"
+    );
+    // The signature is good and trusted; only the hard binding fails (the pixels were re-encoded).
+    assert_eq!(
+        theirs["reading"]["signer"], "Resolver Org C2PA Signer",
+        "{theirs}"
+    );
+    assert!(
+        theirs["success"]
+            .as_array()
+            .unwrap()
+            .contains(&"claimSignature.validated".into()),
+        "{theirs}"
+    );
+    for f in theirs["reading"]["failures"].as_array().unwrap() {
+        assert!(f.as_str().unwrap().contains("Hash.mismatch"), "{theirs}");
+    }
+    assert!(server.stop().success());
+}

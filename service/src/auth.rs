@@ -55,7 +55,21 @@ impl FromRequestParts<AppState> for Auth {
                 ApiError::unauthorized("the Authorization header is not `Bearer <token>`")
             })?;
         match keys::authenticate(state.db(), token).await? {
-            Some(c) => Ok(Auth(Some(c))),
+            Some(c) => match state.charge(&c.key_id) {
+                Ok(()) => Ok(Auth(Some(c))),
+                Err(wait) => {
+                    let mut e = ApiError::new(
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        "rate_limited",
+                        format!(
+                            "this key is over its rate of {} requests a minute; retry after {wait} s",
+                            state.config().limits.requests_per_minute
+                        ),
+                    );
+                    e.retry_after = Some(wait.max(1));
+                    Err(e)
+                }
+            },
             None => Err(ApiError::unauthorized("the API key is unknown or revoked")),
         }
     }

@@ -26,6 +26,7 @@ struct Inner {
     verify: Arc<VerifyOptions>,
     manifests: Arc<SqlManifests>,
     metrics: Metrics,
+    limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
 }
 
 impl AppState {
@@ -51,6 +52,7 @@ impl AppState {
         // searched (the service's store is its database).
         verify.repository = Some(manifests.clone());
         verify.repository_unavailable = None;
+        let limiter = rate_limiter(&config.limits);
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
@@ -59,6 +61,7 @@ impl AppState {
                 verify: Arc::new(verify),
                 manifests,
                 metrics: Metrics::new(),
+                limiter,
             }),
         })
     }
@@ -86,4 +89,27 @@ impl AppState {
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
+
+    /// Counts a request by `key_id` against its rate; `Err(seconds)` to wait when over it.
+    pub fn charge(&self, key_id: &str) -> Result<(), u64> {
+        let Some(l) = &self.inner.limiter else {
+            return Ok(());
+        };
+        l.check_key(&key_id.to_string()).map_err(|not_until| {
+            use governor::clock::Clock;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+/// The per-key limiter: `requests_per_minute` sustained, `burst` at once; none when 0.
+fn rate_limiter(
+    limits: &crate::config::Limits,
+) -> Option<governor::DefaultKeyedRateLimiter<String>> {
+    let per_minute = std::num::NonZeroU32::new(limits.requests_per_minute)?;
+    let burst = std::num::NonZeroU32::new(limits.burst.max(1))?;
+    Some(governor::RateLimiter::keyed(
+        governor::Quota::per_minute(per_minute).allow_burst(burst),
+    ))
 }

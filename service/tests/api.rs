@@ -965,3 +965,34 @@ async fn sign_then_resolve_by_binding_content_and_manifest_id() {
         .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn each_key_has_its_own_rate() {
+    let app = App::new(|c| {
+        c.limits.requests_per_minute = 1;
+        c.limits.burst = 2;
+    })
+    .await;
+    let other = app.key("other", keys::Scope::Jobs).await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.json(get("/v1/jobs", Some(&app.admin))).await.0,
+            StatusCode::OK
+        );
+    }
+    let (s, headers, body) = app.send(get("/v1/jobs", Some(&app.admin))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error_code(&v), "rate_limited");
+    // Another key is not held back by the first one's rate.
+    assert_eq!(
+        app.json(get("/v1/jobs", Some(&other))).await.0,
+        StatusCode::OK
+    );
+}

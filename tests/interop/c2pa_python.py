@@ -6,6 +6,9 @@
   sign KEY CHAIN SRC DST            sign SRC into DST with c2pa-python
   make-suite CA CLIP OUT URL        sign the conformance suite's files into OUT (see suite below)
   read-suite ANCHOR OUT             print c2pa-python's reading of every file in OUT (JSON)
+  resolve BASE TOKEN CLIP ANCHOR    a client that speaks only the C2PA Soft Binding Resolution
+                                    API: finds CLIP's manifest at the service BASE and validates it
+                                    against CLIP (JSON)
 """
 import datetime
 import json
@@ -252,7 +255,57 @@ def read_suite(anchor, out_dir):
     print(json.dumps(readings))
 
 
+def resolve(base, token, clip, anchor):
+    """Discovery, byContent, the manifest, a byBinding round trip with the manifest's own soft
+    binding, then c2pa-python's validation of the clip against the manifest it got back."""
+    import base64
+    import urllib.parse
+    import urllib.request
+
+    def call(url, data=None, ctype=None):
+        req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+        req.add_header("Authorization", f"Bearer {token}")
+        if ctype:
+            req.add_header("Content-Type", ctype)
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.headers.get("Content-Type"), r.read()
+
+    _, wk = call(f"{base}/.well-known/c2pa-soft-binding-resolution")
+    endpoint = json.loads(wk)["endpoint"]
+    _, algs = call(f"{endpoint}/services/supportedAlgorithms")
+    algs = [a["alg"] for a in json.loads(algs)["watermarks"]]
+    clip_bytes = Path(clip).read_bytes()
+    _, found = call(f"{endpoint}/matches/byContent", clip_bytes, "video/mp4")
+    matches = json.loads(found)["matches"]
+    manifest_id = matches[0]["manifestId"]
+    ctype, store = call(f"{endpoint}/manifests/{urllib.parse.quote(manifest_id, safe='')}")
+    settings = c2pa.Settings.from_dict({
+        "trust": {"trust_anchors": Path(anchor).read_text()},
+        "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+    })
+    with open(clip, "rb") as s:
+        reader = c2pa.Reader("video/mp4", s, store, context=c2pa.Context(settings))
+        reading = _reading(reader)
+        report = json.loads(reader.json())
+    active = report["manifests"][report["active_manifest"]]
+    binding = next(a["data"] for a in active.get("assertions", [])
+                   if a["label"].startswith("c2pa.soft-binding"))
+    value = binding["blocks"][0]["value"]
+    query = urllib.parse.urlencode({"alg": binding["alg"], "value": base64.b64encode(value.encode()).decode()})
+    _, again = call(f"{endpoint}/matches/byBinding?{query}")
+    print(json.dumps({
+        "algorithms": algs,
+        "manifest_id": manifest_id,
+        "content_type": ctype,
+        "soft_binding": {"alg": binding["alg"], "value": value},
+        "round_trip": [m["manifestId"] for m in json.loads(again)["matches"]],
+        "reading": reading,
+        "success": sorted({x.get("code") for x in report.get("validation_results", {})
+                           .get("activeManifest", {}).get("success", [])}),
+    }))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"read": read, "make-ca": make_ca, "sign": sign, "make-suite": make_suite,
-     "read-suite": read_suite}[cmd](*args)
+     "read-suite": read_suite, "resolve": resolve}[cmd](*args)
