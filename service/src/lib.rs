@@ -88,6 +88,11 @@ pub fn router(state: AppState) -> Router {
             get(routes::resolution::supported),
         )
         .route(
+            "/v1/services/capabilities",
+            get(routes::resolution::capabilities),
+        )
+        .route("/v1/services/status", get(routes::resolution::status))
+        .route(
             "/.well-known/c2pa-soft-binding-resolution",
             get(routes::resolution::well_known),
         )

@@ -18,13 +18,16 @@ pub struct SqlManifests {
     runtime: tokio::runtime::Handle,
 }
 
-/// A stored manifest's id: the SHA-256 of its manifest store, as a URN. It names exactly these
-/// bytes, so two replicas agree on it without asking each other.
+/// A stored manifest's id, as the Resolution API has it: the active manifest's label
+/// (`urn:c2pa:…`). A store c2pa cannot read (never one the service signed) is named by the
+/// SHA-256 of its bytes instead.
 pub fn manifest_id(manifest: &[u8]) -> String {
-    format!(
-        "urn:verity:sha256:{}",
-        crate::keys::hex(&Sha256::digest(manifest))
-    )
+    verity_provenance::manifest::store_label(manifest).unwrap_or_else(|| {
+        format!(
+            "urn:verity:sha256:{}",
+            crate::keys::hex(&Sha256::digest(manifest))
+        )
+    })
 }
 
 #[derive(sqlx::FromRow)]

@@ -17,6 +17,7 @@ use crate::routes;
         routes::resolution::by_binding_get, routes::resolution::by_binding_post,
         routes::resolution::by_content, routes::resolution::manifest,
         routes::resolution::supported, routes::resolution::well_known,
+        routes::resolution::capabilities, routes::resolution::status,
         routes::health::healthz, routes::health::readyz, routes::health::metrics,
     ),
     modifiers(&Bearer),

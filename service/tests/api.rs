@@ -222,6 +222,8 @@ async fn health_ready_metrics_and_the_openapi_document() {
         "/v1/manifests/{manifestId}",
         "/v1/services/supportedAlgorithms",
         "/.well-known/c2pa-soft-binding-resolution",
+        "/v1/services/capabilities",
+        "/v1/services/status",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -871,6 +873,9 @@ async fn sign_then_resolve_by_binding_content_and_manifest_id() {
         .await;
     assert_eq!(s, StatusCode::OK, "{m}");
     let id = m["matches"][0]["manifestId"].as_str().unwrap().to_string();
+    // The id is the active manifest's label, as the API has it.
+    assert!(id.starts_with("urn:c2pa:"), "{id}");
+    assert_eq!(r["c2pa"]["manifest_label"], id.as_str());
     let (_, m2) = app
         .json(get(
             &format!("/v1/matches/byBinding?alg={alg}&value={payload}"),
@@ -889,7 +894,10 @@ async fn sign_then_resolve_by_binding_content_and_manifest_id() {
     assert_eq!(m3["matches"][0]["manifestId"], id.as_str());
     // The manifest, as application/c2pa: the store that the signed file embeds.
     let (s, h, store) = app
-        .send(get(&format!("/v1/manifests/{id}"), Some(&app.admin)))
+        .send(get(
+            &format!("/v1/manifests/{id}?returnActiveManifest=true"),
+            Some(&app.admin),
+        ))
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h[header::CONTENT_TYPE], "application/c2pa");
@@ -928,6 +936,22 @@ async fn sign_then_resolve_by_binding_content_and_manifest_id() {
         .await;
     assert_eq!(none["matches"].as_array().unwrap().len(), 0);
     let (s, _) = app
+        .json(post_file(
+            "/v1/matches/byContent?alg=com.other",
+            Some(&app.admin),
+            &stripped,
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, c0) = app
+        .json(post_file(
+            "/v1/matches/byContent?maxResults=1&hintAlg=x&hintValue=y",
+            Some(&app.admin),
+            &stripped,
+        ))
+        .await;
+    assert_eq!(c0["matches"][0]["manifestId"], id.as_str());
+    let (s, _) = app
         .json(get(
             "/v1/matches/byBinding?alg=com.other&value=AAAA",
             Some(&app.admin),
@@ -942,7 +966,10 @@ async fn sign_then_resolve_by_binding_content_and_manifest_id() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = app
-        .json(get("/v1/manifests/urn:verity:sha256:00", Some(&app.admin)))
+        .json(get(
+            "/v1/manifests/urn:c2pa:00000000-0000-4000-8000-000000000000",
+            Some(&app.admin),
+        ))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Reads need a key unless the service makes them public; discovery is always public.
@@ -955,7 +982,15 @@ async fn sign_then_resolve_by_binding_content_and_manifest_id() {
     let (_, wk) = app
         .json(get("/.well-known/c2pa-soft-binding-resolution", None))
         .await;
-    assert!(wk["endpoint"].as_str().unwrap().ends_with("/v1"));
+    assert_eq!(wk["apiEndpoint"], "/v1");
+    assert_eq!(wk["c2paSpecificationVersion"], "2.4.0");
+    let (_, caps) = app.json(get("/v1/services/capabilities", None)).await;
+    assert_eq!(
+        caps["supportedCapabilities"],
+        serde_json::json!(["queryByContent"])
+    );
+    let (_, st) = app.json(get("/v1/services/status", None)).await;
+    assert_eq!(st["status"], "ok");
     let public = App::new(|c| c.public_resolution = true).await;
     let (s, _) = public
         .json(get(

@@ -271,7 +271,7 @@ def resolve(base, token, clip, anchor):
             return r.headers.get("Content-Type"), r.read()
 
     _, wk = call(f"{base}/.well-known/c2pa-soft-binding-resolution")
-    endpoint = json.loads(wk)["endpoint"]
+    endpoint = urllib.parse.urljoin(base + "/", json.loads(wk)["apiEndpoint"])
     _, algs = call(f"{endpoint}/services/supportedAlgorithms")
     algs = [a["alg"] for a in json.loads(algs)["watermarks"]]
     clip_bytes = Path(clip).read_bytes()

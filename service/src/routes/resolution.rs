@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::keys::Scope;
-use crate::routes::verify::{UploadQuery, receive};
+use crate::routes::verify::receive;
 use crate::state::AppState;
 
 /// The soft-binding algorithms this service resolves.
@@ -45,6 +45,31 @@ pub struct Match {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MatchResult {
     pub matches: Vec<Match>,
+}
+
+/// `byContent`'s query: the upload's name (ours), and the API's own parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentQuery {
+    /// The file's name; its extension tells the container (else the first bytes do).
+    pub filename: Option<String>,
+    /// Only this soft-binding algorithm.
+    pub alg: Option<String>,
+    /// The most matches to return (default 10).
+    pub max_results: Option<u32>,
+    /// A soft binding the client already read (accepted and not needed: the service reads the
+    /// mark itself).
+    pub hint_alg: Option<String>,
+    pub hint_value: Option<String>,
+}
+
+/// `GET /manifests/{manifestId}`'s query.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestQuery {
+    /// Accepted; the whole manifest store is returned either way (its active manifest is the
+    /// one the id names, and its ingredients' manifests are what validate it).
+    pub return_active_manifest: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
@@ -142,17 +167,25 @@ pub async fn by_binding_post(
 /// Manifest ids for an uploaded video: the service reads its spectral mark and looks the
 /// payload up.
 #[utoipa::path(post, path = "/v1/matches/byContent", tag = "resolution", security(("bearer" = [])),
-    params(UploadQuery),
+    params(ContentQuery),
     request_body(description = "the video (raw bytes, or a multipart form's `file`)", content_type = "application/octet-stream"),
-    responses((status = 200, body = MatchResult), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = MatchResult), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn by_content(
     State(s): State<AppState>,
     auth: Auth,
-    Query(q): Query<UploadQuery>,
+    Query(q): Query<ContentQuery>,
     req: Request,
 ) -> Result<Json<MatchResult>, ApiError> {
     auth.require(Scope::Verify)?;
+    if let Some(a) = &q.alg {
+        if !algorithms().contains(a) {
+            return Err(ApiError::bad_request(format!(
+                "algorithm `{a}` is not resolved here; see /v1/services/supportedAlgorithms"
+            )));
+        }
+    }
     let (up, _) = receive(&s, req, q.filename.as_deref()).await?;
     let path = up.path().to_path_buf();
     let limits = s.config().limits.clone();
@@ -166,7 +199,8 @@ pub async fn by_content(
     .map_err(|e| ApiError::internal(&e))?
     .map_err(crate::routes::verify::failure)?;
     drop(up);
-    let Some((alg, value)) = found else {
+    let Some((alg, value)) = found.filter(|(a, _)| q.alg.as_ref().is_none_or(|want| want == a))
+    else {
         return Ok(Json(MatchResult { matches: vec![] }));
     };
     matches(
@@ -174,7 +208,7 @@ pub async fn by_content(
         &BindingQuery {
             alg,
             value,
-            max_results: None,
+            max_results: q.max_results,
         },
     )
     .await
@@ -183,13 +217,14 @@ pub async fn by_content(
 
 /// A manifest store, as `application/c2pa`.
 #[utoipa::path(get, path = "/v1/manifests/{manifestId}", tag = "resolution",
-    params(("manifestId" = String, Path, description = "an id from a match")),
+    params(("manifestId" = String, Path, description = "an id from a match (the active manifest's label)"), ManifestQuery),
     responses((status = 200, description = "the C2PA manifest store", content_type = "application/c2pa"),
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn manifest(
     State(s): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    Query(_query): Query<ManifestQuery>,
 ) -> Result<Response, ApiError> {
     public_or(&s, &auth)?;
     let record = s
@@ -229,18 +264,38 @@ pub async fn supported() -> Json<SupportedAlgorithms> {
     })
 }
 
-/// Where this service's Resolution API is, for discovery.
+/// The version of the Resolution API's definition this service follows.
+pub const SPEC_VERSION: &str = "2.4.0";
+
+/// Where this service's Resolution API is, for discovery (RFC 8615).
 #[utoipa::path(get, path = "/.well-known/c2pa-soft-binding-resolution", tag = "resolution",
     responses((status = 200, body = Object)))]
-pub async fn well_known(req: Request) -> Json<serde_json::Value> {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+pub async fn well_known() -> Json<serde_json::Value> {
     Json(serde_json::json!({
-        "version": "1.0.0",
-        "endpoint": format!("http://{host}/v1"),
-        "algorithms": algorithms(),
+        "apiEndpoint": "/v1",
+        "c2paSpecificationVersion": SPEC_VERSION,
+        "capabilitiesEndpoint": "/v1/services/capabilities",
+        "statusEndpoint": "/v1/services/status",
+    }))
+}
+
+/// What this service implements of the API.
+#[utoipa::path(get, path = "/v1/services/capabilities", tag = "resolution",
+    responses((status = 200, body = Object)))]
+pub async fn capabilities() -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "c2paSpecificationVersion": SPEC_VERSION,
+        "supportedCapabilities": ["queryByContent"],
+    }))
+}
+
+/// Whether the service can answer: `ok`, or `down` when its database does not.
+#[utoipa::path(get, path = "/v1/services/status", tag = "resolution",
+    responses((status = 200, body = Object)))]
+pub async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let up = s.db().ping().await;
+    Json(serde_json::json!({
+        "status": if up { "ok" } else { "down" },
+        "timestamp": crate::db::rfc3339(crate::db::now_ms()),
     }))
 }

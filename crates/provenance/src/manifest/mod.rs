@@ -14,7 +14,7 @@ pub use context::context;
 pub use read::{
     ActionInfo, AiDeclaration, C2paState, IngredientInfo, MAX_SIDECAR_BYTES, ManifestReport,
     SignerInfo, StatusCode, StatusCodes, ai_declaration, contains_manifest_store, read_manifest,
-    read_manifest_fragmented, read_manifest_sidecar, read_manifest_with_data,
+    read_manifest_fragmented, read_manifest_sidecar, read_manifest_with_data, store_label,
 };
 pub use sign::{SignOutcome, mime_for, sign_file, sign_from};
 pub use source_type::AiContent;

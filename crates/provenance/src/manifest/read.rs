@@ -542,3 +542,13 @@ pub fn ai_declaration(actions: &[ActionInfo]) -> Option<AiDeclaration> {
     }
     found
 }
+
+/// The active manifest's label (`urn:c2pa:…`) in a manifest store given as its bytes (JUMBF),
+/// read without an asset: what the Resolution API calls a manifest id. `None` when the bytes
+/// are not a manifest store c2pa can read.
+pub fn store_label(store: &[u8]) -> Option<String> {
+    let ctx = context(&TrustStore::default()).ok()?;
+    let reader =
+        Reader::from_context(ctx).with_stream("application/c2pa", std::io::Cursor::new(store));
+    reader.ok()?.active_label().map(str::to_string)
+}
