@@ -39,10 +39,13 @@ impl AppState {
     /// The state over an open database.
     pub fn with_db(config: ServiceConfig, db: Db) -> Result<AppState> {
         let home = Home::new(config.home.clone());
-        let manifests = Arc::new(SqlManifests::new(
-            db.clone(),
-            tokio::runtime::Handle::current(),
-        ));
+        // The manifest store answers blocking callers (stamping, verification) on this runtime.
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            crate::error::ServiceError::Queue(
+                "the service's state must be made inside a tokio runtime".into(),
+            )
+        })?;
+        let manifests = Arc::new(SqlManifests::new(db.clone(), runtime));
         let mut verify = VerifyRequest {
             threads: config.limits.verify_threads,
             ..VerifyRequest::default()
