@@ -8,8 +8,8 @@
 //! document generated from the handlers.
 //!
 //! ```text
-//! router(state)        the axum Router: tested with `oneshot`, no socket
-//! run(config, stop)    opens the database, runs the workers and the listener until `stop`
+//! router(state)                 the axum Router: tested with `oneshot`, no socket
+//! run(config, stop, on_listen)  opens the database, runs the workers and the listener until `stop`
 //! ```
 
 pub mod auth;
