@@ -392,3 +392,134 @@ fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
     }
     assert!(server.stop().success());
 }
+
+/// `verity verify --resolver`: a verifier with an empty home gets a stripped clip's credentials
+/// back from a service's Resolution API, checked as any recovered manifest is.
+#[test]
+fn verify_asks_a_remote_resolver_when_nothing_local_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let home = d.join("home");
+    let clip = common::short_clip(d, "clip.mp4").unwrap();
+    verity(&home)
+        .args(["keys", "init", "--org", "Remote Org"])
+        .assert()
+        .success();
+    let token = json(
+        &verity(&home)
+            .args([
+                "serve", "keys", "create", "--name", "r", "--scope", "admin", "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config = d.join("serve.toml");
+    std::fs::write(&config, "workers = 0\n").unwrap();
+    let mut server = Server::start(&home, &config);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let signed = http
+        .post(format!("{}/v1/sign?filename=clip.mp4", server.base))
+        .bearer_auth(&token)
+        .body(std::fs::read(&clip).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    let signed_path = d.join("signed.mp4");
+    std::fs::write(&signed_path, signed.bytes().unwrap()).unwrap();
+    let stripped = d.join("stripped.mp4");
+    common::ffmpeg(&[
+        "-i",
+        signed_path.to_str().unwrap(),
+        "-map_metadata",
+        "-1",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        stripped.to_str().unwrap(),
+    ])
+    .unwrap();
+    // Another verifier: no repository; it trusts the service's CA and was given its mark key.
+    let wkey = home.join("keys/watermark.key");
+    let other = d.join("other");
+    std::fs::create_dir_all(other.join("trust")).unwrap();
+    std::fs::copy(
+        home.join("trust/remote-org-root.pem"),
+        other.join("trust/remote-org-root.pem"),
+    )
+    .unwrap();
+    let alone = verity(&other)
+        .args(["verify", "--json", "--no-classifier", "--watermark-key"])
+        .arg(&wkey)
+        .arg(&stripped)
+        .assert()
+        .code(5)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(json(&alone)["c2pa"]["recovered_via"].is_null());
+    // A bad token is an error of the resolver's, reported; the rest of the report stands.
+    let bad = verity(&other)
+        .args([
+            "verify",
+            "--json",
+            "--no-classifier",
+            "--resolver",
+            &server.base,
+            "--resolver-token",
+            "vty_wrong",
+            "--watermark-key",
+        ])
+        .arg(&wkey)
+        .arg(&stripped)
+        .assert()
+        .code(5)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        json(&bad)["c2pa"]["repository_error"]
+            .as_str()
+            .unwrap()
+            .contains("401"),
+        "{}",
+        json(&bad)
+    );
+    let r = verity(&other)
+        .args([
+            "verify",
+            "--json",
+            "--no-classifier",
+            "--resolver",
+            &server.base,
+        ])
+        .arg("--watermark-key")
+        .arg(&wkey)
+        .env("VERITY_RESOLVER_TOKEN", &token)
+        .arg(&stripped)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r = json(&r);
+    assert_eq!(r["verdict"]["label"], "watermarked-recovered", "{r}");
+    assert_eq!(
+        r["c2pa"]["signer"]["common_name"]
+            .as_str()
+            .map(|s| s.contains("Remote Org")),
+        Some(true),
+        "{r}"
+    );
+    assert_eq!(r["c2pa"]["recovered_via"], "watermark", "{r}");
+    assert!(server.stop().success());
+}

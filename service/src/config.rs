@@ -49,6 +49,9 @@ pub struct Limits {
     pub sync_max_duration_s: f64,
     /// The most threads one verification uses (0: every core).
     pub verify_threads: usize,
+    /// Verifications (and signings) run at once in this process; more wait their turn
+    /// (0: one per core).
+    pub concurrent_verifications: usize,
     /// Requests one API key may make per minute, sustained (0: no limit).
     pub requests_per_minute: u32,
     /// Requests one API key may make at once above the sustained rate.
@@ -94,6 +97,7 @@ impl Default for Limits {
             verify_timeout: Duration::from_secs(600),
             sync_max_duration_s: 60.0,
             verify_threads: 0,
+            concurrent_verifications: 0,
             requests_per_minute: 600,
             burst: 60,
         }

@@ -522,6 +522,7 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
         s.verify_options(),
         s.config().limits.clone(),
         false,
+        s.verify_slots(),
     )
     .await;
     let secs = started.elapsed().as_secs_f64();

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod manifests;
 pub mod metrics;
 mod openapi;
+pub mod resolver;
 pub mod routes;
 pub mod state;
 pub mod upload;

@@ -27,6 +27,7 @@ struct Inner {
     manifests: Arc<SqlManifests>,
     metrics: Metrics,
     limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    verify_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -56,6 +57,10 @@ impl AppState {
         verify.repository = Some(manifests.clone());
         verify.repository_unavailable = None;
         let limiter = rate_limiter(&config.limits);
+        let slots = match config.limits.concurrent_verifications {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
         Ok(AppState {
             inner: Arc::new(Inner {
                 config,
@@ -65,6 +70,7 @@ impl AppState {
                 manifests,
                 metrics: Metrics::new(),
                 limiter,
+                verify_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             }),
         })
     }
@@ -91,6 +97,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The slots that bound how many verifications and signings run at once.
+    pub fn verify_slots(&self) -> Arc<tokio::sync::Semaphore> {
+        self.inner.verify_slots.clone()
     }
 
     /// Counts a request by `key_id` against its rate; `Err(seconds)` to wait when over it.

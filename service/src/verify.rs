@@ -67,39 +67,56 @@ pub fn admit(
     Ok(info)
 }
 
-/// Admits and verifies `path` on a blocking thread, under `limits.verify_timeout`. A
-/// verification that runs past the limit is abandoned (its thread finishes on its own; the
-/// pipeline is bounded) and reported as timed out.
+/// Admits and verifies `path` on a blocking thread once one of `slots` is free, all under
+/// `limits.verify_timeout`. A verification that runs past the limit is abandoned (its thread
+/// finishes on its own, holding its slot until then; the pipeline is bounded) and reported as
+/// timed out.
 pub async fn run(
     path: PathBuf,
     opts: Arc<VerifyOptions>,
     limits: Limits,
     sync: bool,
+    slots: Arc<tokio::sync::Semaphore>,
 ) -> Result<Report, VerifyFailure> {
     let timeout = limits.verify_timeout;
-    let task = tokio::task::spawn_blocking(move || {
-        // Messages name the file as the client named it, never the folder it sits in here.
-        let shown = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let hide = |m: String| m.replace(&path.display().to_string(), &shown);
-        admit(&path, &limits, sync).map_err(|e| match e {
-            VerifyFailure::Rejected(m) => VerifyFailure::Rejected(hide(m)),
-            other => other,
-        })?;
-        verity_detect::verify(&path, &opts).map_err(|e| match e {
-            verity_detect::DetectError::Media(_) => {
-                VerifyFailure::Rejected(hide(crate::error_chain(&e)))
-            }
-            other => VerifyFailure::Internal(crate::error_chain(&other)),
+    let task = async move {
+        let permit = slots
+            .acquire_owned()
+            .await
+            .map_err(|_| VerifyFailure::Internal("the service is stopping".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_now(&path, &opts, &limits, sync)
         })
-    });
+        .await
+        .map_err(|join| VerifyFailure::Internal(format!("the verification stopped: {join}")))?
+    };
     match tokio::time::timeout(timeout, task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join)) => Err(VerifyFailure::Internal(format!(
-            "the verification stopped: {join}"
-        ))),
+        Ok(result) => result,
         Err(_) => Err(VerifyFailure::TimedOut(timeout.as_secs())),
     }
+}
+
+fn verify_now(
+    path: &std::path::Path,
+    opts: &VerifyOptions,
+    limits: &Limits,
+    sync: bool,
+) -> Result<Report, VerifyFailure> {
+    // Messages name the file as the client named it, never the folder it sits in here.
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hide = |m: String| m.replace(&path.display().to_string(), &shown);
+    admit(path, limits, sync).map_err(|e| match e {
+        VerifyFailure::Rejected(m) => VerifyFailure::Rejected(hide(m)),
+        other => other,
+    })?;
+    verity_detect::verify(path, opts).map_err(|e| match e {
+        verity_detect::DetectError::Media(_) => {
+            VerifyFailure::Rejected(hide(crate::error_chain(&e)))
+        }
+        other => VerifyFailure::Internal(crate::error_chain(&other)),
+    })
 }

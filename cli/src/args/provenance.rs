@@ -183,7 +183,7 @@ pub struct VerifyArgs {
 
     /// Check FILE against this C2PA manifest store (a `.c2pa` file) instead of what FILE embeds:
     /// a sidecar kept apart from the video, or the remote manifest a file points to, fetched
-    /// yourself (verify never goes to the network). `clip.c2pa` beside `clip.mp4` is read
+    /// yourself (verify fetches nothing itself). `clip.c2pa` beside `clip.mp4` is read
     /// without this when the video embeds no manifest.
     #[arg(long, value_name = "STORE", conflicts_with = "fragments")]
     pub manifest: Option<PathBuf>,
@@ -198,6 +198,23 @@ pub struct VerifyArgs {
     /// reading takes about twice as long.
     #[arg(long, conflicts_with = "no_marks")]
     pub search_rotation: bool,
+
+    /// A C2PA Soft Binding Resolution API (a host, or its API base such as
+    /// `https://host/v1`) to ask for the manifest when the file has none and the local
+    /// repository has no match: the only time verify goes to the network. What it returns is
+    /// checked like any recovered manifest.
+    #[arg(long, value_name = "URL", conflicts_with = "no_marks")]
+    pub resolver: Option<String>,
+
+    /// A bearer token for --resolver.
+    #[arg(
+        long,
+        env = "VERITY_RESOLVER_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        requires = "resolver"
+    )]
+    pub resolver_token: Option<String>,
 
     #[command(flatten)]
     pub classifier: ClassifierArgs,

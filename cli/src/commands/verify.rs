@@ -1,15 +1,19 @@
 //! `verity verify FILE`: the report and verdict, with exit codes scripts can branch on.
 //! Parse → resolve → `verify` → print.
 
+use std::sync::Arc;
+
 use verity_detect::{Report, VerdictLabel, VerifyRequest};
 use verity_provenance::Home;
+use verity_provenance::repository::{ManifestStore, Stores};
+use verity_service::resolver::RemoteResolver;
 
 use crate::args::VerifyArgs;
 use crate::exit;
 use crate::output;
 
 pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
-    let opts = VerifyRequest {
+    let mut opts = VerifyRequest {
         trust: args.trust.clone(),
         allow: args.allow.clone(),
         watermark_key: args.marks.watermark_key.clone(),
@@ -23,6 +27,17 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
         threads: 0,
     }
     .resolve(home)?;
+    if let Some(url) = &args.resolver {
+        // The local repository first, then the remote resolver.
+        let remote: Arc<dyn ManifestStore> = Arc::new(
+            RemoteResolver::new(url, args.resolver_token.clone())
+                .map_err(|e| anyhow::anyhow!("--resolver {url}: {e}"))?,
+        );
+        opts.repository = Some(match opts.repository.take() {
+            Some(local) => Arc::new(Stores(vec![local, remote])),
+            None => remote,
+        });
+    }
     let report = verity_detect::verify(&args.file, &opts)?;
     if args.json {
         output::json(&report)?;

@@ -218,3 +218,43 @@ impl ManifestStore for Repository {
 fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     verity_fs::write_whole(path, bytes).map_err(|e| ProvenanceError::io(path, e))
 }
+
+/// Several stores asked in turn: the first that holds a manifest for the binding answers; a
+/// store that fails does not hide a later one's match (its error is returned only when no
+/// store has one). New manifests go to the first store.
+#[derive(Debug)]
+pub struct Stores(pub Vec<std::sync::Arc<dyn ManifestStore>>);
+
+impl ManifestStore for Stores {
+    fn store(&self, info: &RecordInfo, manifest: &[u8]) -> Result<()> {
+        match self.0.first() {
+            Some(s) => s.store(info, manifest),
+            None => Ok(()),
+        }
+    }
+
+    fn lookup(&self, alg: &str, value: &str) -> Result<Option<Record>> {
+        let mut failed = None;
+        for s in &self.0 {
+            match s.lookup(alg, value) {
+                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(None) => {}
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    fn location(&self) -> String {
+        self.0
+            .iter()
+            .map(|s| s.location())
+            .collect::<Vec<_>>()
+            .join(", then ")
+    }
+}

@@ -190,7 +190,13 @@ pub async fn by_content(
     let path = up.path().to_path_buf();
     let limits = s.config().limits.clone();
     let keys = s.verify_options().keys.clone();
+    let permit = s
+        .verify_slots()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("the service is stopping"))?;
     let found = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         crate::verify::admit(&path, &limits, false)?;
         verity_detect::marks::read_binding(&path, &keys)
             .map_err(|e| crate::verify::VerifyFailure::Rejected(crate::error_chain(&e)))

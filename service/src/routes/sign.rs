@@ -45,7 +45,13 @@ pub async fn sign(
     let store: Arc<dyn ManifestStore> = s.manifests().clone();
     let limits = s.config().limits.clone();
     let timeout = limits.verify_timeout;
+    let permit = s
+        .verify_slots()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("the service is stopping"))?;
     let task = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let _permit = permit;
         crate::verify::admit(&input, &limits, false).map_err(crate::routes::verify::failure)?;
         let mut plan = StampPlan::resolve(&home, &StampRequest::default()).map_err(|e| {
             tracing::error!(error = %crate::error_chain(&e), "the service cannot sign");

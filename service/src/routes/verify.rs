@@ -84,6 +84,7 @@ pub async fn verify(
         s.verify_options(),
         s.config().limits.clone(),
         true,
+        s.verify_slots(),
     )
     .await;
     let outcome = if result.is_ok() { "ok" } else { "error" };
