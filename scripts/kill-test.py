@@ -137,7 +137,7 @@ def main():
         rec.secret = json.loads(run([verity, "serve", "webhooks", "add", rec.url, "--json"], env))["secret"]
         config = os.path.join(d, "serve.toml")
         with open(config, "w") as f:
-            f.write("[jobs]\nlease = 2\npoll_interval = 0.05\nmax_attempts = 3\n"
+            f.write("[limits]\nrequests_per_minute = 0\n[jobs]\nlease = 2\npoll_interval = 0.05\nmax_attempts = 3\n"
                     "[webhooks]\nallow_private = true\nretry_delays = [0.2, 0.5, 1, 2, 4]\n")
         clips = []
         for i, src in enumerate(["testsrc2", "testsrc", "smptebars", "rgbtestsrc"]):

@@ -168,6 +168,9 @@ fn serve_jobs_webhooks_idempotency_auth_and_limits() {
     .unwrap();
     let mut server = Server::start(&home, &config);
     let http = reqwest::blocking::Client::builder()
+        // A connection per request: after a 413 the server closes the connection without
+        // reading the body, and a pooled connection could race that close.
+        .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
