@@ -265,6 +265,21 @@ fn serve_jobs_webhooks_idempotency_auth_and_limits() {
         .json()
         .unwrap();
     assert_eq!(page["jobs"].as_array().unwrap().len(), 1);
+    // The receiver has answered; the service records the delivery once it reads that answer.
+    let mut done = done;
+    for _ in 0..600 {
+        if done["webhooks"][0]["delivered_at"].is_string() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        done = http
+            .get(format!("{base}/v1/jobs/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+    }
     let log = done["webhooks"].as_array().unwrap();
     assert_eq!(log.len(), 1, "{done}");
     assert_eq!(log[0]["attempts"], 1);
