@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test kill-test serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
+.PHONY: demo test kill-test serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -84,6 +84,11 @@ build: deps
 bench: media
 	bash benches/transcode.sh
 	bash benches/c2pa.sh
+
+## make bench-serve: the service's POST /v1/verify under load (wrk) at concurrency 1, 4 and 16
+## against `verity verify` run as many times from the shell; peak RSS (a few minutes).
+bench-serve: media
+	bash benches/serve.sh
 
 ## make bench-stages: criterion micro-benchmarks of the hot stages (mark embed, badge, pooling,
 ## extract, C2PA sign and read, the verdict); a few minutes.

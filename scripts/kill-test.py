@@ -29,9 +29,19 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEADLINE_S = 900
+# The server now running, stopped on every way out.
+SERVER = []
+
+
+def stop_server():
+    for p in SERVER:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def fail(msg):
+    stop_server()
     print(f"kill test: FAIL: {msg}", file=sys.stderr)
     sys.exit(1)
 
@@ -81,6 +91,7 @@ def start(verity, env, config):
         [verity, "serve", "--listen", "127.0.0.1:0", "--workers", "2", "--config", config],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
+    SERVER.append(p)
     line = p.stdout.readline().strip()
     prefix = "verity serve: listening on "
     if not line.startswith(prefix):
@@ -227,4 +238,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        stop_server()
