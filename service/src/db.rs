@@ -51,6 +51,13 @@ impl Db {
         let mut own = sqlx::migrate!("./migrations");
         own.set_ignore_missing(true);
         own.run(&pool).await?;
+        // The database holds webhook secrets and key hashes: only the owner reads it (SQLite
+        // gives its -wal and -shm files the database file's mode).
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| ServiceError::io(path, e))?;
+        }
         Ok(Db { pool, location })
     }
 

@@ -275,6 +275,15 @@ async fn keys_are_checked_scoped_and_revocable() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.json(get("/v1/jobs", Some(&verifier))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // The database (key hashes, webhook secrets) is the owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(app.state.config().db_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // Only the hash is stored; a revoked key is refused.
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM api_keys")
         .fetch_all(app.state.db().pool())
