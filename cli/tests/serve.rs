@@ -290,20 +290,21 @@ fn serve_jobs_webhooks_idempotency_auth_and_limits() {
     assert!(status.success(), "{status:?}");
 }
 
-/// The Resolution API from a client that speaks only it (c2pa-python's driver): a signed clip,
-/// stripped of its manifest and re-encoded, gets its manifest back from the service, whose soft
-/// binding is the mark verity reads in the clip, and whose signature c2pa-python validates.
-#[test]
-fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
-    #[path = "../../tests/interop/python.rs"]
-    mod python;
-    let Some(py) = python::python() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A service (no workers) under a home made for `org` with key algorithm `alg`, its admin
+/// token, and a clip signed through its `POST /v1/sign`, then stripped of its manifest and
+/// re-encoded (what a platform does).
+struct Signed {
+    server: Server,
+    token: String,
+    home: std::path::PathBuf,
+    stripped: std::path::PathBuf,
+}
+
+fn sign_and_strip(d: &Path, org: &str, alg: &str) -> Signed {
     let home = d.join("home");
     let clip = common::short_clip(d, "clip.mp4").unwrap();
     verity(&home)
-        .args(["keys", "init", "--org", "Resolver Org", "--alg", "es256"])
+        .args(["keys", "init", "--org", org, "--alg", alg])
         .assert()
         .success();
     let token = json(
@@ -322,7 +323,7 @@ fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
         .to_string();
     let config = d.join("serve.toml");
     std::fs::write(&config, "workers = 0\n").unwrap();
-    let mut server = Server::start(&home, &config);
+    let server = Server::start(&home, &config);
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -349,6 +350,30 @@ fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
         stripped.to_str().unwrap(),
     ])
     .unwrap();
+    Signed {
+        server,
+        token,
+        home,
+        stripped,
+    }
+}
+
+/// The Resolution API from a client that speaks only it (c2pa-python's driver): a signed clip,
+/// stripped of its manifest and re-encoded, gets its manifest back from the service, whose soft
+/// binding is the mark verity reads in the clip, and whose signature c2pa-python validates.
+#[test]
+fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
+    #[path = "../../tests/interop/python.rs"]
+    mod python;
+    let Some(py) = python::python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let Signed {
+        mut server,
+        token,
+        home,
+        stripped,
+    } = sign_and_strip(d, "Resolver Org", "es256");
     // verity's own reading of the stripped clip: no manifest, the mark's payload.
     let ours = verity(&home)
         .args(["verify", "--json", "--no-classifier"])
@@ -417,55 +442,12 @@ fn a_resolution_api_client_recovers_a_stripped_clips_manifest() {
 fn verify_asks_a_remote_resolver_when_nothing_local_matches() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let home = d.join("home");
-    let clip = common::short_clip(d, "clip.mp4").unwrap();
-    verity(&home)
-        .args(["keys", "init", "--org", "Remote Org"])
-        .assert()
-        .success();
-    let token = json(
-        &verity(&home)
-            .args([
-                "serve", "keys", "create", "--name", "r", "--scope", "admin", "--json",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone(),
-    )["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let config = d.join("serve.toml");
-    std::fs::write(&config, "workers = 0\n").unwrap();
-    let mut server = Server::start(&home, &config);
-    let http = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap();
-    let signed = http
-        .post(format!("{}/v1/sign?filename=clip.mp4", server.base))
-        .bearer_auth(&token)
-        .body(std::fs::read(&clip).unwrap())
-        .send()
-        .unwrap();
-    assert_eq!(signed.status(), 200);
-    let signed_path = d.join("signed.mp4");
-    std::fs::write(&signed_path, signed.bytes().unwrap()).unwrap();
-    let stripped = d.join("stripped.mp4");
-    common::ffmpeg(&[
-        "-i",
-        signed_path.to_str().unwrap(),
-        "-map_metadata",
-        "-1",
-        "-c:v",
-        "libx264",
-        "-crf",
-        "23",
-        stripped.to_str().unwrap(),
-    ])
-    .unwrap();
+    let Signed {
+        mut server,
+        token,
+        home,
+        stripped,
+    } = sign_and_strip(d, "Remote Org", "ed25519");
     // Another verifier: no repository; it trusts the service's CA and was given its mark key.
     let wkey = home.join("keys/watermark.key");
     let other = d.join("other");
