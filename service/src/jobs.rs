@@ -615,12 +615,13 @@ async fn finish(s: &AppState, id: &str, attempt: i64, outcome: Outcome, run_ms: 
     Ok(())
 }
 
-/// The queue engine's settings for our queue: the heartbeat (half the lease, at least a
-/// second: the engine counts whole seconds) and how many tasks a worker takes at once.
-pub fn queue_config(settings: &JobSettings, workers: usize) -> apalis_sqlite::Config {
+/// The queue engine's settings for one of our queues (jobs, webhooks): the heartbeat (half
+/// the lease, at least a second: the engine counts whole seconds) and how many tasks a worker
+/// takes at once.
+pub fn queue_config(settings: &JobSettings, queue: &str, workers: usize) -> apalis_sqlite::Config {
     let heartbeat = (settings.lease / 2).max(std::time::Duration::from_secs(1));
     apalis_sqlite::Config::default()
-        .queue(QUEUE)
+        .queue(queue)
         .heartbeat_interval(heartbeat)
         .missed_heartbeats(2)
         .batch_size(workers.max(1))
@@ -633,7 +634,7 @@ pub async fn run_workers(
     count: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let config = queue_config(&s.config().jobs, count);
+    let config = queue_config(&s.config().jobs, QUEUE, count);
     let poll = s.config().jobs.poll_interval;
     let monitor = Monitor::new().register(move |_restarts| {
         let storage = SqliteStorage::<JobTask>::new(&pool)

@@ -472,11 +472,7 @@ pub async fn run_deliveries(
     pool: apalis_sqlite::SqlitePool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let config = apalis_sqlite::Config::default()
-        .queue(QUEUE)
-        .heartbeat_interval((s.config().jobs.lease / 2).max(Duration::from_secs(1)))
-        .missed_heartbeats(2)
-        .batch_size(4);
+    let config = crate::jobs::queue_config(&s.config().jobs, QUEUE, 4);
     let poll = s.config().jobs.poll_interval;
     let monitor = Monitor::new().register(move |_| {
         let storage = apalis_sqlite::SqliteStorage::<DeliveryTask>::new(&pool)
