@@ -16,7 +16,8 @@ CREATE TABLE verify_jobs (
     idempotency_key  TEXT,
     request_hash     TEXT,
     file_name        TEXT NOT NULL,
-    upload_path      TEXT,
+    upload_path      TEXT,                   -- the upload, until the job ends
+    source_url       TEXT,                   -- or the URL the worker fetches the video from
     callback_url     TEXT,
     metadata         TEXT,
     attempts         INTEGER NOT NULL DEFAULT 0,

@@ -26,8 +26,8 @@ pub struct ServiceConfig {
     pub limits: Limits,
     pub jobs: JobSettings,
     pub webhooks: WebhookSettings,
-    /// Hosts a job's `source_url` may name (exact host names). Empty: `source_url` is refused.
-    pub source_url_allow: Vec<String>,
+    /// Where a job's `source_url` may point.
+    pub sources: SourceSettings,
 }
 
 /// Bounds on what one request may make the service do.
@@ -85,6 +85,30 @@ pub struct WebhookSettings {
     /// How long one delivery may take.
     #[serde(with = "secs")]
     pub timeout: Duration,
+}
+
+/// Fetching a job's video from its `source_url`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceSettings {
+    /// The hosts a `source_url` may name (exact names, compared case-insensitively). Empty (the
+    /// default): `source_url` is refused and clients upload the file.
+    pub allow: Vec<String>,
+    /// Fetch from loopback and private addresses too (tests, and intranets that want it).
+    pub allow_private: bool,
+    /// How long one fetch may take, from the request to the last byte.
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+}
+
+impl Default for SourceSettings {
+    fn default() -> Self {
+        SourceSettings {
+            allow: Vec::new(),
+            allow_private: false,
+            timeout: Duration::from_secs(300),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -146,7 +170,7 @@ impl ServiceConfig {
             limits: Limits::default(),
             jobs: JobSettings::default(),
             webhooks: WebhookSettings::default(),
-            source_url_allow: Vec::new(),
+            sources: SourceSettings::default(),
         }
     }
 
@@ -177,7 +201,6 @@ struct ServiceConfigToml {
     workers: usize,
     worker_only: bool,
     public_resolution: bool,
-    source_url_allow: Vec<String>,
 }
 
 impl From<ServiceConfig> for ServiceConfigToml {
@@ -189,7 +212,6 @@ impl From<ServiceConfig> for ServiceConfigToml {
             workers: c.workers,
             worker_only: c.worker_only,
             public_resolution: c.public_resolution,
-            source_url_allow: c.source_url_allow,
         }
     }
 }

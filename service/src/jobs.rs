@@ -94,6 +94,8 @@ pub struct Job {
     pub verdict: Option<String>,
     /// The wall time of the run that gave the result, in milliseconds.
     pub run_ms: Option<i64>,
+    /// Where the worker fetches the video from (a job made without an upload).
+    pub source_url: Option<String>,
     pub callback_url: Option<String>,
     /// What the client attached to the job, returned as given.
     #[schema(value_type = Object)]
@@ -106,7 +108,7 @@ pub struct Job {
 
 macro_rules! job_columns {
     () => {
-        "id, status, file_name, created_at, updated_at, started_at, finished_at, attempts, error, verdict, run_ms, callback_url, metadata"
+        "id, status, file_name, created_at, updated_at, started_at, finished_at, attempts, error, verdict, run_ms, source_url, callback_url, metadata"
     };
 }
 
@@ -123,6 +125,7 @@ struct JobRow {
     error: Option<String>,
     verdict: Option<String>,
     run_ms: Option<i64>,
+    source_url: Option<String>,
     callback_url: Option<String>,
     metadata: Option<String>,
 }
@@ -141,6 +144,7 @@ impl JobRow {
             error: self.error,
             verdict: self.verdict,
             run_ms: self.run_ms,
+            source_url: self.source_url,
             callback_url: self.callback_url,
             metadata: self.metadata.and_then(|m| serde_json::from_str(&m).ok()),
             report: report.and_then(|r| serde_json::from_str(&r).ok()),
@@ -157,9 +161,18 @@ pub struct NewJob {
     /// with another request is refused.
     pub request_hash: String,
     pub file_name: String,
-    pub upload_path: String,
+    pub video: Video,
     pub callback_url: Option<String>,
     pub metadata: Option<serde_json::Value>,
+}
+
+/// Where a job's video is.
+#[derive(Debug)]
+pub enum Video {
+    /// An upload the job owns (removed when it ends).
+    Upload(String),
+    /// A URL the worker fetches when it runs the job.
+    Url(String),
 }
 
 /// What [`submit`] did.
@@ -199,8 +212,8 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     let mut tx = dbh.pool().begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO verify_jobs (id, status, key_id, idempotency_key, request_hash, file_name,
-            upload_path, callback_url, metadata, created_at, updated_at)
-         VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            upload_path, source_url, callback_url, metadata, created_at, updated_at)
+         VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING",
     )
     .bind(&id)
@@ -208,7 +221,14 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     .bind(&job.idempotency_key)
     .bind(&job.request_hash)
     .bind(&job.file_name)
-    .bind(&job.upload_path)
+    .bind(match &job.video {
+        Video::Upload(p) => Some(p),
+        Video::Url(_) => None,
+    })
+    .bind(match &job.video {
+        Video::Url(u) => Some(u),
+        Video::Upload(_) => None,
+    })
     .bind(&job.callback_url)
     .bind(job.metadata.as_ref().map(serde_json::Value::to_string))
     .bind(now)
@@ -467,17 +487,17 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
     let now = db::now_ms();
     // Take the job: only one that is not finished. A run cut off by a dead worker left it
     // `running`; this run is its next attempt.
-    let taken: Option<(i64, Option<String>, String)> = sqlx::query_as(
+    let taken: Option<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
         "UPDATE verify_jobs SET status = 'running', attempts = attempts + 1, started_at = ?,
             updated_at = ? WHERE id = ? AND status IN ('queued', 'running')
-         RETURNING attempts, upload_path, file_name",
+         RETURNING attempts, upload_path, source_url, file_name",
     )
     .bind(now)
     .bind(now)
     .bind(id)
     .fetch_optional(s.db().pool())
     .await?;
-    let Some((attempt, upload, _file)) = taken else {
+    let Some((attempt, upload, source_url, file_name)) = taken else {
         tracing::debug!(job = %id, "job already finished, cancelled or deleted; nothing to run");
         return Ok(());
     };
@@ -506,19 +526,36 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
         );
         return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
     }
-    let Some(upload) = upload else {
-        return finish(
-            s,
-            id,
-            attempt,
-            Outcome::Failed("the job's upload is gone".into()),
-            0,
-        )
-        .await;
-    };
     let started = Instant::now();
+    // A fetched video lives in its own upload folder, removed when this run ends.
+    let mut fetched = None;
+    let path = match (upload, source_url) {
+        (Some(upload), _) => std::path::PathBuf::from(upload),
+        (None, Some(url)) => {
+            let c = s.config();
+            match crate::source::fetch(
+                &url,
+                &file_name,
+                &c.sources,
+                &c.uploads_dir(),
+                c.limits.max_upload_bytes,
+            )
+            .await
+            {
+                Ok(up) => fetched.insert(up).path().to_path_buf(),
+                Err(e) => {
+                    let reason = format!("fetching the source_url: {e}");
+                    return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
+                }
+            }
+        }
+        (None, None) => {
+            let reason = "the job's upload is gone".to_string();
+            return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
+        }
+    };
     let result = crate::verify::run(
-        upload.into(),
+        path,
         s.verify_options(),
         s.config().limits.clone(),
         false,
@@ -540,7 +577,9 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
             Outcome::Failed("the service failed on this file; its log has the detail".into())
         }
     };
-    finish(s, id, attempt, outcome, ms).await
+    let done = finish(s, id, attempt, outcome, ms).await;
+    drop(fetched);
+    done
 }
 
 enum Outcome {

@@ -34,7 +34,7 @@ impl RemoteResolver {
     /// A resolver at `url`: the API's base (`https://host/v1`), or a host whose
     /// `/.well-known/c2pa-soft-binding-resolution` names it. `token` is sent as a bearer token.
     pub fn new(url: &str, token: Option<String>) -> Result<Self, String> {
-        let base = crate::webhooks::check_url(url)?;
+        let base = crate::net::check_url(url)?;
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -100,7 +100,7 @@ impl RemoteResolver {
             .ok_or("a match without a manifestId")?;
         let endpoint = match m["endpoint"].as_str() {
             Some(e) => {
-                let mut u = crate::webhooks::check_url(e)?;
+                let mut u = crate::net::check_url(e)?;
                 if !u.path().ends_with('/') {
                     u.set_path(&format!("{}/", u.path()));
                 }

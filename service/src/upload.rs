@@ -85,13 +85,13 @@ pub async fn from_body(
     write_stream(root, stream, name, limit).await
 }
 
-/// The multipart form's parts: the file (`file`) streamed to disk, the other text fields
-/// returned by name (each at most 64 KiB).
+/// The multipart form's parts: the file (`file`, if the form has one) streamed to disk, the
+/// other text fields returned by name (each at most 64 KiB).
 pub async fn from_multipart(
     root: &Path,
     mut form: Multipart,
     limit: u64,
-) -> Result<(Upload, Vec<(String, String)>), ApiError> {
+) -> Result<(Option<Upload>, Vec<(String, String)>), ApiError> {
     let mut upload = None;
     let mut fields = Vec::new();
     loop {
@@ -114,12 +114,17 @@ pub async fn from_multipart(
             fields.push((name, text));
         }
     }
-    match upload {
-        Some(u) => Ok((u, fields)),
-        None => Err(ApiError::bad_request(
-            "the form has no `file` part: send the video as a part named `file`",
-        )),
-    }
+    Ok((upload, fields))
+}
+
+/// Streams a response body fetched from a URL to a new upload.
+pub async fn from_response(
+    root: &Path,
+    resp: reqwest::Response,
+    name: Option<&str>,
+    limit: u64,
+) -> Result<Upload, ApiError> {
+    write_stream(root, resp.bytes_stream(), name, limit).await
 }
 
 async fn read_small_field(mut field: Field<'_>) -> Result<String, ApiError> {
@@ -173,6 +178,12 @@ trait BodyError: std::fmt::Display {
 impl BodyError for axum::Error {
     fn too_large(&self) -> bool {
         std::error::Error::source(self).is_some_and(|s| s.to_string().contains("length limit"))
+    }
+}
+
+impl BodyError for reqwest::Error {
+    fn too_large(&self) -> bool {
+        false
     }
 }
 

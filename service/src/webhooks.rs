@@ -9,7 +9,6 @@
 //! allows them; the address is checked after the name is resolved, and the request goes to the
 //! address that was checked.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -20,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::{self, Db};
 use crate::error::{Result, ServiceError};
 use crate::jobs::Status;
+use crate::net;
 use crate::state::AppState;
 
 pub const QUEUE: &str = "verity.webhook";
@@ -52,24 +52,9 @@ impl std::fmt::Debug for NewEndpoint {
     }
 }
 
-/// Checks that `url` is an http(s) URL with a host.
-pub fn check_url(url: &str) -> std::result::Result<reqwest::Url, String> {
-    let u = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
-    if !matches!(u.scheme(), "http" | "https") {
-        return Err(format!("`{url}`: only http and https URLs are allowed"));
-    }
-    if u.host_str().is_none() {
-        return Err(format!("`{url}` has no host"));
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err(format!("`{url}`: credentials in the URL are not allowed"));
-    }
-    Ok(u)
-}
-
 /// Registers `url` as a webhook endpoint with a new secret.
 pub async fn add_endpoint(dbh: &Db, url: &str) -> Result<NewEndpoint> {
-    check_url(url).map_err(ServiceError::Queue)?;
+    net::check_url(url).map_err(ServiceError::Queue)?;
     let rng = ring::rand::SystemRandom::new();
     let mut key = [0u8; 32];
     let mut id = [0u8; 6];
@@ -180,59 +165,6 @@ async fn push(
     apalis_sqlite::queries::push_tasks(tx, QUEUE, &[b.build()])
         .await
         .map_err(|e| ServiceError::Queue(e.to_string()))
-}
-
-/// Whether an address is one a webhook may not reach by default.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 0
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64) // 100.64/10
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link local
-        }
-    }
-}
-
-/// Resolves the URL's host and picks an address it may reach.
-pub async fn resolve_allowed(
-    url: &reqwest::Url,
-    allow_private: bool,
-) -> std::result::Result<SocketAddr, String> {
-    let host = url.host_str().ok_or("no host")?;
-    let port = url.port_or_known_default().ok_or("no port")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
-    let Some(first) = addrs.first().copied() else {
-        return Err(format!("{host} has no address"));
-    };
-    if allow_private {
-        return Ok(first);
-    }
-    addrs
-        .into_iter()
-        .find(|a| !is_private(a.ip()))
-        .ok_or_else(|| {
-            format!(
-                "{host} resolves to a private or loopback address, which this service does not call"
-            )
-        })
 }
 
 /// Runs one delivery attempt.
@@ -378,17 +310,10 @@ async fn post(
     secret: &str,
 ) -> std::result::Result<u16, PostError> {
     let settings = &s.config().webhooks;
-    let parsed = check_url(url).map_err(|e| (None, e, None))?;
-    let addr = resolve_allowed(&parsed, settings.allow_private)
+    let parsed = net::check_url(url).map_err(|e| (None, e, None))?;
+    let client = net::pinned_client(&parsed, settings.allow_private, settings.timeout)
         .await
         .map_err(|e| (None, e, None))?;
-    let host = parsed.host_str().unwrap_or_default().to_string();
-    let client = reqwest::Client::builder()
-        .timeout(settings.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve(&host, addr)
-        .build()
-        .map_err(|e| (None, format!("cannot make an HTTP client: {e}"), None))?;
     let ts = db::now_ms() / 1000;
     let signature = sign(secret, id, ts, body).map_err(|e| (None, e.to_string(), None))?;
     let resp = client
@@ -512,40 +437,5 @@ mod tests {
         )?;
         assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
         Ok(())
-    }
-
-    #[test]
-    fn private_addresses() {
-        for a in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "169.254.1.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "100.64.0.1",
-            "0.0.0.0",
-        ] {
-            assert!(
-                is_private(a.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
-                "{a}"
-            );
-        }
-        for a in ["8.8.8.8", "2001:4860::8888", "1.1.1.1"] {
-            assert!(
-                !is_private(a.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))),
-                "{a}"
-            );
-        }
-    }
-
-    #[test]
-    fn urls() {
-        assert!(check_url("https://example.org/hook").is_ok());
-        assert!(check_url("ftp://example.org/").is_err());
-        assert!(check_url("http://user:pw@example.org/").is_err());
-        assert!(check_url("not a url").is_err());
     }
 }

@@ -714,6 +714,168 @@ async fn receiver(secret: String, fail_first: usize) -> (String, Arc<Mutex<Vec<V
     (url, got)
 }
 
+/// A file server on loopback: `/media/clip.mp4` serves `clip`, anything else 404.
+async fn file_server(clip: Vec<u8>) -> String {
+    let app = Router::new().route(
+        "/media/clip.mp4",
+        axum::routing::get(move || {
+            let c = clip.clone();
+            async move { c }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+fn post_json(uri: &str, token: &str, body: &Value) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_job_by_source_url_is_fetched_by_its_worker_within_the_allow_list_and_limits() {
+    let refusing = App::new(|_| {}).await;
+    let clip = std::fs::read(refusing.clip("clip.mp4")).unwrap();
+    let base = file_server(clip.clone()).await;
+    let url = format!("{base}/media/clip.mp4");
+    // The default allow-list is empty: refused at once.
+    let (s, v) = refusing
+        .json(post_json(
+            "/v1/jobs",
+            &refusing.admin,
+            &serde_json::json!({"source_url": url}),
+        ))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "source_url_not_allowed"),
+        "{v}"
+    );
+    // Allowed host, but loopback: the worker refuses to fetch it, and the job says why.
+    let private = App::new(|c| c.sources.allow = vec!["127.0.0.1".into()]).await;
+    let (s, job) = private
+        .json(post_json(
+            "/v1/jobs",
+            &private.admin,
+            &serde_json::json!({"source_url": url}),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["source_url"], url.as_str());
+    let stop = private.workers();
+    let done = private
+        .wait_job(&private.admin, job["id"].as_str().unwrap())
+        .await;
+    drop(stop);
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("private or loopback"),
+        "{done}"
+    );
+    // Allowed host, private addresses allowed (as in a test): fetched, verified, cleaned up.
+    let app = App::new(|c| {
+        c.sources.allow = vec!["127.0.0.1".into()];
+        c.sources.allow_private = true;
+        c.limits.max_upload_bytes = clip.len() as u64 + 10;
+    })
+    .await;
+    let token = app.key("jobs", keys::Scope::Jobs).await;
+    let (s, v) = app
+        .json(post_json(
+            "/v1/jobs",
+            &token,
+            &serde_json::json!({"source_url": "http://elsewhere.example/clip.mp4"}),
+        ))
+        .await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "source_url_not_allowed"),
+        "a host off the list: {v}"
+    );
+    let (s, v) = app
+        .json(multipart(
+            "/v1/jobs",
+            &token,
+            &[
+                ("file", Some("clip.mp4"), clip.clone()),
+                ("source_url", None, url.clone().into_bytes()),
+            ],
+            &[],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a file and a URL: {v}");
+    let (s, v) = app
+        .json(multipart(
+            "/v1/jobs",
+            &token,
+            &[("metadata", None, b"{}".to_vec())],
+            &[],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "no video at all: {v}");
+    let (s, good) = app
+        .json(post_json(
+            "/v1/jobs",
+            &token,
+            &serde_json::json!({"source_url": url, "metadata": {"post": 7}}),
+        ))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{good}");
+    assert_eq!(good["file_name"], "clip.mp4");
+    // A URL that answers 404, and a file past the size limit: failed, each with its reason.
+    let missing = format!("{base}/media/gone.mp4");
+    let (_, gone) = app
+        .json(post_json(
+            "/v1/jobs",
+            &token,
+            &serde_json::json!({"source_url": missing}),
+        ))
+        .await;
+    let small = App::new(|c| {
+        c.sources.allow = vec!["127.0.0.1".into()];
+        c.sources.allow_private = true;
+        c.limits.max_upload_bytes = 1000;
+    })
+    .await;
+    let (_, big) = small
+        .json(post_json(
+            "/v1/jobs",
+            &small.admin,
+            &serde_json::json!({"source_url": url}),
+        ))
+        .await;
+    let stop = app.workers();
+    let stop_small = small.workers();
+    let done = app.wait_job(&token, good["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["report"]["file"]["name"], "clip.mp4");
+    assert_eq!(done["metadata"]["post"], 7);
+    let done = app.wait_job(&token, gone["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("404"), "{done}");
+    let done = small
+        .wait_job(&small.admin, big["id"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("limit"), "{done}");
+    drop((stop, stop_small));
+    // Nothing fetched is left behind.
+    for a in [&app, &small] {
+        let left = std::fs::read_dir(a.state.config().uploads_dir())
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(left, 0);
+    }
+}
+
 #[tokio::test]
 async fn webhooks_are_signed_retried_and_logged() {
     let app = App::new(|_| {}).await;

@@ -8,21 +8,62 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::jobs::{self, Job, ListQuery, NewJob, Removed, Status, Submitted};
+use crate::jobs::{self, Job, ListQuery, NewJob, Removed, Status, Submitted, Video};
 use crate::keys::Scope;
-use crate::routes::verify::{UploadQuery, receive};
+use crate::routes::verify::{UploadQuery, receive_form};
 use crate::state::AppState;
+use crate::upload::Upload;
+
+/// A job asked for by URL (`application/json`): the worker fetches the video.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobRequest {
+    /// The video's URL: http(s), on a host of the service's allow-list (empty by default, so
+    /// the field is refused unless the service names hosts).
+    pub source_url: String,
+    /// A registered webhook endpoint, called when the job ends.
+    pub callback_url: Option<String>,
+    /// Any JSON object, returned with the job.
+    #[schema(value_type = Object)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// The multipart form of `POST /v1/jobs`.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)] // documents the form for the OpenAPI document; the handler reads it by parts
+pub struct JobForm {
+    /// The video.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// A registered webhook endpoint, called when the job ends.
+    pub callback_url: Option<String>,
+    /// A JSON object, returned with the job.
+    pub metadata: Option<String>,
+}
+
+/// What a submission names, before it is checked.
+struct Submission {
+    upload: Option<Upload>,
+    source_url: Option<String>,
+    callback_url: Option<String>,
+    metadata: Option<serde_json::Value>,
+}
 
 /// Submits a clip for verification; the answer comes at once (202) with the job to poll, and
 /// on the `callback_url` webhook when it is done.
 ///
-/// A multipart form: `file` (the video), and optional `callback_url` (a registered webhook
-/// endpoint) and `metadata` (a JSON object, returned with the job). An `Idempotency-Key`
-/// header makes a retry safe: the same key and request give the same job; the same key with
-/// another request is refused (422).
+/// The video comes as a multipart form's `file` part (with optional `callback_url`, a
+/// registered webhook endpoint, and `metadata`, a JSON object returned with the job), as the
+/// raw body, or by URL: a JSON body with `source_url` (on the service's allow-list) that the
+/// worker fetches. An `Idempotency-Key` header makes a retry safe: the same key and request
+/// give the same job; the same key with another request is refused (422).
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", security(("bearer" = [])),
-    params(UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe (at most 255 characters)")),
-    request_body(description = "a multipart form with `file`, and optional `callback_url` and `metadata`; or the raw video", content_type = "multipart/form-data"),
+    params(UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe (1 to 255 characters)")),
+    request_body(content(
+        (JobForm = "multipart/form-data"),
+        (JobRequest = "application/json"),
+        (Vec<u8> = "application/octet-stream")),
+        description = "the video as a form's `file` part or the raw body, or its `source_url`"),
     responses(
         (status = 202, description = "queued", body = Job),
         (status = 200, description = "the job this idempotency key made before", body = Job),
@@ -30,7 +71,7 @@ use crate::state::AppState;
         (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody),
-        (status = 422, description = "the idempotency key was used for another request, or a field is invalid", body = crate::error::ErrorBody)))]
+        (status = 422, description = "the idempotency key was used for another request, a field is invalid, or the source_url is not allowed", body = crate::error::ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
     auth: Auth,
@@ -54,42 +95,13 @@ pub async fn create(
             Some(k.to_string())
         }
     };
-    let (upload, fields) = receive(&s, req, q.filename.as_deref()).await?;
-    let mut callback_url = None;
-    let mut metadata = None;
-    for (name, value) in fields {
-        match name.as_str() {
-            "callback_url" => callback_url = Some(value),
-            "metadata" => {
-                let v: serde_json::Value = serde_json::from_str(&value).map_err(|e| {
-                    ApiError::unprocessable(
-                        "invalid_metadata",
-                        format!("`metadata` is not JSON: {e}"),
-                    )
-                })?;
-                if !v.is_object() {
-                    return Err(ApiError::unprocessable(
-                        "invalid_metadata",
-                        "`metadata` must be a JSON object",
-                    ));
-                }
-                metadata = Some(v);
-            }
-            "source_url" => {
-                return Err(ApiError::unprocessable(
-                    "source_url_not_allowed",
-                    "`source_url` is not allowed by this service's configuration (its allow-list is empty): upload the file",
-                ));
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown form field `{other}`: expected file, callback_url, metadata"
-                )));
-            }
-        }
-    }
-    if let Some(url) = &callback_url {
-        crate::webhooks::check_url(url)
+    let sub = if is_json(&headers) {
+        from_json(req).await?
+    } else {
+        from_form(&s, req, q.filename.as_deref()).await?
+    };
+    if let Some(url) = &sub.callback_url {
+        crate::net::check_url(url)
             .map_err(|e| ApiError::unprocessable("invalid_callback_url", e))?;
         if !crate::webhooks::is_endpoint(s.db(), url).await? {
             return Err(ApiError::unprocessable(
@@ -100,26 +112,48 @@ pub async fn create(
             ));
         }
     }
-    // What makes two requests "the same": the file, its name, and the options.
+    // What makes two requests "the same": the video (its bytes, or its URL), its name, and
+    // the options.
+    let (video_id, file_name) = match (&sub.upload, &sub.source_url) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "send the video either as a file or as a `source_url`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "no video: send it as a form's `file` part, as the raw body, or name it with `source_url`",
+            ));
+        }
+        (Some(up), None) => (format!("sha256:{}", up.sha256), up.file_name.clone()),
+        (None, Some(url)) => {
+            let u = crate::source::check(url, &s.config().sources)
+                .map_err(|e| ApiError::unprocessable("source_url_not_allowed", e))?;
+            (format!("url:{url}"), crate::source::file_name(&u))
+        }
+    };
     let request_hash = {
         let mut h = Sha256::new();
-        h.update(upload.sha256.as_bytes());
-        h.update([0]);
-        h.update(upload.file_name.as_bytes());
-        h.update([0]);
-        h.update(callback_url.as_deref().unwrap_or("").as_bytes());
-        h.update([0]);
-        h.update(
-            metadata
+        for part in [
+            video_id.as_str(),
+            file_name.as_str(),
+            sub.callback_url.as_deref().unwrap_or(""),
+            &sub.metadata
                 .as_ref()
                 .map(|m| m.to_string())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
+                .unwrap_or_default(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
         crate::keys::hex(&h.finalize())
     };
-    let file_name = upload.file_name.clone();
-    let path = upload.keep();
+    let kept = sub.upload.map(Upload::keep);
+    let video = match (&kept, sub.source_url) {
+        (Some(path), _) => Video::Upload(path.display().to_string()),
+        (None, Some(url)) => Video::Url(url),
+        (None, None) => return Err(ApiError::internal(&"a submission with no video")),
+    };
     let submitted = jobs::submit(
         s.db(),
         &s.config().jobs,
@@ -128,13 +162,17 @@ pub async fn create(
             idempotency_key,
             request_hash,
             file_name,
-            upload_path: path.display().to_string(),
-            callback_url,
-            metadata,
+            video,
+            callback_url: sub.callback_url,
+            metadata: sub.metadata,
         },
     )
     .await;
-    let remove_upload = || crate::upload::remove_kept(&path, &s.config().uploads_dir());
+    let remove_upload = || {
+        if let Some(path) = &kept {
+            crate::upload::remove_kept(path, &s.config().uploads_dir());
+        }
+    };
     match submitted {
         Ok(Submitted::Created(job)) => Ok((StatusCode::ACCEPTED, Json(job))),
         Ok(Submitted::Existing(job)) => {
@@ -152,6 +190,76 @@ pub async fn create(
             remove_upload();
             Err(e.into())
         }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A JSON body (at most 64 KiB): the video by URL.
+async fn from_json(req: Request) -> Result<Submission, ApiError> {
+    let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("the JSON body (at most 64 KiB): {e}")))?;
+    let r: JobRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::unprocessable("invalid_body", format!("the JSON body: {e}")))?;
+    Ok(Submission {
+        upload: None,
+        source_url: Some(r.source_url),
+        callback_url: r.callback_url,
+        metadata: r.metadata.map(check_metadata).transpose()?,
+    })
+}
+
+/// A multipart form (its `file`, or a `source_url` field), or the raw body.
+async fn from_form(
+    s: &AppState,
+    req: Request,
+    filename: Option<&str>,
+) -> Result<Submission, ApiError> {
+    let (upload, fields) = receive_form(s, req, filename).await?;
+    let mut sub = Submission {
+        upload,
+        source_url: None,
+        callback_url: None,
+        metadata: None,
+    };
+    for (name, value) in fields {
+        match name.as_str() {
+            "callback_url" => sub.callback_url = Some(value),
+            "source_url" => sub.source_url = Some(value),
+            "metadata" => {
+                let v: serde_json::Value = serde_json::from_str(&value).map_err(|e| {
+                    ApiError::unprocessable(
+                        "invalid_metadata",
+                        format!("`metadata` is not JSON: {e}"),
+                    )
+                })?;
+                sub.metadata = Some(check_metadata(v)?);
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown form field `{other}`: expected file, source_url, callback_url, metadata"
+                )));
+            }
+        }
+    }
+    Ok(sub)
+}
+
+fn check_metadata(v: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    if v.is_object() {
+        Ok(v)
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_metadata",
+            "`metadata` must be a JSON object",
+        ))
     }
 }
 

@@ -29,6 +29,21 @@ pub async fn receive(
     req: Request,
     filename: Option<&str>,
 ) -> Result<(Upload, Vec<(String, String)>), ApiError> {
+    match receive_form(s, req, filename).await? {
+        (Some(up), fields) => Ok((up, fields)),
+        (None, _) => Err(ApiError::bad_request(
+            "the form has no `file` part: send the video as a part named `file`",
+        )),
+    }
+}
+
+/// As [`receive`], for a request that may name its video another way: a multipart form
+/// without a `file` part gives no upload.
+pub async fn receive_form(
+    s: &AppState,
+    req: Request,
+    filename: Option<&str>,
+) -> Result<(Option<Upload>, Vec<(String, String)>), ApiError> {
     let limit = s.config().limits.max_upload_bytes;
     upload::check_length(req.headers(), limit)?;
     let root = s.config().uploads_dir();
@@ -39,7 +54,7 @@ pub async fn receive(
         upload::from_multipart(&root, form, limit).await
     } else {
         let up = upload::from_body(&root, req.into_body(), filename, limit).await?;
-        Ok((up, Vec::new()))
+        Ok((Some(up), Vec::new()))
     }
 }
 

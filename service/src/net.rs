@@ -1,0 +1,132 @@
+//! Outbound HTTP to addresses that clients name (webhook endpoints, a job's `source_url`):
+//! http(s) only, no credentials in the URL, and no loopback, private or link-local target unless
+//! the configuration allows it. The name is resolved once and checked, and the request goes to
+//! the address that was checked (so a second lookup cannot swap in a private one); redirects
+//! are not followed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Checks that `url` is an http(s) URL with a host.
+pub fn check_url(url: &str) -> std::result::Result<reqwest::Url, String> {
+    let u = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("`{url}`: only http and https URLs are allowed"));
+    }
+    if u.host_str().is_none() {
+        return Err(format!("`{url}` has no host"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!("`{url}`: credentials in the URL are not allowed"));
+    }
+    Ok(u)
+}
+
+/// Whether an address is one that outbound calls may not reach by default.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.octets()[0] == 0
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64) // 100.64/10
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
+                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link local
+        }
+    }
+}
+
+/// Resolves the URL's host and picks an address it may reach.
+pub async fn resolve_allowed(
+    url: &reqwest::Url,
+    allow_private: bool,
+) -> std::result::Result<SocketAddr, String> {
+    let host = url.host_str().ok_or("no host")?;
+    let port = url.port_or_known_default().ok_or("no port")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let Some(first) = addrs.first().copied() else {
+        return Err(format!("{host} has no address"));
+    };
+    if allow_private {
+        return Ok(first);
+    }
+    addrs
+        .into_iter()
+        .find(|a| !is_private(a.ip()))
+        .ok_or_else(|| {
+            format!(
+                "{host} resolves to a private or loopback address, which this service does not call"
+            )
+        })
+}
+
+/// An HTTP client for `url` that connects only to the checked address, with no redirects.
+pub async fn pinned_client(
+    url: &reqwest::Url,
+    allow_private: bool,
+    timeout: Duration,
+) -> Result<reqwest::Client, String> {
+    let addr = resolve_allowed(url, allow_private).await?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&host, addr)
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_addresses() {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "100.64.0.1",
+            "0.0.0.0",
+        ] {
+            assert!(
+                is_private(a.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))),
+                "{a}"
+            );
+        }
+        for a in ["8.8.8.8", "2001:4860::8888", "1.1.1.1"] {
+            assert!(
+                !is_private(a.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]))),
+                "{a}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls() {
+        assert!(check_url("https://example.org/hook").is_ok());
+        assert!(check_url("ftp://example.org/").is_err());
+        assert!(check_url("http://user:pw@example.org/").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}
