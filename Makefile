@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test kill-test serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
+.PHONY: demo test kill-test api-fuzz api-fuzz-deps serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -50,15 +50,23 @@ demo: clips build
 	@$(V) transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4
 
 ## make test: the whole test suite; the fetched media and c2pa-python are required, not skipped.
-## Then the service's kill test: 200 jobs, the server killed twice with SIGKILL while they run.
-test: media interop
+## Then the service's kill test (200 jobs, the server killed twice with SIGKILL while they run)
+## and its API fuzz (schemathesis, every check, against the running server's OpenAPI document).
+test: media interop api-fuzz-deps
 	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 $(CARGO) test $(CARGO_FLAGS) --workspace --locked
 	python3 scripts/kill-test.py target/debug/verity
+	python3 scripts/api-fuzz.py target/debug/verity --max-examples 100
 
 ## make kill-test: the service's kill test alone (after a debug build).
 kill-test: deps
 	$(CARGO) build $(CARGO_FLAGS) --locked -p verity
 	python3 scripts/kill-test.py target/debug/verity
+
+## make api-fuzz: the API fuzz alone (after a debug build); SEED=N picks another run.
+SEED ?= 1
+api-fuzz: api-fuzz-deps
+	$(CARGO) build $(CARGO_FLAGS) --locked -p verity
+	python3 scripts/api-fuzz.py target/debug/verity --max-examples 100 --seed $(SEED)
 
 ## make serve: the detection service on 127.0.0.1:8080 with the demo home (make a key with
 ## `target/release/verity serve keys create --name me --scope admin`).
@@ -73,6 +81,9 @@ media: deps
 
 interop: deps
 	@bash scripts/setup-interop.sh
+
+api-fuzz-deps: deps
+	@bash scripts/setup-api-fuzz.sh
 
 clips: media
 	@bash scripts/make-clips.sh $(MEDIA)

@@ -32,6 +32,10 @@ pub enum ServiceError {
     Scope(String),
     #[error("no API key named `{0}`")]
     NoSuchKey(String),
+    #[error(
+        "an API key named `{0}` exists already (revoked keys keep their names): choose another name"
+    )]
+    KeyNameTaken(String),
     #[error("the queue: {0}")]
     Queue(String),
 }

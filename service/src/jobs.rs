@@ -98,11 +98,11 @@ pub struct Job {
     pub source_url: Option<String>,
     pub callback_url: Option<String>,
     /// What the client attached to the job, returned as given.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// The report (as `verity verify --json`), once succeeded; `GET /v1/jobs` leaves it out.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub report: Option<serde_json::Value>,
 }
 
@@ -265,7 +265,7 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     )
     .await?;
     tx.commit().await?;
-    let made = get(dbh, &id, false)
+    let made = get(dbh, &id, false, None)
         .await?
         .ok_or_else(|| ServiceError::Queue("the job vanished after it was made".into()))?;
     Ok(Submitted::Created(made))
@@ -290,7 +290,7 @@ async fn by_idempotency(
     if hash.as_deref() != Some(request_hash) {
         return Ok(Some(Submitted::Conflict));
     }
-    Ok(get(dbh, &id, false).await?.map(Submitted::Existing))
+    Ok(get(dbh, &id, false, None).await?.map(Submitted::Existing))
 }
 
 async fn audit_in(
@@ -311,11 +311,22 @@ async fn audit_in(
     Ok(())
 }
 
-/// The job, with its report when `with_report` and it has one.
-pub async fn get(dbh: &Db, id: &str, with_report: bool) -> Result<Option<Job>> {
-    let sql = concat!("SELECT ", job_columns!(), " FROM verify_jobs WHERE id = ?");
+/// The job, with its report when `with_report` and it has one; with an `owner`, only if that
+/// key made it.
+pub async fn get(
+    dbh: &Db,
+    id: &str,
+    with_report: bool,
+    owner: Option<&str>,
+) -> Result<Option<Job>> {
+    let sql = concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM verify_jobs WHERE id = ?1 AND (?2 IS NULL OR key_id = ?2)"
+    );
     let row: Option<JobRow> = sqlx::query_as(sql)
         .bind(id)
+        .bind(owner)
         .fetch_optional(dbh.pool())
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -334,6 +345,8 @@ pub async fn get(dbh: &Db, id: &str, with_report: bool) -> Result<Option<Job>> {
 /// A page of jobs, newest first.
 #[derive(Debug, Default)]
 pub struct ListQuery {
+    /// Only the jobs this key made (`None`: everyone's).
+    pub owner: Option<String>,
     pub status: Option<Status>,
     /// Only jobs made at or after this time (ms).
     pub since_ms: Option<i64>,
@@ -354,6 +367,7 @@ pub async fn list(dbh: &Db, q: &ListQuery) -> Result<(Vec<Job>, Option<String>)>
         " FROM verify_jobs
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
            AND (?3 IS NULL OR created_at < ?3) AND (?4 IS NULL OR id < ?4)
+           AND (?6 IS NULL OR key_id = ?6)
          ORDER BY id DESC LIMIT ?5"
     );
     let rows: Vec<JobRow> = sqlx::query_as(sql)
@@ -362,6 +376,7 @@ pub async fn list(dbh: &Db, q: &ListQuery) -> Result<(Vec<Job>, Option<String>)>
         .bind(q.until_ms)
         .bind(&q.after)
         .bind(i64::from(limit) + 1)
+        .bind(&q.owner)
         .fetch_all(dbh.pool())
         .await?;
     let more = rows.len() > limit as usize;
@@ -389,19 +404,23 @@ pub enum Removed {
     NotFound,
 }
 
-/// Cancels an unfinished job, or deletes a finished one; its upload goes either way.
+/// Cancels an unfinished job, or deletes a finished one; its upload goes either way. With an
+/// `owner`, only a job that key made.
 pub async fn remove(
     dbh: &Db,
     id: &str,
+    owner: Option<&str>,
     actor: &str,
     uploads_root: &std::path::Path,
 ) -> Result<Removed> {
     let mut tx = dbh.pool().begin().await?;
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT status, upload_path FROM verify_jobs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT status, upload_path FROM verify_jobs WHERE id = ?1 AND (?2 IS NULL OR key_id = ?2)",
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some((status, upload)) = row else {
         return Ok(Removed::NotFound);
     };

@@ -94,6 +94,17 @@ pub struct Caller {
     pub scope: Scope,
 }
 
+impl Caller {
+    /// Whose jobs this caller sees: its own key's, or everyone's for an admin key.
+    pub fn owner(&self) -> Option<&str> {
+        if self.scope == Scope::Admin {
+            None
+        } else {
+            Some(&self.key_id)
+        }
+    }
+}
+
 const TOKEN_PREFIX: &str = "vty_";
 
 /// The stored form of a token.
@@ -120,14 +131,20 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub async fn create(db: &Db, name: &str, scope: Scope) -> Result<NewKey> {
     let (id, token) = random_token()?;
     let now = crate::db::now_ms();
-    sqlx::query("INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(name)
-        .bind(scope.as_str())
-        .bind(token_hash(&token))
-        .bind(now)
-        .execute(db.pool())
-        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(scope.as_str())
+    .bind(token_hash(&token))
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(ServiceError::KeyNameTaken(name.to_string()));
+    }
     db.audit(
         "cli",
         "key.create",

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 mod error;
+pub mod extract;
 pub mod jobs;
 pub mod keys;
 pub mod manifests;

@@ -30,8 +30,8 @@ pub fn admit(
     limits: &Limits,
     sync: bool,
 ) -> Result<verity_media::StreamInfo, VerifyFailure> {
-    let info =
-        verity_media::probe(path).map_err(|e| VerifyFailure::Rejected(crate::error_chain(&e)))?;
+    let info = verity_media::probe(path)
+        .map_err(|e| VerifyFailure::Rejected(hide_path(path, &crate::error_chain(&e))))?;
     let (w, h) = (u64::from(info.video.width), u64::from(info.video.height));
     if w * h > limits.max_pixels {
         return Err(VerifyFailure::Rejected(format!(
@@ -65,6 +65,16 @@ pub fn admit(
         }
     }
     Ok(info)
+}
+
+/// A message with the upload's path replaced by its file name: messages name the file as the
+/// client named it, never the folder it sits in here.
+pub fn hide_path(path: &Path, message: &str) -> String {
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    message.replace(&path.display().to_string(), &shown)
 }
 
 /// Admits and verifies `path` on a blocking thread once one of `slots` is free, all under
@@ -103,20 +113,12 @@ fn verify_now(
     limits: &Limits,
     sync: bool,
 ) -> Result<Report, VerifyFailure> {
-    // Messages name the file as the client named it, never the folder it sits in here.
-    let shown = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let hide = |m: String| m.replace(&path.display().to_string(), &shown);
-    admit(path, limits, sync).map_err(|e| match e {
-        VerifyFailure::Rejected(m) => VerifyFailure::Rejected(hide(m)),
-        other => other,
-    })?;
-    verity_detect::verify(path, opts).map_err(|e| match e {
-        verity_detect::DetectError::Media(_) => {
-            VerifyFailure::Rejected(hide(crate::error_chain(&e)))
+    admit(path, limits, sync)?;
+    verity_detect::verify(path, opts).map_err(|e| {
+        if e.is_bad_input() {
+            VerifyFailure::Rejected(hide_path(path, &crate::error_chain(&e)))
+        } else {
+            VerifyFailure::Internal(crate::error_chain(&e))
         }
-        other => VerifyFailure::Internal(crate::error_chain(&other)),
     })
 }

@@ -46,6 +46,20 @@ pub enum DetectError {
 pub type Result<T, E = DetectError> = std::result::Result<T, E>;
 
 impl DetectError {
+    /// Whether the input caused this (see [`verity_provenance::ProvenanceError::is_bad_input`]),
+    /// as opposed to the machine, the detector's own files or a bug.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            DetectError::Media(_) | DetectError::StoreWithFragments => true,
+            DetectError::Provenance(p) => p.is_bad_input(),
+            DetectError::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         DetectError::Io {
             path: path.to_path_buf(),

@@ -77,6 +77,25 @@ pub enum ProvenanceError {
 pub type Result<T, E = ProvenanceError> = std::result::Result<T, E>;
 
 impl ProvenanceError {
+    /// Whether the input caused this (a file that is damaged, cut short, of a kind C2PA does
+    /// not take, or too small or short to stamp), as opposed to the machine or a bug: a
+    /// service answers the first with a 4xx and the reason, the second with a 5xx.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ProvenanceError::Media(_)
+            | ProvenanceError::Unsupported { .. }
+            | ProvenanceError::TooSmallForMark { .. }
+            | ProvenanceError::BadgeDoesNotFit { .. }
+            | ProvenanceError::TooShortForMark { .. } => true,
+            // Reading past the end, or bytes that do not parse: no write fails this way.
+            ProvenanceError::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         ProvenanceError::Io {
             path: path.to_path_buf(),

@@ -1,13 +1,14 @@
 //! The jobs API: `POST /v1/jobs` (202), `GET /v1/jobs/{id}`, `GET /v1/jobs`, `DELETE /v1/jobs/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Query;
 use crate::jobs::{self, Job, ListQuery, NewJob, Removed, Status, Submitted, Video};
 use crate::keys::Scope;
 use crate::routes::verify::{UploadQuery, receive_form};
@@ -24,7 +25,7 @@ pub struct JobRequest {
     /// A registered webhook endpoint, called when the job ends.
     pub callback_url: Option<String>,
     /// Any JSON object, returned with the job.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }
 
@@ -263,7 +264,8 @@ fn check_metadata(v: serde_json::Value) -> Result<serde_json::Value, ApiError> {
     }
 }
 
-/// A job, with its report once it has succeeded.
+/// A job, with its report once it has succeeded. A key sees the jobs it made; an admin key
+/// sees every job.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
     params(("id" = String, Path, description = "the job's id")),
     responses((status = 200, body = Job), (status = 401, body = crate::error::ErrorBody),
@@ -273,8 +275,8 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<JobWithDeliveries>, ApiError> {
-    auth.require(Scope::Jobs)?;
-    let job = jobs::get(s.db(), &id, true)
+    let caller = auth.require(Scope::Jobs)?;
+    let job = jobs::get(s.db(), &id, true, caller.owner())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))?;
     let webhooks = crate::webhooks::for_job(s.db(), &id).await?;
@@ -291,15 +293,19 @@ pub struct JobWithDeliveries {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListParams {
-    /// Only jobs in this state: queued, running, succeeded, failed or cancelled.
-    pub status: Option<String>,
+    /// Only jobs in this state.
+    #[param(inline)]
+    pub status: Option<Status>,
     /// Only jobs made at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Only jobs made before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
-    /// Jobs per page, 1 to 500 (default 50).
+    /// Jobs per page (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -311,7 +317,8 @@ pub struct JobPage {
     pub next: Option<String>,
 }
 
-/// Jobs, newest first, paged and filtered by state and time (reports left out).
+/// Jobs, newest first, paged and filtered by state and time (reports left out): the key's own,
+/// or every job for an admin key.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs", security(("bearer" = [])), params(ListParams),
     responses((status = 200, body = JobPage), (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody)))]
@@ -320,15 +327,7 @@ pub async fn list(
     auth: Auth,
     Query(p): Query<ListParams>,
 ) -> Result<Json<JobPage>, ApiError> {
-    auth.require(Scope::Jobs)?;
-    let status = match p.status.as_deref() {
-        None => None,
-        Some(v) => Some(Status::parse(v).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "status `{v}`: expected queued, running, succeeded, failed or cancelled"
-            ))
-        })?),
-    };
+    let caller = auth.require(Scope::Jobs)?;
     let time = |name: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
         v.as_deref()
             .map(|t| {
@@ -347,7 +346,8 @@ pub async fn list(
     let (jobs, next) = jobs::list(
         s.db(),
         &ListQuery {
-            status,
+            owner: caller.owner().map(str::to_string),
+            status: p.status,
             since_ms: time("since", &p.since)?,
             until_ms: time("until", &p.until)?,
             after: p.after,
@@ -359,6 +359,7 @@ pub async fn list(
 }
 
 /// Cancels a job that has not finished, or deletes one that has; its upload goes either way.
+/// A key may remove only the jobs it made (an admin key, any).
 #[utoipa::path(delete, path = "/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
     params(("id" = String, Path, description = "the job's id")),
     responses((status = 204, description = "cancelled or deleted"),
@@ -368,8 +369,9 @@ pub async fn delete(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(Scope::Jobs)?;
-    match jobs::remove(s.db(), &id, &auth.actor(), &s.config().uploads_dir()).await? {
+    let caller = auth.require(Scope::Jobs)?;
+    let owner = caller.owner();
+    match jobs::remove(s.db(), &id, owner, &auth.actor(), &s.config().uploads_dir()).await? {
         Removed::NotFound => Err(ApiError::not_found(format!("no job `{id}`"))),
         Removed::Cancelled | Removed::Deleted => Ok(StatusCode::NO_CONTENT),
     }

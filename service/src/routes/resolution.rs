@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::{JsonBody, Query};
 use crate::keys::Scope;
 use crate::routes::verify::receive;
 use crate::state::AppState;
@@ -154,11 +155,13 @@ pub async fn by_binding_get(
 /// Manifest ids for a soft binding, the query in the body (for values too long for a URL).
 #[utoipa::path(post, path = "/v1/matches/byBinding", tag = "resolution", request_body = BindingQuery,
     responses((status = 200, body = MatchResult), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody)))]
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 415, description = "the body is not `application/json`", body = crate::error::ErrorBody),
+        (status = 422, description = "the JSON lacks `alg` or `value`", body = crate::error::ErrorBody)))]
 pub async fn by_binding_post(
     State(s): State<AppState>,
     auth: Auth,
-    Json(q): Json<BindingQuery>,
+    JsonBody(q): JsonBody<BindingQuery>,
 ) -> Result<Json<MatchResult>, ApiError> {
     public_or(&s, &auth)?;
     matches(&s, &q).await.map(Json)
@@ -198,8 +201,12 @@ pub async fn by_content(
     let found = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         crate::verify::admit(&path, &limits, false)?;
-        verity_detect::marks::read_binding(&path, &keys)
-            .map_err(|e| crate::verify::VerifyFailure::Rejected(crate::error_chain(&e)))
+        verity_detect::marks::read_binding(&path, &keys).map_err(|e| {
+            crate::verify::VerifyFailure::Rejected(crate::verify::hide_path(
+                &path,
+                &crate::error_chain(&e),
+            ))
+        })
     })
     .await
     .map_err(|e| ApiError::internal(&e))?
@@ -225,6 +232,7 @@ pub async fn by_content(
 #[utoipa::path(get, path = "/v1/manifests/{manifestId}", tag = "resolution",
     params(("manifestId" = String, Path, description = "an id from a match (the active manifest's label)"), ManifestQuery),
     responses((status = 200, description = "the C2PA manifest store", content_type = "application/c2pa"),
+        (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn manifest(
     State(s): State<AppState>,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use verity_provenance::repository::ManifestStore;
@@ -14,6 +14,7 @@ use verity_provenance::{StampPlan, StampRequest};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Query;
 use crate::keys::Scope;
 use crate::routes::verify::{UploadQuery, receive};
 use crate::state::AppState;
@@ -22,6 +23,7 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/v1/sign", tag = "sign", security(("bearer" = [])), params(UploadQuery),
     request_body(description = "the video (raw bytes, or a multipart form's `file`)", content_type = "application/octet-stream"),
     responses((status = 200, description = "the signed video; `x-verity-payload` names its mark's payload", content_type = "video/mp4"),
+        (status = 400, body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
         (status = 503, description = "the service has no signing identity", body = crate::error::ErrorBody)))]
@@ -59,12 +61,18 @@ pub async fn sign(
         })?;
         plan.repository = Some(store);
         let opts = plan.for_file(&input, &output, None, 20, verity_media::Preset::default());
-        let stamped = stamp_file(&input, &output, &opts, |_| {}).map_err(|e| match e {
-            verity_provenance::ProvenanceError::Media(_) => ApiError::unprocessable(
-                "unreadable_video",
-                crate::error_chain(&e).replace(&input.display().to_string(), "the upload"),
-            ),
-            other => ApiError::internal(&crate::error_chain(&other)),
+        let stamped = stamp_file(&input, &output, &opts, |_| {}).map_err(|e| {
+            if e.is_bad_input() {
+                ApiError::unprocessable(
+                    "unreadable_video",
+                    crate::verify::hide_path(
+                        &output,
+                        &crate::verify::hide_path(&input, &crate::error_chain(&e)),
+                    ),
+                )
+            } else {
+                ApiError::internal(&crate::error_chain(&e))
+            }
         })?;
         let report = plan.sign_report(&input, &stamped);
         // Opened before the upload's folder goes: the answer streams from this handle.

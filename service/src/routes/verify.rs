@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use serde::Deserialize;
 use verity_detect::Report;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::Query;
 use crate::keys::Scope;
 use crate::state::AppState;
 use crate::upload::{self, Upload};
