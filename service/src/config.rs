@@ -28,6 +28,8 @@ pub struct ServiceConfig {
     pub webhooks: WebhookSettings,
     /// Where a job's `source_url` may point.
     pub sources: SourceSettings,
+    /// The review queue at `/review`.
+    pub review: ReviewSettings,
 }
 
 /// Bounds on what one request may make the service do.
@@ -101,6 +103,149 @@ pub struct SourceSettings {
     pub timeout: Duration,
 }
 
+/// The review queue: its queues (routing policy), decisions, claims and sessions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewSettings {
+    /// Where finished jobs go, tried in order: the first queue whose rule matches takes the
+    /// job (or closes it automatically, below its `auto_close_below`). A job no queue matches
+    /// is not put up for review.
+    pub queues: Vec<QueuePolicy>,
+    /// Decisions beyond `approve`, `remove` and `escalate` (each a short word, such as
+    /// `label-ai`).
+    pub actions: Vec<String>,
+    /// How long a claim on an item lasts; after it, another reviewer may take the item.
+    #[serde(with = "secs")]
+    pub claim_lease: Duration,
+    /// How long a reviewer stays signed in.
+    #[serde(with = "secs")]
+    pub session_ttl: Duration,
+    /// Mark the session cookie `Secure`: set it when reviewers reach the service over TLS (a
+    /// TLS proxy in front of it).
+    pub secure_cookies: bool,
+}
+
+/// One queue and the rule that fills it. Every condition given must hold.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueuePolicy {
+    /// The queue's id in URLs: lowercase letters, digits and `-`.
+    pub name: String,
+    /// What reviewers see.
+    pub title: String,
+    /// The verdict labels it takes (any of them).
+    #[serde(default)]
+    pub verdicts: Vec<String>,
+    /// The C2PA states it takes (any of them): trusted, valid (a valid signature from a signer
+    /// not trusted here), invalid, absent, remote.
+    #[serde(default)]
+    pub c2pa_states: Vec<String>,
+    /// Only jobs whose credentials were (or were not) recovered through the watermark.
+    #[serde(default)]
+    pub recovered_via_watermark: Option<bool>,
+    /// Only jobs that the classifier scores at least this high (0 to 1).
+    #[serde(default)]
+    pub min_score: Option<f64>,
+    /// Jobs that match but score below this (or are not scored) are closed automatically,
+    /// and recorded as such.
+    #[serde(default)]
+    pub auto_close_below: Option<f64>,
+}
+
+impl QueuePolicy {
+    fn new(name: &str, title: &str) -> QueuePolicy {
+        QueuePolicy {
+            name: name.into(),
+            title: title.into(),
+            verdicts: Vec::new(),
+            c2pa_states: Vec::new(),
+            recovered_via_watermark: None,
+            min_score: None,
+            auto_close_below: None,
+        }
+    }
+}
+
+/// The queue that escalated items go to; only leads and admins review it.
+pub const ESCALATED_QUEUE: &str = "escalated";
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        ReviewSettings {
+            queues: vec![
+                QueuePolicy {
+                    verdicts: strings(&["tampered", "invalid-credentials"]),
+                    ..QueuePolicy::new("tampered", "Tampered or invalid credentials")
+                },
+                QueuePolicy {
+                    recovered_via_watermark: Some(true),
+                    ..QueuePolicy::new("recovered", "Credentials recovered via watermark")
+                },
+                QueuePolicy {
+                    c2pa_states: strings(&["valid"]),
+                    ..QueuePolicy::new("untrusted-signer", "Signed by an untrusted issuer")
+                },
+                QueuePolicy {
+                    verdicts: strings(&["likely-synthetic", "no-evidence"]),
+                    auto_close_below: Some(0.5),
+                    ..QueuePolicy::new("likely-synthetic", "Likely synthetic, no credentials")
+                },
+            ],
+            actions: Vec::new(),
+            claim_lease: Duration::from_secs(15 * 60),
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+        }
+    }
+}
+
+impl ReviewSettings {
+    /// Checks the policy: unique queue names of safe characters, thresholds in 0 to 1,
+    /// decision words that do not shadow the built-in ones.
+    pub fn check(&self) -> Result<(), String> {
+        let slug = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for q in &self.queues {
+            if !slug(&q.name) {
+                return Err(format!(
+                    "review queue `{}`: a name is 1 to 64 lowercase letters, digits and `-`",
+                    q.name
+                ));
+            }
+            if q.name == ESCALATED_QUEUE {
+                return Err(format!(
+                    "review queue `{ESCALATED_QUEUE}` is built in (escalated items go there)"
+                ));
+            }
+            if !seen.insert(q.name.as_str()) {
+                return Err(format!("review queue `{}` is named twice", q.name));
+            }
+            for t in [q.min_score, q.auto_close_below].into_iter().flatten() {
+                if !(0.0..=1.0).contains(&t) {
+                    return Err(format!(
+                        "review queue `{}`: a threshold of {t} is outside 0 to 1",
+                        q.name
+                    ));
+                }
+            }
+        }
+        for a in &self.actions {
+            if !slug(a) || ["approve", "remove", "escalate", "auto-closed"].contains(&a.as_str()) {
+                return Err(format!(
+                    "review action `{a}`: a custom action is 1 to 64 lowercase letters, digits and `-`, other than approve, remove, escalate and auto-closed"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for SourceSettings {
     fn default() -> Self {
         SourceSettings {
@@ -171,6 +316,7 @@ impl ServiceConfig {
             jobs: JobSettings::default(),
             webhooks: WebhookSettings::default(),
             sources: SourceSettings::default(),
+            review: ReviewSettings::default(),
         }
     }
 
@@ -189,6 +335,11 @@ impl ServiceConfig {
 
     pub fn uploads_dir(&self) -> PathBuf {
         self.data.join("uploads")
+    }
+
+    /// Where the videos of items put up for review are kept until they are decided.
+    pub fn review_dir(&self) -> PathBuf {
+        self.data.join("review")
     }
 }
 

@@ -38,6 +38,9 @@ pub enum ServiceError {
     KeyNameTaken(String),
     #[error("the queue: {0}")]
     Queue(String),
+    /// A reviewer or review-policy operation refused, with the reason.
+    #[error("{0}")]
+    Review(String),
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

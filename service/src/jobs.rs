@@ -543,7 +543,7 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
             "the job stopped its worker {} times without a result (the file may crash the verifier); it is not tried again",
             attempt - 1
         );
-        return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
+        return finish(s, id, attempt, Outcome::Failed(reason), 0, None).await;
     }
     let started = Instant::now();
     // A fetched video lives in its own upload folder, removed when this run ends.
@@ -564,17 +564,17 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
                 Ok(up) => fetched.insert(up).path().to_path_buf(),
                 Err(e) => {
                     let reason = format!("fetching the source_url: {e}");
-                    return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
+                    return finish(s, id, attempt, Outcome::Failed(reason), 0, None).await;
                 }
             }
         }
         (None, None) => {
             let reason = "the job's upload is gone".to_string();
-            return finish(s, id, attempt, Outcome::Failed(reason), 0).await;
+            return finish(s, id, attempt, Outcome::Failed(reason), 0, None).await;
         }
     };
     let result = crate::verify::run(
-        path,
+        path.clone(),
         s.verify_options(),
         s.config().limits.clone(),
         false,
@@ -596,7 +596,7 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
             Outcome::Failed("the service failed on this file; its log has the detail".into())
         }
     };
-    let done = finish(s, id, attempt, outcome, ms).await;
+    let done = finish(s, id, attempt, outcome, ms, Some(&path)).await;
     drop(fetched);
     done
 }
@@ -607,9 +607,17 @@ enum Outcome {
 }
 
 /// Records a run's result, once: only while the job is still `running` (a cancelled job, or
-/// one another run has finished, keeps what it has). Queues its webhook in the same
-/// transaction, and removes the upload.
-async fn finish(s: &AppState, id: &str, attempt: i64, outcome: Outcome, run_ms: i64) -> Result<()> {
+/// one another run has finished, keeps what it has). In the same transaction: its webhook is
+/// queued, and the review policy routes a report (an item put up for review keeps `video`).
+/// Then the upload is removed.
+async fn finish(
+    s: &AppState,
+    id: &str,
+    attempt: i64,
+    outcome: Outcome,
+    run_ms: i64,
+    video: Option<&std::path::Path>,
+) -> Result<()> {
     let now = db::now_ms();
     let (status, report, verdict, error) = match &outcome {
         Outcome::Succeeded(r) => (
@@ -621,10 +629,10 @@ async fn finish(s: &AppState, id: &str, attempt: i64, outcome: Outcome, run_ms: 
         Outcome::Failed(m) => (Status::Failed, None, None, Some(m.clone())),
     };
     let mut tx = s.db().pool().begin().await?;
-    let done: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+    let done: Option<(Option<String>, Option<String>, String)> = sqlx::query_as(
         "UPDATE verify_jobs SET status = ?, report = ?, verdict = ?, error = ?, finished_at = ?,
             updated_at = ?, run_ms = ?
-         WHERE id = ? AND status = 'running' RETURNING callback_url, upload_path",
+         WHERE id = ? AND status = 'running' RETURNING callback_url, upload_path, file_name",
     )
     .bind(status.as_str())
     .bind(&report)
@@ -646,7 +654,7 @@ async fn finish(s: &AppState, id: &str, attempt: i64, outcome: Outcome, run_ms: 
     .bind(attempt)
     .execute(&mut *tx)
     .await?;
-    let Some((callback, upload)) = done else {
+    let Some((callback, upload, file_name)) = done else {
         tx.commit().await?;
         tracing::info!(job = %id, "the job was cancelled or finished elsewhere; this result is dropped");
         return Ok(());
@@ -666,11 +674,45 @@ async fn finish(s: &AppState, id: &str, attempt: i64, outcome: Outcome, run_ms: 
     if let Some(url) = callback {
         crate::webhooks::enqueue(&mut tx, id, &url, status, now).await?;
     }
+    let mut keep = None;
+    if let Outcome::Succeeded(report) = &outcome {
+        let routing = crate::review::policy::route(
+            &s.config().review.queues,
+            &crate::review::policy::Facts::of(report),
+        );
+        if let Some(r) = routing {
+            let recorded = crate::review::store::record(
+                &mut tx,
+                &s.config().review_dir(),
+                id,
+                &file_name,
+                report,
+                &r,
+            )
+            .await?;
+            keep = recorded.keep_video_at;
+        }
+    }
     tx.commit().await?;
+    if let (Some(to), Some(from)) = (keep, video) {
+        keep_for_review(from, &to);
+    }
     if let Some(u) = upload {
         crate::upload::remove_kept(std::path::Path::new(&u), &s.config().uploads_dir());
     }
     Ok(())
+}
+
+/// Moves a verified video into the review folder (the item keeps it until it is decided). A
+/// failure leaves the item without its video, and says so in the log.
+fn keep_for_review(from: &std::path::Path, to: &std::path::Path) {
+    let moved = to
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::rename(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ())));
+    if let Err(e) = moved {
+        tracing::warn!(to = %to.display(), error = %e, "could not keep a video for review");
+    }
 }
 
 /// The queue engine's settings for one of our queues (jobs, webhooks): the heartbeat (half

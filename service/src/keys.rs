@@ -123,6 +123,15 @@ fn random_token() -> Result<(String, String)> {
     Ok((id.clone(), format!("{TOKEN_PREFIX}{id}_{}", hex(&secret))))
 }
 
+/// `bytes` random bytes from the system's source, as hex.
+pub fn random_secret(bytes: usize) -> Result<String> {
+    let mut b = vec![0u8; bytes];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| ServiceError::Queue("the system's random source failed".into()))?;
+    Ok(hex(&b))
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod net;
 mod openapi;
 pub mod resolver;
+pub mod review;
 pub mod routes;
 pub mod source;
 pub mod state;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .route("/metrics", get(routes::health::metrics))
+        .merge(review::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .with_state(state)
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
@@ -129,6 +131,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_listen: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
+    config
+        .review
+        .check()
+        .map_err(|e| ServiceError::Review(format!("the configuration's review policy: {e}")))?;
     std::fs::create_dir_all(config.uploads_dir())
         .map_err(|e| ServiceError::io(&config.uploads_dir(), e))?;
     let state = AppState::open(config.clone()).await?;

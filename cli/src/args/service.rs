@@ -41,6 +41,47 @@ pub enum ServeCommand {
     /// Register the URLs that jobs' webhooks may go to.
     #[command(subcommand)]
     Webhooks(ServeWebhooksCommand),
+    /// Add, list or disable the people who sign in to the review page (`/review`).
+    #[command(subcommand)]
+    Reviewers(ServeReviewersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeReviewersCommand {
+    /// Add a reviewer. The password is read from standard input with --password-stdin (one
+    /// line, at least 12 characters); otherwise one is made and printed once.
+    Add(ReviewerAddArgs),
+    /// List the reviewers (never their passwords).
+    List(ServeDbArgs),
+    /// Disable a reviewer by name or id and end their sessions; their decisions stay.
+    Disable(ReviewerDisableArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewerAddArgs {
+    /// The reviewer's name (unique): what they sign in with and what the audit log shows.
+    pub name: String,
+
+    /// reviewer (decides in the policy's queues), lead (also escalated items, anyone's audit
+    /// log, the export) or admin.
+    #[arg(long, default_value = "reviewer", value_parser = ["reviewer", "lead", "admin"])]
+    pub role: String,
+
+    /// Read the password from standard input instead of making one.
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    #[command(flatten)]
+    pub db: ServeDbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewerDisableArgs {
+    /// The reviewer's name or id.
+    pub reviewer: String,
+
+    #[command(flatten)]
+    pub db: ServeDbArgs,
 }
 
 #[derive(Debug, Subcommand)]

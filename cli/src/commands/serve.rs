@@ -4,7 +4,10 @@
 use verity_provenance::Home;
 use verity_service::{ServiceConfig, keys};
 
-use crate::args::{ServeArgs, ServeCommand, ServeDbArgs, ServeKeysCommand, ServeWebhooksCommand};
+use crate::args::{
+    ServeArgs, ServeCommand, ServeDbArgs, ServeKeysCommand, ServeReviewersCommand,
+    ServeWebhooksCommand,
+};
 use crate::exit;
 use crate::output;
 
@@ -14,6 +17,7 @@ pub fn run(args: &ServeArgs, home: &Home) -> anyhow::Result<u8> {
         .build()?;
     match &args.command {
         Some(ServeCommand::Keys(k)) => runtime.block_on(keys_command(k, home)),
+        Some(ServeCommand::Reviewers(r)) => runtime.block_on(reviewers_command(r, home)),
         Some(ServeCommand::Webhooks(ServeWebhooksCommand::Add(a))) => runtime.block_on(async {
             let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
             let made = verity_service::webhooks::add_endpoint(&db, &a.url).await?;
@@ -122,6 +126,71 @@ async fn keys_command(cmd: &ServeKeysCommand, home: &Home) -> anyhow::Result<u8>
                 output::json(&k)?;
             } else {
                 println!("revoked key `{}` ({})", k.name, k.id);
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+async fn reviewers_command(cmd: &ServeReviewersCommand, home: &Home) -> anyhow::Result<u8> {
+    use verity_service::review::auth;
+    match cmd {
+        ServeReviewersCommand::Add(a) => {
+            let (password, made) = if a.password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (verity_service::keys::random_secret(18)?, true)
+            };
+            let role = auth::Role::parse(&a.role)
+                .ok_or_else(|| anyhow::anyhow!("unknown role `{}`", a.role))?;
+            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let r = auth::add_reviewer(&db, &a.name, role, &password).await?;
+            if a.db.json {
+                let mut v = serde_json::json!({"reviewer": r});
+                if made {
+                    v["password"] = serde_json::Value::String(password);
+                }
+                output::json(&v)?;
+            } else {
+                println!("added reviewer `{}` ({}, {})", r.name, r.id, r.role);
+                if made {
+                    println!("password (shown once; only its argon2id hash is kept):");
+                    println!("{password}");
+                }
+            }
+        }
+        ServeReviewersCommand::List(a) => {
+            let db = verity_service::Db::open(&data_dir(a, home).db_path()).await?;
+            let list = auth::list_reviewers(&db).await?;
+            if a.json {
+                output::json(&list)?;
+            } else if list.is_empty() {
+                println!("no reviewers: add one with `verity serve reviewers add NAME --role R`");
+            } else {
+                for r in &list {
+                    println!(
+                        "{}  {:<24} {:<8} added {}{}",
+                        r.id,
+                        r.name,
+                        r.role.as_str(),
+                        r.created_at,
+                        r.disabled_at
+                            .as_deref()
+                            .map(|d| format!(", disabled {d}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        ServeReviewersCommand::Disable(a) => {
+            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let r = auth::disable_reviewer(&db, &a.reviewer).await?;
+            if a.db.json {
+                output::json(&r)?;
+            } else {
+                println!("disabled reviewer `{}` ({})", r.name, r.id);
             }
         }
     }

@@ -1,0 +1,397 @@
+//! Who may review: reviewers with a password (argon2id), or the service's API keys; sessions in
+//! an `HttpOnly`, `SameSite=Strict` cookie (and `Secure` when configured), each with its own
+//! CSRF token that every form carries.
+
+use std::fmt;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Serialize;
+
+use crate::db::{self, Db};
+use crate::error::{Result, ServiceError};
+use crate::keys::{self, Scope};
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "verity_review";
+/// The sign-in form's CSRF cookie (double submit: the form's hidden field must equal it).
+pub const LOGIN_COOKIE: &str = "verity_review_login";
+
+/// A reviewer's role: reviewers decide in the policy's queues; leads also take escalated items,
+/// read any reviewer's audit log and export decisions; admins are leads who may do anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Reviewer,
+    Lead,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reviewer => "reviewer",
+            Role::Lead => "lead",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "reviewer" => Role::Reviewer,
+            "lead" => Role::Lead,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    /// Leads and admins.
+    pub fn leads(self) -> bool {
+        self >= Role::Lead
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A reviewer as listed (never the password's hash).
+#[derive(Clone, Debug, Serialize)]
+pub struct ReviewerInfo {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub disabled_at: Option<String>,
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(keys::random_secret(16)?.as_bytes())
+        .map_err(|e| ServiceError::Queue(format!("a password salt: {e}")))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Queue(format!("hashing a password: {e}")))
+}
+
+/// Adds a reviewer. Passwords have at least 12 characters.
+pub async fn add_reviewer(
+    dbh: &Db,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<ReviewerInfo> {
+    if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control()) {
+        return Err(ServiceError::Review(
+            "a reviewer's name is 1 to 64 printable characters".into(),
+        ));
+    }
+    if password.chars().count() < 12 {
+        return Err(ServiceError::Review(
+            "a reviewer's password has at least 12 characters".into(),
+        ));
+    }
+    let id = format!("rev_{}", keys::random_secret(8)?);
+    let hash = hash_password(password)?;
+    let now = db::now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO reviewers (id, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(&hash)
+    .bind(now)
+    .execute(dbh.pool())
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Err(ServiceError::Review(format!(
+            "a reviewer named `{name}` exists already"
+        )));
+    }
+    dbh.audit(
+        "cli",
+        "reviewer.add",
+        &id,
+        &serde_json::json!({"name": name, "role": role}),
+    )
+    .await?;
+    Ok(ReviewerInfo {
+        id,
+        name: name.into(),
+        role,
+        created_at: db::rfc3339(now),
+        disabled_at: None,
+    })
+}
+
+pub async fn list_reviewers(dbh: &Db) -> Result<Vec<ReviewerInfo>> {
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, name, role, created_at, disabled_at FROM reviewers ORDER BY name",
+    )
+    .fetch_all(dbh.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, role, created, disabled)| ReviewerInfo {
+            id,
+            name,
+            role: Role::parse(&role).unwrap_or(Role::Reviewer),
+            created_at: db::rfc3339(created),
+            disabled_at: disabled.map(db::rfc3339),
+        })
+        .collect())
+}
+
+/// Disables a reviewer by name or id, and ends their sessions.
+pub async fn disable_reviewer(dbh: &Db, who: &str) -> Result<ReviewerInfo> {
+    let now = db::now_ms();
+    let row: Option<(String, String)> = sqlx::query_as(
+        "UPDATE reviewers SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?2 OR name = ?2
+         RETURNING id, name",
+    )
+    .bind(now)
+    .bind(who)
+    .fetch_optional(dbh.pool())
+    .await?;
+    let Some((id, _)) = row else {
+        return Err(ServiceError::Review(format!("no reviewer `{who}`")));
+    };
+    sqlx::query("DELETE FROM review_sessions WHERE reviewer_id = ?")
+        .bind(&id)
+        .execute(dbh.pool())
+        .await?;
+    dbh.audit("cli", "reviewer.disable", &id, &serde_json::json!({}))
+        .await?;
+    list_reviewers(dbh)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ServiceError::Review(format!("no reviewer `{who}`")))
+}
+
+/// Who signed in.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// `reviewer:<name>` or `key:<name>`: what the audit log says.
+    pub who: String,
+    pub name: String,
+    pub role: Role,
+    pub reviewer_id: Option<String>,
+}
+
+/// Checks a reviewer's name and password. A wrong name costs the same hashing as a wrong
+/// password, so the answer's time does not tell names apart.
+pub async fn check_password(dbh: &Db, name: &str, password: &str) -> Result<Option<Principal>> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT id, role, password_hash FROM reviewers WHERE name = ? AND disabled_at IS NULL",
+    )
+    .bind(name)
+    .fetch_optional(dbh.pool())
+    .await?;
+    let stored = match &row {
+        Some((_, _, h)) => h.clone(),
+        None => hash_password("not a reviewer's password")?,
+    };
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored).is_ok_and(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false);
+    Ok(match row {
+        Some((id, role, _)) if ok => Some(Principal {
+            who: format!("reviewer:{name}"),
+            name: name.to_string(),
+            role: Role::parse(&role).unwrap_or(Role::Reviewer),
+            reviewer_id: Some(id),
+        }),
+        _ => None,
+    })
+}
+
+/// Signs in with one of the service's API keys: an admin key is an admin; any other key a
+/// reviewer.
+pub async fn check_key(dbh: &Db, token: &str) -> Result<Option<Principal>> {
+    let Some(caller) = keys::authenticate(dbh, token).await? else {
+        return Ok(None);
+    };
+    let name: String = sqlx::query_scalar("SELECT name FROM api_keys WHERE id = ?")
+        .bind(&caller.key_id)
+        .fetch_one(dbh.pool())
+        .await?;
+    Ok(Some(Principal {
+        who: format!("key:{name}"),
+        name,
+        role: if caller.scope == Scope::Admin {
+            Role::Admin
+        } else {
+            Role::Reviewer
+        },
+        reviewer_id: None,
+    }))
+}
+
+/// A signed-in reviewer, from the session cookie.
+#[derive(Clone)]
+pub struct Session {
+    pub who: String,
+    pub name: String,
+    pub role: Role,
+    pub reviewer_id: Option<String>,
+    /// The token every form of this session carries.
+    pub csrf: String,
+    /// Videos blurred until clicked (a reviewer's setting; key sessions always blur).
+    pub blur: bool,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("who", &self.who)
+            .field("role", &self.role)
+            .field("csrf", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a session; answers the cookie's token.
+pub async fn open_session(dbh: &Db, p: &Principal, ttl: std::time::Duration) -> Result<String> {
+    let token = keys::random_secret(32)?;
+    let csrf = keys::random_secret(16)?;
+    let now = db::now_ms();
+    let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+    sqlx::query("DELETE FROM review_sessions WHERE expires_at < ?")
+        .bind(now)
+        .execute(dbh.pool())
+        .await?;
+    sqlx::query(
+        "INSERT INTO review_sessions (token_hash, who, name, role, reviewer_id, csrf, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(keys::token_hash(&token))
+    .bind(&p.who)
+    .bind(&p.name)
+    .bind(p.role.as_str())
+    .bind(&p.reviewer_id)
+    .bind(&csrf)
+    .bind(now)
+    .bind(until)
+    .execute(dbh.pool())
+    .await?;
+    dbh.audit(&p.who, "review.sign_in", &p.who, &serde_json::json!({}))
+        .await?;
+    Ok(token)
+}
+
+pub async fn session(dbh: &Db, token: &str) -> Result<Option<Session>> {
+    type SessionRow = (String, String, String, Option<String>, String, Option<i64>);
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.who, s.name, s.role, s.reviewer_id, s.csrf, r.blur FROM review_sessions s
+         LEFT JOIN reviewers r ON r.id = s.reviewer_id
+         WHERE s.token_hash = ? AND s.expires_at > ?
+           AND (s.reviewer_id IS NULL OR r.disabled_at IS NULL)",
+    )
+    .bind(keys::token_hash(token))
+    .bind(db::now_ms())
+    .fetch_optional(dbh.pool())
+    .await?;
+    Ok(
+        row.map(|(who, name, role, reviewer_id, csrf, blur)| Session {
+            who,
+            name,
+            role: Role::parse(&role).unwrap_or(Role::Reviewer),
+            reviewer_id,
+            csrf,
+            blur: blur.is_none_or(|b| b != 0),
+        }),
+    )
+}
+
+pub async fn close_session(dbh: &Db, token: &str) -> Result<()> {
+    sqlx::query("DELETE FROM review_sessions WHERE token_hash = ?")
+        .bind(keys::token_hash(token))
+        .execute(dbh.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn set_blur(dbh: &Db, reviewer_id: &str, blur: bool) -> Result<()> {
+    sqlx::query("UPDATE reviewers SET blur = ? WHERE id = ?")
+        .bind(i64::from(blur))
+        .bind(reviewer_id)
+        .execute(dbh.pool())
+        .await?;
+    Ok(())
+}
+
+/// A cookie as the review page sets them: `HttpOnly`, `SameSite=Strict`, under `/review`,
+/// `Secure` when configured.
+pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .path("/review")
+        .build()
+}
+
+/// Compares two tokens in constant time.
+pub fn same_token(a: &str, b: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    // Equal-length digests, compared without an early exit.
+    let (x, y) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    x.iter()
+        .zip(y.iter())
+        .fold(0u8, |acc, (p, q)| acc | (p ^ q))
+        == 0
+        && !a.is_empty()
+}
+
+/// The extractor for pages that need a signed-in reviewer: without a valid session, a GET is
+/// sent to the sign-in page and anything else is refused.
+#[derive(Debug)]
+pub struct Reviewer(pub Session);
+
+/// Why a request has no session.
+#[derive(Debug)]
+pub enum NoSession {
+    SignIn,
+    Failed(crate::error::ApiError),
+}
+
+impl IntoResponse for NoSession {
+    fn into_response(self) -> Response {
+        match self {
+            NoSession::SignIn => Redirect::to("/review/login").into_response(),
+            NoSession::Failed(e) => e.into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = NoSession;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, NoSession> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(NoSession::SignIn);
+        };
+        match session(s.db(), &token).await {
+            Ok(Some(sess)) => Ok(Reviewer(sess)),
+            Ok(None) => Err(NoSession::SignIn),
+            Err(e) => Err(NoSession::Failed(e.into())),
+        }
+    }
+}
