@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test kill-test api-fuzz api-fuzz-deps serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
+.PHONY: demo test kill-test api-fuzz api-fuzz-deps browser-deps browser-test serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -50,12 +50,14 @@ demo: clips build
 	@$(V) transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4
 
 ## make test: the whole test suite; the fetched media and c2pa-python are required, not skipped.
-## Then the service's kill test (200 jobs, the server killed twice with SIGKILL while they run)
-## and its API fuzz (schemathesis, every check, against the running server's OpenAPI document).
-test: media interop api-fuzz-deps
+## Then the service's kill test (200 jobs, the server killed twice with SIGKILL while they run),
+## its API fuzz (schemathesis, every check, against the running server's OpenAPI document) and
+## the review page's browser test (Debian's Chromium driven by playwright-core).
+test: media interop api-fuzz-deps browser-deps
 	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 $(CARGO) test $(CARGO_FLAGS) --workspace --locked
 	python3 scripts/kill-test.py target/debug/verity
 	python3 scripts/api-fuzz.py target/debug/verity --max-examples 100
+	node tests/browser/review.mjs target/debug/verity
 
 ## make kill-test: the service's kill test alone (after a debug build).
 kill-test: deps
@@ -84,6 +86,15 @@ interop: deps
 
 api-fuzz-deps: deps
 	@bash scripts/setup-api-fuzz.sh
+
+browser-deps: deps
+	@cd tests/browser && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+
+## make browser-test: the review page's browser test alone (after a debug build); it leaves a
+## screenshot of the item page in target/browser/.
+browser-test: browser-deps
+	$(CARGO) build $(CARGO_FLAGS) --locked -p verity
+	node tests/browser/review.mjs target/debug/verity
 
 clips: media
 	@bash scripts/make-clips.sh $(MEDIA)

@@ -14,6 +14,8 @@ packages=(
   python3 python3-pip python3-venv unzip
   # Peak-memory measurement in the benchmarks.
   time
+  # The review page's browser test: Debian's Chromium, driven by playwright-core from npm.
+  chromium nodejs npm
 )
 
 missing=()
@@ -30,6 +32,9 @@ for p in "${missing[@]+"${missing[@]}"}"; do
     python3) command -v python3 >/dev/null 2>&1 && continue ;;
     python3-pip) python3 -m pip --version >/dev/null 2>&1 && continue ;;
     python3-venv) python3 -c "import ensurepip, venv" >/dev/null 2>&1 && continue ;;
+    # Node.js may come from elsewhere too (a machine's own install).
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
   esac
   filtered+=("$p")
 done

@@ -189,6 +189,15 @@ fn field(v: &Value, p: &str) -> String {
     text(v, p).unwrap_or_else(|| "–".into())
 }
 
+/// A probability or score, to three places ("< 0.001" below that).
+fn num(v: &Value, p: &str) -> String {
+    match v.pointer(p).and_then(Value::as_f64) {
+        None => field(v, p),
+        Some(x) if x > 0.0 && x < 0.001 => "< 0.001".into(),
+        Some(x) => format!("{x:.3}"),
+    }
+}
+
 /// The classifier's per-segment scores as bars over the clip, with their numbers in a table
 /// for screen readers.
 fn timeline(classifier: &Value) -> Markup {
@@ -238,7 +247,7 @@ fn timeline(classifier: &Value) -> Markup {
                             tr {
                                 td { (field(seg, "/start_s")) " s" }
                                 td { (field(seg, "/end_s")) " s" }
-                                td { (field(seg, "/score")) }
+                                td { (num(seg, "/score")) }
                             }
                         }
                     }
@@ -294,8 +303,8 @@ fn evidence(r: &Value) -> Markup {
                 dt { "Watermark" } dd { (if r.pointer("/watermark/found").and_then(Value::as_bool) == Some(true) { "found" } else { "not found" }) }
                 dt { "Payload" } dd { code { (field(r, "/watermark/payload")) } }
                 dt { "False-positive bound" } dd { (field(r, "/watermark/false_positive_bound")) }
-                dt { "Confidence" } dd { (field(r, "/watermark/confidence")) }
-                dt { "Visible badge" } dd { (if r.pointer("/visible_mark/found").and_then(Value::as_bool) == Some(true) { "found" } else { "not found" }) " (" (field(r, "/visible_mark/confidence")) ")" }
+                dt { "Confidence" } dd { (num(r, "/watermark/confidence")) }
+                dt { "Visible badge" } dd { (if r.pointer("/visible_mark/found").and_then(Value::as_bool) == Some(true) { "found" } else { "not found" }) " (" (num(r, "/visible_mark/confidence")) ")" }
             }
         }
         section aria-labelledby="h-classifier" {
@@ -304,8 +313,8 @@ fn evidence(r: &Value) -> Markup {
                 Some(c) if !c.is_null() => {
                     dl {
                         dt { "Status" } dd { (field(c, "/status")) }
-                        dt { "Synthetic probability" } dd { (field(c, "/synthetic_probability")) }
-                        dt { "Threshold" } dd { (field(c, "/operating_point/threshold")) " (false positives there: " (field(c, "/operating_point/measured_fpr")) ")" }
+                        dt { "Synthetic probability" } dd { (num(c, "/synthetic_probability")) }
+                        dt { "Threshold" } dd { (num(c, "/operating_point/threshold")) " (false positives there: " (num(c, "/operating_point/measured_fpr")) ")" }
                         dt { "Model" } dd { (field(c, "/model")) }
                     }
                     (timeline(c))
