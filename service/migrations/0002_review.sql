@@ -16,7 +16,8 @@ CREATE TABLE review_sessions (
     who         TEXT NOT NULL,                -- reviewer:<name> or key:<name>
     name        TEXT NOT NULL,
     role        TEXT NOT NULL,
-    reviewer_id TEXT,
+    reviewer_id TEXT,                         -- a reviewer's session
+    key_id      TEXT,                         -- or an admin API key's: ends when it is revoked
     csrf        TEXT NOT NULL,
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL

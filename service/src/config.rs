@@ -123,6 +123,9 @@ pub struct ReviewSettings {
     /// Mark the session cookie `Secure`: set it when reviewers reach the service over TLS (a
     /// TLS proxy in front of it).
     pub secure_cookies: bool,
+    /// Sign-in attempts allowed per name (or per API key) a minute (0: no limit); more are
+    /// answered 429 with `Retry-After`.
+    pub sign_ins_per_minute: u32,
 }
 
 /// One queue and the rule that fills it. Every condition given must hold.
@@ -196,6 +199,7 @@ impl Default for ReviewSettings {
             claim_lease: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            sign_ins_per_minute: 10,
         }
     }
 }

@@ -681,11 +681,13 @@ async fn finish(
             &crate::review::policy::Facts::of(report),
         );
         if let Some(r) = routing {
+            let ext = video.and_then(|v| v.extension()).and_then(|e| e.to_str());
             let recorded = crate::review::store::record(
                 &mut tx,
                 &s.config().review_dir(),
                 id,
                 &file_name,
+                ext,
                 report,
                 &r,
             )
@@ -695,7 +697,8 @@ async fn finish(
     }
     tx.commit().await?;
     if let (Some(to), Some(from)) = (keep, video) {
-        keep_for_review(from, &to);
+        let from = from.to_path_buf();
+        let _ = tokio::task::spawn_blocking(move || keep_for_review(&from, &to)).await;
     }
     if let Some(u) = upload {
         crate::upload::remove_kept(std::path::Path::new(&u), &s.config().uploads_dir());

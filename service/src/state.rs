@@ -27,6 +27,8 @@ struct Inner {
     manifests: Arc<SqlManifests>,
     metrics: Metrics,
     limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
+    /// Sign-in attempts on the review page, by the name tried.
+    sign_ins: Option<governor::DefaultKeyedRateLimiter<String>>,
     verify_slots: Arc<tokio::sync::Semaphore>,
 }
 
@@ -57,6 +59,8 @@ impl AppState {
         verify.repository = Some(manifests.clone());
         verify.repository_unavailable = None;
         let limiter = rate_limiter(&config.limits);
+        let sign_ins = std::num::NonZeroU32::new(config.review.sign_ins_per_minute)
+            .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n).allow_burst(n)));
         let slots = match config.limits.concurrent_verifications {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
@@ -70,6 +74,7 @@ impl AppState {
                 manifests,
                 metrics: Metrics::new(),
                 limiter,
+                sign_ins,
                 verify_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
             }),
         })
@@ -110,6 +115,25 @@ impl AppState {
             return Ok(());
         };
         l.check_key(&key_id.to_string()).map_err(|not_until| {
+            use governor::clock::Clock;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
+    }
+}
+
+impl AppState {
+    /// Counts a sign-in attempt for `name` (the name tried, or the key's prefix);
+    /// `Err(seconds)` to wait when over `review.sign_ins_per_minute`.
+    pub fn charge_sign_in(&self, name: &str) -> Result<(), u64> {
+        let Some(l) = &self.inner.sign_ins else {
+            return Ok(());
+        };
+        // Names an attacker sprays must not grow the table without bound.
+        if l.len() > 10_000 {
+            l.retain_recent();
+        }
+        l.check_key(&name.to_string()).map_err(|not_until| {
             use governor::clock::Clock;
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)

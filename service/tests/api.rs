@@ -586,15 +586,32 @@ async fn receiver(secret: String, fail_first: usize) -> (String, Arc<Mutex<Vec<V
     (url, got)
 }
 
-/// A file server on loopback: `/media/clip.mp4` serves `clip`, anything else 404.
+/// A file server on loopback: `/media/clip.mp4` serves `clip`; `/media/stream.mp4` the same
+/// in chunks with no length given; `/media/moved.mp4` redirects to the first; anything else 404.
 async fn file_server(clip: Vec<u8>) -> String {
-    let app = Router::new().route(
-        "/media/clip.mp4",
-        axum::routing::get(move || {
-            let c = clip.clone();
-            async move { c }
-        }),
-    );
+    let streamed = clip.clone();
+    let app = Router::new()
+        .route(
+            "/media/clip.mp4",
+            axum::routing::get(move || {
+                let c = clip.clone();
+                async move { c }
+            }),
+        )
+        .route(
+            "/media/stream.mp4",
+            axum::routing::get(move || {
+                let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = streamed
+                    .chunks(256)
+                    .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+                    .collect();
+                async move { Body::from_stream(futures_util::stream::iter(chunks)) }
+            }),
+        )
+        .route(
+            "/media/moved.mp4",
+            axum::routing::get(|| async { axum::response::Redirect::temporary("/media/clip.mp4") }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -724,6 +741,21 @@ async fn a_job_by_source_url_is_fetched_by_its_worker_within_the_allow_list_and_
             &serde_json::json!({"source_url": url}),
         ))
         .await;
+    // The same past the limit with no Content-Length: counted while it streams.
+    let (_, streamed) = small
+        .json(post_json(
+            "/v1/jobs",
+            &small.admin,
+            &serde_json::json!({"source_url": format!("{base}/media/stream.mp4")}),
+        ))
+        .await;
+    let (_, moved) = app
+        .json(post_json(
+            "/v1/jobs",
+            &token,
+            &serde_json::json!({"source_url": format!("{base}/media/moved.mp4")}),
+        ))
+        .await;
     let stop = app.workers();
     let stop_small = small.workers();
     let done = app.wait_job(&token, good["id"].as_str().unwrap()).await;
@@ -738,6 +770,20 @@ async fn a_job_by_source_url_is_fetched_by_its_worker_within_the_allow_list_and_
         .await;
     assert_eq!(done["status"], "failed", "{done}");
     assert!(done["error"].as_str().unwrap().contains("limit"), "{done}");
+    let done = small
+        .wait_job(&small.admin, streamed["id"].as_str().unwrap())
+        .await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("limit"), "{done}");
+    let done = app.wait_job(&token, moved["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["error"]
+            .as_str()
+            .unwrap()
+            .contains("redirects are not followed"),
+        "{done}"
+    );
     drop((stop, stop_small));
     // Nothing fetched is left behind.
     for a in [&app, &small] {

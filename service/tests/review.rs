@@ -13,6 +13,7 @@ use app::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use verity_service::config::QueuePolicy;
+use verity_service::keys;
 use verity_service::review::auth::{self, Role};
 
 /// A browser's cookie jar over the router.
@@ -72,6 +73,14 @@ impl<'a> Browser<'a> {
             len: body.len(),
             body: String::from_utf8_lossy(&body).into_owned(),
         }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     async fn get(&mut self, uri: &str) -> Page {
@@ -244,15 +253,23 @@ async fn sign_in_needs_the_form_token_and_a_right_password_and_sets_a_strict_coo
     let p = b.get("/review").await;
     assert_eq!(p.status, StatusCode::OK);
     assert!(p.body.contains("ann (reviewer)"));
-    // An API key signs in too (an admin key as an admin).
+    // An admin API key signs in too, as an admin, until it is revoked; an integration's key
+    // (which would see every key's jobs here) does not.
+    let jobs_key = app.key("integration", keys::Scope::Jobs).await;
     let mut k = Browser::new(&app);
     let form = k.get("/review/login").await;
     let csrf = csrf_of(&form.body);
+    let p = k
+        .post("/review/login", &[("csrf", &csrf), ("token", &jobs_key)])
+        .await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
     let p = k
         .post("/review/login", &[("csrf", &csrf), ("token", &app.admin)])
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert!(k.get("/review").await.body.contains("admin (admin)"));
+    keys::revoke(app.state.db(), "admin").await.unwrap();
+    assert_eq!(k.get("/review").await.status, StatusCode::SEE_OTHER);
     // Signing out needs the token too; then the session is gone.
     let p = b.post("/review/logout", &[]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
@@ -265,6 +282,28 @@ async fn sign_in_needs_the_form_token_and_a_right_password_and_sets_a_strict_coo
     let mut t = Browser::new(&tls);
     let form = t.get("/review/login").await;
     assert!(form.set_cookies.iter().all(|c| c.contains("Secure")));
+}
+
+#[tokio::test]
+async fn guessing_a_password_is_bounded_per_name() {
+    let app = App::new(|c| c.review.sign_ins_per_minute = 2).await;
+    reviewers(&app).await;
+    let mut b = Browser::new(&app);
+    for _ in 0..2 {
+        assert_eq!(
+            b.sign_in("ann", "guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // The third try in the minute is refused before the password is looked at, the right
+    // one included; another name is not held up.
+    let p = b.sign_in("ann", PASSWORD).await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS, "{}", p.body);
+    assert!(p.body.contains("Too many attempts"));
+    assert_eq!(
+        b.sign_in("bob", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -345,6 +384,23 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
         .await;
     assert_eq!(v.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(v.len, 100);
+    // Kept under a name of the service's choosing, served with its type and no sniffing.
+    let kept: String = sqlx::query_scalar("SELECT video_path FROM review_items WHERE id = ?")
+        .bind(a.trim_start_matches("/review/items/"))
+        .fetch_one(app.state.db().pool())
+        .await
+        .unwrap();
+    assert!(kept.ends_with("/video.mp4"), "{kept}");
+    let (_, headers, _) = app
+        .send(
+            Request::get(&video)
+                .header(header::COOKIE, ann.cookie_header())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(headers[header::CONTENT_TYPE], "video/mp4");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     // Decisions: a token, a known action and a note are required; only the holder decides.
     let decide = format!("{a}/decide");
     let csrf = csrf_of(&page.body);
@@ -389,8 +445,9 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
         )
         .await;
     assert_eq!(p.location.as_deref(), Some("/review?done=1"));
-    // Closed: the kept video is gone.
+    // Closed: the kept video is gone, its folder too.
     assert_eq!(ann.get(&video).await.status, StatusCode::NOT_FOUND);
+    assert!(!std::path::Path::new(&kept).parent().unwrap().exists());
     // The other item is the same file: its page shows ann's decision.
     let page = bob.get(&b).await;
     assert!(page.body.contains("signed by us; fine"), "{}", page.body);
@@ -411,20 +468,50 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
         .post("/review/queues/escalated/start", &[("csrf", &csrf)])
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ann.get(&b).await.status,
+        StatusCode::FORBIDDEN,
+        "escalated: leads only"
+    );
     let p = lea
         .post("/review/queues/escalated/start", &[("csrf", &lea_csrf)])
         .await;
     assert_eq!(p.location.as_deref(), Some(b.as_str()));
-    // A claim whose lease has run out passes to the next reviewer (the lease set in the past
-    // here rather than waited for).
+    // Another lead (an admin key's session) finds nothing while Lea's claim runs; once its
+    // lease has run out (set in the past here rather than waited for), the item passes on.
+    let mut admin = Browser::new(&app);
+    let form = admin.get("/review/login").await;
+    let t = csrf_of(&form.body);
+    admin
+        .post("/review/login", &[("csrf", &t), ("token", &app.admin)])
+        .await;
+    let admin_csrf = admin.csrf("/review").await;
+    let p = admin
+        .post("/review/queues/escalated/start", &[("csrf", &admin_csrf)])
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/review?empty=escalated"));
     sqlx::query("UPDATE review_items SET claim_until = 0 WHERE queue = 'escalated'")
         .execute(app.state.db().pool())
         .await
         .unwrap();
-    let p = lea
-        .post("/review/queues/escalated/start", &[("csrf", &lea_csrf)])
+    let p = admin
+        .post("/review/queues/escalated/start", &[("csrf", &admin_csrf)])
         .await;
     assert_eq!(p.location.as_deref(), Some(b.as_str()));
+    let p = lea
+        .post(
+            &format!("{b}/decide"),
+            &[
+                ("csrf", &lea_csrf),
+                ("action", "remove"),
+                ("note", "too late"),
+            ],
+        )
+        .await;
+    assert!(
+        p.body.contains("You do not hold this item"),
+        "lea's claim ran out"
+    );
     // The audit log: per item and per reviewer; only leads read another's.
     let page = lea.get(&b).await;
     for part in [

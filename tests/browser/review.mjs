@@ -159,7 +159,7 @@ async function newReviewer(base, name) {
 async function startReviewing(page) {
   await page.goto('/review');
   await page.getByRole('button', { name: 'Start reviewing Signed clips' }).click();
-  await page.waitForLoadState();
+  await page.waitForURL((u) => /\/review(\/items\/|\?empty=)/.test(u.href));
   return page.url();
 }
 
@@ -225,6 +225,7 @@ async function main() {
   // Bob gets the other item; Lea, a third reviewer, gets none while both are claimed.
   const bob = await newReviewer(base, 'bob');
   const bobItem = await startReviewing(bob);
+  const bobClaimedAt = Date.now();
   check(/\/review\/items\//.test(bobItem) && bobItem !== annItem, `bob got ${bobItem}, ann has ${annItem}`);
   const lea = await newReviewer(base, 'lea');
   const none = await startReviewing(lea);
@@ -260,6 +261,8 @@ async function main() {
     await lea.waitForTimeout(250);
   }
   check(got === bobItem, `lea got ${got} after the lease, not bob's ${bobItem}`);
+  const waited = (Date.now() - bobClaimedAt) / 1000;
+  check(waited >= LEASE_S - 1, `lea got bob's item ${waited.toFixed(1)} s after his claim, before its ${LEASE_S}-s lease ran out`);
 
   await browser.close();
   browser = null;

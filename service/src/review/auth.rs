@@ -185,10 +185,27 @@ pub struct Principal {
     pub name: String,
     pub role: Role,
     pub reviewer_id: Option<String>,
+    pub key_id: Option<String>,
 }
 
-/// Checks a reviewer's name and password. A wrong name costs the same hashing as a wrong
-/// password, so the answer's time does not tell names apart.
+/// A hash that no password matches, verified against when the name is unknown, so that an
+/// unknown name costs one verification as a known one does.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::encode_b64(b"verity-no-reviewer").ok();
+        salt.and_then(|s| {
+            argon2::Argon2::default()
+                .hash_password(b"no reviewer has this password", &s)
+                .ok()
+                .map(|h| h.to_string())
+        })
+        .unwrap_or_default()
+    })
+}
+
+/// Checks a reviewer's name and password: one argon2 verification, on a blocking thread,
+/// whether the name exists or not.
 pub async fn check_password(dbh: &Db, name: &str, password: &str) -> Result<Option<Principal>> {
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT id, role, password_hash FROM reviewers WHERE name = ? AND disabled_at IS NULL",
@@ -196,17 +213,19 @@ pub async fn check_password(dbh: &Db, name: &str, password: &str) -> Result<Opti
     .bind(name)
     .fetch_optional(dbh.pool())
     .await?;
-    let stored = match &row {
-        Some((_, _, h)) => h.clone(),
-        None => hash_password("not a reviewer's password")?,
-    };
+    let stored = row.as_ref().map(|(_, _, h)| h.clone());
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|parsed| {
+        let hash: &str = match &stored {
+            Some(h) => h,
+            None => dummy_hash(),
+        };
+        let matches = PasswordHash::new(hash).is_ok_and(|parsed| {
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
-        })
+        });
+        matches && stored.is_some()
     })
     .await
     .unwrap_or(false);
@@ -216,15 +235,19 @@ pub async fn check_password(dbh: &Db, name: &str, password: &str) -> Result<Opti
             name: name.to_string(),
             role: Role::parse(&role).unwrap_or(Role::Reviewer),
             reviewer_id: Some(id),
+            key_id: None,
         }),
         _ => None,
     })
 }
 
-/// Signs in with one of the service's API keys: an admin key is an admin; any other key a
-/// reviewer.
+/// Signs in with one of the service's admin API keys, as an admin. Other keys (an
+/// integration's verify or jobs key) do not sign in: a reviewer sees every key's jobs.
 pub async fn check_key(dbh: &Db, token: &str) -> Result<Option<Principal>> {
-    let Some(caller) = keys::authenticate(dbh, token).await? else {
+    let Some(caller) = keys::authenticate(dbh, token)
+        .await?
+        .filter(|c| c.scope == Scope::Admin)
+    else {
         return Ok(None);
     };
     let name: String = sqlx::query_scalar("SELECT name FROM api_keys WHERE id = ?")
@@ -234,12 +257,9 @@ pub async fn check_key(dbh: &Db, token: &str) -> Result<Option<Principal>> {
     Ok(Some(Principal {
         who: format!("key:{name}"),
         name,
-        role: if caller.scope == Scope::Admin {
-            Role::Admin
-        } else {
-            Role::Reviewer
-        },
+        role: Role::Admin,
         reviewer_id: None,
+        key_id: Some(caller.key_id),
     }))
 }
 
@@ -277,14 +297,16 @@ pub async fn open_session(dbh: &Db, p: &Principal, ttl: std::time::Duration) -> 
         .execute(dbh.pool())
         .await?;
     sqlx::query(
-        "INSERT INTO review_sessions (token_hash, who, name, role, reviewer_id, csrf, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO review_sessions (token_hash, who, name, role, reviewer_id, key_id, csrf,
+            created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(keys::token_hash(&token))
     .bind(&p.who)
     .bind(&p.name)
     .bind(p.role.as_str())
     .bind(&p.reviewer_id)
+    .bind(&p.key_id)
     .bind(&csrf)
     .bind(now)
     .bind(until)
@@ -300,8 +322,10 @@ pub async fn session(dbh: &Db, token: &str) -> Result<Option<Session>> {
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.who, s.name, s.role, s.reviewer_id, s.csrf, r.blur FROM review_sessions s
          LEFT JOIN reviewers r ON r.id = s.reviewer_id
+         LEFT JOIN api_keys k ON k.id = s.key_id
          WHERE s.token_hash = ? AND s.expires_at > ?
-           AND (s.reviewer_id IS NULL OR r.disabled_at IS NULL)",
+           AND (s.reviewer_id IS NULL OR r.disabled_at IS NULL)
+           AND (s.key_id IS NULL OR k.revoked_at IS NULL)",
     )
     .bind(keys::token_hash(token))
     .bind(db::now_ms())

@@ -112,6 +112,10 @@ fn no_store(r: &mut Response) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 fn html(m: maud::Markup) -> Response {
@@ -215,6 +219,27 @@ async fn login(
             None,
         ));
     }
+    let tried = if f.token.trim().is_empty() {
+        format!("reviewer:{}", f.name)
+    } else {
+        // The key's public prefix (`vty_<id>`), not the secret.
+        format!("key:{}", f.token.trim().get(..16).unwrap_or_default())
+    };
+    if let Err(wait) = s.charge_sign_in(&tried) {
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(
+                &f.csrf,
+                Some(&format!("Too many attempts: try again in {wait} s.")),
+            ),
+        )
+            .into_response();
+        no_store(&mut r);
+        if let Ok(v) = HeaderValue::from_str(&wait.max(1).to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(r);
+    }
     let who = if !f.token.trim().is_empty() {
         auth::check_key(s.db(), f.token.trim()).await?
     } else {
@@ -316,8 +341,21 @@ async fn load(s: &AppState, me: &Session, id: &str) -> Result<store::Item, PageE
         .ok_or_else(|| PageError::new(StatusCode::NOT_FOUND, format!("no item `{id}`"), Some(me)))
 }
 
-async fn item_page(s: &AppState, me: &Session, id: &str, error: Option<&str>) -> PageResult {
+/// An item this reviewer may see: any, but escalated ones only for leads and admins.
+async fn visible(s: &AppState, me: &Session, id: &str) -> Result<store::Item, PageError> {
     let it = load(s, me, id).await?;
+    if it.queue == ESCALATED_QUEUE && !me.role.leads() {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "escalated items are for leads and admins",
+            Some(me),
+        ));
+    }
+    Ok(it)
+}
+
+async fn item_page(s: &AppState, me: &Session, id: &str, error: Option<&str>) -> PageResult {
+    let it = visible(s, me, id).await?;
     let history = store::history(s.db(), &it).await?;
     let audit = store::audit_for_item(s.db(), &it).await?;
     let view = pages::ItemView {
@@ -351,7 +389,7 @@ async fn video(
     Path(id): Path<String>,
     req: Request,
 ) -> PageResult {
-    let it = load(&s, &me, &id).await?;
+    let it = visible(&s, &me, &id).await?;
     let Some(path) = it.video.filter(|p| p.starts_with(s.config().review_dir())) else {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
@@ -359,7 +397,12 @@ async fn video(
             Some(&me),
         ));
     };
-    let served = match tower_http::services::ServeFile::new(&path)
+    // The type comes from the kept name (`video.<known container>`), never from the client,
+    // and the browser is told not to guess another or run anything it finds.
+    let kind: mime::Mime = store::video_type(&path)
+        .parse()
+        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    let served = match tower_http::services::ServeFile::new_with_mime(&path, &kind)
         .oneshot(req)
         .await
     {
@@ -367,8 +410,16 @@ async fn video(
         Err(never) => match never {},
     };
     let mut r = served.map(axum::body::Body::new);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     Ok(r)
 }
 

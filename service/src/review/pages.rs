@@ -108,7 +108,7 @@ pub fn login(csrf: &str, error: Option<&str>) -> Markup {
                     }
                 }
                 fieldset {
-                    legend { "Or with an API key of this service" }
+                    legend { "Or with an admin API key of this service" }
                     p {
                         label for="token" { "API key" } br;
                         input #token type="password" name="token" autocomplete="off";

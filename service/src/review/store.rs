@@ -85,13 +85,39 @@ pub struct Recorded {
     pub keep_video_at: Option<PathBuf>,
 }
 
+/// The containers a kept video may be served as, by extension, with their media types; any
+/// other file is kept as `video.bin` and served as bytes.
+pub const VIDEO_TYPES: [(&str, &str); 6] = [
+    ("mp4", "video/mp4"),
+    ("m4v", "video/mp4"),
+    ("mov", "video/quicktime"),
+    ("webm", "video/webm"),
+    ("mkv", "video/x-matroska"),
+    ("ts", "video/mp2t"),
+];
+
+/// The media type a kept video is served with.
+pub fn video_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    VIDEO_TYPES
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map_or("application/octet-stream", |(_, t)| t)
+}
+
 /// Records a finished job's routing in the job's own transaction: an open item (its video to
-/// be kept under `review_dir`) or an item closed automatically, with its audit entry.
+/// be kept under `review_dir` as `video.<ext>`, `ext` that of the verified file when it is a
+/// known container) or an item closed automatically, with its audit entry.
 pub async fn record(
     tx: &mut sqlx::SqliteConnection,
     review_dir: &Path,
     job_id: &str,
     file_name: &str,
+    video_ext: Option<&str>,
     report: &verity_detect::Report,
     routing: &Routing,
 ) -> Result<Recorded> {
@@ -102,7 +128,11 @@ pub async fn record(
         Routing::Open { queue } => (queue.as_str(), true, None),
         Routing::AutoClosed { queue, reason } => (queue.as_str(), false, Some(reason.as_str())),
     };
-    let keep = open.then(|| review_dir.join(&id).join(file_name));
+    let ext = video_ext
+        .map(str::to_ascii_lowercase)
+        .filter(|e| VIDEO_TYPES.iter().any(|(k, _)| k == e))
+        .unwrap_or_else(|| "bin".into());
+    let keep = open.then(|| review_dir.join(&id).join(format!("video.{ext}")));
     sqlx::query(
         "INSERT INTO review_items (id, job_id, queue, status, file_name, file_sha256, payload,
             verdict, score, report, video_path, created_at, decision, closed_at)
@@ -273,10 +303,13 @@ pub enum Decided {
 pub async fn decide(dbh: &Db, id: &str, who: &str, action: &str, note: &str) -> Result<Decided> {
     let now = db::now_ms();
     let mut tx = dbh.pool().begin().await?;
-    // The row as it is before the change: the queue it is decided in, the video it keeps.
+    // The row as it is before the change (the queue it is decided in, the video it keeps),
+    // read by a write that changes nothing: the transaction holds the write lock from its
+    // first statement, so no other write can come between this and the change.
     let before: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT queue, video_path FROM review_items
-         WHERE id = ? AND status = 'open' AND claimed_by = ? AND claim_until >= ?",
+        "UPDATE review_items SET claimed_by = claimed_by
+         WHERE id = ? AND status = 'open' AND claimed_by = ? AND claim_until >= ?
+         RETURNING queue, video_path",
     )
     .bind(id)
     .bind(who)
