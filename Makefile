@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test kill-test api-fuzz api-fuzz-deps browser-deps browser-test serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
+.PHONY: demo test kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -53,7 +53,7 @@ demo: clips build
 ## Then the service's kill test (200 jobs, the server killed twice with SIGKILL while they run),
 ## its API fuzz (schemathesis, every check, against the running server's OpenAPI document) and
 ## the review page's browser test (Debian's Chromium driven by playwright-core).
-test: media interop api-fuzz-deps browser-deps
+test: media interop api-fuzz-deps browser-deps upscalers
 	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 $(CARGO) test $(CARGO_FLAGS) --workspace --locked
 	python3 scripts/kill-test.py target/debug/verity
 	python3 scripts/api-fuzz.py target/debug/verity --max-examples 100
@@ -86,6 +86,9 @@ interop: deps
 
 api-fuzz-deps: deps
 	@bash scripts/setup-api-fuzz.sh
+
+upscalers: deps
+	@bash scripts/fetch-detector-data.sh --upscalers
 
 browser-deps: deps
 	@cd tests/browser && npm ci --prefer-offline --no-audit --no-fund --loglevel=error

@@ -9,16 +9,41 @@
 #   lavfi/  testsrc2.mp4, mandelbrot.mp4, smptehdbars.mp4   ffmpeg's test sources (make-clips.sh)
 #   photo/  colour photographs from the scikit-image wheel (PyPI) and libjxl-testdata (the
 #           Debian package, installed here when missing)
+#   upscalers/esrgan-slim/   @upscalerjs/esrgan-slim 1.0.0 (npm, MIT): learned super-resolution
+#           networks (x2, x3, x4, x8) as TF.js layers-models, for the F4 arm; with the
+#           package's own fixture and outputs, which the candle port is tested against
 #
 # Usage: scripts/fetch-detector-data.sh [MEDIA_DIR] [OUT_DIR]
 #        (defaults .cache/media, where fetch-media.sh and make-clips.sh put theirs, and
 #        .cache/detector/sources)
+#        scripts/fetch-detector-data.sh --upscalers [OUT_DIR]   the upscalers alone (make test)
 set -euo pipefail
+
+# The upscaler package: npm checks the registry's integrity hash as it packs it.
+fetch_upscalers() {
+  local dir="$1/upscalers/esrgan-slim"
+  [ -f "$dir/package.json" ] && return 0
+  echo "fetching @upscalerjs/esrgan-slim 1.0.0 (npm) into $dir" >&2
+  local t
+  t=$(mktemp -d)
+  (cd "$t" && npm pack --silent @upscalerjs/esrgan-slim@1.0.0 >/dev/null)
+  rm -rf "$dir.part" && mkdir -p "$dir.part"
+  tar -xzf "$t"/upscalerjs-esrgan-slim-1.0.0.tgz -C "$dir.part" --strip-components=1
+  rm -rf "$t" "$dir" && mv "$dir.part" "$dir"
+}
+
+if [ "${1:-}" = "--upscalers" ]; then
+  fetch_upscalers "${2:-.cache/detector/sources}"
+  exit 0
+fi
 
 media="${1:-.cache/media}"
 out="${2:-.cache/detector/sources}"
 stamp="$out/.complete-v1"
-[ -f "$stamp" ] && exit 0
+if [ -f "$stamp" ]; then
+  fetch_upscalers "$out"
+  exit 0
+fi
 
 for f in bikes.mp4 carphone_pristine.mp4 bigbuckbunny.mp4 testsrc2.mp4 mandelbrot.mp4 smptehdbars.mp4; do
   [ -s "$media/$f" ] || { echo "error: $media/$f is missing: run 'make clips' first" >&2; exit 1; }
@@ -71,6 +96,9 @@ done
 
 rm -rf "$out.part" && mkdir -p "$(dirname "$out")"
 mv "$tmp/src" "$out.part"
+# Keep upscalers fetched before (make test fetches them alone).
+[ -d "$out/upscalers" ] && mv "$out/upscalers" "$out.part/upscalers"
 rm -rf "$out" && mv "$out.part" "$out"
 touch "$stamp"
+fetch_upscalers "$out"
 ls -R "$out" | head -50 >&2

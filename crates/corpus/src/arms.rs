@@ -4,7 +4,9 @@
 //! easiest to confuse with generated video (the renderer the generator learned from, real and
 //! rendered clips through the generator's own output path, plain upscales, test patterns, CGI).
 //! Label 1 is synthetic, by family: F1 verity's generator, F2 real clips re-noised and denoised
-//! by it (SDEdit).
+//! by it (SDEdit), F4 real clips brought down and up again by a learned super-resolution
+//! network that ships in a package (UpscalerJS's esrgan-slim, run in candle): synthetic and
+//! sharp, beside the plain upscales of the same scenes that are not AI.
 
 use candle_core::Device;
 use image::{RgbImage, imageops};
@@ -48,10 +50,13 @@ pub enum Arm {
     Generator,
     /// F2: real clips noised and denoised by verity's generator (SDEdit) (label 1).
     Sdedit,
+    /// F4: real clips brought to 1/2 or 1/4 of the canonical size and up again by a learned
+    /// super-resolution network (label 1).
+    Esrgan,
 }
 
 impl Arm {
-    pub const ALL: [Arm; 11] = [
+    pub const ALL: [Arm; 12] = [
         Arm::RealVideo,
         Arm::RealCodec,
         Arm::RealPhoto,
@@ -63,6 +68,7 @@ impl Arm {
         Arm::Bicubic,
         Arm::Generator,
         Arm::Sdedit,
+        Arm::Esrgan,
     ];
 
     pub fn name(self) -> &'static str {
@@ -78,6 +84,7 @@ impl Arm {
             Arm::Bicubic => "bicubic",
             Arm::Generator => "generator",
             Arm::Sdedit => "sdedit",
+            Arm::Esrgan => "esrgan",
         }
     }
 
@@ -91,6 +98,7 @@ impl Arm {
         match self {
             Arm::Generator => Some("F1"),
             Arm::Sdedit => Some("F2"),
+            Arm::Esrgan => Some("F4"),
             _ => None,
         }
     }
@@ -105,6 +113,7 @@ impl Arm {
                 | Arm::OutpathReal
                 | Arm::Bicubic
                 | Arm::Sdedit
+                | Arm::Esrgan
         )
     }
 
@@ -122,6 +131,7 @@ impl Arm {
             Arm::Bicubic => 80,
             Arm::Generator => 240,
             Arm::Sdedit => 160,
+            Arm::Esrgan => 160,
         }
     }
 }
@@ -267,6 +277,26 @@ pub fn sdedit(
     )?;
     let frames = clip_frames(&clip)?;
     Ok(through_output_path(&frames, rng))
+}
+
+/// F4: a real clip, each frame brought down to 1/2 or 1/4 of the canonical size (one factor
+/// per clip) and up again by the learned super-resolution network of that factor.
+pub fn esrgan(
+    ups: &crate::upscaler::Upscalers,
+    real: &Real<'_>,
+    rng: &mut Rng,
+) -> Result<Vec<RgbImage>> {
+    let span = canon::FRAMES as f64 / f64::from(canon::FPS);
+    let frames = real.clip(rng, canon::FRAMES, span);
+    let net = if rng.below(2) == 0 { &ups.x2 } else { &ups.x4 };
+    let side = canon::SIZE / net.scale as u32;
+    frames
+        .iter()
+        .map(|f| {
+            let small = imageops::resize(f, side, side, imageops::FilterType::Triangle);
+            net.upscale(&small)
+        })
+        .collect()
 }
 
 /// A real clip at the model's size through the output path, untouched by the model.

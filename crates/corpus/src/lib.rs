@@ -10,6 +10,7 @@
 pub mod arms;
 mod error;
 pub mod sources;
+pub mod upscaler;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -109,7 +110,7 @@ fn eligible(arm: Arm, sources: &[Source]) -> Vec<usize> {
             Arm::RealPhoto => s.kind == Kind::Photo,
             Arm::Cgi => s.kind == Kind::Cgi,
             Arm::Lavfi => s.kind == Kind::Lavfi,
-            Arm::OutpathReal | Arm::Bicubic | Arm::Sdedit => {
+            Arm::OutpathReal | Arm::Bicubic | Arm::Sdedit | Arm::Esrgan => {
                 primary_video(s) || s.kind == Kind::Photo
             }
             Arm::Render | Arm::OutpathRender | Arm::Generator => false,
@@ -190,8 +191,18 @@ pub fn build(
     // once per arm (round-robin order would decode a long source again for every clip).
     let mut order: Vec<usize> = (0..plans.len()).collect();
     order.sort_by_key(|&k| (plans[k].arm, plans[k].source, plans[k].i));
+    let clip_path = |p: &Plan| format!("clips/{0}/{0}-{1:04}.mp4", p.arm.name(), p.i);
+    // The F4 networks, loaded only when one of its clips is still to be made.
+    let upscalers = if plans
+        .iter()
+        .any(|p| p.arm == Arm::Esrgan && !opts.out.join(clip_path(p)).is_file())
+    {
+        Some(upscaler::Upscalers::load(&opts.sources)?)
+    } else {
+        None
+    };
     for (done, p) in order.iter().map(|&k| &plans[k]).enumerate() {
-        let rel = format!("clips/{0}/{0}-{1:04}.mp4", p.arm.name(), p.i);
+        let rel = clip_path(p);
         let path = opts.out.join(&rel);
         if !path.is_file() {
             let mut rng = Rng::new(p.seed);
@@ -218,7 +229,7 @@ pub fn build(
                         Loaded::Footage(f) => arms::Real::Footage(f),
                         Loaded::Photo(ph) => arms::Real::Photo(ph),
                     };
-                    make_from_real(p, model, &real, &mut rng)?
+                    make_from_real(p, model, upscalers.as_ref(), &real, &mut rng)?
                 }
             };
             write_canonical(&path, &frames)?;
@@ -268,6 +279,7 @@ fn make_generated(p: &Plan, model: &LoadedModel, rng: &mut Rng) -> Result<Vec<Rg
 fn make_from_real(
     p: &Plan,
     model: &LoadedModel,
+    upscalers: Option<&upscaler::Upscalers>,
     real: &arms::Real<'_>,
     rng: &mut Rng,
 ) -> Result<Vec<RgbImage>> {
@@ -276,6 +288,13 @@ fn make_from_real(
         Arm::OutpathReal => arms::outpath_real(model, real, rng),
         Arm::Sdedit => arms::sdedit(model, real, rng, p.seed)?,
         Arm::Bicubic => arms::bicubic(real.clip(rng, canon::FRAMES, span)),
+        Arm::Esrgan => {
+            let u = upscalers.ok_or_else(|| CorpusError::BadSource {
+                path: "upscalers/esrgan-slim".into(),
+                reason: "the F4 networks were not loaded for a clip that needs them".into(),
+            })?;
+            arms::esrgan(u, real, rng)?
+        }
         _ => real.clip(rng, canon::FRAMES, span),
     })
 }
