@@ -234,6 +234,12 @@ pub struct TrainDetectorArgs {
     /// leave-one-family-out run.
     #[arg(long, value_name = "ARM")]
     pub exclude_arm: Vec<String>,
+
+    /// The chance (0 to 1) that a training sample gets an overlay (a box with text-like
+    /// strokes, like a badge, logo or caption), on real and synthetic clips alike, so that an
+    /// overlay cannot tell them apart. A resumed run keeps its own.
+    #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::overlay::CHANCE)]
+    pub overlays: f32,
 }
 
 #[derive(Debug, Args)]

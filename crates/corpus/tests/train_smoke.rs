@@ -89,6 +89,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
         lr: 3e-3,
         time_limit: None,
         exclude_arms: Vec::new(),
+        overlays: 0.0,
         config: Config {
             widths: vec![8, 8, 8],
             ..Config::default()
@@ -145,6 +146,7 @@ fn a_resume_without_a_checkpoint_is_an_error() {
         lr: 1e-3,
         time_limit: None,
         exclude_arms: Vec::new(),
+        overlays: 0.0,
         config: Config::default(),
     };
     let err = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap_err();

@@ -82,6 +82,8 @@ pub struct EvalReport {
     pub test: Headline,
     /// F1 (verity's generator) against every non-AI test clip.
     pub generator_f1: Headline,
+    /// Each synthetic family (F1, F2, F4…) against every non-AI test clip.
+    pub families: BTreeMap<String, Headline>,
     pub arms: Vec<ArmRate>,
     pub baselines: BTreeMap<String, f64>,
     pub gates: Vec<Gate>,
@@ -297,6 +299,25 @@ pub fn evaluate(
         })
         .collect();
     let generator_f1 = headline(&f1, threshold, opts.bootstrap, opts.seed);
+    let mut families = BTreeMap::new();
+    let names: std::collections::BTreeSet<&str> = scored
+        .iter()
+        .filter_map(|s| s.entry.family.as_deref())
+        .collect();
+    for fam in names {
+        let these: Vec<Scored<'_>> = scored
+            .iter()
+            .filter(|s| s.entry.label == 0 || s.entry.family.as_deref() == Some(fam))
+            .map(|s| Scored {
+                entry: s.entry,
+                prob: s.prob,
+            })
+            .collect();
+        families.insert(
+            fam.to_string(),
+            headline(&these, threshold, opts.bootstrap, opts.seed),
+        );
+    }
 
     let mut by_arm: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for s in &scored {
@@ -469,6 +490,7 @@ pub fn evaluate(
         threshold,
         test,
         generator_f1,
+        families,
         arms,
         baselines,
         gates,
@@ -517,10 +539,22 @@ impl EvalReport {
             "| test set | clips (synthetic) | AUC | AP | TPR at threshold (FPR there) | TPR at 1 % FPR (FPR reached) | accuracy at threshold | Brier | ECE |"
         );
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-        for (name, h) in [
-            ("all arms", &self.test),
-            ("F1 (verity's generator) vs non-AI", &self.generator_f1),
-        ] {
+        let families: Vec<(String, &Headline)> = self
+            .families
+            .iter()
+            .filter(|(k, _)| k.as_str() != "F1")
+            .map(|(k, h)| (format!("{k} vs non-AI"), h))
+            .collect();
+        let rows = [
+            ("all arms".to_string(), &self.test),
+            (
+                "F1 (verity's generator) vs non-AI".to_string(),
+                &self.generator_f1,
+            ),
+        ]
+        .into_iter()
+        .chain(families);
+        for (name, h) in rows {
             let _ = writeln!(
                 s,
                 "| {name} | {} ({}) | {} | {} | {} ({:.3}) | {} ({:.3}) | {} | {} | {} |",

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod metrics;
 pub mod net;
 pub mod optim;
+pub mod overlay;
 pub mod score;
 pub mod train;
 

@@ -49,6 +49,8 @@ pub struct TrainOptions {
     pub time_limit: Option<Duration>,
     /// Arms left out of training (leave-one-family-out runs).
     pub exclude_arms: Vec<String>,
+    /// The chance that a training sample gets an overlay (on either label; see `overlay`).
+    pub overlays: f32,
     pub config: Config,
 }
 
@@ -74,6 +76,9 @@ pub struct TrainState {
     /// Wall-clock seconds over all runs.
     pub seconds: f64,
     pub exclude_arms: Vec<String>,
+    /// The overlay chance of this run (0 for runs made before overlays existed).
+    #[serde(default)]
+    pub overlays: f32,
     /// The dataset's clips per arm in the training split.
     pub train_counts: BTreeMap<String, usize>,
 }
@@ -229,6 +234,13 @@ pub fn train(
     mut loading: impl FnMut(usize, usize),
     mut log: impl FnMut(&StepLog),
 ) -> Result<TrainState> {
+    if !(0.0..=1.0).contains(&opts.overlays) {
+        return Err(DetectError::InvalidOption {
+            name: "overlays",
+            value: opts.overlays.to_string(),
+            allowed: "a chance from 0 to 1".into(),
+        });
+    }
     if opts.batch < 2 || opts.steps == 0 || opts.checkpoint_every == 0 {
         return Err(DetectError::InvalidOption {
             name: "steps, batch or checkpoint interval",
@@ -280,6 +292,7 @@ pub fn train(
             TrainState {
                 seed: opts.seed,
                 exclude_arms: opts.exclude_arms.clone(),
+                overlays: opts.overlays,
                 ..TrainState::default()
             },
             None,
@@ -325,14 +338,23 @@ pub fn train(
     while state.step < opts.steps {
         let t0 = Instant::now();
         let mut rng = Rng::for_step(state.seed, state.step as u64);
-        let mut refs = Vec::with_capacity(opts.batch);
+        let mut picked = Vec::with_capacity(opts.batch);
         let mut crops = Vec::with_capacity(opts.batch);
         let mut targets = Vec::with_capacity(opts.batch);
         for b in 0..opts.batch {
             let label = b % 2;
             let arm = &arms[label][rng.below(arms[label].len())];
             let clip = &train_set[arm[rng.below(arm.len())]].1;
-            refs.push(&clip.triples[rng.below(clip.triples.len())].1);
+            let triple = &clip.triples[rng.below(clip.triples.len())].1;
+            // An overlay on either label with the same chance (see `overlay`).
+            let with_overlay = if rng.range(0.0, 1.0) < state.overlays {
+                let mut t = triple.clone();
+                super::overlay::draw(&mut t, &mut rng);
+                Some(t)
+            } else {
+                None
+            };
+            picked.push((triple, with_overlay));
             crops.push((
                 8 * rng.below(spare as usize) as u32,
                 8 * rng.below(spare as usize) as u32,
@@ -340,6 +362,10 @@ pub fn train(
             ));
             targets.push(label as f32);
         }
+        let refs: Vec<&[image::RgbImage; 3]> = picked
+            .iter()
+            .map(|(t, o)| o.as_ref().unwrap_or(t))
+            .collect();
         let x = triples_tensor(&refs, &crops, CROP, device)?;
         let f = features(&x, cfg.gains)?;
         let logits = net.forward(&f)?;
