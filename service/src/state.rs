@@ -111,14 +111,10 @@ impl AppState {
 
     /// Counts a request by `key_id` against its rate; `Err(seconds)` to wait when over it.
     pub fn charge(&self, key_id: &str) -> Result<(), u64> {
-        let Some(l) = &self.inner.limiter else {
-            return Ok(());
-        };
-        l.check_key(&key_id.to_string()).map_err(|not_until| {
-            use governor::clock::Clock;
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
+        match &self.inner.limiter {
+            Some(l) => check(l, key_id),
+            None => Ok(()),
+        }
     }
 }
 
@@ -133,12 +129,17 @@ impl AppState {
         if l.len() > 10_000 {
             l.retain_recent();
         }
-        l.check_key(&name.to_string()).map_err(|not_until| {
-            use governor::clock::Clock;
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
+        check(l, name)
     }
+}
+
+/// Counts one request for `key`; `Err(whole seconds to wait)` when over the quota.
+fn check(l: &governor::DefaultKeyedRateLimiter<String>, key: &str) -> Result<(), u64> {
+    l.check_key(&key.to_string()).map_err(|not_until| {
+        use governor::clock::Clock;
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+    })
 }
 
 /// The per-key limiter: `requests_per_minute` sustained, `burst` at once; none when 0.
