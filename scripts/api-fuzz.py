@@ -64,7 +64,7 @@ def main():
                    "--max-examples", str(args.max_examples), "--seed", str(args.seed),
                    "--workers", "1", "--request-timeout", "60",
                    "--generation-database", "none"]
-            print("api fuzz:", " ".join(c if "Bearer" not in c else "-H 'Authorization: Bearer …'" for c in cmd[1:]),
+            print("api fuzz:", " ".join(c if "Bearer" not in c else "'Authorization: Bearer …'" for c in cmd[1:]),
                   flush=True)
             try:
                 rc = subprocess.run(cmd, timeout=DEADLINE_S).returncode
