@@ -113,12 +113,10 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 }
 
 fn random_token() -> Result<(String, String)> {
-    let rng = ring::rand::SystemRandom::new();
     let mut id = [0u8; 6];
     let mut secret = [0u8; 24];
-    rng.fill(&mut id)
-        .and_then(|()| rng.fill(&mut secret))
-        .map_err(|_| ServiceError::Queue("the system's random source failed".into()))?;
+    fill_random(&mut id)?;
+    fill_random(&mut secret)?;
     let id = hex(&id);
     Ok((id.clone(), format!("{TOKEN_PREFIX}{id}_{}", hex(&secret))))
 }
@@ -126,10 +124,15 @@ fn random_token() -> Result<(String, String)> {
 /// `bytes` random bytes from the system's source, as hex.
 pub fn random_secret(bytes: usize) -> Result<String> {
     let mut b = vec![0u8; bytes];
-    ring::rand::SystemRandom::new()
-        .fill(&mut b)
-        .map_err(|_| ServiceError::Queue("the system's random source failed".into()))?;
+    fill_random(&mut b)?;
     Ok(hex(&b))
+}
+
+/// Fills `buf` from the system's random source: what tokens, secrets and ids are made of.
+pub fn fill_random(buf: &mut [u8]) -> Result<()> {
+    ring::rand::SystemRandom::new()
+        .fill(buf)
+        .map_err(|_| ServiceError::Queue("the system's random source failed".into()))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -55,12 +55,10 @@ impl std::fmt::Debug for NewEndpoint {
 /// Registers `url` as a webhook endpoint with a new secret.
 pub async fn add_endpoint(dbh: &Db, url: &str) -> Result<NewEndpoint> {
     net::check_url(url).map_err(ServiceError::Queue)?;
-    let rng = ring::rand::SystemRandom::new();
     let mut key = [0u8; 32];
     let mut id = [0u8; 6];
-    rng.fill(&mut key)
-        .and_then(|()| rng.fill(&mut id))
-        .map_err(|_| ServiceError::Queue("the system's random source failed".into()))?;
+    crate::keys::fill_random(&mut key)?;
+    crate::keys::fill_random(&mut id)?;
     let secret = format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(key)
