@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -49,15 +49,34 @@ demo: clips build
 	@echo "== verity transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4"
 	@$(V) transcode $(MEDIA)/bigbuckbunny.mp4 $(OUT)/bigbuckbunny-transcoded.mp4
 
-## make test: the whole test suite; the fetched media and c2pa-python are required, not skipped.
-## Then the service's kill test (200 jobs, the server killed twice with SIGKILL while they run),
-## its API fuzz (schemathesis, every check, against the running server's OpenAPI document) and
-## the review page's browser test (Debian's Chromium driven by playwright-core).
+## make test: the whole test suite beside a throwaway PostgreSQL server (scripts/with-postgres.sh);
+## the fetched media, c2pa-python and Postgres are required, not skipped. Then the service's API
+## and review suites again on Postgres, its kill test (200 jobs, the server killed twice with
+## SIGKILL while they run) on SQLite and on Postgres, the replica test (three replicas, one
+## Postgres, one object store, 500 jobs, one replica SIGKILLed and restarted), its API fuzz
+## (schemathesis, every check, against the running server's OpenAPI document) and the review
+## page's browser test (Debian's Chromium driven by playwright-core).
 test: media interop api-fuzz-deps browser-deps upscalers
-	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 $(CARGO) test $(CARGO_FLAGS) --workspace --locked
+	VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_INTEROP=1 VERITY_REQUIRE_POSTGRES=1 \
+	  scripts/with-postgres.sh $(CARGO) test $(CARGO_FLAGS) --workspace --locked
 	python3 scripts/kill-test.py target/debug/verity
+	scripts/with-postgres.sh bash scripts/scale-out-tests.sh target/debug/verity
 	python3 scripts/api-fuzz.py target/debug/verity --max-examples 100
 	node tests/browser/review.mjs target/debug/verity
+
+## make scale-out-test: the Postgres suites, the kill test on Postgres and the replica test
+## alone (after a debug build).
+scale-out-test: deps media
+	$(CARGO) build $(CARGO_FLAGS) --locked -p verity
+	scripts/with-postgres.sh bash scripts/scale-out-tests.sh target/debug/verity
+
+## make bench-queue: the job queue's own cost per job (no-op jobs) on SQLite and Postgres.
+bench-queue: deps
+	scripts/with-postgres.sh $(CARGO) bench $(CARGO_FLAGS) --locked -p verity-service --bench queue
+
+## make bench-replicas: jobs per minute with 1, 2 and 3 replicas on one Postgres (minutes).
+bench-replicas: deps build
+	scripts/with-postgres.sh python3 benches/replicas.py target/release/verity
 
 ## make kill-test: the service's kill test alone (after a debug build).
 kill-test: deps

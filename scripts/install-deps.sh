@@ -16,6 +16,9 @@ packages=(
   time
   # The review page's browser test: Debian's Chromium, driven by playwright-core from npm.
   chromium nodejs npm
+  # The scale-out tests: a PostgreSQL server (started by scripts/with-postgres.sh on a
+  # temporary cluster, loopback only) and its client.
+  postgresql postgresql-client
 )
 
 missing=()

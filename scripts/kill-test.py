@@ -4,7 +4,13 @@ SIGKILL twice while they run and restarted each time. Passes when every job ends
 failed-with-a-reason, none is lost, none is run to a result twice, and every job's webhook is
 delivered with a valid signature.
 
-Usage: scripts/kill-test.py path/to/verity [--jobs N]
+With --postgres URL the service runs on that PostgreSQL server (a new database in it) instead of
+SQLite. With --replicas N (the replica test) N servers share that database and one object store
+(a folder given to each as file://…), each with its own data folder; jobs go to them in turn, one
+replica is SIGKILLed mid-run and started again, and every job's webhook must carry exactly one
+message id (a second would mean a second result).
+
+Usage: scripts/kill-test.py path/to/verity [--jobs N] [--kills K] [--postgres URL [--replicas N]]
 
 Everything is on loopback, in a temporary folder; the script stops its servers itself and gives
 up after a fixed deadline (it never waits on a timer for something to happen: it polls the
@@ -29,7 +35,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEADLINE_S = 900
-# The server now running, stopped on every way out.
+# Every server started, stopped on every way out.
 SERVER = []
 
 
@@ -91,6 +97,10 @@ def start(verity, env, config):
         [verity, "serve", "--listen", "127.0.0.1:0", "--workers", "2", "--config", config],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
+    return wait_listening(p)
+
+
+def wait_listening(p):
     SERVER.append(p)
     line = p.stdout.readline().strip()
     prefix = "verity serve: listening on "
@@ -124,24 +134,65 @@ def form(fields, file_name, data):
     return out, f"multipart/form-data; boundary={boundary}"
 
 
+class Database:
+    """The service's database, read by the test: a SQLite file, or a Postgres URL through psql."""
+
+    def __init__(self, sqlite_path=None, url=None):
+        self.sqlite_path, self.url = sqlite_path, url
+
+    def rows(self, sql):
+        if self.url is None:
+            con = sqlite3.connect(self.sqlite_path, timeout=30)
+            try:
+                return con.execute(sql).fetchall()
+            finally:
+                con.close()
+        out = subprocess.run(["psql", self.url, "-X", "-A", "-t", "-F", "\t", "-c", sql],
+                             check=True, capture_output=True, text=True).stdout
+        rows = []
+        for line in out.splitlines():
+            if not line:
+                continue
+            cells = [None if c == "" else c for c in line.split("\t")]
+            rows.append(tuple(int(c) if c is not None and c.lstrip("-").isdigit() else c for c in cells))
+        return rows
+
+
 def counts(db):
-    con = sqlite3.connect(db, timeout=30)
-    try:
-        return dict(con.execute("SELECT status, COUNT(*) FROM verify_jobs GROUP BY status").fetchall())
-    finally:
-        con.close()
+    return dict(db.rows("SELECT status, COUNT(*) FROM verify_jobs GROUP BY status"))
+
+
+def new_database(server):
+    """A fresh database on the Postgres server at `server`; its URL."""
+    name = "verity_kill_" + os.urandom(6).hex()
+    subprocess.run(["psql", server, "-X", "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return server.rsplit("/", 1)[0] + "/" + name
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("verity")
     ap.add_argument("--jobs", type=int, default=200)
+    ap.add_argument("--kills", type=int, default=2)
+    ap.add_argument("--postgres", metavar="URL", help="a server whose user may create databases")
+    ap.add_argument("--replicas", type=int, default=1)
+    ap.add_argument("--valid-only", action="store_true", help="no malformed uploads (for throughput)")
     args = ap.parse_args()
+    if args.replicas > 1 and not args.postgres:
+        ap.error("--replicas needs --postgres (replicas share one database)")
     verity = os.path.abspath(args.verity)
     started = time.monotonic()
     rng = random.Random(7)
+    label = "replica test" if args.replicas > 1 else "kill test"
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, VERITY_HOME=os.path.join(d, "home"))
+        env.pop("VERITY_DATABASE_URL", None)
+        env.pop("VERITY_STORAGE", None)
+        if args.postgres:
+            env["VERITY_DATABASE_URL"] = new_database(args.postgres)
+        if args.postgres:
+            # Replicas share the database and this object store, nothing else.
+            env["VERITY_STORAGE"] = "file://" + os.path.join(d, "shared-store")
         run([verity, "keys", "init", "--org", "Kill Test"], env)
         token = json.loads(run([verity, "serve", "keys", "create", "--name", "k", "--scope", "jobs", "--json"], env))["token"]
         rec = Receiver()
@@ -156,12 +207,19 @@ def main():
             subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{src}=s=160x120:r=24:d=1",
                             "-c:v", "libx264", "-pix_fmt", "yuv420p", path], check=True)
             clips.append(open(path, "rb").read())
-        db = os.path.join(d, "home", "service", "service.db")
-
-        server, base = start(verity, env, config)
+        db = Database(os.path.join(d, "home", "service", "service.db"), env.get("VERITY_DATABASE_URL"))
+        # Each replica has its own data folder (scratch uploads; no shared files but the store).
+        envs = []
+        for r in range(args.replicas):
+            e = dict(env)
+            if args.postgres:
+                e["VERITY_DATA"] = os.path.join(d, f"replica-{r}")
+            envs.append(e)
+        servers = [start(verity, e, config) for e in envs]
         ids, malformed = [], set()
+        first_submit = time.monotonic()
         for n in range(args.jobs):
-            kind = rng.random()
+            kind = 1.0 if args.valid_only else rng.random()
             clip = clips[n % len(clips)]
             if kind < 0.15:
                 data, name = clip[: len(clip) // 2], f"truncated-{n}.mp4"
@@ -170,7 +228,8 @@ def main():
             else:
                 data, name = clip, f"clip-{n}.mp4"
             body, ctype = form({"callback_url": rec.url, "metadata": json.dumps({"n": n})}, name, data)
-            status, job = request(base, token, "POST", "/v1/jobs", body,
+            # Round-robin over the replicas.
+            status, job = request(servers[n % len(servers)][1], token, "POST", "/v1/jobs", body,
                                   {"Content-Type": ctype, "Idempotency-Key": f"job-{n}"})
             if status != 202:
                 fail(f"job {n} was not queued: {status} {job}")
@@ -179,31 +238,36 @@ def main():
                 malformed.add(job["id"])
 
         kills = 0
+        # The victim: the second replica (or the only server).
+        victim = min(1, len(servers) - 1)
         while True:
             if time.monotonic() - started > DEADLINE_S:
-                server.kill()
                 fail(f"not every job finished in {DEADLINE_S} s: {counts(db)}")
             c = counts(db)
             final = c.get("succeeded", 0) + c.get("failed", 0)
-            if kills < 2 and final >= (kills + 1) * len(ids) // 3:
-                server.send_signal(signal.SIGKILL)
-                server.wait()
+            if kills < args.kills and final >= (kills + 1) * len(ids) // (args.kills + 1):
+                p, _ = servers[victim]
+                p.send_signal(signal.SIGKILL)
+                p.wait()
                 kills += 1
-                print(f"kill test: SIGKILL {kills} with {final}/{len(ids)} jobs finished", file=sys.stderr)
-                server, base = start(verity, env, config)
+                print(f"{label}: SIGKILL {kills} (replica {victim}) with {final}/{len(ids)} jobs finished",
+                      file=sys.stderr)
+                servers[victim] = start(verity, envs[victim], config)
                 continue
-            if final == len(ids) and kills == 2:
+            if final == len(ids) and kills == args.kills:
+                all_done = time.monotonic()
                 break
             time.sleep(0.2)
 
         # Every webhook delivered (at least once, each signature valid).
         while len(rec.jobs) < len(ids) and time.monotonic() - started < DEADLINE_S:
             time.sleep(0.2)
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        for p, _ in servers:
+            p.send_signal(signal.SIGTERM)
+        for p, _ in servers:
+            p.wait(timeout=60)
 
-        con = sqlite3.connect(db)
-        rows = con.execute("SELECT id, status, error, attempts FROM verify_jobs").fetchall()
+        rows = db.rows("SELECT id, status, error, attempts FROM verify_jobs")
         by_id = {r[0]: r for r in rows}
         missing = [i for i in ids if i not in by_id]
         if missing:
@@ -218,9 +282,9 @@ def main():
                 fail(f"valid job {i} failed: {error}")
             if i in malformed and status != "failed":
                 fail(f"malformed job {i} ended {status}")
-        results = con.execute(
+        results = db.rows(
             "SELECT subject, COUNT(*) FROM audit WHERE action IN ('job.succeeded', 'job.failed') GROUP BY subject"
-        ).fetchall()
+        )
         twice = [s for s, n in results if n != 1]
         if twice or len(results) != len(ids):
             fail(f"jobs with other than one result: {twice[:3]} ({len(results)} of {len(ids)} recorded)")
@@ -231,9 +295,21 @@ def main():
         if lost_hooks:
             fail(f"{len(lost_hooks)} jobs' webhooks never arrived: {lost_hooks[:3]}")
         dup = sum(1 for v in rec.jobs.values() if len(v) > 1)
-        print(f"kill test: ok: {len(ids)} jobs ({len(malformed)} malformed), 2 SIGKILLs, "
-              f"{retried} jobs re-run after a kill, each with one result; "
+        if args.replicas > 1 and dup:
+            fail(f"{dup} jobs' webhooks came with more than one message id")
+        deliveries = dict(db.rows("SELECT job_id, COUNT(*) FROM webhook_deliveries GROUP BY job_id"))
+        if any(n != 1 for n in deliveries.values()) or len(deliveries) != len(ids):
+            fail(f"jobs with other than one webhook delivery: {len(deliveries)} of {len(ids)}")
+        ran_on = db.rows("SELECT split_part(worker, '-', 3), COUNT(*) FROM job_attempts GROUP BY 1"
+                         if args.postgres else
+                         "SELECT 'all', COUNT(*) FROM job_attempts")
+        print(f"{label}: ok: {len(ids)} jobs ({len(malformed)} malformed), {len(servers)} "
+              f"{'replicas' if len(servers) > 1 else 'server'} on {'Postgres' if args.postgres else 'SQLite'}, "
+              f"{kills} SIGKILLs, {retried} jobs re-run after a kill, each with one result; "
               f"{len(rec.jobs)} webhooks delivered ({dup} with more than one message id); "
+              f"attempts by worker process: {sorted(ran_on)}; "
+              f"throughput {len(ids) * 60 / (all_done - first_submit):.1f} jobs/min "
+              f"(first submission to last result); "
               f"{time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

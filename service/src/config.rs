@@ -15,6 +15,16 @@ pub struct ServiceConfig {
     pub listen: SocketAddr,
     /// The service's own folder: `service.db` (SQLite, WAL) and `uploads/`.
     pub data: PathBuf,
+    /// The database, when not `data/service.db`: `postgres://…` (shared by replicas) or a
+    /// SQLite file.
+    pub database: Option<String>,
+    /// The object store for queued uploads and kept review videos, when not `data/store` on
+    /// this machine: `s3://bucket/prefix`, `gs://…`, `az://…` or `file:///shared/path`.
+    pub storage: Option<String>,
+    /// The object store's settings (credentials, region, endpoint), from the environment; never
+    /// in a file, never printed.
+    #[serde(skip)]
+    pub storage_options: StorageOptions,
     /// verity's home: the signing identity, trust anchors and watermark key.
     pub home: PathBuf,
     /// Job workers in this process (0: this process runs no jobs; another does).
@@ -312,6 +322,9 @@ impl ServiceConfig {
         ServiceConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: home.join("service"),
+            database: None,
+            storage: None,
+            storage_options: StorageOptions::default(),
             home,
             workers: 1,
             worker_only: false,
@@ -337,13 +350,36 @@ impl ServiceConfig {
         self.data.join("service.db")
     }
 
+    /// Where the database is: `database` when set, else `data/service.db`.
+    pub fn db_target(&self) -> Result<crate::db::Target, crate::ServiceError> {
+        match &self.database {
+            Some(d) => crate::db::Target::parse(d).map_err(crate::ServiceError::Config),
+            None => Ok(crate::db::Target::Sqlite(self.db_path())),
+        }
+    }
+
     pub fn uploads_dir(&self) -> PathBuf {
         self.data.join("uploads")
     }
 
-    /// Where the videos of items put up for review are kept until they are decided.
-    pub fn review_dir(&self) -> PathBuf {
-        self.data.join("review")
+    /// Opens the object store: `storage` when set, else `data/store`.
+    pub fn open_storage(&self) -> Result<crate::storage::Storage, crate::ServiceError> {
+        match &self.storage {
+            Some(url) => crate::storage::Storage::open(url, self.storage_options.0.clone()),
+            None => crate::storage::Storage::local(&self.data.join("store")),
+        }
+    }
+}
+
+/// An object store's settings: `Debug` shows their names only (they hold credentials).
+#[derive(Clone, Default)]
+pub struct StorageOptions(pub Vec<(String, String)>);
+
+impl std::fmt::Debug for StorageOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
     }
 }
 

@@ -16,6 +16,9 @@ pub enum ServiceError {
         #[source]
         source: sqlx::Error,
     },
+    /// A query failed (the location is in the start-up log).
+    #[error("the database: {0}")]
+    Sql(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{path}: {source}")]
@@ -38,21 +41,18 @@ pub enum ServiceError {
     KeyNameTaken(String),
     #[error("the queue: {0}")]
     Queue(String),
+    /// The object store (uploads, kept videos).
+    #[error("the object store: {0}")]
+    Storage(String),
+    /// A setting that cannot be used, with the reason.
+    #[error("the configuration: {0}")]
+    Config(String),
     /// A reviewer or review-policy operation refused, with the reason.
     #[error("{0}")]
     Review(String),
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for ServiceError {
-    fn from(source: sqlx::Error) -> Self {
-        ServiceError::Database {
-            location: "service.db".into(),
-            source,
-        }
-    }
-}
 
 impl ServiceError {
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {

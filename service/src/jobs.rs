@@ -1,8 +1,9 @@
 //! Asynchronous verification jobs.
 //!
 //! A job is a row of `verify_jobs` (its status, attempts, report, error, timings) and a task in
-//! the queue engine (apalis, on the same SQLite database) that carries only the job's id. Both
-//! are written in one transaction, so a job is never queued without its row nor the reverse.
+//! the queue engine (apalis, on the same database: SQLite, or Postgres shared by replicas) that
+//! carries only the job's id. Both are written in one transaction, so a job is never queued
+//! without its row nor the reverse.
 //!
 //! The engine gives the lease: a worker's tasks are taken back when the worker misses its
 //! heartbeats (it died), and another worker runs them. The job row makes a result happen once:
@@ -12,11 +13,12 @@
 use std::time::Instant;
 
 use apalis::prelude::*;
-use apalis_sqlite::{SqlitePool, SqliteStorage};
+use apalis_postgres::PostgresStorage;
+use apalis_sqlite::SqliteStorage;
 use serde::{Deserialize, Serialize};
 
 use crate::config::JobSettings;
-use crate::db::{self, Db};
+use crate::db::{self, Db, Tx, with_pool, with_tx};
 use crate::error::{Result, ServiceError};
 use crate::state::AppState;
 use crate::verify::VerifyFailure;
@@ -169,7 +171,7 @@ pub struct NewJob {
 /// Where a job's video is.
 #[derive(Debug)]
 pub enum Video {
-    /// An upload the job owns (removed when it ends).
+    /// An upload the job owns, by its key in the object store (removed when the job ends).
     Upload(String),
     /// A URL the worker fetches when it runs the job.
     Url(String),
@@ -209,11 +211,11 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     }
     let id = new_id();
     let now = db::now_ms();
-    let mut tx = dbh.pool().begin().await?;
-    let inserted = sqlx::query(
+    let mut tx = dbh.begin().await?;
+    let inserted = with_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO verify_jobs (id, status, key_id, idempotency_key, request_hash, file_name,
             upload_path, source_url, callback_url, metadata, created_at, updated_at)
-         VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT DO NOTHING",
     )
     .bind(&id)
@@ -233,9 +235,10 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     .bind(job.metadata.as_ref().map(serde_json::Value::to_string))
     .bind(now)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if inserted == 0 {
         // Another request with the same key won the race.
         tx.rollback().await?;
         if let Some(k) = &job.idempotency_key {
@@ -253,15 +256,13 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     let task = TaskBuilder::new(payload)
         .max_attempts(settings.max_attempts.saturating_add(2) as usize)
         .build();
-    apalis_sqlite::queries::push_tasks(&mut *tx, QUEUE, &[task])
-        .await
-        .map_err(|e| ServiceError::Queue(e.to_string()))?;
-    audit_in(
+    push_task(&mut tx, QUEUE, task).await?;
+    db::audit_in(
         &mut tx,
         "api",
         "job.queued",
         &id,
-        serde_json::json!({"file": job.file_name}),
+        &serde_json::json!({"file": job.file_name}),
     )
     .await?;
     tx.commit().await?;
@@ -271,19 +272,33 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     Ok(Submitted::Created(made))
 }
 
+/// Queues a task inside `tx`, in the engine's own tables.
+pub async fn push_task(tx: &mut Tx, queue: &str, task: Task<Vec<u8>>) -> Result<()> {
+    let queued = match tx {
+        Tx::Sqlite(t) => apalis_sqlite::queries::push_tasks(&mut **t, queue, &[task])
+            .await
+            .map_err(|e| e.to_string()),
+        Tx::Postgres(t) => apalis_postgres::queries::push_tasks(&mut **t, queue, vec![task])
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    queued.map_err(ServiceError::Queue)
+}
+
 async fn by_idempotency(
     dbh: &Db,
     key_id: Option<&str>,
     k: &str,
     request_hash: &str,
 ) -> Result<Option<Submitted>> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT id, request_hash FROM verify_jobs WHERE key_id IS ? AND idempotency_key = ?",
+    let row: Option<(String, Option<String>)> = with_pool!(dbh, |p| sqlx::query_as(
+        "SELECT id, request_hash FROM verify_jobs
+         WHERE key_id IS NOT DISTINCT FROM $1 AND idempotency_key = $2",
     )
     .bind(key_id)
     .bind(k)
-    .fetch_optional(dbh.pool())
-    .await?;
+    .fetch_optional(p)
+    .await)?;
     let Some((id, hash)) = row else {
         return Ok(None);
     };
@@ -291,24 +306,6 @@ async fn by_idempotency(
         return Ok(Some(Submitted::Conflict));
     }
     Ok(get(dbh, &id, false, None).await?.map(Submitted::Existing))
-}
-
-async fn audit_in(
-    tx: &mut sqlx::SqliteConnection,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: serde_json::Value,
-) -> Result<()> {
-    sqlx::query("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
-        .bind(db::now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(subject)
-        .bind(detail.to_string())
-        .execute(tx)
-        .await?;
-    Ok(())
 }
 
 /// The job, with its report when `with_report` and it has one; with an `owner`, only if that
@@ -322,20 +319,22 @@ pub async fn get(
     let sql = concat!(
         "SELECT ",
         job_columns!(),
-        " FROM verify_jobs WHERE id = ?1 AND (?2 IS NULL OR key_id = ?2)"
+        " FROM verify_jobs WHERE id = $1 AND ($2 IS NULL OR key_id = $2)"
     );
-    let row: Option<JobRow> = sqlx::query_as(sql)
+    let row: Option<JobRow> = with_pool!(dbh, |p| sqlx::query_as(sql)
         .bind(id)
         .bind(owner)
-        .fetch_optional(dbh.pool())
-        .await?;
+        .fetch_optional(p)
+        .await)?;
     let Some(row) = row else { return Ok(None) };
     let report = if with_report {
-        sqlx::query_scalar::<_, Option<String>>("SELECT report FROM verify_jobs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(dbh.pool())
-            .await?
-            .flatten()
+        with_pool!(dbh, |p| sqlx::query_scalar::<_, Option<String>>(
+            "SELECT report FROM verify_jobs WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await)?
+        .flatten()
     } else {
         None
     };
@@ -365,20 +364,20 @@ pub async fn list(dbh: &Db, q: &ListQuery) -> Result<(Vec<Job>, Option<String>)>
         "SELECT ",
         job_columns!(),
         " FROM verify_jobs
-         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR created_at >= ?2)
-           AND (?3 IS NULL OR created_at < ?3) AND (?4 IS NULL OR id < ?4)
-           AND (?6 IS NULL OR key_id = ?6)
-         ORDER BY id DESC LIMIT ?5"
+         WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR created_at >= $2)
+           AND ($3 IS NULL OR created_at < $3) AND ($4 IS NULL OR id < $4)
+           AND ($6 IS NULL OR key_id = $6)
+         ORDER BY id DESC LIMIT $5"
     );
-    let rows: Vec<JobRow> = sqlx::query_as(sql)
+    let rows: Vec<JobRow> = with_pool!(dbh, |p| sqlx::query_as(sql)
         .bind(q.status.map(Status::as_str))
         .bind(q.since_ms)
         .bind(q.until_ms)
         .bind(&q.after)
         .bind(i64::from(limit) + 1)
         .bind(&q.owner)
-        .fetch_all(dbh.pool())
-        .await?;
+        .fetch_all(p)
+        .await)?;
     let more = rows.len() > limit as usize;
     let jobs: Vec<Job> = rows
         .into_iter()
@@ -408,64 +407,72 @@ pub enum Removed {
 /// `owner`, only a job that key made.
 pub async fn remove(
     dbh: &Db,
+    storage: &crate::storage::Storage,
     id: &str,
     owner: Option<&str>,
     actor: &str,
-    uploads_root: &std::path::Path,
 ) -> Result<Removed> {
-    let mut tx = dbh.pool().begin().await?;
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT status, upload_path FROM verify_jobs WHERE id = ?1 AND (?2 IS NULL OR key_id = ?2)",
+    let mut tx = dbh.begin().await?;
+    let row: Option<(String, Option<String>)> =
+        with_tx!(&mut tx, |c| {
+            sqlx::query_as(
+        "SELECT status, upload_path FROM verify_jobs WHERE id = $1 AND ($2 IS NULL OR key_id = $2)",
     )
     .bind(id)
     .bind(owner)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await
+        })?;
     let Some((status, upload)) = row else {
         return Ok(Removed::NotFound);
     };
     let status = Status::parse(&status).unwrap_or(Status::Failed);
     let now = db::now_ms();
     let removed = if status.is_final() {
-        sqlx::query("DELETE FROM verify_jobs WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        audit_in(&mut tx, actor, "job.deleted", id, serde_json::json!({})).await?;
+        with_tx!(&mut tx, |c| sqlx::query(
+            "DELETE FROM verify_jobs WHERE id = $1"
+        )
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+        db::audit_in(&mut tx, actor, "job.deleted", id, &serde_json::json!({})).await?;
         Removed::Deleted
     } else {
-        sqlx::query(
-            "UPDATE verify_jobs SET status = 'cancelled', upload_path = NULL, updated_at = ?,
-                finished_at = ? WHERE id = ?",
+        with_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE verify_jobs SET status = 'cancelled', upload_path = NULL, updated_at = $1,
+                finished_at = $2 WHERE id = $3",
         )
         .bind(now)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        audit_in(
+        .execute(c)
+        .await
+        .map(|_| ()))?;
+        db::audit_in(
             &mut tx,
             actor,
             "job.cancelled",
             id,
-            serde_json::json!({"was": status.as_str()}),
+            &serde_json::json!({"was": status.as_str()}),
         )
         .await?;
         Removed::Cancelled
     };
     tx.commit().await?;
     if let Some(u) = upload {
-        crate::upload::remove_kept(std::path::Path::new(&u), uploads_root);
+        remove_upload(storage, &u).await;
     }
     Ok(removed)
 }
 
 /// Sets the job gauges from the database (every replica reports the same).
 pub async fn refresh_gauges(s: &AppState) -> Result<()> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM verify_jobs GROUP BY status")
-            .fetch_all(s.db().pool())
-            .await?;
+    let rows: Vec<(String, i64)> = with_pool!(s.db(), |p| sqlx::query_as(
+        "SELECT status, COUNT(*) FROM verify_jobs GROUP BY status"
+    )
+    .fetch_all(p)
+    .await)?;
     for st in Status::ALL {
         let n = rows
             .iter()
@@ -506,30 +513,32 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
     let now = db::now_ms();
     // Take the job: only one that is not finished. A run cut off by a dead worker left it
     // `running`; this run is its next attempt.
-    let taken: Option<(i64, Option<String>, Option<String>, String)> = sqlx::query_as(
-        "UPDATE verify_jobs SET status = 'running', attempts = attempts + 1, started_at = ?,
-            updated_at = ? WHERE id = ? AND status IN ('queued', 'running')
+    let taken: Option<(i64, Option<String>, Option<String>, String)> =
+        with_pool!(s.db(), |p| sqlx::query_as(
+            "UPDATE verify_jobs SET status = 'running', attempts = attempts + 1, started_at = $1,
+            updated_at = $2 WHERE id = $3 AND status IN ('queued', 'running')
          RETURNING attempts, upload_path, source_url, file_name",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(id)
-    .fetch_optional(s.db().pool())
-    .await?;
+        )
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(p)
+        .await)?;
     let Some((attempt, upload, source_url, file_name)) = taken else {
         tracing::debug!(job = %id, "job already finished, cancelled or deleted; nothing to run");
         return Ok(());
     };
-    sqlx::query(
-        "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES (?, ?, ?, ?)
+    with_pool!(s.db(), |p| sqlx::query(
+        "INSERT INTO job_attempts (job_id, attempt, worker, started_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(attempt)
     .bind(worker)
     .bind(now)
-    .execute(s.db().pool())
-    .await?;
+    .execute(p)
+    .await
+    .map(|_| ()))?;
     s.db()
         .audit(
             worker,
@@ -546,10 +555,28 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
         return finish(s, id, attempt, Outcome::Failed(reason), 0, None).await;
     }
     let started = Instant::now();
-    // A fetched video lives in its own upload folder, removed when this run ends.
+    // The video is copied to this replica's scratch folder (from the object store, or from its
+    // source_url), and removed from there when this run ends.
     let mut fetched = None;
+    let mut scratch = None;
     let path = match (upload, source_url) {
-        (Some(upload), _) => std::path::PathBuf::from(upload),
+        (Some(key), _) => {
+            let c = s.config();
+            match crate::storage::Scratch::fetch(
+                s.storage(),
+                &key,
+                &c.uploads_dir(),
+                &file_name,
+                c.limits.max_upload_bytes,
+            )
+            .await
+            {
+                Ok(local) => scratch.insert(local).path().to_path_buf(),
+                // The store is down or slow: the run fails and the engine retries the task;
+                // the job stays running, its attempt counted.
+                Err(e) => return Err(e),
+            }
+        }
         (None, Some(url)) => {
             let c = s.config();
             match crate::source::fetch(
@@ -598,6 +625,7 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
     };
     let done = finish(s, id, attempt, outcome, ms, Some(&path)).await;
     drop(fetched);
+    drop(scratch);
     done
 }
 
@@ -628,11 +656,12 @@ async fn finish(
         ),
         Outcome::Failed(m) => (Status::Failed, None, None, Some(m.clone())),
     };
-    let mut tx = s.db().pool().begin().await?;
-    let done: Option<(Option<String>, Option<String>, String)> = sqlx::query_as(
-        "UPDATE verify_jobs SET status = ?, report = ?, verdict = ?, error = ?, finished_at = ?,
-            updated_at = ?, run_ms = ?
-         WHERE id = ? AND status = 'running' RETURNING callback_url, upload_path, file_name",
+    let mut tx = s.db().begin().await?;
+    let done: Option<(Option<String>, Option<String>, String)> = with_tx!(&mut tx, |c| {
+        sqlx::query_as(
+        "UPDATE verify_jobs SET status = $1, report = $2, verdict = $3, error = $4, finished_at = $5,
+            updated_at = $6, run_ms = $7
+         WHERE id = $8 AND status = 'running' RETURNING callback_url, upload_path, file_name",
     )
     .bind(status.as_str())
     .bind(&report)
@@ -642,33 +671,43 @@ async fn finish(
     .bind(now)
     .bind(run_ms)
     .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE job_attempts SET ended_at = ?, outcome = ?, error = ? WHERE job_id = ? AND attempt = ?",
+    .fetch_optional(c)
+    .await
+    })?;
+    with_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE job_attempts SET ended_at = $1, outcome = $2, error = $3
+         WHERE job_id = $4 AND attempt = $5",
     )
     .bind(now)
-    .bind(if done.is_some() { status.as_str() } else { "dropped" })
+    .bind(if done.is_some() {
+        status.as_str()
+    } else {
+        "dropped"
+    })
     .bind(&error)
     .bind(id)
     .bind(attempt)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|_| ()))?;
     let Some((callback, upload, file_name)) = done else {
         tx.commit().await?;
         tracing::info!(job = %id, "the job was cancelled or finished elsewhere; this result is dropped");
         return Ok(());
     };
-    sqlx::query("UPDATE verify_jobs SET upload_path = NULL WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit_in(
+    with_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE verify_jobs SET upload_path = NULL WHERE id = $1"
+    )
+    .bind(id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    db::audit_in(
         &mut tx,
         "worker",
         &format!("job.{}", status.as_str()),
         id,
-        serde_json::json!({"attempt": attempt, "verdict": verdict, "error": error}),
+        &serde_json::json!({"attempt": attempt, "verdict": verdict, "error": error}),
     )
     .await?;
     if let Some(url) = callback {
@@ -682,75 +721,116 @@ async fn finish(
         );
         if let Some(r) = routing {
             let ext = video.and_then(|v| v.extension()).and_then(|e| e.to_str());
-            let recorded = crate::review::store::record(
-                &mut tx,
-                &s.config().review_dir(),
-                id,
-                &file_name,
-                ext,
-                report,
-                &r,
-            )
-            .await?;
+            let recorded =
+                crate::review::store::record(&mut tx, id, &file_name, ext, report, &r).await?;
             keep = recorded.keep_video_at;
         }
     }
     tx.commit().await?;
-    if let (Some(to), Some(from)) = (keep, video) {
-        let from = from.to_path_buf();
-        let _ = tokio::task::spawn_blocking(move || keep_for_review(&from, &to)).await;
+    if let (Some(key), Some(from)) = (keep, video) {
+        // The item keeps the verified video until it is decided. A failure leaves the item
+        // without its video, and says so in the log.
+        if let Err(e) = s.storage().put_file(&key, from).await {
+            tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not keep a video for review");
+        }
     }
     if let Some(u) = upload {
-        crate::upload::remove_kept(std::path::Path::new(&u), &s.config().uploads_dir());
+        remove_upload(s.storage(), &u).await;
     }
     Ok(())
 }
 
-/// Moves a verified video into the review folder (the item keeps it until it is decided). A
-/// failure leaves the item without its video, and says so in the log.
-fn keep_for_review(from: &std::path::Path, to: &std::path::Path) {
-    let moved = to
-        .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| std::fs::rename(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ())));
-    if let Err(e) = moved {
-        tracing::warn!(to = %to.display(), error = %e, "could not keep a video for review");
+/// Removes a job's upload from the object store; a failure is logged (the object is orphaned,
+/// not the job).
+pub async fn remove_upload(storage: &crate::storage::Storage, key: &str) {
+    if let Err(e) = storage.delete(key).await {
+        tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not remove an upload");
     }
 }
 
 /// The queue engine's settings for one of our queues (jobs, webhooks): the heartbeat (half
-/// the lease, at least a second: the engine counts whole seconds) and how many tasks a worker
-/// takes at once.
-pub fn queue_config(settings: &JobSettings, queue: &str, workers: usize) -> apalis_sqlite::Config {
-    let heartbeat = (settings.lease / 2).max(std::time::Duration::from_secs(1));
-    apalis_sqlite::Config::default()
-        .queue(queue)
-        .heartbeat_interval(heartbeat)
-        .missed_heartbeats(2)
-        .batch_size(workers.max(1))
+/// the lease, at least a second: the engine counts whole seconds), how many missed beats make
+/// a worker dead (its tasks are then taken back and run by another worker, on any replica), and
+/// how many tasks a worker takes at once.
+#[derive(Clone, Debug)]
+pub struct QueueSettings {
+    pub queue: &'static str,
+    pub heartbeat: std::time::Duration,
+    pub missed_heartbeats: usize,
+    pub batch: usize,
+    pub poll: std::time::Duration,
+}
+
+impl QueueSettings {
+    pub fn new(settings: &JobSettings, queue: &'static str, workers: usize) -> QueueSettings {
+        QueueSettings {
+            queue,
+            heartbeat: (settings.lease / 2).max(std::time::Duration::from_secs(1)),
+            missed_heartbeats: 2,
+            batch: workers.max(1),
+            poll: settings.poll_interval,
+        }
+    }
+
+    pub fn sqlite(&self) -> apalis_sqlite::Config {
+        apalis_sqlite::Config::default()
+            .queue(self.queue)
+            .heartbeat_interval(self.heartbeat)
+            .missed_heartbeats(self.missed_heartbeats)
+            .batch_size(self.batch)
+    }
+
+    pub fn postgres(&self) -> apalis_postgres::Config {
+        apalis_postgres::Config::default()
+            .queue(self.queue)
+            .heartbeat_interval(self.heartbeat)
+            .missed_heartbeats(self.missed_heartbeats)
+            .batch_size(self.batch)
+    }
+}
+
+/// A fresh worker name each start: the engine refuses a name whose last heartbeat is recent,
+/// and a restarted process must not wait out its dead predecessor's lease.
+pub fn worker_name(role: &str) -> String {
+    format!("verity-{role}-{}-{}", std::process::id(), ulid_like())
 }
 
 /// Runs `count` concurrent job runs in this process until `shutdown` resolves.
 pub async fn run_workers(
     s: AppState,
-    pool: SqlitePool,
     count: usize,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let config = queue_config(&s.config().jobs, QUEUE, count);
-    let poll = s.config().jobs.poll_interval;
-    let monitor = Monitor::new().register(move |_restarts| {
-        let storage = SqliteStorage::<JobTask>::new(&pool)
-            .with_config(config.clone())
-            .poll_with_interval(poll);
-        // A fresh name each start: the engine refuses a name whose last heartbeat is recent,
-        // and a restarted process must not wait out its dead predecessor's lease.
-        WorkerBuilder::new(format!("verity-{}-{}", std::process::id(), ulid_like()))
-            .backend(storage)
-            .data(s.clone())
-            .concurrency(count.max(1))
-            .build(run_task)
-    });
+    let q = QueueSettings::new(&s.config().jobs, QUEUE, count);
+    let db = s.db().clone();
+    let monitor = match db.pool() {
+        db::Pool::Sqlite(pool) => {
+            let pool = pool.clone();
+            Monitor::new().register(move |_restarts| {
+                let storage = SqliteStorage::<JobTask>::new(&pool)
+                    .with_config(q.sqlite())
+                    .poll_with_interval(q.poll);
+                WorkerBuilder::new(worker_name("jobs"))
+                    .backend(storage)
+                    .data(s.clone())
+                    .concurrency(count.max(1))
+                    .build(run_task)
+            })
+        }
+        db::Pool::Postgres(pool) => {
+            let pool = pool.clone();
+            Monitor::new().register(move |_restarts| {
+                let storage = PostgresStorage::<JobTask>::new(&pool)
+                    .with_config(q.postgres())
+                    .poll_with_interval(q.poll);
+                WorkerBuilder::new(worker_name("jobs"))
+                    .backend(storage)
+                    .data(s.clone())
+                    .concurrency(count.max(1))
+                    .build(run_task)
+            })
+        }
+    };
     monitor
         .run_with_signal(async move {
             shutdown.await;

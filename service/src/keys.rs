@@ -8,7 +8,7 @@ use ring::rand::SecureRandom;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::Db;
+use crate::db::{Db, with_pool};
 use crate::error::{Result, ServiceError};
 
 /// What a key may do.
@@ -143,8 +143,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub async fn create(db: &Db, name: &str, scope: Scope) -> Result<NewKey> {
     let (id, token) = random_token()?;
     let now = crate::db::now_ms();
-    let inserted = sqlx::query(
-        "INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?)
+    let inserted = with_pool!(db, |p| sqlx::query(
+        "INSERT INTO api_keys (id, name, scope, hash, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(&id)
@@ -152,9 +152,10 @@ pub async fn create(db: &Db, name: &str, scope: Scope) -> Result<NewKey> {
     .bind(scope.as_str())
     .bind(token_hash(&token))
     .bind(now)
-    .execute(db.pool())
-    .await?;
-    if inserted.rows_affected() == 0 {
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if inserted == 0 {
         return Err(ServiceError::KeyNameTaken(name.to_string()));
     }
     db.audit(
@@ -179,11 +180,12 @@ pub async fn create(db: &Db, name: &str, scope: Scope) -> Result<NewKey> {
 
 /// Every key, newest first.
 pub async fn list(db: &Db) -> Result<Vec<KeyInfo>> {
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<(String, String, String, i64, Option<i64>)> = with_pool!(db, |p| {
+        sqlx::query_as(
         "SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at DESC, id",
     )
-    .fetch_all(db.pool())
-    .await?;
+    .fetch_all(p).await
+    })?;
     rows.into_iter()
         .map(|(id, name, scope, created, revoked)| {
             Ok(KeyInfo {
@@ -201,15 +203,16 @@ pub async fn list(db: &Db) -> Result<Vec<KeyInfo>> {
 /// Revokes the key with this id or name. Revoking twice is not an error.
 pub async fn revoke(db: &Db, id_or_name: &str) -> Result<KeyInfo> {
     let now = crate::db::now_ms();
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? OR name = ?",
+    let done = with_pool!(db, |p| sqlx::query(
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 OR name = $3",
     )
     .bind(now)
     .bind(id_or_name)
     .bind(id_or_name)
-    .execute(db.pool())
-    .await?;
-    if done.rows_affected() == 0 {
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if done == 0 {
         return Err(ServiceError::NoSuchKey(id_or_name.to_string()));
     }
     db.audit("cli", "key.revoke", id_or_name, &serde_json::json!({}))
@@ -226,11 +229,12 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Caller>> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT id, scope FROM api_keys WHERE hash = ? AND revoked_at IS NULL")
-            .bind(token_hash(token))
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(String, String)> = with_pool!(db, |p| sqlx::query_as(
+        "SELECT id, scope FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
+    )
+    .bind(token_hash(token))
+    .fetch_optional(p)
+    .await)?;
     match row {
         Some((key_id, scope)) => Ok(Some(Caller {
             key_id,

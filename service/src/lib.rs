@@ -2,7 +2,8 @@
 //!
 //! Every handler is a thin call into the libraries the CLI uses: `POST /v1/verify` calls
 //! `verity_detect::verify` as `verity verify` does, `POST /v1/sign` the stamping core as
-//! `verity sign` does. Around them: a persistent job queue (apalis on SQLite) with leases and
+//! `verity sign` does. Around them: a persistent job queue (apalis on SQLite, or on Postgres shared
+//! by many replicas) with leases and
 //! bounded attempts, Standard Webhooks, API keys stored hashed, the C2PA Soft Binding
 //! Resolution API over the service's manifest store, health, metrics, and an OpenAPI 3.1
 //! document generated from the handlers.
@@ -28,6 +29,7 @@ pub mod review;
 pub mod routes;
 pub mod source;
 pub mod state;
+pub mod storage;
 pub mod upload;
 pub mod verify;
 pub mod webhooks;
@@ -148,18 +150,12 @@ pub async fn run(
     };
     let mut tasks = tokio::task::JoinSet::new();
     if config.workers > 0 {
-        let pool = state.db().pool().clone();
         tasks.spawn(jobs::run_workers(
             state.clone(),
-            pool.clone(),
             config.workers,
             stopped(rx.clone()),
         ));
-        tasks.spawn(webhooks::run_deliveries(
-            state.clone(),
-            pool,
-            stopped(rx.clone()),
-        ));
+        tasks.spawn(webhooks::run_deliveries(state.clone(), stopped(rx.clone())));
     }
     if config.worker_only {
         tracing::info!(workers = config.workers, "running workers only");
@@ -187,6 +183,6 @@ pub async fn run(
             Ok(Ok(())) => {}
         }
     }
-    state.db().pool().close().await;
+    state.db().close().await;
     Ok(())
 }

@@ -8,7 +8,7 @@
 use sha2::{Digest, Sha256};
 use verity_provenance::repository::{ManifestStore, Record, RecordInfo};
 
-use crate::db::Db;
+use crate::db::{Db, with_pool};
 use crate::error::Result;
 
 /// The manifest table.
@@ -69,9 +69,9 @@ impl SqlManifests {
         let stored_at = i64::try_from(info.stored_at)
             .unwrap_or(0)
             .saturating_mul(1000);
-        sqlx::query(
+        with_pool!(self.db, |p| sqlx::query(
             "INSERT INTO manifests (manifest_id, alg, value, title, file_name, stored_at, manifest)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (alg, value) DO UPDATE SET manifest_id = excluded.manifest_id,
                 title = excluded.title, file_name = excluded.file_name,
                 stored_at = excluded.stored_at, manifest = excluded.manifest",
@@ -83,32 +83,33 @@ impl SqlManifests {
         .bind(&info.file_name)
         .bind(stored_at)
         .bind(manifest)
-        .execute(self.db.pool())
-        .await?;
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(id)
     }
 
     /// The manifest stored under this soft binding, and its id.
     pub async fn by_binding(&self, alg: &str, value: &str) -> Result<Option<(String, Record)>> {
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = with_pool!(self.db, |p| sqlx::query_as(
             "SELECT manifest_id, alg, value, title, file_name, stored_at, manifest
-             FROM manifests WHERE alg = ? AND value = ?",
+             FROM manifests WHERE alg = $1 AND value = $2",
         )
         .bind(alg)
         .bind(value)
-        .fetch_optional(self.db.pool())
-        .await?;
+        .fetch_optional(p)
+        .await)?;
         Ok(row.map(Row::into_record))
     }
 
     pub async fn by_id(&self, id: &str) -> Result<Option<Record>> {
-        let row: Option<Row> = sqlx::query_as(
+        let row: Option<Row> = with_pool!(self.db, |p| sqlx::query_as(
             "SELECT manifest_id, alg, value, title, file_name, stored_at, manifest
-             FROM manifests WHERE manifest_id = ?",
+             FROM manifests WHERE manifest_id = $1",
         )
         .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?;
+        .fetch_optional(p)
+        .await)?;
         Ok(row.map(|r| r.into_record().1))
     }
 

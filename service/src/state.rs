@@ -11,6 +11,7 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::manifests::SqlManifests;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone, Debug)]
@@ -22,6 +23,7 @@ pub struct AppState {
 struct Inner {
     config: ServiceConfig,
     db: Db,
+    storage: Storage,
     home: Home,
     verify: Arc<VerifyOptions>,
     manifests: Arc<SqlManifests>,
@@ -35,13 +37,18 @@ struct Inner {
 impl AppState {
     /// Opens the database (migrating it) and resolves what verification needs, once.
     pub async fn open(config: ServiceConfig) -> Result<AppState> {
-        let db = Db::open(&config.db_path()).await?;
+        let db = Db::connect(&config.db_target()?).await?;
+        tracing::info!(database = %db.location(), "database open");
+        if let Some(s) = &config.storage {
+            tracing::info!(storage = %crate::db::redact_url(s), "object store");
+        }
         Self::with_db(config, db)
     }
 
     /// The state over an open database.
     pub fn with_db(config: ServiceConfig, db: Db) -> Result<AppState> {
         let home = Home::new(config.home.clone());
+        let storage = config.open_storage()?;
         // The manifest store answers blocking callers (stamping, verification) on this runtime.
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             crate::error::ServiceError::Queue(
@@ -69,6 +76,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 config,
                 db,
+                storage,
                 home,
                 verify: Arc::new(verify),
                 manifests,
@@ -86,6 +94,11 @@ impl AppState {
 
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// The object store: queued uploads and kept review videos.
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
     }
 
     pub fn home(&self) -> &Home {

@@ -16,7 +16,7 @@ use base64::Engine;
 use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{self, Db};
+use crate::db::{self, Db, Tx, with_pool, with_tx};
 use crate::error::{Result, ServiceError};
 use crate::jobs::Status;
 use crate::net;
@@ -65,13 +65,16 @@ pub async fn add_endpoint(dbh: &Db, url: &str) -> Result<NewEndpoint> {
     );
     let id = format!("ep_{}", crate::keys::hex(&id));
     let now = db::now_ms();
-    sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&id)
-        .bind(url)
-        .bind(&secret)
-        .bind(now)
-        .execute(dbh.pool())
-        .await?;
+    with_pool!(dbh, |p| sqlx::query(
+        "INSERT INTO webhook_endpoints (id, url, secret, created_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(&id)
+    .bind(url)
+    .bind(&secret)
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|_| ()))?;
     dbh.audit(
         "cli",
         "webhook.endpoint.add",
@@ -91,12 +94,12 @@ pub async fn add_endpoint(dbh: &Db, url: &str) -> Result<NewEndpoint> {
 
 /// Whether `url` is a registered, enabled endpoint.
 pub async fn is_endpoint(dbh: &Db, url: &str) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM webhook_endpoints WHERE url = ? AND disabled_at IS NULL",
+    let n: i64 = with_pool!(dbh, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_endpoints WHERE url = $1 AND disabled_at IS NULL",
     )
     .bind(url)
-    .fetch_one(dbh.pool())
-    .await?;
+    .fetch_one(p)
+    .await)?;
     Ok(n > 0)
 }
 
@@ -115,13 +118,7 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String
 }
 
 /// Queues the webhook for a job that just finished, inside the transaction that finished it.
-pub async fn enqueue(
-    tx: &mut sqlx::SqliteConnection,
-    job_id: &str,
-    url: &str,
-    status: Status,
-    now: i64,
-) -> Result<()> {
+pub async fn enqueue(tx: &mut Tx, job_id: &str, url: &str, status: Status, now: i64) -> Result<()> {
     let mut r = [0u8; 8];
     let _ = ring::rand::SystemRandom::new().fill(&mut r);
     let id = format!("msg_{:012x}{}", now, crate::keys::hex(&r));
@@ -131,9 +128,9 @@ pub async fn enqueue(
         "data": {"job_id": job_id, "status": status.as_str()},
     })
     .to_string();
-    sqlx::query(
+    with_tx!(&mut *tx, |c| sqlx::query(
         "INSERT INTO webhook_deliveries (id, job_id, url, event, body, next_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(job_id)
@@ -142,16 +139,13 @@ pub async fn enqueue(
     .bind(&body)
     .bind(now)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|_| ()))?;
     push(tx, &id, None).await
 }
 
-async fn push(
-    tx: &mut sqlx::SqliteConnection,
-    delivery_id: &str,
-    after: Option<Duration>,
-) -> Result<()> {
+async fn push(tx: &mut Tx, delivery_id: &str, after: Option<Duration>) -> Result<()> {
     let payload = serde_json::to_vec(&DeliveryTask {
         delivery_id: delivery_id.to_string(),
     })
@@ -160,9 +154,7 @@ async fn push(
     if let Some(d) = after {
         b = b.run_after(d);
     }
-    apalis_sqlite::queries::push_tasks(tx, QUEUE, &[b.build()])
-        .await
-        .map_err(|e| ServiceError::Queue(e.to_string()))
+    crate::jobs::push_task(tx, QUEUE, b.build()).await
 }
 
 /// Runs one delivery attempt.
@@ -187,14 +179,15 @@ async fn attempt(s: &AppState, id: &str) -> Result<()> {
         delivered_at: Option<i64>,
         secret: Option<String>,
     }
-    let row: Option<Pending> = sqlx::query_as(
+    let row: Option<Pending> = with_pool!(s.db(), |p| sqlx::query_as(
         "SELECT d.url, d.body, d.job_id, d.attempts, d.delivered_at, e.secret
-         FROM webhook_deliveries d LEFT JOIN webhook_endpoints e ON e.url = d.url AND e.disabled_at IS NULL
-         WHERE d.id = ?",
+         FROM webhook_deliveries d
+         LEFT JOIN webhook_endpoints e ON e.url = d.url AND e.disabled_at IS NULL
+         WHERE d.id = $1",
     )
     .bind(id)
-    .fetch_optional(s.db().pool())
-    .await?;
+    .fetch_optional(p)
+    .await)?;
     let Some(Pending {
         url,
         body,
@@ -209,8 +202,25 @@ async fn attempt(s: &AppState, id: &str) -> Result<()> {
     if delivered_at.is_some() {
         return Ok(());
     }
-    let settings = &s.config().webhooks;
+    // Take attempt n before making it: whichever replica runs this task, each attempt is made
+    // once. A run that finds the attempt taken (a task run twice: a replica thought dead that
+    // was only slow) leaves it to the one that took it.
     let n = attempts + 1;
+    let taken = with_pool!(s.db(), |p| sqlx::query(
+        "UPDATE webhook_deliveries SET attempts = $1
+         WHERE id = $2 AND attempts = $3 AND delivered_at IS NULL"
+    )
+    .bind(n)
+    .bind(id)
+    .bind(attempts)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if taken == 0 {
+        tracing::debug!(delivery = %id, attempt = n, "attempt already taken by another run");
+        return Ok(());
+    }
+    let settings = &s.config().webhooks;
     let now = db::now_ms();
     let result = match secret {
         None => Err((
@@ -231,28 +241,35 @@ async fn attempt(s: &AppState, id: &str) -> Result<()> {
             state: label.into(),
         })
         .inc();
-    let mut tx = s.db().pool().begin().await?;
+    let mut tx = s.db().begin().await?;
     let (status, error) = match &result {
         Ok(code) => (Some(i64::from(*code)), None),
         Err((code, e, _)) => (code.map(i64::from), Some(e.clone())),
     };
-    sqlx::query("INSERT OR IGNORE INTO webhook_attempts (delivery_id, attempt, at, status, error) VALUES (?, ?, ?, ?, ?)")
-        .bind(id)
-        .bind(n)
-        .bind(now)
-        .bind(status)
-        .bind(&error)
-        .execute(&mut *tx)
-        .await?;
+    with_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, at, status, error)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+    )
+    .bind(id)
+    .bind(n)
+    .bind(now)
+    .bind(status)
+    .bind(&error)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
     match result {
         Ok(_) => {
-            sqlx::query("UPDATE webhook_deliveries SET attempts = ?, delivered_at = ?, next_at = NULL, last_status = ?, last_error = NULL WHERE id = ?")
-                .bind(n)
-                .bind(now)
-                .bind(status)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            with_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE webhook_deliveries SET delivered_at = $1, next_at = NULL,
+                    last_status = $2, last_error = NULL WHERE id = $3"
+            )
+            .bind(now)
+            .bind(status)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|_| ()))?;
         }
         Err((_, e, retry_after)) => {
             let delay = settings
@@ -263,24 +280,30 @@ async fn attempt(s: &AppState, id: &str) -> Result<()> {
                 Some(d) => {
                     let d = jitter(d).max(retry_after.unwrap_or_default());
                     let next = now + i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
-                    sqlx::query("UPDATE webhook_deliveries SET attempts = ?, next_at = ?, last_status = ?, last_error = ? WHERE id = ?")
-                        .bind(n)
-                        .bind(next)
-                        .bind(status)
-                        .bind(&e)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    with_tx!(&mut tx, |c| sqlx::query(
+                        "UPDATE webhook_deliveries SET next_at = $1, last_status = $2,
+                            last_error = $3 WHERE id = $4"
+                    )
+                    .bind(next)
+                    .bind(status)
+                    .bind(&e)
+                    .bind(id)
+                    .execute(c)
+                    .await
+                    .map(|_| ()))?;
                     push(&mut tx, id, Some(d)).await?;
                 }
                 None => {
-                    sqlx::query("UPDATE webhook_deliveries SET attempts = ?, next_at = NULL, last_status = ?, last_error = ? WHERE id = ?")
-                        .bind(n)
-                        .bind(status)
-                        .bind(&e)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    with_tx!(&mut tx, |c| sqlx::query(
+                        "UPDATE webhook_deliveries SET next_at = NULL, last_status = $1,
+                            last_error = $2 WHERE id = $3"
+                    )
+                    .bind(status)
+                    .bind(&e)
+                    .bind(id)
+                    .execute(c)
+                    .await
+                    .map(|_| ()))?;
                     tracing::warn!(delivery = %id, job = %job_id, "webhook given up after {n} attempts");
                 }
             }
@@ -367,13 +390,13 @@ pub async fn for_job(dbh: &Db, job_id: &str) -> Result<Vec<Delivery>> {
         last_status: Option<i64>,
         last_error: Option<String>,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = with_pool!(dbh, |p| sqlx::query_as(
         "SELECT id, url, event, attempts, delivered_at, next_at, last_status, last_error
-             FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at",
+             FROM webhook_deliveries WHERE job_id = $1 ORDER BY created_at",
     )
     .bind(job_id)
-    .fetch_all(dbh.pool())
-    .await?;
+    .fetch_all(p)
+    .await)?;
     Ok(rows
         .into_iter()
         .map(|r| Delivery {
@@ -392,25 +415,39 @@ pub async fn for_job(dbh: &Db, job_id: &str) -> Result<Vec<Delivery>> {
 /// Runs webhook deliveries in this process until `shutdown` resolves.
 pub async fn run_deliveries(
     s: AppState,
-    pool: apalis_sqlite::SqlitePool,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let config = crate::jobs::queue_config(&s.config().jobs, QUEUE, 4);
-    let poll = s.config().jobs.poll_interval;
-    let monitor = Monitor::new().register(move |_| {
-        let storage = apalis_sqlite::SqliteStorage::<DeliveryTask>::new(&pool)
-            .with_config(config.clone())
-            .poll_with_interval(poll);
-        WorkerBuilder::new(format!(
-            "verity-webhooks-{}-{}",
-            std::process::id(),
-            db::now_ms()
-        ))
-        .backend(storage)
-        .data(s.clone())
-        .concurrency(4)
-        .build(deliver)
-    });
+    const AT_ONCE: usize = 4;
+    let q = crate::jobs::QueueSettings::new(&s.config().jobs, QUEUE, AT_ONCE);
+    let db = s.db().clone();
+    let monitor = match db.pool() {
+        db::Pool::Sqlite(pool) => {
+            let pool = pool.clone();
+            Monitor::new().register(move |_| {
+                let storage = apalis_sqlite::SqliteStorage::<DeliveryTask>::new(&pool)
+                    .with_config(q.sqlite())
+                    .poll_with_interval(q.poll);
+                WorkerBuilder::new(crate::jobs::worker_name("webhooks"))
+                    .backend(storage)
+                    .data(s.clone())
+                    .concurrency(AT_ONCE)
+                    .build(deliver)
+            })
+        }
+        db::Pool::Postgres(pool) => {
+            let pool = pool.clone();
+            Monitor::new().register(move |_| {
+                let storage = apalis_postgres::PostgresStorage::<DeliveryTask>::new(&pool)
+                    .with_config(q.postgres())
+                    .poll_with_interval(q.poll);
+                WorkerBuilder::new(crate::jobs::worker_name("webhooks"))
+                    .backend(storage)
+                    .data(s.clone())
+                    .concurrency(AT_ONCE)
+                    .build(deliver)
+            })
+        }
+    };
     monitor
         .run_with_signal(async move {
             shutdown.await;

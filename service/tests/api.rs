@@ -112,8 +112,9 @@ async fn keys_are_checked_scoped_and_revocable() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.json(get("/v1/jobs", Some(&verifier))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    // The database (key hashes, webhook secrets) is the owner's alone.
-    {
+    // The database (key hashes, webhook secrets) is the owner's alone (a SQLite file here; a
+    // Postgres server's files are its own).
+    if !app.state.db().is_postgres() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(app.state.config().db_path())
             .unwrap()
@@ -122,16 +123,20 @@ async fn keys_are_checked_scoped_and_revocable() {
         assert_eq!(mode & 0o777, 0o600);
     }
     // Only the hash is stored; a revoked key is refused.
-    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM api_keys")
-        .fetch_all(app.state.db().pool())
-        .await
-        .unwrap();
+    let stored: Vec<Vec<u8>> = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT hash FROM api_keys"
+    )
+    .fetch_all(p)
+    .await)
+    .unwrap();
     assert!(stored.iter().all(|h| h.len() == 32));
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE hash = ?")
-        .bind(verifier.as_bytes())
-        .fetch_one(app.state.db().pool())
-        .await
-        .unwrap();
+    let n: i64 = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_keys WHERE hash = $1"
+    )
+    .bind(verifier.as_bytes())
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(n, 0);
     keys::revoke(app.state.db(), "verifier").await.unwrap();
     let (s, v) = app
@@ -143,19 +148,22 @@ async fn keys_are_checked_scoped_and_revocable() {
         "{v}"
     );
     // Key operations are in the audit log, and the log refuses edits.
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit ORDER BY seq")
-        .fetch_all(app.state.db().pool())
-        .await
-        .unwrap();
+    let actions: Vec<String> = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT action FROM audit ORDER BY seq"
+    )
+    .fetch_all(p)
+    .await)
+    .unwrap();
     assert!(
         actions.contains(&"key.create".to_string()) && actions.contains(&"key.revoke".to_string()),
         "{actions:?}"
     );
     assert!(
-        sqlx::query("DELETE FROM audit")
-            .execute(app.state.db().pool())
+        verity_service::with_pool!(app.state.db(), |p| sqlx::query("DELETE FROM audit")
+            .execute(p)
             .await
-            .is_err()
+            .map(|r| r.rows_affected()))
+        .is_err()
     );
 }
 
@@ -396,10 +404,16 @@ async fn jobs_run_once_with_idempotency_paging_and_cancel() {
         .unwrap();
     let (s, _, _) = app.send(req).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let uploads = std::fs::read_dir(app.state.config().uploads_dir())
-        .unwrap()
-        .count();
-    assert_eq!(uploads, 1, "only the first job's upload is left");
+    assert_eq!(
+        app.stored_uploads(),
+        1,
+        "only the first job's upload is left"
+    );
+    assert_eq!(
+        app.scratch_files(),
+        0,
+        "the replica keeps no copy of a queued upload"
+    );
     // Workers run the first job to a result; the cancelled one stays cancelled.
     let stop = app.workers();
     let done = app.wait_job(&token, &id).await;
@@ -411,18 +425,15 @@ async fn jobs_run_once_with_idempotency_paging_and_cancel() {
     assert_eq!(cancelled["status"], "cancelled");
     drop(stop);
     // One result, one attempt recorded; the upload is gone.
-    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_attempts WHERE job_id = ?")
-        .bind(&id)
-        .fetch_one(app.state.db().pool())
-        .await
-        .unwrap();
+    let attempts: i64 = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM job_attempts WHERE job_id = $1"
+    )
+    .bind(&id)
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(attempts, 1);
-    assert_eq!(
-        std::fs::read_dir(app.state.config().uploads_dir())
-            .unwrap()
-            .count(),
-        0
-    );
+    assert_eq!((app.stored_uploads(), app.scratch_files()), (0, 0));
     // Listing: newest first, paged, filtered.
     let (s, page) = app.json(get("/v1/jobs?limit=1", Some(&token))).await;
     assert_eq!(s, StatusCode::OK);
@@ -472,12 +483,13 @@ async fn jobs_run_once_with_idempotency_paging_and_cancel() {
     let (s, _) = app.json(get(&format!("/v1/jobs/{id}"), Some(&token))).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Every state change is audited.
-    let actions: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM audit WHERE subject = ? ORDER BY seq")
-            .bind(&id)
-            .fetch_all(app.state.db().pool())
-            .await
-            .unwrap();
+    let actions: Vec<String> = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT action FROM audit WHERE subject = $1 ORDER BY seq"
+    )
+    .bind(&id)
+    .fetch_all(p)
+    .await)
+    .unwrap();
     assert_eq!(
         actions,
         ["job.queued", "job.running", "job.succeeded", "job.deleted"]
@@ -500,11 +512,14 @@ async fn a_job_that_keeps_stopping_its_worker_ends_failed_and_a_broken_file_fail
     let id = job["id"].as_str().unwrap().to_string();
     // As if two runs had died mid-verification (the engine re-queues a dead worker's task;
     // the row still says running).
-    sqlx::query("UPDATE verify_jobs SET status = 'running', attempts = 2 WHERE id = ?")
-        .bind(&id)
-        .execute(app.state.db().pool())
-        .await
-        .unwrap();
+    verity_service::with_pool!(app.state.db(), |p| sqlx::query(
+        "UPDATE verify_jobs SET status = 'running', attempts = 2 WHERE id = $1"
+    )
+    .bind(&id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let (_, broken) = app
         .json(multipart(
             "/v1/jobs",
@@ -827,12 +842,13 @@ async fn webhooks_are_signed_retried_and_logged() {
         ep_secret = placeholder.secret.clone();
         receiver(ep_secret.clone(), 1).await
     };
-    sqlx::query(
-        "UPDATE webhook_endpoints SET url = ? WHERE url = 'http://127.0.0.1:1/placeholder'",
+    verity_service::with_pool!(app.state.db(), |p| sqlx::query(
+        "UPDATE webhook_endpoints SET url = $1 WHERE url = 'http://127.0.0.1:1/placeholder'",
     )
     .bind(&url)
-    .execute(app.state.db().pool())
+    .execute(p)
     .await
+    .map(|r| r.rows_affected()))
     .unwrap();
     let (s, job) = app
         .json(multipart(
@@ -869,10 +885,12 @@ async fn webhooks_are_signed_retried_and_logged() {
     assert_eq!(got[0]["type"], "job.succeeded");
     assert_eq!(got[0]["data"]["job_id"], id.as_str());
     assert_eq!(got[0]["webhook_id"], j["webhooks"][0]["id"]);
-    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
-        .fetch_one(app.state.db().pool())
-        .await
-        .unwrap();
+    let attempts: i64 = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM webhook_attempts"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert_eq!(attempts, 2);
 }
 

@@ -323,10 +323,12 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
     let row = &page.body[page.body.find(r#"data-queue="signed""#).unwrap()..];
     assert!(row.contains(r#"<td class="count">2</td>"#), "{row}");
     let auto: (String, Option<String>) =
-        sqlx::query_as("SELECT status, decision FROM review_items WHERE queue = 'quiet'")
-            .fetch_one(app.state.db().pool())
-            .await
-            .unwrap();
+        verity_service::with_pool!(app.state.db(), |p| sqlx::query_as(
+            "SELECT status, decision FROM review_items WHERE queue = 'quiet'"
+        )
+        .fetch_one(p)
+        .await)
+        .unwrap();
     assert_eq!(auto, ("closed".into(), Some("auto-closed".into())));
     // Claims: each reviewer gets their own item; asking again gives the same one back; a
     // third finds nothing to claim while both claims run.
@@ -385,11 +387,13 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
     assert_eq!(v.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(v.len, 100);
     // Kept under a name of the service's choosing, served with its type and no sniffing.
-    let kept: String = sqlx::query_scalar("SELECT video_path FROM review_items WHERE id = ?")
-        .bind(a.trim_start_matches("/review/items/"))
-        .fetch_one(app.state.db().pool())
-        .await
-        .unwrap();
+    let kept: String = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
+        "SELECT video_path FROM review_items WHERE id = $1"
+    )
+    .bind(a.trim_start_matches("/review/items/"))
+    .fetch_one(p)
+    .await)
+    .unwrap();
     assert!(kept.ends_with("/video.mp4"), "{kept}");
     let (_, headers, _) = app
         .send(
@@ -490,10 +494,13 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
         .post("/review/queues/escalated/start", &[("csrf", &admin_csrf)])
         .await;
     assert_eq!(p.location.as_deref(), Some("/review?empty=escalated"));
-    sqlx::query("UPDATE review_items SET claim_until = 0 WHERE queue = 'escalated'")
-        .execute(app.state.db().pool())
-        .await
-        .unwrap();
+    verity_service::with_pool!(app.state.db(), |p| sqlx::query(
+        "UPDATE review_items SET claim_until = 0 WHERE queue = 'escalated'"
+    )
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
     let p = admin
         .post("/review/queues/escalated/start", &[("csrf", &admin_csrf)])
         .await;
@@ -576,16 +583,15 @@ async fn whatever_a_report_holds_is_shown_as_text() {
                        "segments": [{"start_s": 0.0, "end_s": 2.0, "score": 0.9}],
                        "operating_point": {"threshold": 0.8}}
     });
-    sqlx::query(
+    verity_service::with_pool!(app.state.db(), |p| sqlx::query(
         "INSERT INTO review_items (id, job_id, queue, status, file_name, verdict, report, created_at,
             claimed_by, claim_until)
-         VALUES ('item_x', 'job_x', 'signed', 'open', ?, 'tampered', ?, 0, 'reviewer:ann', ?)",
+         VALUES ('item_x', 'job_x', 'signed', 'open', $1, 'tampered', $2, 0, 'reviewer:ann', $3)",
     )
     .bind(format!("{hostile}.mp4"))
     .bind(report.to_string())
     .bind(i64::MAX)
-    .execute(app.state.db().pool())
-    .await
+    .execute(p).await.map(|r| r.rows_affected()))
     .unwrap();
     let mut ann = Browser::new(&app);
     ann.sign_in("ann", PASSWORD).await;

@@ -16,6 +16,23 @@ pub struct ServeArgs {
     #[arg(long, env = "VERITY_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// The database instead of DATA/service.db: postgres://USER@HOST:PORT/DB, which several
+    /// replicas share (the password from PGPASSWORD or ~/.pgpass, not the command line), or a
+    /// SQLite file.
+    #[arg(
+        long,
+        env = "VERITY_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+
+    /// The object store for queued uploads and review videos, which replicas share, instead of
+    /// DATA/store: s3://BUCKET/PREFIX, gs://…, az://… or file:///SHARED/PATH. Credentials,
+    /// region and endpoint come from the AWS_*, GOOGLE_* and AZURE_* environment.
+    #[arg(long, env = "VERITY_STORAGE", value_name = "URL")]
+    pub storage: Option<String>,
+
     /// A TOML file of settings (limits, job leases, webhook retries); flags override it.
     #[arg(long, env = "VERITY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -116,6 +133,15 @@ pub struct ServeDbArgs {
     /// The service's folder [default: HOME/service].
     #[arg(long, env = "VERITY_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
+
+    /// The database instead of DATA/service.db: postgres://… or a SQLite file.
+    #[arg(
+        long,
+        env = "VERITY_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -19,7 +19,7 @@ pub fn run(args: &ServeArgs, home: &Home) -> anyhow::Result<u8> {
         Some(ServeCommand::Keys(k)) => runtime.block_on(keys_command(k, home)),
         Some(ServeCommand::Reviewers(r)) => runtime.block_on(reviewers_command(r, home)),
         Some(ServeCommand::Webhooks(ServeWebhooksCommand::Add(a))) => runtime.block_on(async {
-            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let db = open_db(&a.db, home).await?;
             let made = verity_service::webhooks::add_endpoint(&db, &a.url).await?;
             if a.db.json {
                 output::json(
@@ -61,6 +61,24 @@ fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
     if let Some(d) = &args.data {
         c.data = d.clone();
     }
+    if let Some(d) = &args.database {
+        c.database = Some(d.clone());
+    }
+    if let Some(st) = &args.storage {
+        c.storage = Some(st.clone());
+    }
+    // The object store's settings, by the names the object_store crate reads (AWS_REGION,
+    // AWS_ENDPOINT, GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME, …), lowercased.
+    c.storage_options = verity_service::config::StorageOptions(
+        std::env::vars()
+            .filter(|(k, _)| {
+                ["AWS_", "GOOGLE_", "AZURE_"]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    );
     if let Some(w) = args.workers {
         c.workers = w;
     }
@@ -72,18 +90,20 @@ fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
     Ok(c)
 }
 
-fn data_dir(db: &ServeDbArgs, home: &Home) -> ServiceConfig {
+/// The service's database, as `verity serve` with these flags would open it (migrated).
+async fn open_db(db: &ServeDbArgs, home: &Home) -> anyhow::Result<verity_service::Db> {
     let mut c = ServiceConfig::new(home.root().to_path_buf());
     if let Some(d) = &db.data {
         c.data = d.clone();
     }
-    c
+    c.database = db.database.clone();
+    Ok(verity_service::Db::connect(&c.db_target()?).await?)
 }
 
 async fn keys_command(cmd: &ServeKeysCommand, home: &Home) -> anyhow::Result<u8> {
     match cmd {
         ServeKeysCommand::Create(a) => {
-            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let db = open_db(&a.db, home).await?;
             let made = keys::create(&db, &a.name, a.scope.parse()?).await?;
             if a.db.json {
                 output::json(&serde_json::json!({"key": made.info, "token": made.token}))?;
@@ -97,7 +117,7 @@ async fn keys_command(cmd: &ServeKeysCommand, home: &Home) -> anyhow::Result<u8>
             }
         }
         ServeKeysCommand::List(a) => {
-            let db = verity_service::Db::open(&data_dir(a, home).db_path()).await?;
+            let db = open_db(a, home).await?;
             let list = keys::list(&db).await?;
             if a.json {
                 output::json(&list)?;
@@ -120,7 +140,7 @@ async fn keys_command(cmd: &ServeKeysCommand, home: &Home) -> anyhow::Result<u8>
             }
         }
         ServeKeysCommand::Revoke(a) => {
-            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let db = open_db(&a.db, home).await?;
             let k = keys::revoke(&db, &a.key).await?;
             if a.db.json {
                 output::json(&k)?;
@@ -145,7 +165,7 @@ async fn reviewers_command(cmd: &ServeReviewersCommand, home: &Home) -> anyhow::
             };
             let role = auth::Role::parse(&a.role)
                 .ok_or_else(|| anyhow::anyhow!("unknown role `{}`", a.role))?;
-            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let db = open_db(&a.db, home).await?;
             let r = auth::add_reviewer(&db, &a.name, role, &password).await?;
             if a.db.json {
                 let mut v = serde_json::json!({"reviewer": r});
@@ -162,7 +182,7 @@ async fn reviewers_command(cmd: &ServeReviewersCommand, home: &Home) -> anyhow::
             }
         }
         ServeReviewersCommand::List(a) => {
-            let db = verity_service::Db::open(&data_dir(a, home).db_path()).await?;
+            let db = open_db(a, home).await?;
             let list = auth::list_reviewers(&db).await?;
             if a.json {
                 output::json(&list)?;
@@ -185,7 +205,7 @@ async fn reviewers_command(cmd: &ServeReviewersCommand, home: &Home) -> anyhow::
             }
         }
         ServeReviewersCommand::Disable(a) => {
-            let db = verity_service::Db::open(&data_dir(&a.db, home).db_path()).await?;
+            let db = open_db(&a.db, home).await?;
             let r = auth::disable_reviewer(&db, &a.reviewer).await?;
             if a.db.json {
                 output::json(&r)?;

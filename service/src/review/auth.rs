@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Serialize;
 
-use crate::db::{self, Db};
+use crate::db::{self, Db, with_pool};
 use crate::error::{Result, ServiceError};
 use crate::keys::{self, Scope};
 use crate::state::AppState;
@@ -100,8 +100,9 @@ pub async fn add_reviewer(
     let id = format!("rev_{}", keys::random_secret(8)?);
     let hash = hash_password(password)?;
     let now = db::now_ms();
-    let inserted = sqlx::query(
-        "INSERT INTO reviewers (id, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
+    let inserted = with_pool!(dbh, |p| {
+        sqlx::query(
+        "INSERT INTO reviewers (id, name, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO NOTHING",
     )
     .bind(&id)
@@ -109,9 +110,9 @@ pub async fn add_reviewer(
     .bind(role.as_str())
     .bind(&hash)
     .bind(now)
-    .execute(dbh.pool())
-    .await?;
-    if inserted.rows_affected() == 0 {
+    .execute(p).await.map(|r| r.rows_affected())
+    })?;
+    if inserted == 0 {
         return Err(ServiceError::Review(format!(
             "a reviewer named `{name}` exists already"
         )));
@@ -133,11 +134,12 @@ pub async fn add_reviewer(
 }
 
 pub async fn list_reviewers(dbh: &Db) -> Result<Vec<ReviewerInfo>> {
-    let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT id, name, role, created_at, disabled_at FROM reviewers ORDER BY name",
-    )
-    .fetch_all(dbh.pool())
-    .await?;
+    let rows: Vec<(String, String, String, i64, Option<i64>)> =
+        with_pool!(dbh, |p| sqlx::query_as(
+            "SELECT id, name, role, created_at, disabled_at FROM reviewers ORDER BY name",
+        )
+        .fetch_all(p)
+        .await)?;
     Ok(rows
         .into_iter()
         .map(|(id, name, role, created, disabled)| ReviewerInfo {
@@ -153,21 +155,26 @@ pub async fn list_reviewers(dbh: &Db) -> Result<Vec<ReviewerInfo>> {
 /// Disables a reviewer by name or id, and ends their sessions.
 pub async fn disable_reviewer(dbh: &Db, who: &str) -> Result<ReviewerInfo> {
     let now = db::now_ms();
-    let row: Option<(String, String)> = sqlx::query_as(
-        "UPDATE reviewers SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?2 OR name = ?2
+    let row: Option<(String, String)> =
+        with_pool!(dbh, |p| {
+            sqlx::query_as(
+        "UPDATE reviewers SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2 OR name = $2
          RETURNING id, name",
     )
     .bind(now)
     .bind(who)
-    .fetch_optional(dbh.pool())
-    .await?;
+    .fetch_optional(p).await
+        })?;
     let Some((id, _)) = row else {
         return Err(ServiceError::Review(format!("no reviewer `{who}`")));
     };
-    sqlx::query("DELETE FROM review_sessions WHERE reviewer_id = ?")
-        .bind(&id)
-        .execute(dbh.pool())
-        .await?;
+    with_pool!(dbh, |p| sqlx::query(
+        "DELETE FROM review_sessions WHERE reviewer_id = $1"
+    )
+    .bind(&id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
     dbh.audit("cli", "reviewer.disable", &id, &serde_json::json!({}))
         .await?;
     list_reviewers(dbh)
@@ -207,12 +214,12 @@ fn dummy_hash() -> &'static str {
 /// Checks a reviewer's name and password: one argon2 verification, on a blocking thread,
 /// whether the name exists or not.
 pub async fn check_password(dbh: &Db, name: &str, password: &str) -> Result<Option<Principal>> {
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT id, role, password_hash FROM reviewers WHERE name = ? AND disabled_at IS NULL",
+    let row: Option<(String, String, String)> = with_pool!(dbh, |p| sqlx::query_as(
+        "SELECT id, role, password_hash FROM reviewers WHERE name = $1 AND disabled_at IS NULL",
     )
     .bind(name)
-    .fetch_optional(dbh.pool())
-    .await?;
+    .fetch_optional(p)
+    .await)?;
     let stored = row.as_ref().map(|(_, _, h)| h.clone());
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || {
@@ -250,10 +257,12 @@ pub async fn check_key(dbh: &Db, token: &str) -> Result<Option<Principal>> {
     else {
         return Ok(None);
     };
-    let name: String = sqlx::query_scalar("SELECT name FROM api_keys WHERE id = ?")
-        .bind(&caller.key_id)
-        .fetch_one(dbh.pool())
-        .await?;
+    let name: String = with_pool!(dbh, |p| sqlx::query_scalar(
+        "SELECT name FROM api_keys WHERE id = $1"
+    )
+    .bind(&caller.key_id)
+    .fetch_one(p)
+    .await)?;
     Ok(Some(Principal {
         who: format!("key:{name}"),
         name,
@@ -292,14 +301,17 @@ pub async fn open_session(dbh: &Db, p: &Principal, ttl: std::time::Duration) -> 
     let csrf = keys::random_secret(16)?;
     let now = db::now_ms();
     let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-    sqlx::query("DELETE FROM review_sessions WHERE expires_at < ?")
-        .bind(now)
-        .execute(dbh.pool())
-        .await?;
-    sqlx::query(
+    with_pool!(dbh, |p| sqlx::query(
+        "DELETE FROM review_sessions WHERE expires_at < $1"
+    )
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    with_pool!(dbh, |pool| sqlx::query(
         "INSERT INTO review_sessions (token_hash, who, name, role, reviewer_id, key_id, csrf,
             created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(keys::token_hash(&token))
     .bind(&p.who)
@@ -310,8 +322,9 @@ pub async fn open_session(dbh: &Db, p: &Principal, ttl: std::time::Duration) -> 
     .bind(&csrf)
     .bind(now)
     .bind(until)
-    .execute(dbh.pool())
-    .await?;
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
     dbh.audit(&p.who, "review.sign_in", &p.who, &serde_json::json!({}))
         .await?;
     Ok(token)
@@ -319,18 +332,18 @@ pub async fn open_session(dbh: &Db, p: &Principal, ttl: std::time::Duration) -> 
 
 pub async fn session(dbh: &Db, token: &str) -> Result<Option<Session>> {
     type SessionRow = (String, String, String, Option<String>, String, Option<i64>);
-    let row: Option<SessionRow> = sqlx::query_as(
+    let row: Option<SessionRow> = with_pool!(dbh, |p| sqlx::query_as(
         "SELECT s.who, s.name, s.role, s.reviewer_id, s.csrf, r.blur FROM review_sessions s
          LEFT JOIN reviewers r ON r.id = s.reviewer_id
          LEFT JOIN api_keys k ON k.id = s.key_id
-         WHERE s.token_hash = ? AND s.expires_at > ?
+         WHERE s.token_hash = $1 AND s.expires_at > $2
            AND (s.reviewer_id IS NULL OR r.disabled_at IS NULL)
            AND (s.key_id IS NULL OR k.revoked_at IS NULL)",
     )
     .bind(keys::token_hash(token))
     .bind(db::now_ms())
-    .fetch_optional(dbh.pool())
-    .await?;
+    .fetch_optional(p)
+    .await)?;
     Ok(
         row.map(|(who, name, role, reviewer_id, csrf, blur)| Session {
             who,
@@ -344,19 +357,25 @@ pub async fn session(dbh: &Db, token: &str) -> Result<Option<Session>> {
 }
 
 pub async fn close_session(dbh: &Db, token: &str) -> Result<()> {
-    sqlx::query("DELETE FROM review_sessions WHERE token_hash = ?")
-        .bind(keys::token_hash(token))
-        .execute(dbh.pool())
-        .await?;
+    with_pool!(dbh, |p| sqlx::query(
+        "DELETE FROM review_sessions WHERE token_hash = $1"
+    )
+    .bind(keys::token_hash(token))
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn set_blur(dbh: &Db, reviewer_id: &str, blur: bool) -> Result<()> {
-    sqlx::query("UPDATE reviewers SET blur = ? WHERE id = ?")
-        .bind(i64::from(blur))
-        .bind(reviewer_id)
-        .execute(dbh.pool())
-        .await?;
+    with_pool!(dbh, |p| sqlx::query(
+        "UPDATE reviewers SET blur = $1 WHERE id = $2"
+    )
+    .bind(i64::from(blur))
+    .bind(reviewer_id)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -31,7 +31,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use tower::ServiceExt;
 
 use crate::config::ESCALATED_QUEUE;
 use crate::extract::Query;
@@ -390,7 +389,7 @@ async fn video(
     req: Request,
 ) -> PageResult {
     let it = visible(&s, &me, &id).await?;
-    let Some(path) = it.video.filter(|p| p.starts_with(s.config().review_dir())) else {
+    let Some(key) = it.video.filter(|k| k.starts_with("review/")) else {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
             "this item's video is not kept",
@@ -399,17 +398,56 @@ async fn video(
     };
     // The type comes from the kept name (`video.<known container>`), never from the client,
     // and the browser is told not to guess another or run anything it finds.
-    let kind: mime::Mime = store::video_type(&path)
-        .parse()
-        .unwrap_or(mime::APPLICATION_OCTET_STREAM);
-    let served = match tower_http::services::ServeFile::new_with_mime(&path, &kind)
-        .oneshot(req)
-        .await
-    {
-        Ok(r) => r,
-        Err(never) => match never {},
+    let kind = store::video_type(std::path::Path::new(&key));
+    let wanted = match req.headers().get(header::RANGE) {
+        None => Ok(None),
+        Some(v) => v.to_str().ok().and_then(parse_range).map(Some).ok_or(()),
     };
-    let mut r = served.map(axum::body::Body::new);
+    let Ok(wanted) = wanted else {
+        return Ok(StatusCode::RANGE_NOT_SATISFIABLE.into_response());
+    };
+    // The size first, to resolve an open or suffix range against it.
+    let size = s.storage().size(&key).await.map_err(|e| {
+        tracing::warn!(key = %key, error = %crate::error_chain(&e), "a kept video could not be read");
+        PageError::new(StatusCode::NOT_FOUND, "this item's video could not be read", Some(&me))
+    })?;
+    let range = match wanted.map(|w| w.resolve(size)) {
+        None => None,
+        Some(Some(r)) => Some(r),
+        Some(None) => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(r);
+        }
+    };
+    let (stream, _, served) = s
+        .storage()
+        .get_range(&key, Some(range.clone().unwrap_or(0..size)))
+        .await
+        .map_err(|e| {
+            tracing::warn!(key = %key, error = %crate::error_chain(&e), "a kept video could not be read");
+            PageError::new(StatusCode::NOT_FOUND, "this item's video could not be read", Some(&me))
+        })?;
+    let mut r = axum::body::Body::from_stream(stream).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&(served.end - served.start).to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if range.is_some() {
+        *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let cr = format!(
+            "bytes {}-{}/{size}",
+            served.start,
+            served.end.saturating_sub(1)
+        );
+        if let Ok(v) = HeaderValue::from_str(&cr) {
+            r.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -421,6 +459,50 @@ async fn video(
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     Ok(r)
+}
+
+/// One byte range as a `Range` header asks it (`bytes=a-b`, `bytes=a-` or `bytes=-n`); a list
+/// of ranges, or anything else, is `None` (refused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ByteRange {
+    From(u64, Option<u64>),
+    Last(u64),
+}
+
+fn parse_range(v: &str) -> Option<ByteRange> {
+    let spec = v.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        return b.parse().ok().filter(|&n| n > 0).map(ByteRange::Last);
+    }
+    let start = a.parse().ok()?;
+    let end = if b.is_empty() {
+        None
+    } else {
+        Some(b.parse().ok()?)
+    };
+    if end.is_some_and(|e| e < start) {
+        return None;
+    }
+    Some(ByteRange::From(start, end))
+}
+
+impl ByteRange {
+    /// The half-open range it names in an object of `size` bytes; `None` when it is past the end.
+    fn resolve(self, size: u64) -> Option<std::ops::Range<u64>> {
+        match self {
+            ByteRange::From(start, _) if start >= size => None,
+            ByteRange::From(start, end) => {
+                Some(start..end.map_or(size, |e| e.saturating_add(1).min(size)))
+            }
+            ByteRange::Last(_) if size == 0 => None,
+            ByteRange::Last(n) => Some(size.saturating_sub(n)..size),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -466,8 +548,10 @@ async fn decide(
             .await;
         }
         store::Decided::Closed { video } => {
-            if let Some(v) = video {
-                remove_kept_video(&v, &s.config().review_dir());
+            if let Some(key) = video.filter(|k| k.starts_with("review/")) {
+                if let Err(e) = s.storage().delete(&key).await {
+                    tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not remove a decided item's video");
+                }
             }
         }
         store::Decided::Escalated => {}
@@ -476,17 +560,6 @@ async fn decide(
         claim_and_go(&s, &me, &it.queue).await
     } else {
         Ok(Redirect::to("/review?done=1").into_response())
-    }
-}
-
-/// Removes a decided item's video folder (only ever a folder directly under the review root).
-fn remove_kept_video(file: &std::path::Path, root: &std::path::Path) {
-    if let Some(dir) = file.parent().filter(|d| d.parent() == Some(root)) {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %dir.display(), error = %e, "could not remove a decided item's video");
-            }
-        }
     }
 }
 
@@ -657,6 +730,32 @@ fn csv(rows: &[store::Decision]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_ranges_resolve_or_are_refused() {
+        assert_eq!(
+            parse_range("bytes=0-99"),
+            Some(ByteRange::From(0, Some(99)))
+        );
+        assert_eq!(parse_range("bytes=100-"), Some(ByteRange::From(100, None)));
+        assert_eq!(parse_range("bytes=-500"), Some(ByteRange::Last(500)));
+        for bad in [
+            "bytes=5-1",
+            "bytes=0-1,4-5",
+            "items=0-1",
+            "bytes=x-",
+            "bytes=-0",
+            "bytes=-",
+        ] {
+            assert_eq!(parse_range(bad), None, "{bad}");
+        }
+        assert_eq!(ByteRange::From(0, Some(99)).resolve(50), Some(0..50));
+        assert_eq!(ByteRange::From(10, None).resolve(50), Some(10..50));
+        assert_eq!(ByteRange::From(50, None).resolve(50), None);
+        assert_eq!(ByteRange::Last(500).resolve(50), Some(0..50));
+        assert_eq!(ByteRange::Last(5).resolve(50), Some(45..50));
+        assert_eq!(ByteRange::Last(5).resolve(0), None);
+    }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {

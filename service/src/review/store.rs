@@ -1,12 +1,12 @@
 //! The review queue's records: items (made when a job ends), claims with a lease, decisions
 //! (append-only), and the audit entries that go with each.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::config::{ESCALATED_QUEUE, ReviewSettings};
-use crate::db::{self, Db};
+use crate::db::{self, Db, Tx, with_pool, with_tx};
 use crate::error::Result;
 use crate::review::policy::{Facts, Routing};
 
@@ -23,7 +23,7 @@ pub struct Item {
     pub verdict: String,
     pub score: Option<f64>,
     pub report: serde_json::Value,
-    pub video: Option<PathBuf>,
+    pub video: Option<String>,
     pub created_at: i64,
     pub claimed_by: Option<String>,
     pub claim_until: Option<i64>,
@@ -68,7 +68,7 @@ fn item_of(r: ItemRow) -> Item {
         verdict: r.7,
         score: r.8,
         report: serde_json::from_str(&r.9).unwrap_or_default(),
-        video: r.10.map(PathBuf::from),
+        video: r.10,
         created_at: r.11,
         claimed_by: r.12,
         claim_until: r.13,
@@ -82,7 +82,7 @@ fn item_of(r: ItemRow) -> Item {
 pub struct Recorded {
     pub item_id: String,
     /// Where the video is to be kept (an open item), or `None` (auto-closed).
-    pub keep_video_at: Option<PathBuf>,
+    pub keep_video_at: Option<String>,
 }
 
 /// The containers a kept video may be served as, by extension, with their media types; any
@@ -110,11 +110,10 @@ pub fn video_type(path: &Path) -> &'static str {
 }
 
 /// Records a finished job's routing in the job's own transaction: an open item (its video to
-/// be kept under `review_dir` as `video.<ext>`, `ext` that of the verified file when it is a
-/// known container) or an item closed automatically, with its audit entry.
+/// be kept in the object store as `review/<item>/video.<ext>`, `ext` that of the verified file
+/// when it is a known container) or an item closed automatically, with its audit entry.
 pub async fn record(
-    tx: &mut sqlx::SqliteConnection,
-    review_dir: &Path,
+    tx: &mut Tx,
     job_id: &str,
     file_name: &str,
     video_ext: Option<&str>,
@@ -132,11 +131,11 @@ pub async fn record(
         .map(str::to_ascii_lowercase)
         .filter(|e| VIDEO_TYPES.iter().any(|(k, _)| k == e))
         .unwrap_or_else(|| "bin".into());
-    let keep = open.then(|| review_dir.join(&id).join(format!("video.{ext}")));
-    sqlx::query(
+    let keep = open.then(|| format!("review/{id}/video.{ext}"));
+    with_tx!(&mut *tx, |c| sqlx::query(
         "INSERT INTO review_items (id, job_id, queue, status, file_name, file_sha256, payload,
             verdict, score, report, video_path, created_at, decision, closed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&id)
     .bind(job_id)
@@ -148,12 +147,13 @@ pub async fn record(
     .bind(&facts.verdict)
     .bind(facts.score)
     .bind(serde_json::to_string(report).unwrap_or_default())
-    .bind(keep.as_ref().map(|p| p.display().to_string()))
+    .bind(&keep)
     .bind(now)
     .bind((!open).then_some("auto-closed"))
     .bind((!open).then_some(now))
-    .execute(&mut *tx)
-    .await?;
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let (action, detail) = match reason {
         None => (
             "review.routed",
@@ -164,24 +164,28 @@ pub async fn record(
             serde_json::json!({"queue": queue, "job": job_id, "verdict": facts.verdict, "score": facts.score, "reason": r}),
         ),
     };
-    sqlx::query("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
-        .bind(now)
-        .bind("policy")
-        .bind(action)
-        .bind(&id)
-        .bind(detail.to_string())
-        .execute(&mut *tx)
-        .await?;
+    with_tx!(&mut *tx, |c| sqlx::query(
+        "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(now)
+    .bind("policy")
+    .bind(action)
+    .bind(&id)
+    .bind(detail.to_string())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     if let Some(r) = reason {
-        sqlx::query(
-            "INSERT INTO review_decisions (item_id, who, action, note, queue, at) VALUES (?, 'policy', 'auto-closed', ?, ?, ?)",
+        with_tx!(&mut *tx, |c| {
+            sqlx::query(
+            "INSERT INTO review_decisions (item_id, who, action, note, queue, at) VALUES ($1, 'policy', 'auto-closed', $2, $3, $4)",
         )
         .bind(&id)
         .bind(r)
         .bind(queue)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(Recorded {
         item_id: id,
@@ -205,14 +209,15 @@ pub struct QueueSummary {
 
 pub async fn queues(dbh: &Db, settings: &ReviewSettings) -> Result<Vec<QueueSummary>> {
     let now = db::now_ms();
-    let rows: Vec<(String, i64, Option<i64>, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64, Option<i64>, i64)> = with_pool!(dbh, |p| {
+        sqlx::query_as(
         "SELECT queue, COUNT(*), MIN(created_at),
-                SUM(CASE WHEN claimed_by IS NULL OR claim_until < ? THEN 1 ELSE 0 END)
+                CAST(SUM(CASE WHEN claimed_by IS NULL OR claim_until < $1 THEN 1 ELSE 0 END) AS BIGINT)
          FROM review_items WHERE status = 'open' GROUP BY queue",
     )
     .bind(now)
-    .fetch_all(dbh.pool())
-    .await?;
+    .fetch_all(p).await
+    })?;
     let named = settings
         .queues
         .iter()
@@ -241,22 +246,33 @@ pub async fn queues(dbh: &Db, settings: &ReviewSettings) -> Result<Vec<QueueSumm
 /// first), for `lease_ms`. One statement: two reviewers never get the same item.
 pub async fn claim_next(dbh: &Db, queue: &str, who: &str, lease_ms: i64) -> Result<Option<String>> {
     let now = db::now_ms();
-    let id: Option<String> = sqlx::query_scalar(
-        "UPDATE review_items SET claimed_by = ?1, claim_until = ?2
+    // On Postgres the inner SELECT skips rows another claim is locking (it would otherwise
+    // wait for it, then find the row taken and claim nothing); SQLite runs one write at a time.
+    const SQLITE: &str = "UPDATE review_items SET claimed_by = $1, claim_until = $2
          WHERE id = (
              SELECT id FROM review_items
-             WHERE queue = ?3 AND status = 'open'
-               AND (claimed_by IS NULL OR claim_until < ?4 OR claimed_by = ?1)
-             ORDER BY (claimed_by IS ?1) DESC, created_at, id LIMIT 1)
-           AND (claimed_by IS NULL OR claim_until < ?4 OR claimed_by = ?1)
-         RETURNING id",
-    )
-    .bind(who)
-    .bind(now.saturating_add(lease_ms))
-    .bind(queue)
-    .bind(now)
-    .fetch_optional(dbh.pool())
-    .await?;
+             WHERE queue = $3 AND status = 'open'
+               AND (claimed_by IS NULL OR claim_until < $4 OR claimed_by = $1)
+             ORDER BY (claimed_by IS NOT DISTINCT FROM $1) DESC, created_at, id LIMIT 1)
+           AND (claimed_by IS NULL OR claim_until < $4 OR claimed_by = $1)
+         RETURNING id";
+    const POSTGRES: &str = "UPDATE review_items SET claimed_by = $1, claim_until = $2
+         WHERE id = (
+             SELECT id FROM review_items
+             WHERE queue = $3 AND status = 'open'
+               AND (claimed_by IS NULL OR claim_until < $4 OR claimed_by = $1)
+             ORDER BY (claimed_by IS NOT DISTINCT FROM $1) DESC, created_at, id LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+           AND (claimed_by IS NULL OR claim_until < $4 OR claimed_by = $1)
+         RETURNING id";
+    let sql = if dbh.is_postgres() { POSTGRES } else { SQLITE };
+    let id: Option<String> = with_pool!(dbh, |p| sqlx::query_scalar(sql,)
+        .bind(who)
+        .bind(now.saturating_add(lease_ms))
+        .bind(queue)
+        .bind(now)
+        .fetch_optional(p)
+        .await)?;
     if let Some(id) = &id {
         dbh.audit(
             who,
@@ -270,14 +286,14 @@ pub async fn claim_next(dbh: &Db, queue: &str, who: &str, lease_ms: i64) -> Resu
 }
 
 pub async fn item(dbh: &Db, id: &str) -> Result<Option<Item>> {
-    let row: Option<ItemRow> = sqlx::query_as(concat!(
+    let row: Option<ItemRow> = with_pool!(dbh, |p| sqlx::query_as(concat!(
         "SELECT ",
         item_columns!(),
-        " FROM review_items WHERE id = ?"
+        " FROM review_items WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(dbh.pool())
-    .await?;
+    .fetch_optional(p)
+    .await)?;
     Ok(row.map(item_of))
 }
 
@@ -292,7 +308,7 @@ pub fn holds(item: &Item, who: &str) -> bool {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decided {
     /// Closed with the decision; its kept video (if any) is to be removed.
-    Closed { video: Option<PathBuf> },
+    Closed { video: Option<String> },
     /// Moved to the escalated queue, unclaimed.
     Escalated,
     /// The reviewer does not hold a live claim on it (expired, taken, or closed).
@@ -302,46 +318,49 @@ pub enum Decided {
 /// Records a decision by the reviewer who holds the item's claim.
 pub async fn decide(dbh: &Db, id: &str, who: &str, action: &str, note: &str) -> Result<Decided> {
     let now = db::now_ms();
-    let mut tx = dbh.pool().begin().await?;
+    let mut tx = dbh.begin().await?;
     // The row as it is before the change (the queue it is decided in, the video it keeps),
     // read by a write that changes nothing: the transaction holds the write lock from its
     // first statement, so no other write can come between this and the change.
-    let before: Option<(String, Option<String>)> = sqlx::query_as(
+    let before: Option<(String, Option<String>)> = with_tx!(&mut tx, |c| sqlx::query_as(
         "UPDATE review_items SET claimed_by = claimed_by
-         WHERE id = ? AND status = 'open' AND claimed_by = ? AND claim_until >= ?
+         WHERE id = $1 AND status = 'open' AND claimed_by = $2 AND claim_until >= $3
          RETURNING queue, video_path",
     )
     .bind(id)
     .bind(who)
     .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
+    .fetch_optional(c)
+    .await)?;
     let Some((queue, video)) = before else {
         tx.rollback().await?;
         return Ok(Decided::NotHeld);
     };
     let escalate = action == "escalate";
     if escalate {
-        sqlx::query(
-            "UPDATE review_items SET queue = ?, claimed_by = NULL, claim_until = NULL WHERE id = ?",
+        with_tx!(&mut tx, |c| {
+            sqlx::query(
+            "UPDATE review_items SET queue = $1, claimed_by = NULL, claim_until = NULL WHERE id = $2",
         )
         .bind(ESCALATED_QUEUE)
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c).await.map(|r| r.rows_affected())
+        })?;
     } else {
-        sqlx::query(
-            "UPDATE review_items SET status = 'closed', decision = ?, closed_at = ?,
-                claim_until = NULL, video_path = NULL WHERE id = ?",
+        with_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE review_items SET status = 'closed', decision = $1, closed_at = $2,
+                claim_until = NULL, video_path = NULL WHERE id = $3",
         )
         .bind(action)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
-    sqlx::query(
-        "INSERT INTO review_decisions (item_id, who, action, note, queue, at) VALUES (?, ?, ?, ?, ?, ?)",
+    with_tx!(&mut tx, |c| {
+        sqlx::query(
+        "INSERT INTO review_decisions (item_id, who, action, note, queue, at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(who)
@@ -349,23 +368,24 @@ pub async fn decide(dbh: &Db, id: &str, who: &str, action: &str, note: &str) -> 
     .bind(note)
     .bind(&queue)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)")
-        .bind(now)
-        .bind(who)
-        .bind("review.decided")
-        .bind(id)
-        .bind(serde_json::json!({"action": action, "note": note, "queue": queue}).to_string())
-        .execute(&mut *tx)
-        .await?;
+    .execute(c).await.map(|r| r.rows_affected())
+    })?;
+    with_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(now)
+    .bind(who)
+    .bind("review.decided")
+    .bind(id)
+    .bind(serde_json::json!({"action": action, "note": note, "queue": queue}).to_string())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(if escalate {
         Decided::Escalated
     } else {
-        Decided::Closed {
-            video: video.map(PathBuf::from),
-        }
+        Decided::Closed { video }
     })
 }
 
@@ -426,17 +446,17 @@ macro_rules! decision_select {
 /// Decisions on this item and on others of the same file or the same watermark payload,
 /// newest first.
 pub async fn history(dbh: &Db, item: &Item) -> Result<Vec<Decision>> {
-    let rows: Vec<DecisionRow> = sqlx::query_as(concat!(
+    let rows: Vec<DecisionRow> = with_pool!(dbh, |p| sqlx::query_as(concat!(
         decision_select!(),
-        "WHERE d.item_id = ?1 OR (?2 IS NOT NULL AND i.file_sha256 = ?2)
-            OR (?3 IS NOT NULL AND i.payload = ?3)
+        "WHERE d.item_id = $1 OR ($2 IS NOT NULL AND i.file_sha256 = $2)
+            OR ($3 IS NOT NULL AND i.payload = $3)
          ORDER BY d.seq DESC LIMIT 100"
     ))
     .bind(&item.id)
     .bind(&item.file_sha256)
     .bind(&item.payload)
-    .fetch_all(dbh.pool())
-    .await?;
+    .fetch_all(p)
+    .await)?;
     Ok(rows.into_iter().map(decision_of).collect())
 }
 
@@ -447,15 +467,15 @@ pub async fn decisions_between(
     until: i64,
     limit: u32,
 ) -> Result<Vec<Decision>> {
-    let rows: Vec<DecisionRow> = sqlx::query_as(concat!(
+    let rows: Vec<DecisionRow> = with_pool!(dbh, |p| sqlx::query_as(concat!(
         decision_select!(),
-        "WHERE d.at >= ? AND d.at < ? ORDER BY d.seq LIMIT ?"
+        "WHERE d.at >= $1 AND d.at < $2 ORDER BY d.seq LIMIT $3"
     ))
     .bind(since)
     .bind(until)
     .bind(i64::from(limit))
-    .fetch_all(dbh.pool())
-    .await?;
+    .fetch_all(p)
+    .await)?;
     Ok(rows.into_iter().map(decision_of).collect())
 }
 
@@ -483,35 +503,37 @@ fn audit_of(r: AuditRow) -> AuditEntry {
 
 /// The audit entries about an item (and the job it came from), oldest first.
 pub async fn audit_for_item(dbh: &Db, item: &Item) -> Result<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT at, actor, action, subject, detail FROM audit WHERE subject = ? OR subject = ?
+    let rows: Vec<AuditRow> =
+        with_pool!(dbh, |p| {
+            sqlx::query_as(
+        "SELECT at, actor, action, subject, detail FROM audit WHERE subject = $1 OR subject = $2
          ORDER BY seq LIMIT 500",
     )
     .bind(&item.id)
     .bind(&item.job_id)
-    .fetch_all(dbh.pool())
-    .await?;
+    .fetch_all(p).await
+        })?;
     Ok(rows.into_iter().map(audit_of).collect())
 }
 
 /// What one reviewer did (`who` as the audit log names them), newest first.
 pub async fn audit_for_actor(dbh: &Db, who: &str) -> Result<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> = sqlx::query_as(
-        "SELECT at, actor, action, subject, detail FROM audit WHERE actor = ?
+    let rows: Vec<AuditRow> = with_pool!(dbh, |p| sqlx::query_as(
+        "SELECT at, actor, action, subject, detail FROM audit WHERE actor = $1
          ORDER BY seq DESC LIMIT 500",
     )
     .bind(who)
-    .fetch_all(dbh.pool())
-    .await?;
+    .fetch_all(p)
+    .await)?;
     Ok(rows.into_iter().map(audit_of).collect())
 }
 
 /// Everyone who has claimed or decided, for the leads' audit page.
 pub async fn actors(dbh: &Db) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(with_pool!(dbh, |p| sqlx::query_scalar(
         "SELECT DISTINCT actor FROM audit WHERE action LIKE 'review.%' AND actor != 'policy'
          ORDER BY actor",
     )
-    .fetch_all(dbh.pool())
-    .await?)
+    .fetch_all(p)
+    .await)?)
 }

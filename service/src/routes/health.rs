@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers), `/readyz` (its database answers), `/metrics`.
+//! `/healthz` (the process answers), `/readyz` (its database and object store answer),
+//! `/metrics`.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -15,16 +16,18 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The service can take work: its database answers.
+/// The service can take work: its database and its object store answer.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "ready"),
-    (status = 503, description = "the database does not answer", body = crate::error::ErrorBody)))]
+    (status = 503, description = "the database or the object store does not answer", body = crate::error::ErrorBody)))]
 pub async fn readyz(State(s): State<AppState>) -> Result<&'static str, ApiError> {
-    if s.db().ping().await {
-        Ok("ready\n")
-    } else {
-        Err(ApiError::unavailable("the database does not answer"))
+    if !s.db().ping().await {
+        return Err(ApiError::unavailable("the database does not answer"));
     }
+    if !s.storage().ping().await {
+        return Err(ApiError::unavailable("the object store does not answer"));
+    }
+    Ok("ready\n")
 }
 
 /// Prometheus metrics (an `admin` key).

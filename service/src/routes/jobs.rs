@@ -149,9 +149,19 @@ pub async fn create(
         }
         crate::keys::hex(&h.finalize())
     };
-    let kept = sub.upload.map(Upload::keep);
+    // The upload goes to the object store, where any replica's worker finds it; this
+    // replica's scratch copy goes when `sub.upload` is dropped.
+    let kept = match &sub.upload {
+        Some(up) => {
+            let key = crate::storage::upload_key(&up.file_name)?;
+            s.storage().put_file(&key, up.path()).await?;
+            Some(key)
+        }
+        None => None,
+    };
+    drop(sub.upload);
     let video = match (&kept, sub.source_url) {
-        (Some(path), _) => Video::Upload(path.display().to_string()),
+        (Some(key), _) => Video::Upload(key.clone()),
         (None, Some(url)) => Video::Url(url),
         (None, None) => return Err(ApiError::internal(&"a submission with no video")),
     };
@@ -169,28 +179,20 @@ pub async fn create(
         },
     )
     .await;
-    let remove_upload = || {
-        if let Some(path) = &kept {
-            crate::upload::remove_kept(path, &s.config().uploads_dir());
+    if !matches!(submitted, Ok(Submitted::Created(_))) {
+        // Not queued (the job made before, a conflict, an error): its stored copy goes.
+        if let Some(key) = &kept {
+            jobs::remove_upload(s.storage(), key).await;
         }
-    };
+    }
     match submitted {
         Ok(Submitted::Created(job)) => Ok((StatusCode::ACCEPTED, Json(job))),
-        Ok(Submitted::Existing(job)) => {
-            remove_upload();
-            Ok((StatusCode::OK, Json(job)))
-        }
-        Ok(Submitted::Conflict) => {
-            remove_upload();
-            Err(ApiError::unprocessable(
-                "idempotency_key_reused",
-                "this Idempotency-Key was used before with another request",
-            ))
-        }
-        Err(e) => {
-            remove_upload();
-            Err(e.into())
-        }
+        Ok(Submitted::Existing(job)) => Ok((StatusCode::OK, Json(job))),
+        Ok(Submitted::Conflict) => Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used before with another request",
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -371,7 +373,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let caller = auth.require(Scope::Jobs)?;
     let owner = caller.owner();
-    match jobs::remove(s.db(), &id, owner, &auth.actor(), &s.config().uploads_dir()).await? {
+    match jobs::remove(s.db(), s.storage(), &id, owner, &auth.actor()).await? {
         Removed::NotFound => Err(ApiError::not_found(format!("no job `{id}`"))),
         Removed::Cancelled | Removed::Deleted => Ok(StatusCode::NO_CONTENT),
     }

@@ -39,8 +39,11 @@ impl App {
         config.jobs.poll_interval = Duration::from_millis(50);
         config.webhooks.allow_private = true;
         config.webhooks.retry_delays = vec![Duration::from_millis(200), Duration::from_millis(200)];
+        if let Some(url) = postgres_database().await {
+            config.database = Some(url);
+        }
         tweak(&mut config);
-        let db = Db::open(&config.db_path()).await.unwrap();
+        let db = Db::connect(&config.db_target().unwrap()).await.unwrap();
         let admin = keys::create(&db, "admin", keys::Scope::Admin)
             .await
             .unwrap()
@@ -94,7 +97,6 @@ impl App {
     pub fn workers(&self) -> tokio::sync::oneshot::Sender<()> {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let s = self.state.clone();
-        let pool = s.db().pool().clone();
         let (tx2, rx2) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let _ = rx.await;
@@ -105,12 +107,22 @@ impl App {
         };
         tokio::spawn(verity_service::jobs::run_workers(
             s.clone(),
-            pool.clone(),
             2,
             stop(rx2.clone()),
         ));
-        tokio::spawn(verity_service::webhooks::run_deliveries(s, pool, stop(rx2)));
+        tokio::spawn(verity_service::webhooks::run_deliveries(s, stop(rx2)));
         tx
+    }
+
+    /// Uploads in the (local) object store: one folder each.
+    pub fn stored_uploads(&self) -> usize {
+        std::fs::read_dir(self.state.config().data.join("store").join("uploads"))
+            .map_or(0, |d| d.count())
+    }
+
+    /// Files in this replica's scratch folder for uploads.
+    pub fn scratch_files(&self) -> usize {
+        std::fs::read_dir(self.state.config().uploads_dir()).map_or(0, |d| d.count())
     }
 
     /// Polls a job until it is final (bounded: the test fails after 600 polls).
@@ -128,6 +140,34 @@ impl App {
         }
         panic!("job {id} did not finish");
     }
+}
+
+/// With `VERITY_TEST_BACKEND=postgres`, a new, empty database on the server at
+/// `VERITY_TEST_POSTGRES` (a URL whose user may create databases), for one app: the same tests
+/// then run on Postgres. Otherwise `None` (SQLite under the app's folder).
+pub async fn postgres_database() -> Option<String> {
+    if std::env::var("VERITY_TEST_BACKEND").ok().as_deref() != Some("postgres") {
+        return None;
+    }
+    let server = std::env::var("VERITY_TEST_POSTGRES")
+        .expect("VERITY_TEST_BACKEND=postgres needs VERITY_TEST_POSTGRES (scripts/with-postgres.sh sets it)");
+    Some(fresh_database(&server).await)
+}
+
+/// Makes a database with a random name on the server at `server` and returns its URL.
+pub async fn fresh_database(server: &str) -> String {
+    use sqlx::Connection;
+    let mut r = [0u8; 8];
+    verity_service::keys::fill_random(&mut r).unwrap();
+    let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("verity_test_{hex}");
+    let mut c = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
 }
 
 pub fn get(uri: &str, token: Option<&str>) -> Request<Body> {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The scale-out tests, run beside a PostgreSQL server (scripts/with-postgres.sh sets
+# VERITY_TEST_POSTGRES): the service's API and review suites on Postgres, the kill test on
+# Postgres, and the replica test (three replicas sharing one database and one object store, 500
+# jobs, one replica SIGKILLed mid-run and started again).
+#
+#   scripts/with-postgres.sh bash scripts/scale-out-tests.sh target/debug/verity
+set -euo pipefail
+verity="${1:?usage: scale-out-tests.sh path/to/verity}"
+: "${VERITY_TEST_POSTGRES:?run under scripts/with-postgres.sh}"
+cargo_flags=(--ignore-rust-version --locked)
+
+VERITY_TEST_BACKEND=postgres VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_POSTGRES=1 \
+  cargo test "${cargo_flags[@]}" -p verity-service --test api --test review --test postgres
+python3 scripts/kill-test.py "$verity" --postgres "$VERITY_TEST_POSTGRES"
+python3 scripts/kill-test.py "$verity" --postgres "$VERITY_TEST_POSTGRES" --replicas 3 --jobs 500 --kills 1

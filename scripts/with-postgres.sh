@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs a command beside a throwaway PostgreSQL server: a new cluster in a temporary folder,
+# listening on 127.0.0.1 only (and a socket in that folder), trust authentication for its one
+# user `verity`, stopped and removed when the command ends, however it ends.
+#
+#   scripts/with-postgres.sh CMD [ARGS…]
+#
+# The command sees VERITY_TEST_POSTGRES=postgres://verity@127.0.0.1:PORT/postgres: a URL whose
+# user may create databases (each test makes its own). Debian's server binaries are used
+# (/usr/lib/postgresql/N/bin, the newest N); as root, the server runs as the `postgres` user,
+# since PostgreSQL refuses to run as root.
+set -euo pipefail
+
+if [ $# -eq 0 ]; then
+  echo "usage: $0 CMD [ARGS…]" >&2
+  exit 2
+fi
+
+bin=""
+for d in /usr/lib/postgresql/*/bin; do
+  [ -x "$d/postgres" ] && bin="$d"
+done
+if [ -z "$bin" ] && command -v pg_ctl >/dev/null 2>&1; then
+  bin="$(dirname "$(command -v pg_ctl)")"
+fi
+if [ -z "$bin" ]; then
+  echo "error: no PostgreSQL server found (Debian's package postgresql; make deps installs it)" >&2
+  exit 1
+fi
+
+dir="$(mktemp -d "${TMPDIR:-/tmp}/verity-pg-XXXXXX")"
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown postgres: "$dir"
+  as_pg=(runuser -u postgres --)
+fi
+
+# A free loopback port, from the kernel.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+stop() {
+  "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U verity -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
+  cat "$dir/initdb.log" >&2
+  exit 1
+}
+# Enough connections for three replicas' pools and the tests' own; fsync off: a throwaway
+# cluster whose durability is not what is tested (the kill tests kill verity, not Postgres).
+"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" \
+  start >/dev/null || {
+  cat "$dir/server.log" >&2
+  exit 1
+}
+
+export VERITY_TEST_POSTGRES="postgres://verity@127.0.0.1:$port/postgres"
+echo "with-postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
+"$@"

@@ -1,0 +1,62 @@
+-- The review queue on PostgreSQL (see migrations/sqlite/0002_review.sql).
+CREATE TABLE reviewers (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    role           TEXT NOT NULL,             -- reviewer, lead, admin
+    password_hash  TEXT NOT NULL,             -- argon2id, PHC string
+    blur           BIGINT NOT NULL DEFAULT 1, -- videos blurred until clicked
+    created_at     BIGINT NOT NULL,
+    disabled_at    BIGINT
+);
+
+CREATE TABLE review_sessions (
+    token_hash  BYTEA PRIMARY KEY,            -- SHA-256 of the cookie's token
+    who         TEXT NOT NULL,                -- reviewer:<name> or key:<name>
+    name        TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    reviewer_id TEXT,                         -- a reviewer's session
+    key_id      TEXT,                         -- or an admin API key's: ends when it is revoked
+    csrf        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+
+CREATE TABLE review_items (
+    id           TEXT PRIMARY KEY,
+    job_id       TEXT NOT NULL UNIQUE,
+    queue        TEXT NOT NULL,
+    status       TEXT NOT NULL,               -- open, closed
+    file_name    TEXT NOT NULL,
+    file_sha256  TEXT,
+    payload      TEXT,                        -- the watermark payload, when there is one
+    verdict      TEXT NOT NULL,
+    score        DOUBLE PRECISION,            -- the classifier's probability, when scored
+    report       TEXT NOT NULL,
+    video_path   TEXT,                        -- kept while the item is open
+    created_at   BIGINT NOT NULL,
+    claimed_by   TEXT,
+    claim_until  BIGINT,
+    decision     TEXT,
+    closed_at    BIGINT
+);
+CREATE INDEX review_open ON review_items (queue, status, created_at);
+CREATE INDEX review_sha ON review_items (file_sha256);
+CREATE INDEX review_payload ON review_items (payload);
+
+CREATE TABLE review_decisions (
+    seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    item_id   TEXT NOT NULL,
+    who       TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    note      TEXT NOT NULL,
+    queue     TEXT NOT NULL,                  -- the queue it was decided in
+    at        BIGINT NOT NULL
+);
+CREATE INDEX review_decisions_item ON review_decisions (item_id);
+CREATE INDEX review_decisions_at ON review_decisions (at);
+CREATE TRIGGER review_decisions_append_only BEFORE UPDATE OR DELETE ON review_decisions
+    FOR EACH ROW EXECUTE FUNCTION verity_append_only();
+CREATE TRIGGER review_decisions_no_truncate BEFORE TRUNCATE ON review_decisions
+    FOR EACH STATEMENT EXECUTE FUNCTION verity_append_only();
+CREATE INDEX audit_subject ON audit (subject);
+CREATE INDEX audit_actor ON audit (actor);
