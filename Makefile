@@ -72,11 +72,11 @@ scale-out-test: deps media
 
 ## make bench-queue: the job queue's own cost per job (no-op jobs) on SQLite and Postgres.
 bench-queue: deps
-	scripts/with-postgres.sh $(CARGO) bench $(CARGO_FLAGS) --locked -p verity-service --bench queue
+	VERITY_PG_FSYNC=on scripts/with-postgres.sh $(CARGO) bench $(CARGO_FLAGS) --locked -p verity-service --bench queue
 
 ## make bench-replicas: jobs per minute with 1, 2 and 3 replicas on one Postgres (minutes).
 bench-replicas: deps build
-	scripts/with-postgres.sh python3 benches/replicas.py target/release/verity
+	VERITY_PG_FSYNC=on scripts/with-postgres.sh python3 benches/replicas.py target/release/verity
 
 ## make kill-test: the service's kill test alone (after a debug build).
 kill-test: deps

@@ -23,6 +23,7 @@ import hmac
 import json
 import os
 import random
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -218,6 +219,8 @@ def main():
         servers = [start(verity, e, config) for e in envs]
         ids, malformed = [], set()
         first_submit = time.monotonic()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self0 = resource.getrusage(resource.RUSAGE_SELF)
         for n in range(args.jobs):
             kind = 1.0 if args.valid_only else rng.random()
             clip = clips[n % len(clips)]
@@ -237,6 +240,7 @@ def main():
             if not name.startswith("clip"):
                 malformed.add(job["id"])
 
+        submitted = time.monotonic()
         kills = 0
         # The victim: the second replica (or the only server).
         victim = min(1, len(servers) - 1)
@@ -266,6 +270,10 @@ def main():
             p.send_signal(signal.SIGTERM)
         for p, _ in servers:
             p.wait(timeout=60)
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self1 = resource.getrusage(resource.RUSAGE_SELF)
+        servers_cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+        script_cpu = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
 
         rows = db.rows("SELECT id, status, error, attempts FROM verify_jobs")
         by_id = {r[0]: r for r in rows}
@@ -309,7 +317,9 @@ def main():
               f"{len(rec.jobs)} webhooks delivered ({dup} with more than one message id); "
               f"attempts by worker process: {sorted(ran_on)}; "
               f"throughput {len(ids) * 60 / (all_done - first_submit):.1f} jobs/min "
-              f"(first submission to last result); "
+              f"(first submission to last result; submitting took {submitted - first_submit:.1f} s); "
+              f"CPU: the servers {servers_cpu:.1f} s, this script {script_cpu:.1f} s, "
+              f"over {time.monotonic() - first_submit:.1f} s on {os.cpu_count()} cores; "
               f"{time.monotonic() - started:.0f} s", file=sys.stderr)
 
 

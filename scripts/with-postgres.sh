@@ -51,8 +51,10 @@ trap 'exit 130' INT TERM
 }
 # Enough connections for three replicas' pools and the tests' own; fsync off: a throwaway
 # cluster whose durability is not what is tested (the kill tests kill verity, not Postgres).
+# The benchmarks set VERITY_PG_FSYNC=on, to measure commits as a real server makes them.
+fsync="${VERITY_PG_FSYNC:-off}"
 "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" \
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=$fsync" \
   start >/dev/null || {
   cat "$dir/server.log" >&2
   exit 1
