@@ -413,16 +413,15 @@ pub async fn remove(
     actor: &str,
 ) -> Result<Removed> {
     let mut tx = dbh.begin().await?;
-    let row: Option<(String, Option<String>)> =
-        with_tx!(&mut tx, |c| {
-            sqlx::query_as(
+    let row: Option<(String, Option<String>)> = with_tx!(&mut tx, |c| {
+        sqlx::query_as(
         "SELECT status, upload_path FROM verify_jobs WHERE id = $1 AND ($2 IS NULL OR key_id = $2)",
     )
     .bind(id)
     .bind(owner)
     .fetch_optional(c)
     .await
-        })?;
+    })?;
     let Some((status, upload)) = row else {
         return Ok(Removed::NotFound);
     };

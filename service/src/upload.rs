@@ -1,6 +1,6 @@
 //! Uploads: streamed to disk under a folder of their own (a unique name, so the file keeps the
 //! client's name and a report reads as the CLI's does), counted against the size limit as they
-//! arrive, and removed with their request or job.
+//! arrive, and removed with their request (a job's upload is copied to the object store first).
 
 use std::path::{Path, PathBuf};
 
@@ -12,10 +12,12 @@ use tokio::io::AsyncWriteExt;
 
 use crate::error::ApiError;
 
-/// A folder holding one upload. Removed when dropped unless [`Upload::keep`] was called.
+/// A folder in this process's scratch space holding one upload, removed when dropped (a job's
+/// upload is copied to the object store first).
 #[derive(Debug)]
 pub struct Upload {
-    dir: Option<tempfile::TempDir>,
+    /// Held so that the folder goes when the upload does.
+    _dir: tempfile::TempDir,
     path: PathBuf,
     pub file_name: String,
     pub bytes: u64,
@@ -26,28 +28,6 @@ pub struct Upload {
 impl Upload {
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Keeps the folder past this value's life (a queued job owns it now); returns the file.
-    pub fn keep(mut self) -> PathBuf {
-        if let Some(d) = self.dir.take() {
-            let _ = d.keep();
-        }
-        self.path.clone()
-    }
-}
-
-/// Removes a kept upload's folder (the file's parent). Missing is fine.
-pub fn remove_kept(file: &Path, uploads_root: &Path) {
-    if let Some(dir) = file.parent() {
-        // Only ever a folder directly under the uploads root.
-        if dir.parent() == Some(uploads_root) {
-            if let Err(e) = std::fs::remove_dir_all(dir) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove an upload");
-                }
-            }
-        }
     }
 }
 
@@ -251,7 +231,7 @@ where
     std::fs::rename(&part, &path)
         .map_err(|e| ApiError::internal(&format!("{}: {e}", path.display())))?;
     Ok(Upload {
-        dir: Some(dir),
+        _dir: dir,
         path,
         file_name,
         bytes,

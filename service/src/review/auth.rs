@@ -155,16 +155,15 @@ pub async fn list_reviewers(dbh: &Db) -> Result<Vec<ReviewerInfo>> {
 /// Disables a reviewer by name or id, and ends their sessions.
 pub async fn disable_reviewer(dbh: &Db, who: &str) -> Result<ReviewerInfo> {
     let now = db::now_ms();
-    let row: Option<(String, String)> =
-        with_pool!(dbh, |p| {
-            sqlx::query_as(
+    let row: Option<(String, String)> = with_pool!(dbh, |p| {
+        sqlx::query_as(
         "UPDATE reviewers SET disabled_at = COALESCE(disabled_at, $1) WHERE id = $2 OR name = $2
          RETURNING id, name",
     )
     .bind(now)
     .bind(who)
     .fetch_optional(p).await
-        })?;
+    })?;
     let Some((id, _)) = row else {
         return Err(ServiceError::Review(format!("no reviewer `{who}`")));
     };

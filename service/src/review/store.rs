@@ -503,16 +503,15 @@ fn audit_of(r: AuditRow) -> AuditEntry {
 
 /// The audit entries about an item (and the job it came from), oldest first.
 pub async fn audit_for_item(dbh: &Db, item: &Item) -> Result<Vec<AuditEntry>> {
-    let rows: Vec<AuditRow> =
-        with_pool!(dbh, |p| {
-            sqlx::query_as(
+    let rows: Vec<AuditRow> = with_pool!(dbh, |p| {
+        sqlx::query_as(
         "SELECT at, actor, action, subject, detail FROM audit WHERE subject = $1 OR subject = $2
          ORDER BY seq LIMIT 500",
     )
     .bind(&item.id)
     .bind(&item.job_id)
     .fetch_all(p).await
-        })?;
+    })?;
     Ok(rows.into_iter().map(audit_of).collect())
 }
 
