@@ -24,6 +24,7 @@ import json
 import os
 import random
 import resource
+import select
 import signal
 import sqlite3
 import subprocess
@@ -103,7 +104,9 @@ def start(verity, env, config):
 
 def wait_listening(p):
     SERVER.append(p)
-    line = p.stdout.readline().strip()
+    # The first line, or nothing within a minute (the service does not start): never a hang.
+    ready, _, _ = select.select([p.stdout], [], [], 60)
+    line = p.stdout.readline().strip() if ready else ""
     prefix = "verity serve: listening on "
     if not line.startswith(prefix):
         p.kill()
@@ -311,6 +314,22 @@ def main():
         ran_on = db.rows("SELECT split_part(worker, '-', 3), COUNT(*) FROM job_attempts GROUP BY 1"
                          if args.postgres else
                          "SELECT 'all', COUNT(*) FROM job_attempts")
+        if args.replicas > 1 and len(ran_on) < 2:
+            fail(f"one worker process ran every job: {ran_on}")
+        # Nothing left behind: no upload in the store (each ended job removed its own), nothing
+        # in the scratch folders of the replicas that were never killed.
+        store = (os.path.join(d, "shared-store") if args.postgres
+                 else os.path.join(d, "home", "service", "store"))
+        left = [os.path.join(r, f) for r, _, fs in os.walk(os.path.join(store, "uploads")) for f in fs]
+        if left:
+            fail(f"{len(left)} uploads left in the object store: {left[:3]}")
+        for r, e in enumerate(envs):
+            if r == victim:
+                continue
+            scratch = os.path.join(e.get("VERITY_DATA", os.path.join(d, "home", "service")), "uploads")
+            stale = [f for _, _, fs in os.walk(scratch) for f in fs]
+            if stale:
+                fail(f"replica {r} left {len(stale)} files in its scratch folder")
         print(f"{label}: ok: {len(ids)} jobs ({len(malformed)} malformed), {len(servers)} "
               f"{'replicas' if len(servers) > 1 else 'server'} on {'Postgres' if args.postgres else 'SQLite'}, "
               f"{kills} SIGKILLs, {retried} jobs re-run after a kill, each with one result; "
@@ -324,6 +343,8 @@ def main():
 
 
 if __name__ == "__main__":
+    # A TERM (a CI timeout) stops the servers too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         main()
     finally:

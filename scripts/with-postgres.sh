@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs a command beside a throwaway PostgreSQL server: a new cluster in a temporary folder,
-# listening on 127.0.0.1 only (and a socket in that folder), trust authentication for its one
-# user `verity`, stopped and removed when the command ends, however it ends.
+# listening on 127.0.0.1 only (and a socket in that folder), its one user `verity` with a random
+# password (so other users of the machine cannot connect), stopped and removed when the command
+# ends or this script is stopped (INT, TERM).
 #
 #   scripts/with-postgres.sh CMD [ARGS…]
 #
-# The command sees VERITY_TEST_POSTGRES=postgres://verity@127.0.0.1:PORT/postgres: a URL whose
-# user may create databases (each test makes its own). Debian's server binaries are used
+# The command sees VERITY_TEST_POSTGRES=postgres://verity:PASSWORD@127.0.0.1:PORT/postgres: a
+# URL whose user may create databases (each test makes its own). Debian's server binaries are used
 # (/usr/lib/postgresql/N/bin, the newest N); as root, the server runs as the `postgres` user,
 # since PostgreSQL refuses to run as root.
 set -euo pipefail
@@ -45,7 +46,11 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U verity -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
+password="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+(umask 077 && printf '%s\n' "$password" >"$dir/pw")
+[ ${#as_pg[@]} -gt 0 ] && chown postgres: "$dir/pw"
+"${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U verity --pwfile="$dir/pw" -A scram-sha-256 -E UTF8 \
+  --no-locale >"$dir/initdb.log" 2>&1 || {
   cat "$dir/initdb.log" >&2
   exit 1
 }
@@ -60,6 +65,12 @@ fsync="${VERITY_PG_FSYNC:-off}"
   exit 1
 }
 
-export VERITY_TEST_POSTGRES="postgres://verity@127.0.0.1:$port/postgres"
+rm -f "$dir/pw"
+export VERITY_TEST_POSTGRES="postgres://verity:$password@127.0.0.1:$port/postgres"
 echo "with-postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port" >&2
-"$@"
+# The command runs in the background so that a signal to this script stops it and the server.
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM
+trap 'kill -INT "$child" 2>/dev/null; wait "$child"; exit 130' INT
+wait "$child"

@@ -17,10 +17,10 @@ pub struct ServiceConfig {
     pub data: PathBuf,
     /// The database, when not `data/service.db`: `postgres://…` (shared by replicas) or a
     /// SQLite file.
-    pub database: Option<String>,
+    pub database: Option<SecretUrl>,
     /// The object store for queued uploads and kept review videos, when not `data/store` on
     /// this machine: `s3://bucket/prefix`, `gs://…`, `az://…` or `file:///shared/path`.
-    pub storage: Option<String>,
+    pub storage: Option<SecretUrl>,
     /// The object store's settings (credentials, region, endpoint), from the environment; never
     /// in a file, never printed.
     #[serde(skip)]
@@ -353,7 +353,7 @@ impl ServiceConfig {
     /// Where the database is: `database` when set, else `data/service.db`.
     pub fn db_target(&self) -> Result<crate::db::Target, crate::ServiceError> {
         match &self.database {
-            Some(d) => crate::db::Target::parse(d).map_err(crate::ServiceError::Config),
+            Some(d) => crate::db::Target::parse(&d.0).map_err(crate::ServiceError::Config),
             None => Ok(crate::db::Target::Sqlite(self.db_path())),
         }
     }
@@ -365,9 +365,20 @@ impl ServiceConfig {
     /// Opens the object store: `storage` when set, else `data/store`.
     pub fn open_storage(&self) -> Result<crate::storage::Storage, crate::ServiceError> {
         match &self.storage {
-            Some(url) => crate::storage::Storage::open(url, self.storage_options.0.clone()),
+            Some(url) => crate::storage::Storage::open(&url.0, self.storage_options.0.clone()),
             None => crate::storage::Storage::local(&self.data.join("store")),
         }
+    }
+}
+
+/// A URL that may hold a password (`--database`, `--storage`): `Debug` shows it without one.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(pub String);
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::db::redact_url(&self.0))
     }
 }
 

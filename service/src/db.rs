@@ -17,14 +17,20 @@ use sqlx::sqlite::{
 
 use crate::error::{Result, ServiceError};
 
-/// Where the database is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where the database is. `Debug` shows it without a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// A SQLite file (made if missing).
     Sqlite(std::path::PathBuf),
     /// A PostgreSQL URL (`postgres://user@host:port/db`; the password from the URL, `PGPASSWORD`
     /// or the password file).
     Postgres(String),
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Target({})", self.shown())
+    }
 }
 
 impl Target {
@@ -67,11 +73,13 @@ pub fn redact_url(u: &str) -> String {
         Some(x) => x,
         None => return "***".into(),
     };
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    // The last `@` ends the credentials even when a password holds `/`, `?` or `#`; then the
+    // query and fragment go (they may carry one too).
     let (auth, host) = match rest.rsplit_once('@') {
         Some((a, h)) => (Some(a), h),
         None => (None, rest),
     };
+    let host = host.split(['?', '#']).next().unwrap_or("");
     match auth {
         Some(a) => {
             let user = a.split(':').next().unwrap_or("");
@@ -303,6 +311,16 @@ async fn open_sqlite(path: &Path, location: &str) -> Result<SqlitePool> {
     Ok(pool)
 }
 
+/// Text as both engines store it: Postgres's text holds no NUL character, so one becomes U+FFFD
+/// (SQLite would keep it; the two then store the same).
+pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -348,6 +366,12 @@ mod tests {
         assert!(!shown.contains("hunter2secret"), "{shown}");
         assert_eq!(shown, "postgres://verity:***@db:5432/verity");
         assert_eq!(redact_url("postgresql://a@h/d"), "postgresql://a@h/d");
+        // A password holding `?`, `/` or `#` is hidden whole.
+        for pw in ["pa?ss", "pa/ss", "pa#ss"] {
+            let shown = redact_url(&format!("postgres://u:{pw}@h:5432/d"));
+            assert_eq!(shown, "postgres://u:***@h:5432/d", "{pw}");
+        }
+        assert!(!format!("{pg:?}").contains("hunter2secret"));
         let bad = Target::parse("mysql://u:pw123@h/d");
         assert!(bad.as_ref().is_err_and(|e| !e.contains("pw123")), "{bad:?}");
         assert!(Target::parse("").is_err());

@@ -44,6 +44,9 @@ pub enum ServiceError {
     /// The object store (uploads, kept videos).
     #[error("the object store: {0}")]
     Storage(String),
+    /// An object the store does not have.
+    #[error("the object store: {0}")]
+    StorageNotFound(String),
     /// A setting that cannot be used, with the reason.
     #[error("the configuration: {0}")]
     Config(String),
@@ -55,6 +58,11 @@ pub enum ServiceError {
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
 impl ServiceError {
+    /// Whether the object store answered that the object is not there.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ServiceError::StorageNotFound(_))
+    }
+
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         ServiceError::Io {
             path: path.to_path_buf(),

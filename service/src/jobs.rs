@@ -412,6 +412,26 @@ pub async fn remove(
     owner: Option<&str>,
     actor: &str,
 ) -> Result<Removed> {
+    // A job that finishes between the read and the cancel (another replica's worker, on
+    // Postgres's read-committed) is not cancelled over its result: the cancel changes only an
+    // unfinished row, and the second pass deletes the finished job instead.
+    for _ in 0..2 {
+        if let Some(done) = remove_once(dbh, storage, id, owner, actor).await? {
+            return Ok(done);
+        }
+    }
+    Err(ServiceError::Queue(format!(
+        "job {id} kept changing while it was being removed"
+    )))
+}
+
+async fn remove_once(
+    dbh: &Db,
+    storage: &crate::storage::Storage,
+    id: &str,
+    owner: Option<&str>,
+    actor: &str,
+) -> Result<Option<Removed>> {
     let mut tx = dbh.begin().await?;
     let row: Option<(String, Option<String>)> = with_tx!(&mut tx, |c| {
         sqlx::query_as(
@@ -423,7 +443,7 @@ pub async fn remove(
     .await
     })?;
     let Some((status, upload)) = row else {
-        return Ok(Removed::NotFound);
+        return Ok(Some(Removed::NotFound));
     };
     let status = Status::parse(&status).unwrap_or(Status::Failed);
     let now = db::now_ms();
@@ -438,16 +458,20 @@ pub async fn remove(
         db::audit_in(&mut tx, actor, "job.deleted", id, &serde_json::json!({})).await?;
         Removed::Deleted
     } else {
-        with_tx!(&mut tx, |c| sqlx::query(
+        let cancelled = with_tx!(&mut tx, |c| sqlx::query(
             "UPDATE verify_jobs SET status = 'cancelled', upload_path = NULL, updated_at = $1,
-                finished_at = $2 WHERE id = $3",
+                finished_at = $2 WHERE id = $3 AND status IN ('queued', 'running')",
         )
         .bind(now)
         .bind(now)
         .bind(id)
         .execute(c)
         .await
-        .map(|_| ()))?;
+        .map(|r| r.rows_affected()))?;
+        if cancelled == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         db::audit_in(
             &mut tx,
             actor,
@@ -462,7 +486,7 @@ pub async fn remove(
     if let Some(u) = upload {
         remove_upload(storage, &u).await;
     }
-    Ok(removed)
+    Ok(Some(removed))
 }
 
 /// Sets the job gauges from the database (every replica reports the same).
@@ -507,23 +531,25 @@ async fn run_task(
     }
 }
 
+/// A job as a run takes it: attempt, upload key, source URL, file name, the last run's error.
+type TakenRow = (i64, Option<String>, Option<String>, String, Option<String>);
+
 async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
     let settings = &s.config().jobs;
     let now = db::now_ms();
     // Take the job: only one that is not finished. A run cut off by a dead worker left it
     // `running`; this run is its next attempt.
-    let taken: Option<(i64, Option<String>, Option<String>, String)> =
-        with_pool!(s.db(), |p| sqlx::query_as(
-            "UPDATE verify_jobs SET status = 'running', attempts = attempts + 1, started_at = $1,
+    let taken: Option<TakenRow> = with_pool!(s.db(), |p| sqlx::query_as(
+        "UPDATE verify_jobs SET status = 'running', attempts = attempts + 1, started_at = $1,
             updated_at = $2 WHERE id = $3 AND status IN ('queued', 'running')
-         RETURNING attempts, upload_path, source_url, file_name",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .fetch_optional(p)
-        .await)?;
-    let Some((attempt, upload, source_url, file_name)) = taken else {
+         RETURNING attempts, upload_path, source_url, file_name, error",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .fetch_optional(p)
+    .await)?;
+    let Some((attempt, upload, source_url, file_name, last_error)) = taken else {
         tracing::debug!(job = %id, "job already finished, cancelled or deleted; nothing to run");
         return Ok(());
     };
@@ -547,10 +573,18 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
         )
         .await?;
     if attempt > i64::from(settings.max_attempts) {
-        let reason = format!(
-            "the job stopped its worker {} times without a result (the file may crash the verifier); it is not tried again",
-            attempt - 1
-        );
+        // A run that failed for a reason it could record (the object store not answering)
+        // says so; one that left none stopped its worker.
+        let reason = match last_error {
+            Some(e) => format!(
+                "{} runs ended without a result, the last with: {e}; it is not tried again",
+                attempt - 1
+            ),
+            None => format!(
+                "the job stopped its worker {} times without a result (the file may crash the verifier); it is not tried again",
+                attempt - 1
+            ),
+        };
         return finish(s, id, attempt, Outcome::Failed(reason), 0, None).await;
     }
     let started = Instant::now();
@@ -571,9 +605,28 @@ async fn run_job(s: &AppState, id: &str, worker: &str) -> Result<()> {
             .await
             {
                 Ok(local) => scratch.insert(local).path().to_path_buf(),
-                // The store is down or slow: the run fails and the engine retries the task;
-                // the job stays running, its attempt counted.
-                Err(e) => return Err(e),
+                Err(e) if e.is_not_found() => {
+                    let reason = "the job's upload is gone from the object store".to_string();
+                    return finish(s, id, attempt, Outcome::Failed(reason), 0, None).await;
+                }
+                // The store does not answer: the reason is kept on the job (still running),
+                // and the engine runs the task again; after `max_attempts` runs the job fails
+                // with it.
+                Err(e) => {
+                    let reason = format!(
+                        "reading the upload from the object store: {}",
+                        crate::error_chain(&e)
+                    );
+                    with_pool!(s.db(), |p| sqlx::query(
+                        "UPDATE verify_jobs SET error = $1 WHERE id = $2 AND status = 'running'"
+                    )
+                    .bind(db::text(&reason).as_ref())
+                    .bind(id)
+                    .execute(p)
+                    .await
+                    .map(|_| ()))?;
+                    return Err(e);
+                }
             }
         }
         (None, Some(url)) => {
@@ -653,7 +706,8 @@ async fn finish(
             Some(r.verdict.label.as_str().to_string()),
             None,
         ),
-        Outcome::Failed(m) => (Status::Failed, None, None, Some(m.clone())),
+        // Postgres text holds no NUL; a reason may quote a file's bytes.
+        Outcome::Failed(m) => (Status::Failed, None, None, Some(db::text(m).into_owned())),
     };
     let mut tx = s.db().begin().await?;
     let done: Option<(Option<String>, Option<String>, String)> = with_tx!(&mut tx, |c| {
@@ -747,8 +801,8 @@ pub async fn remove_upload(storage: &crate::storage::Storage, key: &str) {
     }
 }
 
-/// The queue engine's settings for one of our queues (jobs, webhooks): the heartbeat (half
-/// the lease, at least a second: the engine counts whole seconds), how many missed beats make
+/// The queue engine's settings for one of our queues (jobs, webhooks): the heartbeat (a third
+/// of the lease, at least a second: the engine counts whole seconds), how many missed beats make
 /// a worker dead (its tasks are then taken back and run by another worker, on any replica), and
 /// how many tasks a worker takes at once.
 #[derive(Clone, Debug)]
@@ -764,8 +818,10 @@ impl QueueSettings {
     pub fn new(settings: &JobSettings, queue: &'static str, workers: usize) -> QueueSettings {
         QueueSettings {
             queue,
-            heartbeat: (settings.lease / 2).max(std::time::Duration::from_secs(1)),
-            missed_heartbeats: 2,
+            heartbeat: (settings.lease / 3).max(std::time::Duration::from_secs(1)),
+            // Three: one late beat on a busy machine does not hand a live worker's tasks to
+            // another (the engine counts whole seconds).
+            missed_heartbeats: 3,
             batch: workers.max(1),
             poll: settings.poll_interval,
         }

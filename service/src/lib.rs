@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(review::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint; see /v1/openapi.json") })
         .with_state(state)
+        .layer(axum::middleware::from_fn(refuse_nul))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
@@ -126,6 +127,26 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
+/// Answers a URL with an encoded NUL (`%00`) before any handler: in the path, 404 (no id or name
+/// holds one); in the query, 400. Postgres's text cannot hold one, and SQLite's answers must be
+/// the same.
+async fn refuse_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let has = |s: &str| s.as_bytes().windows(3).any(|w| w == b"%00");
+    if has(req.uri().path()) {
+        // No resource is named with one.
+        return ApiError::not_found("no such resource (its name holds a NUL character)")
+            .into_response();
+    }
+    if req.uri().query().is_some_and(has) {
+        return ApiError::bad_request("the query holds a NUL character (%00)").into_response();
+    }
+    next.run(req).await
+}
+
 /// Runs the service until `shutdown` resolves: the workers (unless there are none) and the
 /// HTTP listener (unless `worker_only`). `on_listen` is told the bound address.
 pub async fn run(
@@ -139,6 +160,15 @@ pub async fn run(
         .map_err(|e| ServiceError::Review(format!("the configuration's review policy: {e}")))?;
     std::fs::create_dir_all(config.uploads_dir())
         .map_err(|e| ServiceError::io(&config.uploads_dir(), e))?;
+    // What a killed process of this folder left behind: older than any live run can be.
+    let stale = config.limits.verify_timeout + std::time::Duration::from_secs(3600);
+    let scratch = config.uploads_dir();
+    let swept = tokio::task::spawn_blocking(move || upload::sweep_scratch(&scratch, stale))
+        .await
+        .unwrap_or(0);
+    if swept > 0 {
+        tracing::info!(swept, "removed old scratch left by a stopped process");
+    }
     let state = AppState::open(config.clone()).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 /// Checks that `url` is an http(s) URL with a host.
 pub fn check_url(url: &str) -> std::result::Result<reqwest::Url, String> {
+    if url.chars().any(char::is_control) {
+        return Err("a URL with a control character in it".into());
+    }
     let u = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL ({e})"))?;
     if !matches!(u.scheme(), "http" | "https") {
         return Err(format!("`{url}`: only http and https URLs are allowed"));

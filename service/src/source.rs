@@ -12,6 +12,9 @@ use crate::upload::{self, Upload};
 
 /// Checks a `source_url` against the allow-list; answers why not.
 pub fn check(url: &str, settings: &SourceSettings) -> Result<reqwest::Url, String> {
+    if url.chars().any(char::is_control) {
+        return Err("a URL with a control character in it".into());
+    }
     if settings.allow.is_empty() {
         return Err(
             "`source_url` is not allowed by this service's configuration (its allow-list is empty): upload the file"

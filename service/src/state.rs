@@ -39,8 +39,13 @@ impl AppState {
     pub async fn open(config: ServiceConfig) -> Result<AppState> {
         let db = Db::connect(&config.db_target()?).await?;
         tracing::info!(database = %db.location(), "database open");
+        if db.is_postgres() && config.storage.is_none() {
+            tracing::warn!(
+                "the database is shared (Postgres) but the object store is this machine's own folder: a job uploaded to one replica cannot run on another; give every replica the same --storage"
+            );
+        }
         if let Some(s) = &config.storage {
-            tracing::info!(storage = %crate::db::redact_url(s), "object store");
+            tracing::info!(storage = ?s, "object store");
         }
         Self::with_db(config, db)
     }

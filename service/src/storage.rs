@@ -119,6 +119,7 @@ impl Storage {
             }
             total += n as u64;
             if let Err(e) = w.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                let _ = w.abort().await;
                 return Err(self.error("uploading", key, e));
             }
             w.write(&buf[..n]);
@@ -208,14 +209,24 @@ impl Storage {
         }
     }
 
-    /// Whether the store answers (lists at most one object).
+    /// Whether the store answers: a HEAD of a key that need not exist (it needs only the read
+    /// permission the service has anyway, not a listing).
     pub async fn ping(&self) -> bool {
-        let mut l = self.store.list(Some(&self.prefix));
-        !matches!(l.next().await, Some(Err(_)))
+        let Ok(path) = self.path("readyz") else {
+            return false;
+        };
+        matches!(
+            self.store.head(&path).await,
+            Ok(_) | Err(object_store::Error::NotFound { .. })
+        )
     }
 
     fn error(&self, doing: &str, key: &str, e: object_store::Error) -> ServiceError {
-        ServiceError::Storage(format!("{doing} {key} in {}: {e}", self.shown))
+        let m = format!("{doing} {key} in {}: {e}", self.shown);
+        match e {
+            object_store::Error::NotFound { .. } => ServiceError::StorageNotFound(m),
+            _ => ServiceError::Storage(m),
+        }
     }
 }
 

@@ -31,6 +31,41 @@ impl Upload {
     }
 }
 
+/// Removes what a killed process left in the scratch folder `root`: entries older than
+/// `older_than` (a live request or run is younger; another process may share the folder).
+/// Returns how many went.
+pub fn sweep_scratch(root: &Path, older_than: std::time::Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut gone = 0;
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > older_than);
+        if !old {
+            continue;
+        }
+        let p = e.path();
+        let removed = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        match removed {
+            Ok(()) => gone += 1,
+            Err(err) => {
+                tracing::warn!(path = %p.display(), error = %err, "could not sweep scratch")
+            }
+        }
+    }
+    gone
+}
+
 /// The Content-Length check, before a byte is read.
 pub fn check_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
     if let Some(len) = headers
@@ -296,6 +331,33 @@ pub fn sniff(head: &[u8]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_takes_only_what_is_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("run-old");
+        std::fs::create_dir(&old).unwrap();
+        std::fs::write(old.join("clip.mp4"), b"x").unwrap();
+        std::fs::write(dir.path().join("young.bin"), b"x").unwrap();
+        // Set back two hours, not waited for.
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .or_else(|_| std::fs::File::open(&old))
+            .and_then(|f| f.set_modified(past))
+            .unwrap();
+        assert_eq!(
+            sweep_scratch(dir.path(), std::time::Duration::from_secs(3600)),
+            1
+        );
+        assert!(!old.exists());
+        assert!(dir.path().join("young.bin").exists());
+        assert_eq!(
+            sweep_scratch(&dir.path().join("missing"), std::time::Duration::ZERO),
+            0
+        );
+    }
 
     #[test]
     fn names_are_made_safe() {

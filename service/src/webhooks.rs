@@ -177,10 +177,11 @@ async fn attempt(s: &AppState, id: &str) -> Result<()> {
         job_id: String,
         attempts: i64,
         delivered_at: Option<i64>,
+        next_at: Option<i64>,
         secret: Option<String>,
     }
     let row: Option<Pending> = with_pool!(s.db(), |p| sqlx::query_as(
-        "SELECT d.url, d.body, d.job_id, d.attempts, d.delivered_at, e.secret
+        "SELECT d.url, d.body, d.job_id, d.attempts, d.delivered_at, d.next_at, e.secret
          FROM webhook_deliveries d
          LEFT JOIN webhook_endpoints e ON e.url = d.url AND e.disabled_at IS NULL
          WHERE d.id = $1",
@@ -194,25 +195,45 @@ async fn attempt(s: &AppState, id: &str) -> Result<()> {
         job_id,
         attempts,
         delivered_at,
+        next_at,
         secret,
     }) = row
     else {
         return Ok(());
     };
-    if delivered_at.is_some() {
+    let Some(due) = next_at.filter(|_| delivered_at.is_none()) else {
+        // Delivered, or given up.
         return Ok(());
+    };
+    let early = due - db::now_ms();
+    if early > 0 {
+        // Run before its time (the engine's schedule is coarser than ours, or a task run
+        // again): it waits for the rest of the back-off in a task of its own.
+        let mut tx = s.db().begin().await?;
+        push(
+            &mut tx,
+            id,
+            Some(Duration::from_millis(early.unsigned_abs())),
+        )
+        .await?;
+        return tx.commit().await;
     }
     // Take attempt n before making it: whichever replica runs this task, each attempt is made
     // once. A run that finds the attempt taken (a task run twice: a replica thought dead that
     // was only slow) leaves it to the one that took it.
+    // Only a delivery that is due: a task run again early (its replica died after recording
+    // the last attempt, before the engine heard) neither skips the back-off nor revives a
+    // delivery given up (next_at NULL).
     let n = attempts + 1;
     let taken = with_pool!(s.db(), |p| sqlx::query(
         "UPDATE webhook_deliveries SET attempts = $1
-         WHERE id = $2 AND attempts = $3 AND delivered_at IS NULL"
+         WHERE id = $2 AND attempts = $3 AND delivered_at IS NULL
+           AND next_at IS NOT NULL AND next_at <= $4"
     )
     .bind(n)
     .bind(id)
     .bind(attempts)
+    .bind(db::now_ms())
     .execute(p)
     .await
     .map(|r| r.rows_affected()))?;

@@ -24,6 +24,15 @@ async fn health_ready_metrics_and_the_openapi_document() {
     assert_eq!((s, b.as_slice()), (StatusCode::OK, b"ok\n".as_slice()));
     let (s, _, _) = app.send(get("/readyz", None)).await;
     assert_eq!(s, StatusCode::OK);
+    // An encoded NUL: no resource has one in its name; a query with one is refused. The same
+    // on SQLite and Postgres (whose text cannot hold it).
+    let (s, v) = app.json(get("/v1/jobs/job_%00", Some(&app.admin))).await;
+    assert_eq!((s, error_code(&v)), (StatusCode::NOT_FOUND, "not_found"));
+    let (s, v) = app.json(get("/v1/jobs?after=a%00", Some(&app.admin))).await;
+    assert_eq!(
+        (s, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
     // Metrics need an admin key.
     let (s, v) = app.json(get("/metrics", None)).await;
     assert_eq!(

@@ -77,7 +77,8 @@ async fn replicas_that_start_at_once_migrate_once() {
 async fn jobs_sent_to_any_replica_run_once_across_all() {
     let Some(server) = server() else { return };
     let url = fresh_database(&server).await;
-    let first = App::new(|c| c.database = Some(url.clone())).await;
+    let first =
+        App::new(|c| c.database = Some(verity_service::config::SecretUrl(url.clone()))).await;
     let mut replicas = vec![first.state.clone()];
     for _ in 0..2 {
         let config: ServiceConfig = first.state.config().clone();

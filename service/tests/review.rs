@@ -386,6 +386,26 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
         .await;
     assert_eq!(v.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(v.len, 100);
+    // Past the end: 416 with the size; a range of another unit is ignored (the whole video).
+    let past = ann
+        .send(
+            Request::get(&video)
+                .header(header::RANGE, "bytes=999999999-")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
+    let whole = ann
+        .send(
+            Request::get(&video)
+                .header(header::RANGE, "items=0-1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert!(whole.len > 100, "{}", whole.len);
     // Kept under a name of the service's choosing, served with its type and no sniffing.
     let kept: String = verity_service::with_pool!(app.state.db(), |p| sqlx::query_scalar(
         "SELECT video_path FROM review_items WHERE id = $1"

@@ -143,6 +143,10 @@ pub struct ServeDbArgs {
     )]
     pub database: Option<String>,
 
+    /// The service's TOML settings, for its `data` and `database` (as `verity serve --config`).
+    #[arg(long, env = "VERITY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -45,8 +45,9 @@ pub fn run(args: &ServeArgs, home: &Home) -> anyhow::Result<u8> {
     }
 }
 
-fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
-    let mut c = match &args.config {
+/// The TOML file over the defaults, or the defaults.
+fn read_config(path: Option<&std::path::Path>, home: &Home) -> anyhow::Result<ServiceConfig> {
+    Ok(match path {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
@@ -54,7 +55,11 @@ fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
         None => ServiceConfig::new(home.root().to_path_buf()),
-    };
+    })
+}
+
+fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
+    let mut c = read_config(args.config.as_deref(), home)?;
     if let Some(l) = args.listen {
         c.listen = l;
     }
@@ -62,10 +67,10 @@ fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
         c.data = d.clone();
     }
     if let Some(d) = &args.database {
-        c.database = Some(d.clone());
+        c.database = Some(verity_service::config::SecretUrl(d.clone()));
     }
     if let Some(st) = &args.storage {
-        c.storage = Some(st.clone());
+        c.storage = Some(verity_service::config::SecretUrl(st.clone()));
     }
     // The object store's settings, by the names the object_store crate reads (AWS_REGION,
     // AWS_ENDPOINT, GOOGLE_SERVICE_ACCOUNT, AZURE_STORAGE_ACCOUNT_NAME, …), lowercased.
@@ -92,11 +97,13 @@ fn config(args: &ServeArgs, home: &Home) -> anyhow::Result<ServiceConfig> {
 
 /// The service's database, as `verity serve` with these flags would open it (migrated).
 async fn open_db(db: &ServeDbArgs, home: &Home) -> anyhow::Result<verity_service::Db> {
-    let mut c = ServiceConfig::new(home.root().to_path_buf());
+    let mut c = read_config(db.config.as_deref(), home)?;
     if let Some(d) = &db.data {
         c.data = d.clone();
     }
-    c.database = db.database.clone();
+    if let Some(d) = &db.database {
+        c.database = Some(verity_service::config::SecretUrl(d.clone()));
+    }
     Ok(verity_service::Db::connect(&c.db_target()?).await?)
 }
 

@@ -33,6 +33,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use crate::config::ESCALATED_QUEUE;
+use crate::db;
 use crate::extract::Query;
 use crate::state::AppState;
 use auth::{LOGIN_COOKIE, Reviewer, SESSION_COOKIE, Session};
@@ -241,6 +242,9 @@ async fn login(
     }
     let who = if !f.token.trim().is_empty() {
         auth::check_key(s.db(), f.token.trim()).await?
+    } else if f.name.contains('\0') {
+        // No name holds one (Postgres text cannot); it is a wrong name like any other.
+        None
     } else {
         auth::check_password(s.db(), &f.name, &f.password).await?
     };
@@ -399,13 +403,13 @@ async fn video(
     // The type comes from the kept name (`video.<known container>`), never from the client,
     // and the browser is told not to guess another or run anything it finds.
     let kind = store::video_type(std::path::Path::new(&key));
-    let wanted = match req.headers().get(header::RANGE) {
-        None => Ok(None),
-        Some(v) => v.to_str().ok().and_then(parse_range).map(Some).ok_or(()),
-    };
-    let Ok(wanted) = wanted else {
-        return Ok(StatusCode::RANGE_NOT_SATISFIABLE.into_response());
-    };
+    // A range this server does not serve (another unit, several ranges) is ignored, as RFC
+    // 9110 allows: the whole video is sent.
+    let wanted = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_range);
     // The size first, to resolve an open or suffix range against it.
     let size = s.storage().size(&key).await.map_err(|e| {
         tracing::warn!(key = %key, error = %crate::error_chain(&e), "a kept video could not be read");
@@ -419,18 +423,23 @@ async fn video(
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
-            return Ok(r);
+            return Ok(protect_video(r));
         }
     };
-    let (stream, _, served) = s
-        .storage()
-        .get_range(&key, Some(range.clone().unwrap_or(0..size)))
-        .await
-        .map_err(|e| {
-            tracing::warn!(key = %key, error = %crate::error_chain(&e), "a kept video could not be read");
-            PageError::new(StatusCode::NOT_FOUND, "this item's video could not be read", Some(&me))
-        })?;
-    let mut r = axum::body::Body::from_stream(stream).into_response();
+    let (body, served) = if size == 0 {
+        (axum::body::Body::empty(), 0..0)
+    } else {
+        let (stream, _, served) = s
+            .storage()
+            .get_range(&key, Some(range.clone().unwrap_or(0..size)))
+            .await
+            .map_err(|e| {
+                tracing::warn!(key = %key, error = %crate::error_chain(&e), "a kept video could not be read");
+                PageError::new(StatusCode::NOT_FOUND, "this item's video could not be read", Some(&me))
+            })?;
+        (axum::body::Body::from_stream(stream), served)
+    };
+    let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -448,6 +457,11 @@ async fn video(
             r.headers_mut().insert(header::CONTENT_RANGE, v);
         }
     }
+    Ok(protect_video(r))
+}
+
+/// A kept video's answer is never cached, sniffed or run.
+fn protect_video(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -458,11 +472,11 @@ async fn video(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    Ok(r)
+    r
 }
 
 /// One byte range as a `Range` header asks it (`bytes=a-b`, `bytes=a-` or `bytes=-n`); a list
-/// of ranges, or anything else, is `None` (refused).
+/// of ranges, or anything else, is `None` (the header is then ignored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ByteRange {
     From(u64, Option<u64>),
@@ -529,7 +543,8 @@ async fn decide(
     if !allowed {
         return item_page(&s, &me, &id, Some("Choose one of the decisions.")).await;
     }
-    let note = f.note.trim();
+    let note = db::text(f.note.trim()).into_owned();
+    let note = note.as_str();
     if note.is_empty() {
         return item_page(&s, &me, &id, Some("A decision needs a note.")).await;
     }

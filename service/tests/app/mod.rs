@@ -40,7 +40,7 @@ impl App {
         config.webhooks.allow_private = true;
         config.webhooks.retry_delays = vec![Duration::from_millis(200), Duration::from_millis(200)];
         if let Some(url) = postgres_database().await {
-            config.database = Some(url);
+            config.database = Some(verity_service::config::SecretUrl(url));
         }
         tweak(&mut config);
         let db = Db::connect(&config.db_target().unwrap()).await.unwrap();
