@@ -47,7 +47,9 @@ impl AppState {
         if let Some(s) = &config.storage {
             tracing::info!(storage = ?s, "object store");
         }
-        Self::with_db(config, db)
+        let state = Self::with_db(config, db)?;
+        crate::storage::adopt_legacy_files(state.db(), state.storage()).await?;
+        Ok(state)
     }
 
     /// The state over an open database.

@@ -230,6 +230,99 @@ impl Storage {
     }
 }
 
+/// Brings in what an earlier version kept by absolute path, before the object store: a queued
+/// job's upload (under `DATA/uploads`) and an open review item's video (under `DATA/review`).
+/// Each file is copied into the store under the key it would have now, its row is pointed at
+/// it, and the file goes; a file already gone leaves the row without it (the job then fails
+/// saying so). Returns how many were brought in. A no-op on a database made by this version.
+pub async fn adopt_legacy_files(db: &crate::db::Db, storage: &Storage) -> Result<usize> {
+    use crate::db::with_pool;
+    let jobs: Vec<(String, String, String)> = with_pool!(db, |p| sqlx::query_as(
+        "SELECT id, upload_path, file_name FROM verify_jobs WHERE upload_path LIKE '/%'"
+    )
+    .fetch_all(p)
+    .await)?;
+    let items: Vec<(String, String)> = with_pool!(db, |p| sqlx::query_as(
+        "SELECT id, video_path FROM review_items WHERE video_path LIKE '/%'"
+    )
+    .fetch_all(p)
+    .await)?;
+    let mut adopted = 0;
+    for (id, old, name) in jobs {
+        let Ok(key) = adopt_file(storage, FsPath::new(&old), upload_key(&name)?).await else {
+            continue;
+        };
+        adopted += usize::from(key.is_some());
+        with_pool!(db, |p| sqlx::query(
+            "UPDATE verify_jobs SET upload_path = $1 WHERE id = $2 AND upload_path = $3"
+        )
+        .bind(&key)
+        .bind(&id)
+        .bind(&old)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    }
+    for (id, old) in items {
+        let ext = FsPath::new(&old)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map_or_else(|| "bin".to_string(), safe_name);
+        let Ok(key) = adopt_file(
+            storage,
+            FsPath::new(&old),
+            format!("review/{id}/video.{ext}"),
+        )
+        .await
+        else {
+            continue;
+        };
+        adopted += usize::from(key.is_some());
+        with_pool!(db, |p| sqlx::query(
+            "UPDATE review_items SET video_path = $1 WHERE id = $2 AND video_path = $3"
+        )
+        .bind(&key)
+        .bind(&id)
+        .bind(&old)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    }
+    if adopted > 0 {
+        tracing::info!(
+            adopted,
+            "files kept by an earlier version moved into the object store"
+        );
+    }
+    Ok(adopted)
+}
+
+/// Copies `file` to `key` and removes it (and its folder, when that is left empty):
+/// `Ok(Some(key))`; `Ok(None)` when the file is gone; `Err(())` when the copy failed (said in
+/// the log; the row keeps its path and the next start tries again).
+async fn adopt_file(
+    storage: &Storage,
+    file: &FsPath,
+    key: String,
+) -> std::result::Result<Option<String>, ()> {
+    if !file.is_file() {
+        return Ok(None);
+    }
+    match storage.put_file(&key, file).await {
+        Ok(_) => {
+            let _ = std::fs::remove_file(file);
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            Ok(Some(key))
+        }
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %crate::error_chain(&e), "could not move a kept file into the object store");
+            Err(())
+        }
+    }
+}
+
 /// A new object key for an upload called `file_name`: `uploads/<random>/<file_name>`.
 pub fn upload_key(file_name: &str) -> Result<String> {
     let mut r = [0u8; 12];

@@ -1147,3 +1147,74 @@ async fn each_key_has_its_own_rate() {
         StatusCode::OK
     );
 }
+
+/// A database from before the object store names uploads and review videos by absolute path;
+/// at start they move into the store and their rows follow, and a file already gone leaves its
+/// job without an upload.
+#[tokio::test]
+async fn files_kept_by_path_before_the_object_store_move_into_it() {
+    let app = App::new(|_| {}).await;
+    let db = app.state.db();
+    let old = app.dir.join("old-data");
+    std::fs::create_dir_all(old.join("uploads/.tmpA")).unwrap();
+    std::fs::create_dir_all(old.join("review/item_1")).unwrap();
+    let upload = old.join("uploads/.tmpA/clip.mp4");
+    let video = old.join("review/item_1/video.mp4");
+    std::fs::write(&upload, b"queued upload").unwrap();
+    std::fs::write(&video, b"kept video").unwrap();
+    for (id, path) in [
+        ("job_1", upload.display().to_string()),
+        ("job_2", "/nowhere/gone.mp4".to_string()),
+    ] {
+        verity_service::with_pool!(db, |p| sqlx::query(
+            "INSERT INTO verify_jobs (id, status, file_name, upload_path, created_at, updated_at)
+             VALUES ($1, 'queued', 'clip.mp4', $2, 0, 0)"
+        )
+        .bind(id)
+        .bind(&path)
+        .execute(p)
+        .await
+        .map(|_| ()))
+        .unwrap();
+    }
+    verity_service::with_pool!(db, |p| sqlx::query(
+        "INSERT INTO review_items (id, job_id, queue, status, file_name, verdict, report,
+            video_path, created_at) VALUES ('item_1', 'job_9', 'flagged', 'open', 'v.mp4',
+            'likely-synthetic', '{}', $1, 0)"
+    )
+    .bind(video.display().to_string())
+    .execute(p)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    let n = verity_service::storage::adopt_legacy_files(db, app.state.storage())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let paths: Vec<(String, Option<String>)> = verity_service::with_pool!(db, |p| sqlx::query_as(
+        "SELECT id, upload_path FROM verify_jobs ORDER BY id"
+    )
+    .fetch_all(p)
+    .await)
+    .unwrap();
+    let key = paths[0].1.clone().unwrap();
+    assert!(
+        key.starts_with("uploads/") && key.ends_with("/clip.mp4"),
+        "{key}"
+    );
+    assert_eq!(paths[1], ("job_2".to_string(), None));
+    assert!(!upload.exists() && !video.exists());
+    let store = app.state.config().data.join("store");
+    assert_eq!(std::fs::read(store.join(&key)).unwrap(), b"queued upload");
+    assert_eq!(
+        std::fs::read(store.join("review/item_1/video.mp4")).unwrap(),
+        b"kept video"
+    );
+    // Once done, nothing more to do.
+    assert_eq!(
+        verity_service::storage::adopt_legacy_files(db, app.state.storage())
+            .await
+            .unwrap(),
+        0
+    );
+}
