@@ -48,7 +48,10 @@ impl AppState {
             tracing::info!(storage = ?s, "object store");
         }
         let state = Self::with_db(config, db)?;
-        crate::storage::adopt_legacy_files(state.db(), state.storage()).await?;
+        // Only a SQLite install can predate the store (Postgres came with it).
+        if !state.db().is_postgres() {
+            crate::storage::adopt_legacy_files(state.db(), state.storage()).await?;
+        }
         Ok(state)
     }
 
