@@ -10,8 +10,10 @@ verity="${1:?usage: scale-out-tests.sh path/to/verity}"
 : "${VERITY_TEST_POSTGRES:?run under scripts/with-postgres.sh}"
 cargo_flags=(--ignore-rust-version --locked)
 
+# --workspace, as make test builds: the same features, so the same test binaries (a `-p` build
+# would unify features over one package and rebuild much of the tree).
 VERITY_TEST_BACKEND=postgres VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_POSTGRES=1 \
-  cargo test "${cargo_flags[@]}" -p verity-service --test api --test review --test postgres
+  cargo test "${cargo_flags[@]}" --workspace --test api --test review --test postgres
 python3 scripts/kill-test.py "$verity" --postgres "$VERITY_TEST_POSTGRES"
 python3 scripts/kill-test.py "$verity" --postgres "$VERITY_TEST_POSTGRES" --replicas 3 --jobs 500 --kills 1
 # The API fuzz against a server on Postgres: a 500 that only Postgres gives (text that SQLite
