@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use apalis::prelude::*;
 use serde::{Deserialize, Serialize};
-use verity_service::db::{Db, Pool, Target, Tx};
+use verity_service::db::{Db, Target, Tx};
 use verity_service::jobs::QueueSettings;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,34 +70,7 @@ async fn drain(db: &Db, n: usize) -> Duration {
     };
     let t = Instant::now();
     let mut stop = rx.clone();
-    let monitor = match db.pool() {
-        Pool::Sqlite(pool) => {
-            let pool = pool.clone();
-            Monitor::new().register(move |_| {
-                let storage = apalis_sqlite::SqliteStorage::<Noop>::new(&pool)
-                    .with_config(q.sqlite())
-                    .poll_with_interval(q.poll);
-                WorkerBuilder::new(verity_service::jobs::worker_name("bench"))
-                    .backend(storage)
-                    .data(done.clone())
-                    .concurrency(8)
-                    .build(noop)
-            })
-        }
-        Pool::Postgres(pool) => {
-            let pool = pool.clone();
-            Monitor::new().register(move |_| {
-                let storage = apalis_postgres::PostgresStorage::<Noop>::new(&pool)
-                    .with_config(q.postgres())
-                    .poll_with_interval(q.poll);
-                WorkerBuilder::new(verity_service::jobs::worker_name("bench"))
-                    .backend(storage)
-                    .data(done.clone())
-                    .concurrency(8)
-                    .build(noop)
-            })
-        }
-    };
+    let monitor = verity_service::queue_monitor!(db, q, Noop, "bench", done.clone(), 8, noop);
     let run = tokio::spawn(monitor.run_with_signal(async move {
         let _ = stop.wait_for(|v| *v).await;
         Ok(())

@@ -13,8 +13,6 @@
 use std::time::Instant;
 
 use apalis::prelude::*;
-use apalis_postgres::PostgresStorage;
-use apalis_sqlite::SqliteStorage;
 use serde::{Deserialize, Serialize};
 
 use crate::config::JobSettings;
@@ -850,6 +848,47 @@ pub fn worker_name(role: &str) -> String {
     format!("verity-{role}-{}-{}", std::process::id(), ulid_like())
 }
 
+/// A monitor running one worker of `$args` tasks on the database's queue engine (apalis on
+/// SQLite or on Postgres: the same worker API over each engine's storage), named for `$role`,
+/// with `$data` for its handler, `$concurrency` runs at once, settings from the
+/// [`QueueSettings`] `$q`.
+#[macro_export]
+macro_rules! queue_monitor {
+    ($db:expr, $q:expr, $args:ty, $role:expr, $data:expr, $concurrency:expr, $handler:expr) => {{
+        use apalis::prelude::*;
+        let q: $crate::jobs::QueueSettings = $q.clone();
+        let data = $data;
+        match $db.pool() {
+            $crate::db::Pool::Sqlite(pool) => {
+                let pool = pool.clone();
+                Monitor::new().register(move |_restarts| {
+                    let storage = apalis_sqlite::SqliteStorage::<$args>::new(&pool)
+                        .with_config(q.sqlite())
+                        .poll_with_interval(q.poll);
+                    WorkerBuilder::new($crate::jobs::worker_name($role))
+                        .backend(storage)
+                        .data(data.clone())
+                        .concurrency($concurrency)
+                        .build($handler)
+                })
+            }
+            $crate::db::Pool::Postgres(pool) => {
+                let pool = pool.clone();
+                Monitor::new().register(move |_restarts| {
+                    let storage = apalis_postgres::PostgresStorage::<$args>::new(&pool)
+                        .with_config(q.postgres())
+                        .poll_with_interval(q.poll);
+                    WorkerBuilder::new($crate::jobs::worker_name($role))
+                        .backend(storage)
+                        .data(data.clone())
+                        .concurrency($concurrency)
+                        .build($handler)
+                })
+            }
+        }
+    }};
+}
+
 /// Runs `count` concurrent job runs in this process until `shutdown` resolves.
 pub async fn run_workers(
     s: AppState,
@@ -857,35 +896,15 @@ pub async fn run_workers(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let q = QueueSettings::new(&s.config().jobs, QUEUE, count);
-    let db = s.db().clone();
-    let monitor = match db.pool() {
-        db::Pool::Sqlite(pool) => {
-            let pool = pool.clone();
-            Monitor::new().register(move |_restarts| {
-                let storage = SqliteStorage::<JobTask>::new(&pool)
-                    .with_config(q.sqlite())
-                    .poll_with_interval(q.poll);
-                WorkerBuilder::new(worker_name("jobs"))
-                    .backend(storage)
-                    .data(s.clone())
-                    .concurrency(count.max(1))
-                    .build(run_task)
-            })
-        }
-        db::Pool::Postgres(pool) => {
-            let pool = pool.clone();
-            Monitor::new().register(move |_restarts| {
-                let storage = PostgresStorage::<JobTask>::new(&pool)
-                    .with_config(q.postgres())
-                    .poll_with_interval(q.poll);
-                WorkerBuilder::new(worker_name("jobs"))
-                    .backend(storage)
-                    .data(s.clone())
-                    .concurrency(count.max(1))
-                    .build(run_task)
-            })
-        }
-    };
+    let monitor = crate::queue_monitor!(
+        s.db(),
+        q,
+        JobTask,
+        "jobs",
+        s.clone(),
+        count.max(1),
+        run_task
+    );
     monitor
         .run_with_signal(async move {
             shutdown.await;

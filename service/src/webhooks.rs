@@ -440,35 +440,15 @@ pub async fn run_deliveries(
 ) -> Result<()> {
     const AT_ONCE: usize = 4;
     let q = crate::jobs::QueueSettings::new(&s.config().jobs, QUEUE, AT_ONCE);
-    let db = s.db().clone();
-    let monitor = match db.pool() {
-        db::Pool::Sqlite(pool) => {
-            let pool = pool.clone();
-            Monitor::new().register(move |_| {
-                let storage = apalis_sqlite::SqliteStorage::<DeliveryTask>::new(&pool)
-                    .with_config(q.sqlite())
-                    .poll_with_interval(q.poll);
-                WorkerBuilder::new(crate::jobs::worker_name("webhooks"))
-                    .backend(storage)
-                    .data(s.clone())
-                    .concurrency(AT_ONCE)
-                    .build(deliver)
-            })
-        }
-        db::Pool::Postgres(pool) => {
-            let pool = pool.clone();
-            Monitor::new().register(move |_| {
-                let storage = apalis_postgres::PostgresStorage::<DeliveryTask>::new(&pool)
-                    .with_config(q.postgres())
-                    .poll_with_interval(q.poll);
-                WorkerBuilder::new(crate::jobs::worker_name("webhooks"))
-                    .backend(storage)
-                    .data(s.clone())
-                    .concurrency(AT_ONCE)
-                    .build(deliver)
-            })
-        }
-    };
+    let monitor = crate::queue_monitor!(
+        s.db(),
+        q,
+        DeliveryTask,
+        "webhooks",
+        s.clone(),
+        AT_ONCE,
+        deliver
+    );
     monitor
         .run_with_signal(async move {
             shutdown.await;
