@@ -110,6 +110,12 @@ pub struct EvalDetectorArgs {
     #[arg(long, value_name = "DIR")]
     pub attacks: Option<PathBuf>,
 
+    /// Leave one family out: score FAMILY's test clips, against every non-AI test clip, with
+    /// the classifier in DIR, exported from a run trained without that family's arms
+    /// (`verity train detector --exclude-arm ARM --out RUN`, then RUN/export). Repeatable.
+    #[arg(long, value_name = "FAMILY=DIR", value_parser = parse_held_out)]
+    pub held_out: Vec<(String, PathBuf)>,
+
     /// Write the tables into this model card, between `<!-- eval:start -->` and
     /// `<!-- eval:end -->`.
     #[arg(long, value_name = "FILE")]
@@ -314,4 +320,16 @@ pub struct TrainGeneratorArgs {
     /// steps, the last tenth while the average is younger); a resumed one keeps its own unless this is given.
     #[arg(long, value_name = "DECAY")]
     pub ema: Option<f32>,
+}
+
+/// `FAMILY=DIR` of `--held-out`.
+fn parse_held_out(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((fam, dir)) if !fam.is_empty() && !dir.is_empty() => {
+            Ok((fam.to_string(), PathBuf::from(dir)))
+        }
+        _ => Err(format!(
+            "`{s}`: expected FAMILY=DIR, as in F3=.cache/detector/lofo-f3/export"
+        )),
+    }
 }

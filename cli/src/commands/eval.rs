@@ -149,6 +149,7 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         bootstrap: a.bootstrap,
         seed: a.seed,
         attacks_dir: a.attacks.clone(),
+        held_out: a.held_out.clone(),
     };
     let bar = output::progress_bar(0, "{msg} [{bar:40}] {pos}/{len}", global.quiet);
     let report = evaluate(&det, &opts, |stage, done, total| {
@@ -165,13 +166,17 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     }
     if let Some(card) = &a.card {
         let block = format!(
-            "`verity eval detector --data {} --bootstrap {} --seed {}{}`:\n\n{t}",
+            "`verity eval detector --data {} --bootstrap {} --seed {}{}{}`:\n\n{t}",
             a.data.display(),
             a.bootstrap,
             a.seed,
             a.attacks
                 .as_ref()
-                .map_or(String::new(), |d| format!(" --attacks {}", d.display()))
+                .map_or(String::new(), |d| format!(" --attacks {}", d.display())),
+            a.held_out
+                .iter()
+                .map(|(f, d)| format!(" --held-out {f}={}", d.display()))
+                .collect::<String>()
         );
         write_into_card(card, &block)?;
         eprintln!("wrote the tables into {}", card.display());

@@ -89,12 +89,26 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         "dataset [{bar:40}] {pos}/{len} clips, {msg}, eta {eta}",
         global.quiet,
     );
-    let index = verity_corpus::build(&opts, &model, |arm, done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        bar.set_message(arm.name());
-        if done % 50 == 0 {
-            tracing::info!(done, total, arm = arm.name(), "dataset");
+    let index = verity_corpus::build(&opts, &model, |p| match p {
+        verity_corpus::Progress::Clip { arm, done, total } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(arm.name());
+            if done % 50 == 0 {
+                tracing::info!(done, total, arm = arm.name(), "dataset");
+            }
+        }
+        verity_corpus::Progress::Decoder {
+            design,
+            step,
+            steps,
+        } => {
+            bar.set_length(steps as u64);
+            bar.set_position(step as u64);
+            bar.set_message(format!("training the F3 network {}", design.name()));
+            if step % 100 == 0 {
+                tracing::info!(step, steps, design = design.name(), "F3 network");
+            }
         }
     })?;
     bar.finish_and_clear();

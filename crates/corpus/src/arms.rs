@@ -4,7 +4,8 @@
 //! easiest to confuse with generated video (the renderer the generator learned from, real and
 //! rendered clips through the generator's own output path, plain upscales, test patterns, CGI).
 //! Label 1 is synthetic, by family: F1 verity's generator, F2 real clips re-noised and denoised
-//! by it (SDEdit), F4 real clips brought down and up again by a learned super-resolution
+//! by it (SDEdit), F3 real clips re-synthesised by small decoders trained here
+//! ([`crate::decoders`]), F4 real clips brought down and up again by a learned super-resolution
 //! network that ships in a package (UpscalerJS's esrgan-slim, run in candle): synthetic and
 //! sharp, beside the plain upscales of the same scenes that are not AI.
 
@@ -50,13 +51,17 @@ pub enum Arm {
     Generator,
     /// F2: real clips noised and denoised by verity's generator (SDEdit) (label 1).
     Sdedit,
+    /// F3: real clips re-synthesised frame by frame by a small network trained here: an
+    /// autoencoder with a transposed-convolution or a sub-pixel decoder, or a learned ×4
+    /// upsampler (label 1).
+    Decoder,
     /// F4: real clips brought to 1/2 or 1/4 of the canonical size and up again by a learned
     /// super-resolution network (label 1).
     Esrgan,
 }
 
 impl Arm {
-    pub const ALL: [Arm; 12] = [
+    pub const ALL: [Arm; 13] = [
         Arm::RealVideo,
         Arm::RealCodec,
         Arm::RealPhoto,
@@ -68,6 +73,7 @@ impl Arm {
         Arm::Bicubic,
         Arm::Generator,
         Arm::Sdedit,
+        Arm::Decoder,
         Arm::Esrgan,
     ];
 
@@ -84,6 +90,7 @@ impl Arm {
             Arm::Bicubic => "bicubic",
             Arm::Generator => "generator",
             Arm::Sdedit => "sdedit",
+            Arm::Decoder => "decoder",
             Arm::Esrgan => "esrgan",
         }
     }
@@ -98,6 +105,7 @@ impl Arm {
         match self {
             Arm::Generator => Some("F1"),
             Arm::Sdedit => Some("F2"),
+            Arm::Decoder => Some("F3"),
             Arm::Esrgan => Some("F4"),
             _ => None,
         }
@@ -113,6 +121,7 @@ impl Arm {
                 | Arm::OutpathReal
                 | Arm::Bicubic
                 | Arm::Sdedit
+                | Arm::Decoder
                 | Arm::Esrgan
         )
     }
@@ -131,6 +140,7 @@ impl Arm {
             Arm::Bicubic => 80,
             Arm::Generator => 240,
             Arm::Sdedit => 160,
+            Arm::Decoder => 160,
             Arm::Esrgan => 160,
         }
     }
@@ -297,6 +307,18 @@ pub fn esrgan(
             net.upscale(&small)
         })
         .collect()
+}
+
+/// F3: a real clip, every frame through one of the decoders trained here (one design per clip).
+pub fn decoder(
+    decs: &crate::decoders::Decoders,
+    real: &Real<'_>,
+    rng: &mut Rng,
+) -> Result<Vec<RgbImage>> {
+    let span = canon::FRAMES as f64 / f64::from(canon::FPS);
+    let frames = real.clip(rng, canon::FRAMES, span);
+    let net = &decs.nets[rng.below(decs.nets.len())];
+    frames.iter().map(|f| net.apply(f)).collect()
 }
 
 /// A real clip at the model's size through the output path, untouched by the model.

@@ -8,6 +8,7 @@
 //! clips split by their prompt. Clips already on disk are kept (the build resumes).
 
 pub mod arms;
+pub mod decoders;
 mod error;
 pub mod sources;
 pub mod upscaler;
@@ -110,7 +111,7 @@ fn eligible(arm: Arm, sources: &[Source]) -> Vec<usize> {
             Arm::RealPhoto => s.kind == Kind::Photo,
             Arm::Cgi => s.kind == Kind::Cgi,
             Arm::Lavfi => s.kind == Kind::Lavfi,
-            Arm::OutpathReal | Arm::Bicubic | Arm::Sdedit | Arm::Esrgan => {
+            Arm::OutpathReal | Arm::Bicubic | Arm::Sdedit | Arm::Decoder | Arm::Esrgan => {
                 primary_video(s) || s.kind == Kind::Photo
             }
             Arm::Render | Arm::OutpathRender | Arm::Generator => false,
@@ -158,12 +159,24 @@ enum Loaded {
     Photo(Photo),
 }
 
-/// Builds (or completes) the dataset and writes its index. `progress(arm, done, total)` is
-/// called after each clip, made or found.
+/// What [`build`] is doing.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    /// Clip `done` of `total` is made or found; it is of `arm`.
+    Clip { arm: Arm, done: usize, total: usize },
+    /// The F3 network of `design` is at training step `step` of `steps`.
+    Decoder {
+        design: decoders::Design,
+        step: usize,
+        steps: usize,
+    },
+}
+
+/// Builds (or completes) the dataset and writes its index, calling `progress` as it goes.
 pub fn build(
     opts: &BuildOptions,
     model: &LoadedModel,
-    mut progress: impl FnMut(Arm, usize, usize),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Index> {
     // Clips on disk are kept and relabelled from the plan: only sound when the plan is the one
     // that made them.
@@ -201,6 +214,28 @@ pub fn build(
     } else {
         None
     };
+    // The F3 networks, likewise; trained on the training split's real frames when new.
+    let decoders = if plans
+        .iter()
+        .any(|p| p.arm == Arm::Decoder && !opts.out.join(clip_path(p)).is_file())
+    {
+        let frames = decoder_frames(&sources, opts.seed)?;
+        Some(decoders::Decoders::load_or_train(
+            &opts.out.join("nets"),
+            &frames,
+            opts.seed,
+            decoders::Schedule::default(),
+            |design, step, steps| {
+                progress(Progress::Decoder {
+                    design,
+                    step,
+                    steps,
+                })
+            },
+        )?)
+    } else {
+        None
+    };
     for (done, p) in order.iter().map(|&k| &plans[k]).enumerate() {
         let rel = clip_path(p);
         let path = opts.out.join(&rel);
@@ -229,7 +264,11 @@ pub fn build(
                         Loaded::Footage(f) => arms::Real::Footage(f),
                         Loaded::Photo(ph) => arms::Real::Photo(ph),
                     };
-                    make_from_real(p, model, upscalers.as_ref(), &real, &mut rng)?
+                    let nets = Nets {
+                        upscalers: upscalers.as_ref(),
+                        decoders: decoders.as_ref(),
+                    };
+                    make_from_real(p, model, nets, &real, &mut rng)?
                 }
             };
             write_canonical(&path, &frames)?;
@@ -244,7 +283,11 @@ pub fn build(
             split: split_of(&p.scene),
             seed: p.seed,
         });
-        progress(p.arm, done + 1, total);
+        progress(Progress::Clip {
+            arm: p.arm,
+            done: done + 1,
+            total,
+        });
     }
     let index = Index {
         size: canon::SIZE,
@@ -276,10 +319,39 @@ fn make_generated(p: &Plan, model: &LoadedModel, rng: &mut Rng) -> Result<Vec<Rg
     })
 }
 
+/// The networks of the F3 and F4 arms, loaded when a clip of theirs is still to be made.
+#[derive(Clone, Copy)]
+struct Nets<'a> {
+    upscalers: Option<&'a upscaler::Upscalers>,
+    decoders: Option<&'a decoders::Decoders>,
+}
+
+/// Frames for training the F3 networks: 48 canonical frames of each real source (footage and
+/// photographs) of the training split.
+fn decoder_frames(sources: &[Source], seed: u64) -> Result<Vec<RgbImage>> {
+    let mut rng = Rng::new(seed ^ 0xf3);
+    let mut frames = Vec::new();
+    for i in eligible(Arm::Decoder, sources) {
+        let src = &sources[i];
+        if split_of(&src.name) != Split::Train {
+            continue;
+        }
+        match src.kind {
+            Kind::Photo => frames.extend(Photo::read(&src.path)?.clip(&mut rng, 48)),
+            _ => {
+                let f = Footage::read(&src.path)?;
+                let span = f.duration_s().min(20.0);
+                frames.extend(f.clip(&mut rng, 48, span));
+            }
+        }
+    }
+    Ok(frames)
+}
+
 fn make_from_real(
     p: &Plan,
     model: &LoadedModel,
-    upscalers: Option<&upscaler::Upscalers>,
+    nets: Nets<'_>,
     real: &arms::Real<'_>,
     rng: &mut Rng,
 ) -> Result<Vec<RgbImage>> {
@@ -289,11 +361,18 @@ fn make_from_real(
         Arm::Sdedit => arms::sdedit(model, real, rng, p.seed)?,
         Arm::Bicubic => arms::bicubic(real.clip(rng, canon::FRAMES, span)),
         Arm::Esrgan => {
-            let u = upscalers.ok_or_else(|| CorpusError::BadSource {
+            let u = nets.upscalers.ok_or_else(|| CorpusError::BadSource {
                 path: "upscalers/esrgan-slim".into(),
                 reason: "the F4 networks were not loaded for a clip that needs them".into(),
             })?;
             arms::esrgan(u, real, rng)?
+        }
+        Arm::Decoder => {
+            let d = nets.decoders.ok_or_else(|| CorpusError::BadSource {
+                path: "nets".into(),
+                reason: "the F3 networks were not loaded for a clip that needs them".into(),
+            })?;
+            arms::decoder(d, real, rng)?
         }
         _ => real.clip(rng, canon::FRAMES, span),
     })

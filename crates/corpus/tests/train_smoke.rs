@@ -10,6 +10,7 @@ use verity_corpus::write_canonical;
 use verity_detect::classifier::calibrate::export;
 use verity_detect::classifier::canon;
 use verity_detect::classifier::data::{Entry, INDEX, Index, Split};
+use verity_detect::classifier::eval::{EvalOptions, evaluate};
 use verity_detect::classifier::net::Config;
 use verity_detect::classifier::score::Detector;
 use verity_detect::classifier::train::{TrainOptions, train};
@@ -23,7 +24,7 @@ use verity_generate::sample::output_frame;
 fn make_dataset(dir: &Path) {
     let mut entries = Vec::new();
     let mut rng = Rng::new(7);
-    for i in 0..12u64 {
+    for i in 0..16u64 {
         let spec = random_spec(&mut rng, true);
         let label = (i % 2) as u8;
         let frames = if label == 0 {
@@ -57,7 +58,11 @@ fn make_dataset(dir: &Path) {
             family: (label == 1).then(|| "F1".to_string()),
             source: format!("scene-{i}"),
             source_file: None,
-            split: if i < 8 { Split::Train } else { Split::Val },
+            split: match i {
+                0..8 => Split::Train,
+                8..12 => Split::Val,
+                _ => Split::Test,
+            },
             seed: i,
         });
     }
@@ -147,6 +152,43 @@ fn training_lowers_the_loss_resumes_and_exports() {
     assert!(
         p1 > p0,
         "the output-path clip should score higher: {p0} vs {p1}"
+    );
+
+    // Leave one family out: a classifier that saw the family's arm cannot stand in for one
+    // trained without it.
+    assert!(cfg.trained_without.is_empty());
+    let eval = EvalOptions {
+        data: data.clone(),
+        bootstrap: 10,
+        seed: 0,
+        attacks_dir: None,
+        held_out: vec![("F1".into(), tmp.path().join("export"))],
+    };
+    let err = evaluate(&det, &eval, |_, _, _| {}).unwrap_err().to_string();
+    assert!(err.contains("trained on `outpath`"), "{err}");
+    let eval = EvalOptions {
+        held_out: vec![("F9".into(), tmp.path().join("export"))],
+        ..eval
+    };
+    let err = evaluate(&det, &eval, |_, _, _| {}).unwrap_err().to_string();
+    assert!(err.contains("F9"), "{err}");
+    // Without held-out classifiers the evaluation runs and has no such rows or gates.
+    let report = evaluate(
+        &det,
+        &EvalOptions {
+            held_out: Vec::new(),
+            ..eval
+        },
+        |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(report.test.clips, 4);
+    assert!(report.held_out.is_empty());
+    assert!(
+        !report
+            .gates
+            .iter()
+            .any(|g| g.name.contains("leave-one-family-out"))
     );
 }
 

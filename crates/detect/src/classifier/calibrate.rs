@@ -112,6 +112,7 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
             negatives: negatives.len(),
             split: "val".into(),
         },
+        trained_without: state.exclude_arms.clone(),
     };
     std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
     let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;

@@ -88,7 +88,21 @@ pub struct EvalReport {
     pub baselines: BTreeMap<String, f64>,
     pub gates: Vec<Gate>,
     pub robustness: Vec<Robustness>,
+    /// Leave one family out: each classifier trained without a family, on that family against
+    /// every non-AI test clip.
+    pub held_out: Vec<HeldOutResult>,
     pub counts: BTreeMap<String, usize>,
+}
+
+/// One leave-one-family-out figure.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeldOutResult {
+    pub family: String,
+    /// The classifier that never saw the family.
+    pub model: String,
+    /// At that classifier's own operating threshold.
+    pub threshold: f64,
+    pub headline: Headline,
 }
 
 /// How to evaluate.
@@ -100,6 +114,9 @@ pub struct EvalOptions {
     /// Re-encode the test clips (H.264 CRF 28, a 0.5× resize, VP9) with the `ffmpeg` CLI into
     /// this folder and score them again; `None` skips it.
     pub attacks_dir: Option<PathBuf>,
+    /// Leave one family out: (family, folder of a classifier exported from a run trained with
+    /// that family's arms excluded).
+    pub held_out: Vec<(String, PathBuf)>,
 }
 
 /// The attacks, as `ffmpeg` arguments between input and output.
@@ -447,6 +464,26 @@ pub fn evaluate(
         passed: worst_fp <= 0.05,
     });
 
+    let held_out = score_held_out(&scored, opts, &mut progress)?;
+    if !held_out.is_empty() {
+        let aucs: Vec<f64> = held_out.iter().map(|h| h.headline.auc.value).collect();
+        let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+        let min = aucs.iter().copied().fold(f64::INFINITY, f64::min);
+        let names: Vec<&str> = held_out.iter().map(|h| h.family.as_str()).collect();
+        gates.push(Gate {
+            name: format!("leave-one-family-out AUC, mean over {}", names.join(", ")),
+            value: mean,
+            target: "≥ 0.85".into(),
+            passed: mean >= 0.85,
+        });
+        gates.push(Gate {
+            name: "leave-one-family-out AUC, lowest family".into(),
+            value: min,
+            target: "≥ 0.75".into(),
+            passed: min >= 0.75,
+        });
+    }
+
     let mut robustness = Vec::new();
     if let Some(dir) = &opts.attacks_dir {
         for (name, args, ext) in ATTACKS {
@@ -497,8 +534,76 @@ pub fn evaluate(
         baselines,
         gates,
         robustness,
+        held_out,
         counts,
     })
+}
+
+/// Scores each held-out family's test clips and every non-AI test clip with the classifier
+/// trained without that family. The classifier's record must say it left out every arm of the
+/// family, so that a mislabelled folder cannot pass for a held-out figure.
+fn score_held_out(
+    scored: &[Scored<'_>],
+    opts: &EvalOptions,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<Vec<HeldOutResult>> {
+    let mut out = Vec::new();
+    for (family, dir) in &opts.held_out {
+        let det = Detector::load(dir)?;
+        let arms: std::collections::BTreeSet<&str> = scored
+            .iter()
+            .filter(|s| s.entry.family.as_deref() == Some(family.as_str()))
+            .map(|s| s.entry.arm.as_str())
+            .collect();
+        if arms.is_empty() {
+            return Err(DetectError::InvalidOption {
+                name: "held-out family",
+                value: family.clone(),
+                allowed: "a synthetic family with clips in the test split (F1, F2…)".into(),
+            });
+        }
+        if let Some(seen) = arms
+            .iter()
+            .find(|a| !det.config.trained_without.iter().any(|t| t == *a))
+        {
+            return Err(DetectError::InvalidOption {
+                name: "held-out classifier",
+                value: dir.display().to_string(),
+                allowed: format!(
+                    "a classifier trained without every arm of {family}; it was trained on `{seen}` (train it with --exclude-arm {seen})"
+                ),
+            });
+        }
+        let these: Vec<&Scored<'_>> = scored
+            .iter()
+            .filter(|s| s.entry.label == 0 || s.entry.family.as_deref() == Some(family.as_str()))
+            .collect();
+        let stage = format!("scoring with the classifier trained without {family}");
+        let mut rescored = Vec::with_capacity(these.len());
+        for (k, s) in these.iter().enumerate() {
+            let path = opts.data.join(&s.entry.file);
+            let sec = det.score_file(&path)?;
+            let prob = sec
+                .synthetic_probability
+                .ok_or_else(|| DetectError::BadIndex {
+                    path: path.clone(),
+                    reason: format!("not scored: {}", sec.reason.unwrap_or_default()),
+                })?;
+            rescored.push(Scored {
+                entry: s.entry,
+                prob,
+            });
+            progress(&stage, k + 1, these.len());
+        }
+        let threshold = det.config.operating_point.threshold;
+        out.push(HeldOutResult {
+            family: family.clone(),
+            model: det.name.clone(),
+            threshold,
+            headline: headline(&rescored, threshold, opts.bootstrap, opts.seed),
+        });
+    }
+    Ok(out)
 }
 
 /// Runs `ffmpeg -i src ARGS dst` into a temporary beside `dst`, renamed when it succeeds.
@@ -597,6 +702,30 @@ impl EvalReport {
         let _ = writeln!(s, "|---|---|");
         for (name, v) in &self.baselines {
             let _ = writeln!(s, "| {name} | {v:.3} |");
+        }
+        if !self.held_out.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n| held-out family (trained without it) vs non-AI | model | clips (synthetic) | AUC | AP | TPR at its threshold (FPR there) | TPR at 1 % FPR (FPR reached) |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+            for r in &self.held_out {
+                let h = &r.headline;
+                let _ = writeln!(
+                    s,
+                    "| {} | `{}` | {} ({}) | {} | {} | {} ({:.3}) | {} ({:.3}) |",
+                    r.family,
+                    r.model,
+                    h.clips,
+                    h.positives,
+                    f(&h.auc),
+                    f(&h.average_precision),
+                    f(&h.tpr_at_threshold),
+                    h.fpr_at_threshold,
+                    f(&h.tpr_at_1pct),
+                    h.fpr_reached
+                );
+            }
         }
         let _ = writeln!(s, "\n| gate | value | target | passed |");
         let _ = writeln!(s, "|---|---|---|---|");

@@ -49,6 +49,10 @@ pub struct DetectorConfig {
     /// Clip logits are divided by this before the sigmoid (temperature scaling).
     pub temperature: f64,
     pub operating_point: OperatingPoint,
+    /// Arms left out of its training and calibration (a leave-one-family-out run's family);
+    /// empty for a classifier trained on every arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trained_without: Vec<String>,
 }
 
 /// A loaded classifier.

@@ -117,26 +117,33 @@ pub fn build(
                 path: path.to_path_buf(),
                 reason: e.to_string(),
             })?,
-        None => {
-            let mut rng = Rng::new(seed);
-            for (_, var) in sorted_vars(&varmap) {
-                let dims = var.dims().to_vec();
-                let fan_in: usize = dims.iter().skip(1).product::<usize>().max(1);
-                let n: usize = dims.iter().product();
-                let v: Vec<f32> = if dims.len() == 1 {
-                    vec![0.0; n]
-                } else {
-                    let bound = (6.0 / fan_in as f32).sqrt();
-                    (0..n).map(|_| rng.range(-bound, bound)).collect()
-                };
-                var.set(&Tensor::from_vec(v, dims, device)?)?;
-            }
-        }
+        None => init_uniform(&varmap, seed, device)?,
     }
     Ok((varmap, net))
 }
 
-fn sorted_vars(varmap: &VarMap) -> Vec<(String, Var)> {
+/// Draws every variable of `varmap` from `seed`, in the order of their names: weights
+/// Kaiming-uniform over their fan-in, one-dimensional ones (biases) zero. candle's own
+/// initialisers draw from an unseeded generator; this makes a run repeatable.
+pub fn init_uniform(varmap: &VarMap, seed: u64, device: &Device) -> candle_core::Result<()> {
+    let mut rng = Rng::new(seed);
+    for (_, var) in sorted_vars(varmap) {
+        let dims = var.dims().to_vec();
+        let fan_in: usize = dims.iter().skip(1).product::<usize>().max(1);
+        let n: usize = dims.iter().product();
+        let v: Vec<f32> = if dims.len() == 1 {
+            vec![0.0; n]
+        } else {
+            let bound = (6.0 / fan_in as f32).sqrt();
+            (0..n).map(|_| rng.range(-bound, bound)).collect()
+        };
+        var.set(&Tensor::from_vec(v, dims, device)?)?;
+    }
+    Ok(())
+}
+
+/// The variables of `varmap`, sorted by name.
+pub fn sorted_vars(varmap: &VarMap) -> Vec<(String, Var)> {
     let data = varmap.data().lock().map(|m| m.clone()).unwrap_or_default();
     let mut v: Vec<(String, Var)> = data.into_iter().collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
