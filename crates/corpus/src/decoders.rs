@@ -263,6 +263,22 @@ impl Default for Schedule {
 }
 
 impl Decoders {
+    /// Whether `dir` holds every design's network, trained from `seed` on `schedule`.
+    pub fn saved(dir: &Path, seed: u64, schedule: Schedule) -> bool {
+        let Ok(bytes) = std::fs::read(dir.join("f3.json")) else {
+            return false;
+        };
+        let Ok(records) = serde_json::from_slice::<Vec<TrainRecord>>(&bytes) else {
+            return false;
+        };
+        Design::ALL.iter().all(|&d| {
+            records
+                .iter()
+                .any(|r| r.design == d && r.seed == seed && r.schedule == schedule)
+                && dir.join(format!("f3-{}.safetensors", d.name())).is_file()
+        })
+    }
+
     /// Loads the networks from `dir` (`f3-<design>.safetensors` and `f3.json`), or trains them
     /// on patches of `frames` (the training split's real frames, 128 × 128) and saves them
     /// there. `progress(design, step, steps)` follows the training.
@@ -447,6 +463,40 @@ mod tests {
                 1., 0., 2., 0., 0., 0., 0., 0., 3., 0., 4., 0., 0., 0., 0., 0.
             ]
         );
+    }
+
+    /// The networks are saved once trained and loaded, not trained again, by the next build;
+    /// another schedule does not count as the same networks.
+    #[test]
+    fn networks_are_kept_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let frames = vec![RgbImage::from_fn(32, 32, |x, y| {
+            image::Rgb([(x * 8) as u8, (y * 8) as u8, 128])
+        })];
+        let sched = Schedule {
+            steps: 2,
+            batch: 2,
+            patch: 16,
+        };
+        assert!(!Decoders::saved(dir.path(), 5, sched));
+        let mut steps = 0;
+        let first =
+            Decoders::load_or_train(dir.path(), &frames, 5, sched, |_, _, _| steps += 1).unwrap();
+        assert_eq!(steps, 3 * 2);
+        assert!(Decoders::saved(dir.path(), 5, sched));
+        assert!(!Decoders::saved(dir.path(), 6, sched));
+        assert!(!Decoders::saved(
+            dir.path(),
+            5,
+            Schedule { steps: 3, ..sched }
+        ));
+        let again = Decoders::load_or_train(dir.path(), &frames, 5, sched, |_, _, _| {
+            panic!("trained again")
+        })
+        .unwrap();
+        for (a, b) in first.nets.iter().zip(&again.nets) {
+            assert_eq!(a.apply(&frames[0]).unwrap(), b.apply(&frames[0]).unwrap());
+        }
     }
 
     /// A gradient image: each design learns to reconstruct it better than its start, and keeps

@@ -219,12 +219,28 @@ pub fn build(
         .iter()
         .any(|p| p.arm == Arm::Decoder && !opts.out.join(clip_path(p)).is_file())
     {
+        let nets = opts.out.join("nets");
+        let schedule = decoders::Schedule::default();
+        // Clips already made came from the networks in nets/: new networks would mix two
+        // generators in one arm.
+        let made = plans
+            .iter()
+            .any(|p| p.arm == Arm::Decoder && opts.out.join(clip_path(p)).is_file());
+        if made && !decoders::Decoders::saved(&nets, opts.seed, schedule) {
+            return Err(CorpusError::OtherDataset {
+                path: opts.out.join("clips/decoder"),
+                reason: format!(
+                    "its clips were made by F3 networks that {} no longer holds as trained now ({schedule:?}): delete clips/decoder to remake them",
+                    nets.display()
+                ),
+            });
+        }
         let frames = decoder_frames(&sources, opts.seed)?;
         Some(decoders::Decoders::load_or_train(
-            &opts.out.join("nets"),
+            &nets,
             &frames,
             opts.seed,
-            decoders::Schedule::default(),
+            schedule,
             |design, step, steps| {
                 progress(Progress::Decoder {
                     design,
