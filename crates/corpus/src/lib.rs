@@ -226,7 +226,8 @@ pub fn build(
         let made = plans
             .iter()
             .any(|p| p.arm == Arm::Decoder && opts.out.join(clip_path(p)).is_file());
-        if made && !decoders::Decoders::saved(&nets, opts.seed, schedule) {
+        let saved = decoders::Decoders::saved(&nets, opts.seed, schedule);
+        if made && !saved {
             return Err(CorpusError::OtherDataset {
                 path: opts.out.join("clips/decoder"),
                 reason: format!(
@@ -235,7 +236,12 @@ pub fn build(
                 ),
             });
         }
-        let frames = decoder_frames(&sources, opts.seed)?;
+        // Saved networks are loaded: no frames to read for them.
+        let frames = if saved {
+            Vec::new()
+        } else {
+            decoder_frames(&sources, opts.seed)?
+        };
         Some(decoders::Decoders::load_or_train(
             &nets,
             &frames,
