@@ -293,6 +293,9 @@ pub fn evaluate(
             reason: "no test clips".into(),
         });
     }
+    // The held-out classifiers are loaded and checked before any scoring, so that a wrong one
+    // fails at once.
+    let held_out_dets = load_held_out(&test_entries, opts)?;
     // The classifier on each test clip, as verify scores a file.
     let mut scored = Vec::with_capacity(test_entries.len());
     for (k, e) in test_entries.iter().enumerate() {
@@ -464,7 +467,7 @@ pub fn evaluate(
         passed: worst_fp <= 0.05,
     });
 
-    let held_out = score_held_out(&scored, opts, &mut progress)?;
+    let held_out = score_held_out(&scored, &held_out_dets, opts, &mut progress)?;
     if !held_out.is_empty() {
         let aucs: Vec<f64> = held_out.iter().map(|h| h.headline.auc.value).collect();
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
@@ -539,21 +542,16 @@ pub fn evaluate(
     })
 }
 
-/// Scores each held-out family's test clips and every non-AI test clip with the classifier
-/// trained without that family. The classifier's record must say it left out every arm of the
-/// family, so that a mislabelled folder cannot pass for a held-out figure.
-fn score_held_out(
-    scored: &[Scored<'_>],
-    opts: &EvalOptions,
-    progress: &mut impl FnMut(&str, usize, usize),
-) -> Result<Vec<HeldOutResult>> {
+/// Loads each `--held-out` classifier and checks that its record says it left out every arm
+/// of its family, so that a mislabelled folder cannot pass for a held-out figure.
+fn load_held_out(test: &[&Entry], opts: &EvalOptions) -> Result<Vec<(String, Detector)>> {
     let mut out = Vec::new();
     for (family, dir) in &opts.held_out {
         let det = Detector::load(dir)?;
-        let arms: std::collections::BTreeSet<&str> = scored
+        let arms: std::collections::BTreeSet<&str> = test
             .iter()
-            .filter(|s| s.entry.family.as_deref() == Some(family.as_str()))
-            .map(|s| s.entry.arm.as_str())
+            .filter(|e| e.family.as_deref() == Some(family.as_str()))
+            .map(|e| e.arm.as_str())
             .collect();
         if arms.is_empty() {
             return Err(DetectError::InvalidOption {
@@ -574,6 +572,21 @@ fn score_held_out(
                 ),
             });
         }
+        out.push((family.clone(), det));
+    }
+    Ok(out)
+}
+
+/// Scores each held-out family's test clips and every non-AI test clip with the classifier
+/// trained without that family.
+fn score_held_out(
+    scored: &[Scored<'_>],
+    dets: &[(String, Detector)],
+    opts: &EvalOptions,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<Vec<HeldOutResult>> {
+    let mut out = Vec::new();
+    for (family, det) in dets {
         let these: Vec<&Scored<'_>> = scored
             .iter()
             .filter(|s| s.entry.label == 0 || s.entry.family.as_deref() == Some(family.as_str()))
