@@ -159,6 +159,22 @@ enum Loaded {
     Photo(Photo),
 }
 
+impl Loaded {
+    fn read(src: &Source) -> Result<Loaded> {
+        Ok(match src.kind {
+            Kind::Photo => Loaded::Photo(Photo::read(&src.path)?),
+            _ => Loaded::Footage(Footage::read(&src.path)?),
+        })
+    }
+
+    fn real(&self) -> arms::Real<'_> {
+        match self {
+            Loaded::Footage(f) => arms::Real::Footage(f),
+            Loaded::Photo(ph) => arms::Real::Photo(ph),
+        }
+    }
+}
+
 /// What [`build`] is doing.
 #[derive(Clone, Copy, Debug)]
 pub enum Progress {
@@ -269,11 +285,7 @@ pub fn build(
                     let pos = match cache.iter().position(|(i, _)| *i == s) {
                         Some(k) => k,
                         None => {
-                            let src = &sources[s];
-                            let loaded = match src.kind {
-                                Kind::Photo => Loaded::Photo(Photo::read(&src.path)?),
-                                _ => Loaded::Footage(Footage::read(&src.path)?),
-                            };
+                            let loaded = Loaded::read(&sources[s])?;
                             if cache.len() >= 4 {
                                 cache.remove(0);
                             }
@@ -281,11 +293,7 @@ pub fn build(
                             cache.len() - 1
                         }
                     };
-                    let loaded = &cache[pos].1;
-                    let real = match loaded {
-                        Loaded::Footage(f) => arms::Real::Footage(f),
-                        Loaded::Photo(ph) => arms::Real::Photo(ph),
-                    };
+                    let real = cache[pos].1.real();
                     let nets = Nets {
                         upscalers: upscalers.as_ref(),
                         decoders: decoders.as_ref(),
@@ -358,14 +366,13 @@ fn decoder_frames(sources: &[Source], seed: u64) -> Result<Vec<RgbImage>> {
         if split_of(&src.name) != Split::Train {
             continue;
         }
-        match src.kind {
-            Kind::Photo => frames.extend(Photo::read(&src.path)?.clip(&mut rng, 48)),
-            _ => {
-                let f = Footage::read(&src.path)?;
-                let span = f.duration_s().min(20.0);
-                frames.extend(f.clip(&mut rng, 48, span));
-            }
-        }
+        let loaded = Loaded::read(src)?;
+        // A photograph's clip has no span; footage gives 48 frames over up to 20 s.
+        let span = match &loaded {
+            Loaded::Footage(f) => f.duration_s().min(20.0),
+            Loaded::Photo(_) => 0.0,
+        };
+        frames.extend(loaded.real().clip(&mut rng, 48, span));
     }
     Ok(frames)
 }
