@@ -2,7 +2,8 @@
 //!
 //! Label 0 is "not made by a generative model": real footage and photographs, and the things
 //! easiest to confuse with generated video (the renderer the generator learned from, real and
-//! rendered clips through the generator's own output path, plain upscales, test patterns, CGI).
+//! rendered clips through the generator's own output path, plain upscales, real clips softened
+//! by resampling, blur and compression ([`crate::soften`]), test patterns, CGI).
 //! Label 1 is synthetic, by family: F1 verity's generator, F2 real clips re-noised and denoised
 //! by it (SDEdit), F3 real clips re-synthesised by small decoders trained here
 //! ([`crate::decoders`]), F4 real clips brought down and up again by a learned super-resolution
@@ -47,6 +48,12 @@ pub enum Arm {
     OutpathRender,
     /// Real clips halved and upscaled again (Catmull-Rom) (label 0).
     Bicubic,
+    /// Real clips down by 1/4 to 3/4 and up again through a random pair of filters (label 0):
+    /// [`crate::soften::resampled`].
+    Resampled,
+    /// Real clips blurred, through low-quality JPEG, or through a platform's small high-CRF
+    /// H.264 (label 0): [`crate::soften::degraded`].
+    Degraded,
     /// F1: verity's generator (label 1).
     Generator,
     /// F2: real clips noised and denoised by verity's generator (SDEdit) (label 1).
@@ -61,7 +68,7 @@ pub enum Arm {
 }
 
 impl Arm {
-    pub const ALL: [Arm; 13] = [
+    pub const ALL: [Arm; 15] = [
         Arm::RealVideo,
         Arm::RealCodec,
         Arm::RealPhoto,
@@ -71,6 +78,8 @@ impl Arm {
         Arm::OutpathReal,
         Arm::OutpathRender,
         Arm::Bicubic,
+        Arm::Resampled,
+        Arm::Degraded,
         Arm::Generator,
         Arm::Sdedit,
         Arm::Decoder,
@@ -88,6 +97,8 @@ impl Arm {
             Arm::OutpathReal => "outpath-real",
             Arm::OutpathRender => "outpath-render",
             Arm::Bicubic => "bicubic",
+            Arm::Resampled => "resampled",
+            Arm::Degraded => "degraded",
             Arm::Generator => "generator",
             Arm::Sdedit => "sdedit",
             Arm::Decoder => "decoder",
@@ -120,6 +131,8 @@ impl Arm {
                 | Arm::RealPhoto
                 | Arm::OutpathReal
                 | Arm::Bicubic
+                | Arm::Resampled
+                | Arm::Degraded
                 | Arm::Sdedit
                 | Arm::Decoder
                 | Arm::Esrgan
@@ -138,6 +151,8 @@ impl Arm {
             Arm::OutpathReal => 160,
             Arm::OutpathRender => 120,
             Arm::Bicubic => 80,
+            Arm::Resampled => 120,
+            Arm::Degraded => 120,
             Arm::Generator => 240,
             Arm::Sdedit => 160,
             Arm::Decoder => 160,

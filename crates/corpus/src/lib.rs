@@ -10,6 +10,7 @@
 pub mod arms;
 pub mod decoders;
 mod error;
+pub mod soften;
 pub mod sources;
 pub mod upscaler;
 
@@ -52,7 +53,7 @@ impl BuildOptions {
 
 /// Clips per arm for a build into `out`: each arm's default count times `scale`; without a
 /// scale, the counts of the dataset already in `out` (so that training on it does not grow
-/// it), or the defaults for a new one.
+/// it; an arm it lacks joins at the scale of the others), or the defaults for a new one.
 pub fn counts_for(out: &Path, scale: Option<f32>) -> Result<BTreeMap<Arm, usize>> {
     if let Some(s) = scale {
         if !(s.is_finite() && s > 0.0 && s <= 100.0) {
@@ -72,10 +73,32 @@ pub fn counts_for(out: &Path, scale: Option<f32>) -> Result<BTreeMap<Arm, usize>
         return Ok(Arm::ALL.iter().map(|&a| (a, a.default_count())).collect());
     }
     let index = Index::load(out)?;
-    Ok(Arm::ALL
+    let have: BTreeMap<Arm, usize> = Arm::ALL
         .iter()
         .map(|&arm| {
             let n = index.entries.iter().filter(|e| e.arm == arm.name()).count();
+            (arm, n)
+        })
+        .collect();
+    // An arm the dataset does not have yet (it was built before the arm existed) joins at the
+    // scale the dataset was built at: its default count times the other arms' share of theirs.
+    let (made, default) = have
+        .iter()
+        .filter(|&(_, &n)| n > 0)
+        .fold((0, 0), |(m, d), (a, n)| (m + n, d + a.default_count()));
+    let scale = if default > 0 {
+        made as f32 / default as f32
+    } else {
+        1.0
+    };
+    Ok(have
+        .into_iter()
+        .map(|(arm, n)| {
+            let n = if n > 0 {
+                n
+            } else {
+                ((arm.default_count() as f32 * scale).round() as usize).max(1)
+            };
             (arm, n)
         })
         .collect())
@@ -111,9 +134,13 @@ fn eligible(arm: Arm, sources: &[Source]) -> Vec<usize> {
             Arm::RealPhoto => s.kind == Kind::Photo,
             Arm::Cgi => s.kind == Kind::Cgi,
             Arm::Lavfi => s.kind == Kind::Lavfi,
-            Arm::OutpathReal | Arm::Bicubic | Arm::Sdedit | Arm::Decoder | Arm::Esrgan => {
-                primary_video(s) || s.kind == Kind::Photo
-            }
+            Arm::OutpathReal
+            | Arm::Bicubic
+            | Arm::Resampled
+            | Arm::Degraded
+            | Arm::Sdedit
+            | Arm::Decoder
+            | Arm::Esrgan => primary_video(s) || s.kind == Kind::Photo,
             Arm::Render | Arm::OutpathRender | Arm::Generator => false,
         })
         .map(|(i, _)| i)
@@ -389,6 +416,8 @@ fn make_from_real(
         Arm::OutpathReal => arms::outpath_real(model, real, rng),
         Arm::Sdedit => arms::sdedit(model, real, rng, p.seed)?,
         Arm::Bicubic => arms::bicubic(real.clip(rng, canon::FRAMES, span)),
+        Arm::Resampled => soften::resampled(&real.clip(rng, canon::FRAMES, span), rng),
+        Arm::Degraded => soften::degraded(&real.clip(rng, canon::FRAMES, span), rng)?,
         Arm::Esrgan => {
             let u = nets.upscalers.ok_or_else(|| CorpusError::BadSource {
                 path: "upscalers/esrgan-slim".into(),
@@ -409,16 +438,20 @@ fn make_from_real(
 
 /// Writes `frames` with the canonical encode. Nothing appears at `path` unless it all worked.
 pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
+    write_h264(path, frames, canon::CRF)
+}
+
+/// Writes `frames` (all of one size) as H.264 at `crf` and the canonical rate.
+pub fn write_h264(path: &Path, frames: &[RgbImage], crf: u8) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
     }
-    let mut wo = WriterOptions::new(
-        canon::SIZE,
-        canon::SIZE,
-        Rational::new(canon::FPS as i32, 1),
-    );
-    wo.crf = canon::CRF;
-    let color = ColorSpec::guess_for_height(canon::SIZE);
+    let (w, h) = frames
+        .first()
+        .map_or((canon::SIZE, canon::SIZE), |f| f.dimensions());
+    let mut wo = WriterOptions::new(w, h, Rational::new(canon::FPS as i32, 1));
+    wo.crf = crf;
+    let color = ColorSpec::guess_for_height(h);
     wo.color = color;
     let mut w = Writer::create(path, wo)?;
     for (i, img) in frames.iter().enumerate() {
@@ -433,4 +466,75 @@ pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
     }
     w.finish()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(arm: Arm, i: usize) -> Entry {
+        Entry {
+            file: format!("{}/{i}.mp4", arm.name()),
+            arm: arm.name().into(),
+            label: arm.label(),
+            family: arm.family().map(Into::into),
+            source: "scene".into(),
+            source_file: None,
+            split: Split::Train,
+            seed: i as u64,
+        }
+    }
+
+    fn write_index(dir: &Path, counts: &[(Arm, usize)]) {
+        let index = Index {
+            size: canon::SIZE,
+            fps: canon::FPS,
+            frames: canon::FRAMES,
+            crf: canon::CRF,
+            generator_weights_sha256: String::new(),
+            data_seed: 0,
+            entries: counts
+                .iter()
+                .flat_map(|&(a, n)| (0..n).map(move |i| entry(a, i)))
+                .collect(),
+        };
+        std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_new_arm_joins_an_old_dataset_at_its_scale() {
+        let dir = tempfile::tempdir().unwrap();
+        // Every arm but the two newest, at a tenth of its default count.
+        let old: Vec<(Arm, usize)> = Arm::ALL
+            .iter()
+            .filter(|a| !matches!(a, Arm::Resampled | Arm::Degraded))
+            .map(|&a| (a, a.default_count() / 10))
+            .collect();
+        write_index(dir.path(), &old);
+        let counts = counts_for(dir.path(), None).unwrap();
+        for (arm, n) in &old {
+            assert_eq!(counts[arm], *n, "{arm:?} keeps what it has");
+        }
+        let made: usize = old.iter().map(|p| p.1).sum();
+        let default: usize = old.iter().map(|p| p.0.default_count()).sum();
+        let scale = made as f32 / default as f32;
+        for arm in [Arm::Resampled, Arm::Degraded] {
+            let want = (arm.default_count() as f32 * scale).round() as usize;
+            assert_eq!(counts[&arm], want, "{arm:?}");
+            assert!(
+                want < arm.default_count() / 5,
+                "a tenth-size dataset stays small"
+            );
+        }
+    }
+
+    #[test]
+    fn counts_without_an_index_or_with_a_scale() {
+        let dir = tempfile::tempdir().unwrap();
+        let counts = counts_for(dir.path(), None).unwrap();
+        assert!(Arm::ALL.iter().all(|a| counts[a] == a.default_count()));
+        let counts = counts_for(dir.path(), Some(0.5)).unwrap();
+        assert_eq!(counts[&Arm::Generator], Arm::Generator.default_count() / 2);
+        assert!(counts_for(dir.path(), Some(0.0)).is_err());
+    }
 }
