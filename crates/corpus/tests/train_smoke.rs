@@ -96,6 +96,8 @@ fn training_lowers_the_loss_resumes_and_exports() {
         time_limit: None,
         exclude_arms: Vec::new(),
         overlays: 0.0,
+        // Resampled samples go through the resume check below as well.
+        resample: 0.3,
         config: Config {
             widths: vec![8, 8, 8],
             ..Config::default()
@@ -163,6 +165,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
         seed: 0,
         attacks_dir: None,
         held_out: vec![("F1".into(), tmp.path().join("export"))],
+        seed_runs: Vec::new(),
     };
     let err = evaluate(&det, &eval, |_, _, _| {}).unwrap_err().to_string();
     assert!(err.contains("trained on `outpath`"), "{err}");
@@ -177,19 +180,54 @@ fn training_lowers_the_loss_resumes_and_exports() {
         &det,
         &EvalOptions {
             held_out: Vec::new(),
-            ..eval
+            ..eval.clone()
         },
         |_, _, _| {},
     )
     .unwrap();
     assert_eq!(report.test.clips, 4);
     assert!(report.held_out.is_empty());
+    assert!(report.seeds.is_empty());
     assert!(
         !report
             .gates
             .iter()
             .any(|g| g.name.contains("leave-one-family-out"))
     );
+
+    // Seed runs: the run of the same seed is refused; one from another seed stands beside it.
+    assert_eq!(cfg.seed, Some(1));
+    export(&straight, &data, &tmp.path().join("export-same")).unwrap();
+    let same = EvalOptions {
+        held_out: Vec::new(),
+        seed_runs: vec![tmp.path().join("export-same")],
+        ..eval.clone()
+    };
+    let err = evaluate(&det, &same, |_, _, _| {}).unwrap_err().to_string();
+    assert!(err.contains("seed 1 is already"), "{err}");
+    let other = TrainOptions {
+        out: tmp.path().join("seed2"),
+        resume: false,
+        steps: 10,
+        seed: 2,
+        ..opts.clone()
+    };
+    train(&other, &dev, |_, _| {}, |_| {}).unwrap();
+    export(&other.out, &data, &tmp.path().join("export-2")).unwrap();
+    let report = evaluate(
+        &det,
+        &EvalOptions {
+            held_out: Vec::new(),
+            seed_runs: vec![tmp.path().join("export-2")],
+            ..eval
+        },
+        |_, _, _| {},
+    )
+    .unwrap();
+    let seeds: Vec<Option<u64>> = report.seeds.iter().map(|r| r.seed).collect();
+    assert_eq!(seeds, [Some(1), Some(2)]);
+    assert!(report.seeds.iter().all(|r| (0.0..=1.0).contains(&r.auc)));
+    assert!(report.table().contains("mean [lowest, highest]"));
 }
 
 #[test]
@@ -209,6 +247,7 @@ fn a_resume_without_a_checkpoint_is_an_error() {
         time_limit: None,
         exclude_arms: Vec::new(),
         overlays: 0.0,
+        resample: 0.0,
         config: Config::default(),
     };
     let err = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap_err();

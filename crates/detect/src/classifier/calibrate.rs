@@ -113,6 +113,7 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
             split: "val".into(),
         },
         trained_without: state.exclude_arms.clone(),
+        seed: Some(state.seed),
     };
     std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
     let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;

@@ -13,6 +13,7 @@ use super::metrics::{
     auc, average_precision, brier, clopper_pearson, ece, rate_above, threshold_at_fpr,
 };
 use super::score::Detector;
+use super::seeds::{self, SeedResult, Spread};
 use super::train::TRIPLES_PER_CLIP;
 use crate::error::{DetectError, Result};
 
@@ -91,6 +92,10 @@ pub struct EvalReport {
     /// Leave one family out: each classifier trained without a family, on that family against
     /// every non-AI test clip.
     pub held_out: Vec<HeldOutResult>,
+    /// The same recipe from other seeds (`--seed-run`): the evaluated classifier first, then
+    /// each seed run; empty without seed runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<SeedResult>,
     pub counts: BTreeMap<String, usize>,
 }
 
@@ -117,6 +122,8 @@ pub struct EvalOptions {
     /// Leave one family out: (family, folder of a classifier exported from a run trained with
     /// that family's arms excluded).
     pub held_out: Vec<(String, PathBuf)>,
+    /// Classifiers trained with the same recipe from other seeds.
+    pub seed_runs: Vec<PathBuf>,
 }
 
 /// The attacks, as `ffmpeg` arguments between input and output.
@@ -156,9 +163,61 @@ pub const ATTACKS: [(&str, &[&str], &str); 3] = [
     ),
 ];
 
-struct Scored<'a> {
-    entry: &'a Entry,
-    prob: f64,
+/// A test clip and the probability a classifier gave it.
+pub(super) struct Scored<'a> {
+    pub(super) entry: &'a Entry,
+    pub(super) prob: f64,
+}
+
+/// Scores each of `entries` with `det`, as verify scores a file.
+pub(super) fn score_entries<'a>(
+    det: &Detector,
+    data: &Path,
+    entries: &[&'a Entry],
+    stage: &str,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<Vec<Scored<'a>>> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (k, e) in entries.iter().enumerate() {
+        let path = data.join(&e.file);
+        let sec = det.score_file(&path)?;
+        let prob = sec
+            .synthetic_probability
+            .ok_or_else(|| DetectError::BadIndex {
+                path: path.clone(),
+                reason: format!("not scored: {}", sec.reason.unwrap_or_default()),
+            })?;
+        out.push(Scored { entry: e, prob });
+        progress(stage, k + 1, entries.len());
+    }
+    Ok(out)
+}
+
+/// Each arm's flagged share at `threshold`, with its exact interval.
+pub(super) fn arm_rates(scored: &[Scored<'_>], threshold: f64) -> Vec<ArmRate> {
+    let mut by_arm: BTreeMap<&str, (u8, Vec<f64>)> = BTreeMap::new();
+    for s in scored {
+        by_arm
+            .entry(s.entry.arm.as_str())
+            .or_insert_with(|| (s.entry.label, Vec::new()))
+            .1
+            .push(s.prob);
+    }
+    by_arm
+        .iter()
+        .map(|(arm, (label, p))| {
+            let k = p.iter().filter(|&&x| x > threshold).count();
+            let (lo, hi) = clopper_pearson(k, p.len());
+            ArmRate {
+                arm: arm.to_string(),
+                label: *label,
+                clips: p.len(),
+                flagged: k as f64 / p.len().max(1) as f64,
+                lo,
+                hi,
+            }
+        })
+        .collect()
 }
 
 fn bootstrap(
@@ -202,7 +261,7 @@ fn bootstrap(
     }
 }
 
-fn headline(items: &[Scored<'_>], threshold: f64, reps: usize, seed: u64) -> Headline {
+pub(super) fn headline(items: &[Scored<'_>], threshold: f64, reps: usize, seed: u64) -> Headline {
     let neg: Vec<f64> = items
         .iter()
         .filter(|s| s.entry.label == 0)
@@ -296,19 +355,15 @@ pub fn evaluate(
     // The held-out classifiers are loaded and checked before any scoring, so that a wrong one
     // fails at once.
     let held_out_dets = load_held_out(&test_entries, opts)?;
+    let seed_dets = seeds::load(det, &opts.seed_runs)?;
     // The classifier on each test clip, as verify scores a file.
-    let mut scored = Vec::with_capacity(test_entries.len());
-    for (k, e) in test_entries.iter().enumerate() {
-        let s = det.score_file(&opts.data.join(&e.file))?;
-        let prob = s
-            .synthetic_probability
-            .ok_or_else(|| DetectError::BadIndex {
-                path: opts.data.join(&e.file),
-                reason: format!("not scored: {}", s.reason.unwrap_or_default()),
-            })?;
-        scored.push(Scored { entry: e, prob });
-        progress("scoring the test split", k + 1, test_entries.len());
-    }
+    let scored = score_entries(
+        det,
+        &opts.data,
+        &test_entries,
+        "scoring the test split",
+        &mut progress,
+    )?;
     let test = headline(&scored, threshold, opts.bootstrap, opts.seed);
     let f1: Vec<Scored<'_>> = scored
         .iter()
@@ -339,29 +394,7 @@ pub fn evaluate(
         );
     }
 
-    let mut by_arm: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for s in &scored {
-        by_arm.entry(s.entry.arm.as_str()).or_default().push(s.prob);
-    }
-    let arms = by_arm
-        .iter()
-        .map(|(arm, p)| {
-            let k = p.iter().filter(|&&x| x > threshold).count();
-            let (lo, hi) = clopper_pearson(k, p.len());
-            let label = scored
-                .iter()
-                .find(|s| s.entry.arm == *arm)
-                .map_or(0, |s| s.entry.label);
-            ArmRate {
-                arm: arm.to_string(),
-                label,
-                clips: p.len(),
-                flagged: k as f64 / p.len().max(1) as f64,
-                lo,
-                hi,
-            }
-        })
-        .collect::<Vec<_>>();
+    let arms = arm_rates(&scored, threshold);
 
     // Baselines and confound probes: features of the train and test clips.
     let wanted = Index {
@@ -468,6 +501,18 @@ pub fn evaluate(
     });
 
     let held_out = score_held_out(&scored, &held_out_dets, opts, &mut progress)?;
+    let mut over_seeds = Vec::new();
+    if !seed_dets.is_empty() {
+        over_seeds.push(seeds::result(det, &scored, opts.bootstrap, opts.seed));
+        over_seeds.extend(seeds::score(
+            &seed_dets,
+            &opts.data,
+            &test_entries,
+            opts.bootstrap,
+            opts.seed,
+            &mut progress,
+        )?);
+    }
     if !held_out.is_empty() {
         let aucs: Vec<f64> = held_out.iter().map(|h| h.headline.auc.value).collect();
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
@@ -538,6 +583,7 @@ pub fn evaluate(
         gates,
         robustness,
         held_out,
+        seeds: over_seeds,
         counts,
     })
 }
@@ -587,27 +633,13 @@ fn score_held_out(
 ) -> Result<Vec<HeldOutResult>> {
     let mut out = Vec::new();
     for (family, det) in dets {
-        let these: Vec<&Scored<'_>> = scored
+        let entries: Vec<&Entry> = scored
             .iter()
             .filter(|s| s.entry.label == 0 || s.entry.family.as_deref() == Some(family.as_str()))
+            .map(|s| s.entry)
             .collect();
         let stage = format!("scoring with the classifier trained without {family}");
-        let mut rescored = Vec::with_capacity(these.len());
-        for (k, s) in these.iter().enumerate() {
-            let path = opts.data.join(&s.entry.file);
-            let sec = det.score_file(&path)?;
-            let prob = sec
-                .synthetic_probability
-                .ok_or_else(|| DetectError::BadIndex {
-                    path: path.clone(),
-                    reason: format!("not scored: {}", sec.reason.unwrap_or_default()),
-                })?;
-            rescored.push(Scored {
-                entry: s.entry,
-                prob,
-            });
-            progress(&stage, k + 1, these.len());
-        }
+        let rescored = score_entries(det, &opts.data, &entries, &stage, progress)?;
         let threshold = det.config.operating_point.threshold;
         out.push(HeldOutResult {
             family: family.clone(),
@@ -738,6 +770,43 @@ impl EvalReport {
                     cells(&r.headline)
                 );
             }
+        }
+        if !self.seeds.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nThe same recipe from {} seeds, each at its own threshold (the first row is the classifier above).\n",
+                self.seeds.len()
+            );
+            let _ = writeln!(
+                s,
+                "| model | seed | AUC | F1 AUC | F1 TPR at 1 % FPR | worst non-AI arm at threshold |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---|---|");
+            for r in &self.seeds {
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {:.3} | {:.3} | {:.3} | {:.3} ({}) |",
+                    r.model,
+                    r.seed.map_or("not recorded".into(), |x| x.to_string()),
+                    r.auc,
+                    r.generator_auc,
+                    r.generator_tpr_at_1pct,
+                    r.worst_fp,
+                    r.worst_fp_arm
+                );
+            }
+            let spread = |f: fn(&SeedResult) -> f64| {
+                let sp = Spread::of(self.seeds.iter().map(f));
+                format!("{:.3} [{:.3}, {:.3}]", sp.mean, sp.min, sp.max)
+            };
+            let _ = writeln!(
+                s,
+                "| mean [lowest, highest] | | {} | {} | {} | {} |",
+                spread(|r| r.auc),
+                spread(|r| r.generator_auc),
+                spread(|r| r.generator_tpr_at_1pct),
+                spread(|r| r.worst_fp)
+            );
         }
         let _ = writeln!(s, "\n| gate | value | target | passed |");
         let _ = writeln!(s, "|---|---|---|---|");

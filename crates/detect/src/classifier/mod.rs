@@ -11,7 +11,9 @@ pub mod metrics;
 pub mod net;
 pub mod optim;
 pub mod overlay;
+pub mod resample;
 pub mod score;
+pub mod seeds;
 pub mod train;
 
 use std::path::Path;

@@ -53,6 +53,9 @@ pub struct DetectorConfig {
     /// empty for a classifier trained on every arm.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trained_without: Vec<String>,
+    /// The seed of its initial weights and batches (unrecorded before exports kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// A loaded classifier.

@@ -51,6 +51,8 @@ pub struct TrainOptions {
     pub exclude_arms: Vec<String>,
     /// The chance that a training sample gets an overlay (on either label; see `overlay`).
     pub overlays: f32,
+    /// The chance that a training sample is resampled (on either label; see `resample`).
+    pub resample: f32,
     pub config: Config,
 }
 
@@ -79,6 +81,9 @@ pub struct TrainState {
     /// The overlay chance of this run (0 for runs made before overlays existed).
     #[serde(default)]
     pub overlays: f32,
+    /// The resampling chance of this run (0 for runs made before it existed).
+    #[serde(default)]
+    pub resample: f32,
     /// The dataset's clips per arm in the training split.
     pub train_counts: BTreeMap<String, usize>,
 }
@@ -241,12 +246,14 @@ pub fn train(
     mut loading: impl FnMut(usize, usize),
     mut log: impl FnMut(&StepLog),
 ) -> Result<TrainState> {
-    if !(0.0..=1.0).contains(&opts.overlays) {
-        return Err(DetectError::InvalidOption {
-            name: "overlays",
-            value: opts.overlays.to_string(),
-            allowed: "a chance from 0 to 1".into(),
-        });
+    for (name, p) in [("overlays", opts.overlays), ("resample", opts.resample)] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(DetectError::InvalidOption {
+                name,
+                value: p.to_string(),
+                allowed: "a chance from 0 to 1".into(),
+            });
+        }
     }
     if opts.batch < 2 || opts.steps == 0 || opts.checkpoint_every == 0 {
         return Err(DetectError::InvalidOption {
@@ -300,6 +307,7 @@ pub fn train(
                 seed: opts.seed,
                 exclude_arms: opts.exclude_arms.clone(),
                 overlays: opts.overlays,
+                resample: opts.resample,
                 ..TrainState::default()
             },
             None,
@@ -353,15 +361,24 @@ pub fn train(
             let arm = &arms[label][rng.below(arms[label].len())];
             let clip = &train_set[arm[rng.below(arm.len())]].1;
             let triple = &clip.triples[rng.below(clip.triples.len())].1;
-            // An overlay on either label with the same chance (see `overlay`).
-            let with_overlay = if rng.range(0.0, 1.0) < state.overlays {
+            // An overlay, then a resize, on either label with the same chance (see `overlay`
+            // and `resample`): a badge is stamped before a platform resizes the clip.
+            let overlay = rng.range(0.0, 1.0) < state.overlays;
+            // (No draw without resampling: a run made before it gets the batches it had.)
+            let resample = state.resample > 0.0 && rng.range(0.0, 1.0) < state.resample;
+            let changed = if overlay || resample {
                 let mut t = triple.clone();
-                super::overlay::draw(&mut t, &mut rng);
+                if overlay {
+                    super::overlay::draw(&mut t, &mut rng);
+                }
+                if resample {
+                    super::resample::draw(&mut t, &mut rng);
+                }
                 Some(t)
             } else {
                 None
             };
-            picked.push((triple, with_overlay));
+            picked.push((triple, changed));
             crops.push((
                 8 * rng.below(spare as usize) as u32,
                 8 * rng.below(spare as usize) as u32,

@@ -1,0 +1,136 @@
+//! The same recipe trained from other seeds: how much the figures move with the seed alone.
+//!
+//! `eval detector --seed-run DIR` scores the test split again with each classifier in DIR,
+//! trained like the one evaluated but from another `--seed`, and reports its headline figures
+//! beside the evaluated one's, with their spread.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::data::Entry;
+use super::eval::{Scored, arm_rates, headline, score_entries};
+use super::score::Detector;
+use crate::error::{DetectError, Result};
+
+/// One training seed's classifier on the test split.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeedResult {
+    pub model: String,
+    /// The seed its export recorded (none for classifiers exported before seeds were kept).
+    pub seed: Option<u64>,
+    pub threshold: f64,
+    pub auc: f64,
+    /// F1 (verity's generator) against every non-AI test clip.
+    pub generator_auc: f64,
+    pub generator_tpr_at_1pct: f64,
+    /// The non-AI arm flagged most often at this classifier's own threshold, and its rate.
+    pub worst_fp_arm: String,
+    pub worst_fp: f64,
+}
+
+/// The figures over seeds: the smallest, mean and largest of each.
+#[derive(Clone, Debug, Serialize)]
+pub struct Spread {
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(v: impl Iterator<Item = f64>) -> Spread {
+        let v: Vec<f64> = v.collect();
+        Spread {
+            min: v.iter().copied().fold(f64::INFINITY, f64::min),
+            mean: v.iter().sum::<f64>() / v.len().max(1) as f64,
+            max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// Loads each seed run's classifier and checks it can stand beside `main`: trained on the same
+/// arms, from a seed of its own.
+pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
+    let mut seeds: BTreeSet<u64> = main.config.seed.into_iter().collect();
+    let mut out = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let det = Detector::load(dir)?;
+        let bad = |allowed: String| DetectError::InvalidOption {
+            name: "seed run",
+            value: dir.display().to_string(),
+            allowed,
+        };
+        if det.config.trained_without != main.config.trained_without {
+            return Err(bad(format!(
+                "a classifier trained on the same arms as the one evaluated; it was trained without {:?}, that one without {:?}",
+                det.config.trained_without, main.config.trained_without
+            )));
+        }
+        let Some(seed) = det.config.seed else {
+            return Err(bad(
+                "a classifier whose detector.json records its seed (export it again)".into(),
+            ));
+        };
+        if !seeds.insert(seed) {
+            return Err(bad(format!(
+                "a classifier from a seed of its own; seed {seed} is already in the comparison"
+            )));
+        }
+        out.push(det);
+    }
+    Ok(out)
+}
+
+/// One classifier's figures on the test split, from its scores.
+pub(super) fn result(det: &Detector, scored: &[Scored<'_>], reps: usize, seed: u64) -> SeedResult {
+    let threshold = det.config.operating_point.threshold;
+    let all = headline(scored, threshold, reps, seed);
+    let f1: Vec<Scored<'_>> = scored
+        .iter()
+        .filter(|s| s.entry.label == 0 || s.entry.arm == "generator")
+        .map(|s| Scored {
+            entry: s.entry,
+            prob: s.prob,
+        })
+        .collect();
+    let f1h = headline(&f1, threshold, reps, seed);
+    let (worst_fp_arm, worst_fp) = arm_rates(scored, threshold)
+        .into_iter()
+        .filter(|a| a.label == 0)
+        .map(|a| (a.arm, a.flagged))
+        .fold(
+            (String::new(), -1.0),
+            |best, a| {
+                if a.1 > best.1 { a } else { best }
+            },
+        );
+    SeedResult {
+        model: det.name.clone(),
+        seed: det.config.seed,
+        threshold,
+        auc: all.auc.value,
+        generator_auc: f1h.auc.value,
+        generator_tpr_at_1pct: f1h.tpr_at_1pct.value,
+        worst_fp_arm,
+        worst_fp: worst_fp.max(0.0),
+    }
+}
+
+/// Scores the test split with each seed run's classifier.
+pub(super) fn score(
+    dets: &[Detector],
+    data: &std::path::Path,
+    test: &[&Entry],
+    reps: usize,
+    seed: u64,
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<Vec<SeedResult>> {
+    let mut out = Vec::with_capacity(dets.len());
+    for det in dets {
+        let stage = format!("scoring with the seed run {}", det.name);
+        let scored = score_entries(det, data, test, &stage, progress)?;
+        out.push(result(det, &scored, reps, seed));
+    }
+    Ok(out)
+}
