@@ -12,6 +12,7 @@ use super::data::{ClipFrames, Entry, Index, Split, load_clips};
 use super::metrics::{
     auc, average_precision, brier, clopper_pearson, ece, rate_above, threshold_at_fpr,
 };
+use super::scenes::{self, SceneRate};
 use super::score::Detector;
 use super::seeds::{self, SeedResult, Spread};
 use super::train::TRIPLES_PER_CLIP;
@@ -96,6 +97,8 @@ pub struct EvalReport {
     /// each seed run; empty without seed runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seeds: Vec<SeedResult>,
+    /// Leave one real source out: each real scene of the test split (none seen in training).
+    pub real_scenes: Vec<SceneRate>,
     pub counts: BTreeMap<String, usize>,
 }
 
@@ -395,6 +398,7 @@ pub fn evaluate(
     }
 
     let arms = arm_rates(&scored, threshold);
+    let real_scenes = scenes::rates(&scored, &index.entries, threshold);
 
     // Baselines and confound probes: features of the train and test clips.
     let wanted = Index {
@@ -584,6 +588,7 @@ pub fn evaluate(
         robustness,
         held_out,
         seeds: over_seeds,
+        real_scenes,
         counts,
     })
 }
@@ -742,6 +747,30 @@ impl EvalReport {
                 a.lo,
                 a.hi
             );
+        }
+        if !self.real_scenes.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nLeave one real source out: each real scene of the test split, never seen in training or validation, over every non-AI clip cut from it.\n"
+            );
+            let _ = writeln!(
+                s,
+                "| real scene (test) | arms | clips | flagged at threshold | exact 95 % interval | in training |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|---|---|");
+            for r in &self.real_scenes {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {:.3} | [{:.3}, {:.3}] | {} |",
+                    r.scene,
+                    r.arms.join(", "),
+                    r.clips,
+                    r.flagged,
+                    r.lo,
+                    r.hi,
+                    if r.seen_in_training { "**yes**" } else { "no" }
+                );
+            }
         }
         let _ = writeln!(
             s,

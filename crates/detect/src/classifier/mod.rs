@@ -12,6 +12,7 @@ pub mod net;
 pub mod optim;
 pub mod overlay;
 pub mod resample;
+pub mod scenes;
 pub mod score;
 pub mod seeds;
 pub mod train;
