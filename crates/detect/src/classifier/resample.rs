@@ -14,7 +14,7 @@ use image::imageops::{self, FilterType};
 use super::Rng;
 
 /// The chance that a training sample is resampled, unless told otherwise.
-pub const CHANCE: f32 = 0.25;
+pub const CHANCE: f32 = 0.5;
 
 /// The down-sampling filters a sample draws from; up-sampling is always the canonical view's
 /// own (a triangle filter, see `canon::window`), since that is how a smaller file is scored.
@@ -24,19 +24,39 @@ const DOWN: [FilterType; 3] = [
     FilterType::Lanczos3,
 ];
 
-/// Brings the three frames of a triple down by one factor from 0.4 to 0.9 and up again.
+/// Brings the three frames of a triple down by one factor from 0.4 to 0.9 and up again; half
+/// the time the small frames also go through JPEG at a quality from 40 to 90, as a platform's
+/// smaller copy is compressed at its size before it is scaled back.
 pub(crate) fn draw(frames: &mut [RgbImage; 3], rng: &mut Rng) {
     let factor = rng.range(0.4, 0.9);
     let down = DOWN[rng.below(DOWN.len())];
+    let quality = (rng.below(2) == 0).then(|| rng.range(40.0, 90.0) as u8);
     for f in frames.iter_mut() {
         let (w, h) = f.dimensions();
         let (sw, sh) = (
             ((w as f32 * factor).round() as u32).max(1),
             ((h as f32 * factor).round() as u32).max(1),
         );
-        let small = imageops::resize(f, sw, sh, down);
+        let mut small = imageops::resize(f, sw, sh, down);
+        if let Some(q) = quality {
+            // A frame JPEG cannot round-trip keeps its resized self.
+            if let Some(c) = jpeg(&small, q) {
+                small = c;
+            }
+        }
         *f = imageops::resize(&small, w, h, FilterType::Triangle);
     }
+}
+
+/// `img` through JPEG at `quality`, or `None` if the codec refuses it.
+fn jpeg(img: &RgbImage, quality: u8) -> Option<RgbImage> {
+    let mut buf = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality)
+        .encode_image(img)
+        .ok()?;
+    image::load_from_memory_with_format(&buf, image::ImageFormat::Jpeg)
+        .ok()
+        .map(|d| d.to_rgb8())
 }
 
 #[cfg(test)]
@@ -60,6 +80,14 @@ mod tests {
             }
         }
         s / f64::from((w - 1) * h)
+    }
+
+    #[test]
+    fn jpeg_round_trips_a_small_frame() {
+        let f = checker(40);
+        let j = jpeg(&f, 60).unwrap();
+        assert_eq!(j.dimensions(), (40, 40));
+        assert_ne!(j, f, "JPEG at quality 60 changes a one-pixel checkerboard");
     }
 
     #[test]
