@@ -346,15 +346,7 @@ pub fn build(
             total,
         });
     }
-    let index = Index {
-        size: canon::SIZE,
-        fps: canon::FPS,
-        frames: canon::FRAMES,
-        crf: canon::CRF,
-        generator_weights_sha256: model.weights_sha256.clone(),
-        data_seed: opts.seed,
-        entries,
-    };
+    let index = Index::canonical(model.weights_sha256.clone(), opts.seed, entries);
     let json = serde_json::to_vec_pretty(&index).map_err(|e| CorpusError::BadIndex {
         path: opts.out.join(INDEX),
         reason: e.to_string(),
@@ -486,18 +478,14 @@ mod tests {
     }
 
     fn write_index(dir: &Path, counts: &[(Arm, usize)]) {
-        let index = Index {
-            size: canon::SIZE,
-            fps: canon::FPS,
-            frames: canon::FRAMES,
-            crf: canon::CRF,
-            generator_weights_sha256: String::new(),
-            data_seed: 0,
-            entries: counts
+        let index = Index::canonical(
+            String::new(),
+            0,
+            counts
                 .iter()
                 .flat_map(|&(a, n)| (0..n).map(move |i| entry(a, i)))
                 .collect(),
-        };
+        );
         std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
     }
 

@@ -66,15 +66,7 @@ fn make_dataset(dir: &Path) {
             seed: i,
         });
     }
-    let index = Index {
-        size: canon::SIZE,
-        fps: canon::FPS,
-        frames: canon::FRAMES,
-        crf: canon::CRF,
-        generator_weights_sha256: String::new(),
-        data_seed: 0,
-        entries,
-    };
+    let index = Index::canonical(String::new(), 0, entries);
     std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
 }
 

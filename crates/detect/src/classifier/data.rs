@@ -85,6 +85,23 @@ pub struct Index {
 pub const INDEX: &str = "index.json";
 
 impl Index {
+    /// An index of `entries` made with the canonical encode of this build.
+    pub fn canonical(
+        generator_weights_sha256: String,
+        data_seed: u64,
+        entries: Vec<Entry>,
+    ) -> Index {
+        Index {
+            size: canon::SIZE,
+            fps: canon::FPS,
+            frames: canon::FRAMES,
+            crf: canon::CRF,
+            generator_weights_sha256,
+            data_seed,
+            entries,
+        }
+    }
+
     /// Reads `dir/index.json`, refusing one made for another canonical encode.
     pub fn load(dir: &Path) -> Result<Index> {
         let path = dir.join(INDEX);

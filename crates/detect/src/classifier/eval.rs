@@ -196,6 +196,22 @@ pub(super) fn score_entries<'a>(
     Ok(out)
 }
 
+/// The clips of `scored` that `keep` picks, and every non-AI clip beside them: one set of
+/// synthetic clips against all the negatives.
+pub(super) fn against_non_ai<'a>(
+    scored: &[Scored<'a>],
+    keep: impl Fn(&Entry) -> bool,
+) -> Vec<Scored<'a>> {
+    scored
+        .iter()
+        .filter(|s| s.entry.label == 0 || keep(s.entry))
+        .map(|s| Scored {
+            entry: s.entry,
+            prob: s.prob,
+        })
+        .collect()
+}
+
 /// Each arm's flagged share at `threshold`, with its exact interval.
 pub(super) fn arm_rates(scored: &[Scored<'_>], threshold: f64) -> Vec<ArmRate> {
     let mut by_arm: BTreeMap<&str, (u8, Vec<f64>)> = BTreeMap::new();
@@ -368,14 +384,7 @@ pub fn evaluate(
         &mut progress,
     )?;
     let test = headline(&scored, threshold, opts.bootstrap, opts.seed);
-    let f1: Vec<Scored<'_>> = scored
-        .iter()
-        .filter(|s| s.entry.label == 0 || s.entry.arm == "generator")
-        .map(|s| Scored {
-            entry: s.entry,
-            prob: s.prob,
-        })
-        .collect();
+    let f1 = against_non_ai(&scored, |e| e.arm == "generator");
     let generator_f1 = headline(&f1, threshold, opts.bootstrap, opts.seed);
     let mut families = BTreeMap::new();
     let names: std::collections::BTreeSet<&str> = scored
@@ -383,14 +392,7 @@ pub fn evaluate(
         .filter_map(|s| s.entry.family.as_deref())
         .collect();
     for fam in names {
-        let these: Vec<Scored<'_>> = scored
-            .iter()
-            .filter(|s| s.entry.label == 0 || s.entry.family.as_deref() == Some(fam))
-            .map(|s| Scored {
-                entry: s.entry,
-                prob: s.prob,
-            })
-            .collect();
+        let these = against_non_ai(&scored, |e| e.family.as_deref() == Some(fam));
         families.insert(
             fam.to_string(),
             headline(&these, threshold, opts.bootstrap, opts.seed),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::data::Entry;
-use super::eval::{Scored, arm_rates, headline, score_entries};
+use super::eval::{Scored, against_non_ai, arm_rates, headline, score_entries};
 use super::score::Detector;
 use crate::error::{DetectError, Result};
 
@@ -86,14 +86,7 @@ pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
 pub(super) fn result(det: &Detector, scored: &[Scored<'_>], reps: usize, seed: u64) -> SeedResult {
     let threshold = det.config.operating_point.threshold;
     let all = headline(scored, threshold, reps, seed);
-    let f1: Vec<Scored<'_>> = scored
-        .iter()
-        .filter(|s| s.entry.label == 0 || s.entry.arm == "generator")
-        .map(|s| Scored {
-            entry: s.entry,
-            prob: s.prob,
-        })
-        .collect();
+    let f1 = against_non_ai(scored, |e| e.arm == "generator");
     let f1h = headline(&f1, threshold, reps, seed);
     let (worst_fp_arm, worst_fp) = arm_rates(scored, threshold)
         .into_iter()
