@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector seeds-detector eval-detector fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector seeds-detector eval-detector eval-seeds fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -178,8 +178,9 @@ lofo-detector: detector-data
 	    --exclude-arm $$arm --out .cache/detector/lofo-$$arm || exit 1; \
 	done
 
-## make seeds-detector: the shipped recipe from two more seeds (1 and 2), exported to
-## .cache/detector/seed-N/export, for the figures over seeds. About 25 minutes each.
+## make seeds-detector: train-detector's recipe from two more seeds (1 and 2), exported to
+## .cache/detector/seed-N/export, for the figures over seeds (`eval detector --seed-run`, beside
+## a classifier of the same recipe from seed 0). About 25 minutes each.
 SEEDS := 1 2
 seeds-detector: detector-data
 	@for n in $(SEEDS); do \
@@ -188,12 +189,16 @@ seeds-detector: detector-data
 	done
 
 ## make eval-detector: the evaluation protocol on the test split, written into the model card;
-## with the leave-one-family-out classifiers that make lofo-detector has exported and the seed
-## runs that make seeds-detector has.
+## with the leave-one-family-out classifiers that make lofo-detector has exported.
 LOFO_FLAGS = $(foreach p,$(LOFO_ARMS),$(if $(wildcard .cache/detector/lofo-$(lastword $(subst :, ,$(p)))/export/detector.json),--held-out $(firstword $(subst :, ,$(p)))=.cache/detector/lofo-$(lastword $(subst :, ,$(p)))/export))
 SEED_FLAGS = $(foreach n,$(SEEDS),$(if $(wildcard .cache/detector/seed-$(n)/export/detector.json),--seed-run .cache/detector/seed-$(n)/export))
 eval-detector: build
-	target/release/verity eval detector --attacks .cache/detector/attacks $(LOFO_FLAGS) $(SEED_FLAGS) --card models/detector/MODEL_CARD.md
+	target/release/verity eval detector --attacks .cache/detector/attacks $(LOFO_FLAGS) --card models/detector/MODEL_CARD.md
+
+## make eval-seeds: train-detector's classifier (seed 0, .cache/detector/run/export) beside the
+## seed runs that make seeds-detector has exported: the figures over seeds, printed.
+eval-seeds: build
+	target/release/verity eval detector --detector .cache/detector/run/export $(SEED_FLAGS)
 
 ## make lint: formatting, clippy and the API docs, each with warnings as errors (CI runs it).
 lint: deps

@@ -430,6 +430,21 @@ fn make_from_real(
 
 /// Writes `frames` with the canonical encode. Nothing appears at `path` unless it all worked.
 pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
+    if let Some(f) = frames
+        .iter()
+        .find(|f| f.dimensions() != (canon::SIZE, canon::SIZE))
+    {
+        return Err(CorpusError::BadSource {
+            path: path.to_path_buf(),
+            reason: format!(
+                "a {}x{} frame for a canonical clip of {}x{}",
+                f.width(),
+                f.height(),
+                canon::SIZE,
+                canon::SIZE
+            ),
+        });
+    }
     write_h264(path, frames, canon::CRF)
 }
 

@@ -220,6 +220,8 @@ mod tests {
         assert_eq!(scaled(128, 1.0 / 3.0), 42);
         assert_eq!(scaled(128, 0.75), 96);
         assert_eq!(scaled(10, 0.25), 8);
+        assert_eq!(scaled(127, 0.5), 64);
+        assert_eq!(scaled(99, 0.5), 50);
     }
 
     #[test]

@@ -197,10 +197,36 @@ fn training_lowers_the_loss_resumes_and_exports() {
     };
     let err = evaluate(&det, &same, |_, _, _| {}).unwrap_err().to_string();
     assert!(err.contains("seed 1 is already"), "{err}");
+    // The built-in classifier records no seed or recipe: nothing can stand beside it.
+    let builtin = verity_detect::classifier::bundled().unwrap();
+    let err = evaluate(&builtin, &same, |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("records its seed and recipe"), "{err}");
+    // Another recipe (here fewer steps) is refused even from another seed.
+    let shorter = TrainOptions {
+        out: tmp.path().join("seed3"),
+        resume: false,
+        steps: 10,
+        seed: 3,
+        ..opts.clone()
+    };
+    train(&shorter, &dev, |_, _| {}, |_| {}).unwrap();
+    export(&shorter.out, &data, &tmp.path().join("export-3")).unwrap();
+    let err = evaluate(
+        &det,
+        &EvalOptions {
+            seed_runs: vec![tmp.path().join("export-3")],
+            ..same.clone()
+        },
+        |_, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("same recipe"), "{err}");
     let other = TrainOptions {
         out: tmp.path().join("seed2"),
         resume: false,
-        steps: 10,
         seed: 2,
         ..opts.clone()
     };

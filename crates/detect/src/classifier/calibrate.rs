@@ -51,6 +51,22 @@ pub fn clip_scores(
         .collect()
 }
 
+/// The first 16 hex digits of the SHA-256 of a run's recipe: everything its state records
+/// but the seed and the times.
+pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> String {
+    use sha2::{Digest, Sha256};
+    let what = serde_json::json!({
+        "net": net,
+        "train_counts": state.train_counts,
+        "exclude_arms": state.exclude_arms,
+        "overlays": state.overlays,
+        "resample": state.resample,
+        "steps": state.step,
+    });
+    let h = Sha256::digest(what.to_string().as_bytes());
+    h.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Calibrates the best checkpoint of `run` on the validation split of `data` and writes
 /// `detector.json` and `model.safetensors` into `out`.
 pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
@@ -101,6 +117,7 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
     let threshold = threshold_at_fpr(&negatives, TARGET_FPR);
     let measured = rate_above(&negatives, threshold);
     let k = (measured * negatives.len() as f64).round() as usize;
+    let recipe = recipe(&net, &state);
     let cfg = DetectorConfig {
         net,
         temperature,
@@ -114,6 +131,7 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
         },
         trained_without: state.exclude_arms.clone(),
         seed: Some(state.seed),
+        recipe: Some(recipe),
     };
     std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
     let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;

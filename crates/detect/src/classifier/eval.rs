@@ -506,6 +506,14 @@ pub fn evaluate(
         passed: worst_fp <= 0.05,
     });
 
+    let seen = real_scenes.iter().filter(|r| r.seen_in_training).count();
+    gates.push(Gate {
+        name: "real test scenes also in training or validation".into(),
+        value: seen as f64,
+        target: "0".into(),
+        passed: seen == 0,
+    });
+
     let held_out = score_held_out(&scored, &held_out_dets, opts, &mut progress)?;
     let mut over_seeds = Vec::new();
     if !seed_dets.is_empty() {
@@ -753,11 +761,11 @@ impl EvalReport {
         if !self.real_scenes.is_empty() {
             let _ = writeln!(
                 s,
-                "\nLeave one real source out: each real scene of the test split, never seen in training or validation, over every non-AI clip cut from it.\n"
+                "\nLeave one real source out: each real scene of the test split, over every non-AI clip cut from it (a scene also in training or validation fails a gate below).\n"
             );
             let _ = writeln!(
                 s,
-                "| real scene (test) | arms | clips | flagged at threshold | exact 95 % interval | in training |"
+                "| real scene (test) | arms | clips | flagged at threshold | exact 95 % interval | in training or validation |"
             );
             let _ = writeln!(s, "|---|---|---|---|---|---|");
             for r in &self.real_scenes {

@@ -56,6 +56,11 @@ pub struct DetectorConfig {
     /// The seed of its initial weights and batches (unrecorded before exports kept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// A fingerprint of everything else its training recorded: the network, the training
+    /// split's clips per arm, the arms left out, the overlay and resample chances and the step
+    /// count. Two classifiers with the same recipe differ only by seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe: Option<String>,
 }
 
 /// A loaded classifier.

@@ -52,7 +52,18 @@ impl Spread {
 /// Loads each seed run's classifier and checks it can stand beside `main`: trained on the same
 /// arms, from a seed of its own.
 pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
-    let mut seeds: BTreeSet<u64> = main.config.seed.into_iter().collect();
+    if dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (Some(main_seed), Some(main_recipe)) = (main.config.seed, main.config.recipe.as_deref())
+    else {
+        return Err(DetectError::InvalidOption {
+            name: "seed run",
+            value: main.name.clone(),
+            allowed: "an evaluated classifier whose detector.json records its seed and recipe (exported by this version: `verity train detector --resume --out RUN` exports again); the built-in one does not".into(),
+        });
+    };
+    let mut seeds = BTreeSet::from([main_seed]);
     let mut out = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let det = Detector::load(dir)?;
@@ -67,11 +78,17 @@ pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
                 det.config.trained_without, main.config.trained_without
             )));
         }
-        let Some(seed) = det.config.seed else {
+        let (Some(seed), Some(recipe)) = (det.config.seed, det.config.recipe.as_deref()) else {
             return Err(bad(
-                "a classifier whose detector.json records its seed (export it again)".into(),
+                "a classifier whose detector.json records its seed and recipe (export it again)"
+                    .into(),
             ));
         };
+        if recipe != main_recipe {
+            return Err(bad(format!(
+                "a classifier of the same recipe (network, training data, overlays, resampling, steps); its recipe is {recipe}, the evaluated one's {main_recipe}"
+            )));
+        }
         if !seeds.insert(seed) {
             return Err(bad(format!(
                 "a classifier from a seed of its own; seed {seed} is already in the comparison"
