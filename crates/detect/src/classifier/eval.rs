@@ -10,7 +10,7 @@ use super::Rng;
 use super::baseline::{self, Logistic};
 use super::data::{ClipFrames, Entry, Index, Split, load_clips};
 use super::metrics::{
-    auc, average_precision, brier, clopper_pearson, ece, rate_above, threshold_at_fpr,
+    auc, average_precision, brier, ece, flagged_share, rate_above, threshold_at_fpr,
 };
 use super::scenes::{self, SceneRate};
 use super::score::Detector;
@@ -225,13 +225,12 @@ pub(super) fn arm_rates(scored: &[Scored<'_>], threshold: f64) -> Vec<ArmRate> {
     by_arm
         .iter()
         .map(|(arm, (label, p))| {
-            let k = p.iter().filter(|&&x| x > threshold).count();
-            let (lo, hi) = clopper_pearson(k, p.len());
+            let (flagged, lo, hi) = flagged_share(p, threshold);
             ArmRate {
                 arm: arm.to_string(),
                 label: *label,
                 clips: p.len(),
-                flagged: k as f64 / p.len().max(1) as f64,
+                flagged,
                 lo,
                 hi,
             }

@@ -100,6 +100,13 @@ pub fn ece(probs: &[f64], labels: &[u8], bins: usize) -> f64 {
         .sum()
 }
 
+/// The share of `scores` above `threshold` and its exact 95 % interval: (share, lo, hi).
+pub fn flagged_share(scores: &[f64], threshold: f64) -> (f64, f64, f64) {
+    let k = scores.iter().filter(|&&x| x > threshold).count();
+    let (lo, hi) = clopper_pearson(k, scores.len());
+    (k as f64 / scores.len().max(1) as f64, lo, hi)
+}
+
 /// The exact (Clopper–Pearson) two-sided 95 % interval of a rate of `k` events in `n` trials.
 pub fn clopper_pearson(k: usize, n: usize) -> (f64, f64) {
     if n == 0 {

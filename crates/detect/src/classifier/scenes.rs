@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::data::{Entry, Split};
 use super::eval::Scored;
-use super::metrics::clopper_pearson;
+use super::metrics::flagged_share;
 
 /// One real scene of the test split.
 #[derive(Clone, Debug, Serialize)]
@@ -55,13 +55,12 @@ pub(super) fn rates(scored: &[Scored<'_>], all: &[Entry], threshold: f64) -> Vec
     by_scene
         .into_iter()
         .map(|(scene, (arms, p))| {
-            let k = p.iter().filter(|&&x| x > threshold).count();
-            let (lo, hi) = clopper_pearson(k, p.len());
+            let (flagged, lo, hi) = flagged_share(&p, threshold);
             SceneRate {
                 scene: scene.to_string(),
                 arms: arms.into_iter().map(String::from).collect(),
                 clips: p.len(),
-                flagged: k as f64 / p.len().max(1) as f64,
+                flagged,
                 lo,
                 hi,
                 seen_in_training: seen.contains(scene),
