@@ -61,8 +61,12 @@ impl ConverterCache {
                 dst.0,
                 dst.1,
                 dst.2,
-                scaling::Flags::BICUBIC
-                    | scaling::Flags::ACCURATE_RND
+                // Shrinking is block averaging (area); anything else keeps every pixel.
+                if key.dst.1 < key.src.1 {
+                    scaling::Flags::AREA
+                } else {
+                    scaling::Flags::BICUBIC
+                } | scaling::Flags::ACCURATE_RND
                     | scaling::Flags::FULL_CHR_H_INT,
             )?;
             set_colorspace(&mut ctx, key.src.0, dst.0, color);
@@ -159,18 +163,16 @@ pub(crate) fn to_picture(
     frame: &frame::Video,
     want: PixelFormat,
     color: ColorSpec,
+    (w, h): (u32, u32),
     cache: &mut ConverterCache,
 ) -> Result<Picture, ffmpeg_next::Error> {
-    let (w, h) = (frame.width(), frame.height());
     let src = frame.format();
+    let same_size = (w, h) == (frame.width(), frame.height());
     match want {
-        PixelFormat::Gray8 if is_8bit_planar_yuv(src) => Ok(Picture::Gray(copy_plane(
-            frame.data(0),
-            frame.stride(0),
-            w,
-            h,
-        ))),
-        PixelFormat::Yuv420p if matches!(src, Pixel::YUV420P | Pixel::YUVJ420P) => {
+        PixelFormat::Gray8 if same_size && is_8bit_planar_yuv(src) => Ok(Picture::Gray(
+            copy_plane(frame.data(0), frame.stride(0), w, h),
+        )),
+        PixelFormat::Yuv420p if same_size && matches!(src, Pixel::YUV420P | Pixel::YUVJ420P) => {
             let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
             Ok(Picture::Yuv420 {
                 y: copy_plane(frame.data(0), frame.stride(0), w, h),
@@ -278,6 +280,7 @@ mod tests {
             &yuv,
             PixelFormat::Rgb24,
             color,
+            (w, h),
             &mut ConverterCache::default(),
         )?;
         let Picture::Rgb(back) = back else {

@@ -31,6 +31,15 @@ pub enum Sampling {
     /// (a run needs its neighbours decoded in order), only the runs' frames are converted and
     /// handed out: frame triples for a classifier at the cost of decoding alone.
     Runs { count: u64, len: u64, total: u64 },
+    /// Up to `count` runs of `len` consecutive frames within the first `total` frames, each
+    /// starting at a key frame: the targets of [`Sampling::Runs`] are moved back to the key
+    /// frame at or before them (from the container's index), and targets that land on the same
+    /// key frame become runs back to back after it. The reader seeks to each key frame it
+    /// needs, so decoding costs about `count · len` frames (plus what the codec holds back to
+    /// reorder) whatever the clip's length, where `Runs` decodes every frame up to the last run.
+    /// A target the index says nothing about (MPEG-TS and some WebM files have no index) keeps
+    /// its place, and the frames before it are decoded as with `Runs`.
+    KeyRuns { count: u64, len: u64, total: u64 },
 }
 
 impl Sampling {
@@ -67,6 +76,19 @@ pub struct ReaderOptions {
     pub format: PixelFormat,
     pub sampling: Sampling,
     pub audio: AudioMode,
+    /// Frames averaged over `k` × `k` blocks (swscale's area filter) as they are converted,
+    /// the sides divided by `k` and rounded down to even: for a reader that looks at frames far
+    /// smaller than the video, a fraction of the cost of converting at full size and shrinking
+    /// afterwards. `None` or 1 (the default): frames at their own size.
+    pub shrink_by: Option<u32>,
+}
+
+/// The size a `w` × `h` frame is handed out at under [`ReaderOptions::shrink_by`].
+fn shrunk_size(w: u32, h: u32, shrink_by: Option<u32>) -> (u32, u32) {
+    match shrink_by {
+        Some(k) if k > 1 => ((w / k / 2 * 2).max(2), (h / k / 2 * 2).max(2)),
+        _ => (w, h),
+    }
 }
 
 /// A compressed audio packet, for passthrough.
@@ -165,6 +187,25 @@ pub struct Reader {
     errors: Vec<String>,
     completion: Completion,
     decoded: frame::Video,
+    /// For `Runs`: the first frame of each run, in order.
+    plan: Vec<u64>,
+    /// For `KeyRuns`: the groups not yet begun.
+    groups: VecDeque<KeyGroup>,
+    /// For `KeyRuns`: frames still to hand out in the group under way.
+    group_left: u64,
+}
+
+/// Consecutive frames that [`Sampling::KeyRuns`] hands out from one key frame on.
+#[derive(Clone, Copy, Debug)]
+struct KeyGroup {
+    /// The key frame's presentation time (its index time plus the stream's reordering
+    /// delay), or the target's own time when the index has no key frame for it.
+    time_s: f64,
+    /// Where to seek to land on that key frame (half a frame past it). `None` when the index
+    /// did not know the key frame: decoding goes on to the target.
+    seek_s: Option<f64>,
+    /// Frames to hand out: the runs that landed here, back to back.
+    frames: u64,
 }
 
 impl std::fmt::Debug for Reader {
@@ -185,19 +226,22 @@ impl Reader {
             Sampling::EveryNth(0)
             | Sampling::Spread(0)
             | Sampling::Runs { count: 0, .. }
-            | Sampling::Runs { len: 0, .. } => {
+            | Sampling::Runs { len: 0, .. }
+            | Sampling::KeyRuns { count: 0, .. }
+            | Sampling::KeyRuns { len: 0, .. } => {
                 return Err(MediaError::InvalidOption {
                     name: "sampling",
                     value: "0".into(),
                     allowed: "a frame count or step of at least 1".into(),
                 });
             }
-            Sampling::Spread(_) if opts.audio != AudioMode::Skip => {
+            Sampling::Spread(_) | Sampling::KeyRuns { .. } if opts.audio != AudioMode::Skip => {
                 return Err(MediaError::InvalidOption {
                     name: "audio mode",
-                    value: format!("{:?} with spread sampling", opts.audio),
+                    value: format!("{:?} with {:?} sampling", opts.audio, opts.sampling),
                     allowed:
-                        "AudioMode::Skip: spread sampling seeks, so it cannot deliver whole audio"
+                        "AudioMode::Skip: spread and key-run sampling seek, so they cannot deliver \
+                         whole audio"
                             .into(),
                 });
             }
@@ -273,7 +317,11 @@ impl Reader {
         };
         let color = info.video.color;
         let video_index = info.video.index;
-        Ok(Reader {
+        let plan = match opts.sampling {
+            Sampling::Runs { count, len, total } => Sampling::run_starts(count, len, total),
+            _ => Vec::new(),
+        };
+        let mut reader = Reader {
             path: path.to_path_buf(),
             input,
             info,
@@ -296,7 +344,50 @@ impl Reader {
             errors: Vec::new(),
             completion: Completion::InProgress,
             decoded: frame::Video::empty(),
-        })
+            plan,
+            groups: VecDeque::new(),
+            group_left: 0,
+        };
+        if let Sampling::KeyRuns { count, len, total } = opts.sampling {
+            reader.groups = reader.key_groups(count, len, total);
+        }
+        Ok(reader)
+    }
+
+    /// The groups of [`Sampling::KeyRuns`], in order.
+    fn key_groups(&mut self, count: u64, len: u64, total: u64) -> VecDeque<KeyGroup> {
+        let (start, dur) = (self.info.video.start_s, self.frame_dur_s);
+        // The index holds decode times: a key frame is shown this much later (the codec's
+        // reordering delay, as the first key frame shows it), and demuxers seek by the time
+        // shown. At most a second, whatever a file claims.
+        let shift = self
+            .first_index_time()
+            .map_or(0.0, |first| (start - first).clamp(0.0, 1.0));
+        let mut groups: VecDeque<KeyGroup> = VecDeque::new();
+        for target in Sampling::run_starts(count, len, total) {
+            let t = start + target as f64 * dur;
+            // Half a frame of slack, so that rounding never finds the key frame before.
+            let key = self
+                .keyframe_before(t - shift + dur / 2.0)
+                .map(|k| k + shift);
+            let anchor = match key {
+                Some(key_s) if key_s <= t + dur / 2.0 => KeyGroup {
+                    time_s: key_s,
+                    seek_s: Some(key_s + dur / 2.0),
+                    frames: len,
+                },
+                _ => KeyGroup {
+                    time_s: t,
+                    seek_s: None,
+                    frames: len,
+                },
+            };
+            match groups.back_mut() {
+                Some(g) if (g.time_s - anchor.time_s).abs() < dur / 4.0 => g.frames += len,
+                _ => groups.push_back(anchor),
+            }
+        }
+        groups
     }
 
     /// The stream information read when the file was opened.
@@ -388,23 +479,36 @@ impl Reader {
         match self.opts.sampling {
             Sampling::Spread(_) => self.targets.is_empty(),
             // Past the last run: nothing more will be handed out.
-            Sampling::Runs { count, len, total } => Sampling::run_starts(count, len, total)
+            Sampling::Runs { len, .. } => self
+                .plan
                 .last()
                 .is_none_or(|&last| self.next_index >= last + len),
+            Sampling::KeyRuns { .. } => self.groups.is_empty() && self.group_left == 0,
             _ => false,
         }
     }
 
-    /// For spread sampling: jump ahead to the key frame before the next target when it lies
-    /// beyond what has been decoded already.
+    /// For spread and key-run sampling: jump ahead to the key frame before the next target
+    /// when it lies beyond what has been decoded already.
     ///
     /// At most one seek is made per target, so reading always ends, whatever a demuxer does
     /// with a seek request.
     fn maybe_seek(&mut self) {
-        let Some(&target) = self.targets.front() else {
-            return;
+        // The next target, with how many are left (which names it).
+        let (target, left) = match self.opts.sampling {
+            Sampling::KeyRuns { .. } if self.group_left == 0 => match self.groups.front() {
+                Some(KeyGroup {
+                    seek_s: Some(t), ..
+                }) => (*t, self.groups.len()),
+                _ => return,
+            },
+            Sampling::Spread(_) => match self.targets.front() {
+                Some(&t) => (t, self.targets.len()),
+                None => return,
+            },
+            _ => return,
         };
-        if self.sought_for == Some(self.targets.len()) {
+        if self.sought_for == Some(left) {
             return;
         }
         let here = self.last_video_end_s.unwrap_or(f64::NEG_INFINITY);
@@ -417,7 +521,7 @@ impl Reader {
             Some(key_s) if key_s > here + self.frame_dur_s => {}
             _ => return,
         }
-        self.sought_for = Some(self.targets.len());
+        self.sought_for = Some(left);
         // Demuxers seek by presentation time: land on the last key frame at or before the target.
         let ts = (target / self.video_tb.as_f64()).floor() as i64;
         // SAFETY: the input context and stream index are valid; seeking only moves the read position.
@@ -432,6 +536,20 @@ impl Reader {
         if ret >= 0 {
             self.decoder.flush();
             tracing::trace!(target_s = target, "seeked");
+        }
+    }
+
+    /// The time of the container index's first entry.
+    fn first_index_time(&mut self) -> Option<f64> {
+        // SAFETY: as in `keyframe_before`.
+        unsafe {
+            let ctx = self.input.as_mut_ptr();
+            let st = *(*ctx).streams.add(self.video_index);
+            let entry = ffmpeg_next::ffi::avformat_index_get_entry(st, 0);
+            if entry.is_null() {
+                return None;
+            }
+            Some((*entry).timestamp as f64 * self.video_tb.as_f64())
         }
     }
 
@@ -544,7 +662,10 @@ impl Reader {
                         as i64
                 });
             let t = pts as f64 * self.video_tb.as_f64();
-            let index = if matches!(self.opts.sampling, Sampling::Spread(_)) {
+            let index = if matches!(
+                self.opts.sampling,
+                Sampling::Spread(_) | Sampling::KeyRuns { .. }
+            ) {
                 // After a seek the running count is lost; derive it from the time.
                 ((t - self.info.video.start_s) / self.frame_dur_s)
                     .round()
@@ -558,9 +679,18 @@ impl Reader {
                 continue;
             }
             let color = frame_color(&self.decoded, self.color);
-            let picture =
-                convert::to_picture(&self.decoded, self.opts.format, color, &mut self.converter)
-                    .map_err(|e| MediaError::ffmpeg(&self.path, "converting a frame", e))?;
+            let picture = convert::to_picture(
+                &self.decoded,
+                self.opts.format,
+                color,
+                shrunk_size(
+                    self.decoded.width(),
+                    self.decoded.height(),
+                    self.opts.shrink_by,
+                ),
+                &mut self.converter,
+            )
+            .map_err(|e| MediaError::ffmpeg(&self.path, "converting a frame", e))?;
             self.pending.push_back(Item::Video(VideoFrame {
                 index,
                 pts,
@@ -575,9 +705,26 @@ impl Reader {
         match self.opts.sampling {
             Sampling::All => true,
             Sampling::EveryNth(n) => index % n == 0,
-            Sampling::Runs { count, len, total } => Sampling::run_starts(count, len, total)
+            Sampling::Runs { len, .. } => self
+                .plan
                 .iter()
                 .any(|&start| (start..start + len).contains(&index)),
+            Sampling::KeyRuns { .. } => {
+                if self.group_left > 0 {
+                    self.group_left -= 1;
+                    return true;
+                }
+                // The first frame at or after a group's time begins it (a group whose time has
+                // passed while the one before was handed out follows on at once).
+                match self.groups.front() {
+                    Some(g) if t + self.frame_dur_s / 2.0 > g.time_s => {
+                        self.group_left = g.frames.saturating_sub(1);
+                        self.groups.pop_front();
+                        true
+                    }
+                    _ => false,
+                }
+            }
             Sampling::Spread(_) => {
                 let mut hit = false;
                 while let Some(&target) = self.targets.front() {
@@ -675,8 +822,8 @@ impl Reader {
             .duration_s
             .map(|d| d + self.info.video.start_s)
             .or(self.info.duration_s);
-        let sampled_stop =
-            matches!(self.opts.sampling, Sampling::Spread(_)) && self.targets.is_empty();
+        // Sampling that stopped once it had all it wanted did not find the file short.
+        let sampled_stop = self.sampling_done();
         let short = match expected {
             Some(exp) if !sampled_stop => exp - decoded_until > (2.0 * self.frame_dur_s).max(0.1),
             _ => false,
