@@ -175,3 +175,47 @@ fn damaged_weights_are_named_and_verify_goes_on_without_them() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn a_large_file_is_scored_at_its_key_frames() {
+    // 7.2 s of 1280x720 is more picture than the classifier decodes in full (72 frames of
+    // 1080p): its triples move back to the key frames, here the only one, at the start. The
+    // same clip at 320x180 is decoded in full, with triples in every 2-s segment.
+    let home = tempfile::tempdir().unwrap();
+    let segments = |size: &str| {
+        let clip = home.path().join(format!("{size}.mp4"));
+        common::ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size={size}:rate=25:duration=7.2"),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "250",
+            "-pix_fmt",
+            "yuv420p",
+            clip.to_str().unwrap(),
+        ])
+        .unwrap();
+        let out = verity(home.path())
+            .args(["detect", "--json"])
+            .arg(&clip)
+            .output()
+            .unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 7)), "{out:?}");
+        let r = json(&out.stdout);
+        assert_eq!(r["status"], "scored", "{r}");
+        assert_eq!(r["frames_scored"], 16, "{r}");
+        r["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start_s"].as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(segments("1280x720"), vec![0.0]);
+    assert_eq!(segments("320x180"), vec![0.0, 2.0, 4.0, 6.0]);
+}

@@ -25,31 +25,54 @@ pub fn view(img: &RgbImage) -> RgbImage {
         return img.clone();
     }
     let side = w.min(h).max(1);
-    let crop = imageops::crop_imm(img, (w - side) / 2, (h - side) / 2, side, side).to_image();
+    let (x, y) = ((w - side) / 2, (h - side) / 2);
     // A large frame is first averaged over k × k blocks (k = side / SIZE / 2, so that the
     // triangle filter still sees at least two source pixels per output pixel): the same
     // low-pass, at a fraction of the cost of a wide filter over a 1080p frame.
-    let k = side / SIZE / 2;
-    let crop = if k >= 2 { box_shrink(&crop, k) } else { crop };
+    if let Some(k) = shrink_factor(w, h)
+        && let Some(small) = box_shrink(img, (x, y, side), k)
+    {
+        return imageops::resize(&small, SIZE, SIZE, imageops::FilterType::Triangle);
+    }
+    let crop = imageops::crop_imm(img, x, y, side, side).to_image();
     imageops::resize(&crop, SIZE, SIZE, imageops::FilterType::Triangle)
 }
 
-/// `img` averaged over `k` × `k` blocks (the right and bottom remainders dropped).
-fn box_shrink(img: &RgbImage, k: u32) -> RgbImage {
-    let (w, h) = (img.width() / k, img.height() / k);
-    let area = k * k;
-    RgbImage::from_fn(w, h, |x, y| {
-        let mut sum = [0u32; 3];
+/// The block size [`view`] averages a `w` × `h` frame over before its final resize (k = side /
+/// SIZE / 2, so that the triangle filter still sees at least two source pixels per output
+/// pixel); `None` when the frame is small enough to resize directly.
+pub fn shrink_factor(w: u32, h: u32) -> Option<u32> {
+    let k = w.min(h) / SIZE / 2;
+    (k >= 2).then_some(k)
+}
+
+/// The square `(x, y, side)` of `img` averaged over `k` × `k` blocks (the right and bottom
+/// remainders dropped), read straight from the frame's rows: no copy of the crop, no per-pixel
+/// bounds checks. `None` when the square does not fit in `img` (never, from [`view`]).
+fn box_shrink(img: &RgbImage, (x, y, side): (u32, u32, u32), k: u32) -> Option<RgbImage> {
+    let n = (side / k) as usize;
+    let k = k as usize;
+    let area = (k * k) as u32;
+    let stride = img.width() as usize * 3;
+    let raw = img.as_raw();
+    let mut sums = vec![0u32; n * 3];
+    let mut out = Vec::with_capacity(n * n * 3);
+    for oy in 0..n {
+        sums.fill(0);
         for dy in 0..k {
-            for dx in 0..k {
-                let p = img.get_pixel(x * k + dx, y * k + dy);
-                for c in 0..3 {
-                    sum[c] += u32::from(p[c]);
+            let start = (y as usize + oy * k + dy) * stride + x as usize * 3;
+            let line = raw.get(start..start + n * k * 3)?;
+            for (sum, block) in sums.chunks_exact_mut(3).zip(line.chunks_exact(k * 3)) {
+                for px in block.chunks_exact(3) {
+                    sum[0] += u32::from(px[0]);
+                    sum[1] += u32::from(px[1]);
+                    sum[2] += u32::from(px[2]);
                 }
             }
         }
-        image::Rgb(sum.map(|s| ((s + area / 2) / area) as u8))
-    })
+        out.extend(sums.iter().map(|s| ((s + area / 2) / area) as u8));
+    }
+    RgbImage::from_raw(n as u32, n as u32, out)
 }
 
 /// The square window of side `side` at (`x`, `y`) of `img`, resized to the canonical size: the
@@ -63,5 +86,59 @@ pub fn window(img: &RgbImage, x: u32, y: u32, side: u32) -> RgbImage {
         crop
     } else {
         imageops::resize(&crop, SIZE, SIZE, imageops::FilterType::Triangle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// The plain form of `view`'s block average: crop, then average pixel by pixel.
+    fn reference_shrink(img: &RgbImage, x: u32, y: u32, side: u32, k: u32) -> RgbImage {
+        let crop = imageops::crop_imm(img, x, y, side, side).to_image();
+        let (w, h) = (crop.width() / k, crop.height() / k);
+        let area = k * k;
+        RgbImage::from_fn(w, h, |ox, oy| {
+            let mut sum = [0u32; 3];
+            for dy in 0..k {
+                for dx in 0..k {
+                    let p = crop.get_pixel(ox * k + dx, oy * k + dy);
+                    for c in 0..3 {
+                        sum[c] += u32::from(p[c]);
+                    }
+                }
+            }
+            image::Rgb(sum.map(|s| ((s + area / 2) / area) as u8))
+        })
+    }
+
+    #[test]
+    fn block_average_matches_the_plain_form() {
+        let mut seed = 7u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        };
+        for (w, h) in [
+            (1920, 1080),
+            (1080, 1920),
+            (640, 527),
+            (515, 700),
+            (1000, 1000),
+        ] {
+            let img = RgbImage::from_fn(w, h, |_, _| image::Rgb([next(), next(), next()]));
+            let side = w.min(h);
+            let (x, y) = ((w - side) / 2, (h - side) / 2);
+            let k = side / SIZE / 2;
+            assert!(k >= 2, "{w}x{h}");
+            let fast = box_shrink(&img, (x, y, side), k).expect("the square fits");
+            assert_eq!(fast, reference_shrink(&img, x, y, side, k), "{w}x{h}");
+            assert_eq!(view(&img).dimensions(), (SIZE, SIZE));
+        }
+        // A square that does not fit is refused, not read past the frame.
+        let img = RgbImage::new(600, 600);
+        assert!(box_shrink(&img, (100, 100, 600), 2).is_none());
     }
 }

@@ -139,13 +139,39 @@ pub struct ClipFrames {
     pub triples: Vec<(f64, [RgbImage; 3])>,
 }
 
-/// Reads up to `max_triples` triples of consecutive frames, spread evenly over the file, each
-/// brought to the canonical view. Every frame is decoded (a triple needs its neighbours), but
-/// only the frames of the chosen triples are converted and kept.
-pub fn read_triples(path: &Path, max_triples: usize, max_frames: u64) -> Result<ClipFrames> {
-    let info = verity_media::probe(path)?;
-    let total = frame_count(&info).min(max_frames);
-    read_triples_known(path, max_triples, total, info.video.start_s)
+/// Where the triples of a file are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Spread evenly over the file ([`Sampling::Runs`]). Every frame up to the last triple is
+    /// decoded (a triple needs its neighbours), but only the triples' frames are converted.
+    Spread,
+    /// The spread places moved back to the key frame at or before each
+    /// ([`Sampling::KeyRuns`]), so that decoding costs about three frames per triple however
+    /// long the file. A large frame is also averaged over blocks as it is converted
+    /// ([`canon::shrink_factor`]): the block average [`canon::view`] would give it, at a
+    /// fraction of the cost.
+    KeyFrames,
+}
+
+/// Reads up to `max_triples` triples of consecutive frames from the first `max_frames` of
+/// `path` (whose stream information is `info`), placed as `placement` says, each brought to
+/// the canonical view.
+pub fn read_triples(
+    path: &Path,
+    info: &verity_media::StreamInfo,
+    max_triples: usize,
+    max_frames: u64,
+    placement: Placement,
+) -> Result<ClipFrames> {
+    let (count, len, total) = (max_triples as u64, 3, frame_count(info).min(max_frames));
+    let (sampling, shrink) = match placement {
+        Placement::Spread => (Sampling::Runs { count, len, total }, None),
+        Placement::KeyFrames => (
+            Sampling::KeyRuns { count, len, total },
+            canon::shrink_factor(info.video.width, info.video.height),
+        ),
+    };
+    read_triples_known(path, sampling, shrink, info.video.start_s)
 }
 
 /// The video's frame count: the stream's index or duration, else the container's duration (a
@@ -156,13 +182,20 @@ pub fn frame_count(info: &verity_media::StreamInfo) -> u64 {
         .unwrap_or(0)
 }
 
+/// The triples that `sampling` (runs of 3) hands out.
 fn read_triples_known(
     path: &Path,
-    max_triples: usize,
-    total: u64,
+    sampling: Sampling,
+    shrink_by: Option<u32>,
     start_s: f64,
 ) -> Result<ClipFrames> {
-    let starts = Sampling::run_starts(max_triples as u64, 3, total);
+    let (Sampling::Runs { count, len, total } | Sampling::KeyRuns { count, len, total }) = sampling
+    else {
+        return Ok(ClipFrames {
+            triples: Vec::new(),
+        });
+    };
+    let starts = Sampling::run_starts(count, len, total);
     if starts.is_empty() {
         return Ok(ClipFrames {
             triples: Vec::new(),
@@ -170,11 +203,8 @@ fn read_triples_known(
     }
     let opts = ReaderOptions {
         format: PixelFormat::Rgb24,
-        sampling: Sampling::Runs {
-            count: max_triples as u64,
-            len: 3,
-            total,
-        },
+        sampling,
+        shrink_by,
         ..Default::default()
     };
     let mut reader = Reader::open(path, opts)?;
@@ -215,7 +245,12 @@ pub fn load_clips(
     let mut out = Vec::with_capacity(index.entries.len());
     for (k, e) in index.entries.iter().enumerate() {
         let path: PathBuf = dir.join(&e.file);
-        let frames = read_triples_known(&path, triples, canon::FRAMES as u64, 0.0)?;
+        let sampling = Sampling::Runs {
+            count: triples as u64,
+            len: 3,
+            total: canon::FRAMES as u64,
+        };
+        let frames = read_triples_known(&path, sampling, None, 0.0)?;
         if frames.triples.is_empty() {
             return Err(DetectError::BadIndex {
                 path,

@@ -8,7 +8,7 @@ use candle_core::Device;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::data::{ClipFrames, read_triples};
+use super::data::{ClipFrames, Placement, read_triples};
 use super::net::{Config, Net};
 use super::train::clip_logits;
 use crate::error::{DetectError, Result};
@@ -24,6 +24,10 @@ pub const MAX_FRAMES: u64 = 8_000;
 /// Fewer frames than this, or a shorter side than [`MIN_SIDE`], is not enough signal.
 pub const MIN_FRAMES: u64 = 3;
 pub const MIN_SIDE: u32 = 64;
+/// The most pixels (frames × width × height) decoded to reach triples spread over the file: 72
+/// frames of 1080p. A larger file is read at its key frames instead ([`Placement::KeyFrames`]),
+/// so that the classifier's decoding stays about three frames per triple.
+pub const FULL_DECODE_MAX_PIXELS: u64 = 72 * 1920 * 1080;
 
 /// The operating point: the threshold on the calibrated probability, and what it was measured
 /// to do on the non-AI clips of the validation split it was chosen on.
@@ -153,7 +157,15 @@ impl Detector {
         let triples = segments_n
             .saturating_mul(TRIPLES_PER_SEGMENT)
             .min(MAX_TRIPLES);
-        let clip = read_triples(path, triples, MAX_FRAMES)?;
+        let pixels = frames
+            .min(MAX_FRAMES)
+            .saturating_mul(u64::from(v.width) * u64::from(v.height));
+        let placement = if pixels <= FULL_DECODE_MAX_PIXELS {
+            Placement::Spread
+        } else {
+            Placement::KeyFrames
+        };
+        let clip = read_triples(path, &info, triples, MAX_FRAMES, placement)?;
         if clip.triples.is_empty() {
             return Ok(self.not_enough("no frame triple could be decoded".into()));
         }
