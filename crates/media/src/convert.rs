@@ -62,7 +62,7 @@ impl ConverterCache {
                 dst.1,
                 dst.2,
                 // Shrinking is block averaging (area); anything else keeps every pixel.
-                if key.dst.1 < key.src.1 {
+                if key.dst.1 < key.src.1 || key.dst.2 < key.src.2 {
                     scaling::Flags::AREA
                 } else {
                     scaling::Flags::BICUBIC

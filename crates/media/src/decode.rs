@@ -37,8 +37,12 @@ pub enum Sampling {
     /// key frame become runs back to back after it. The reader seeks to each key frame it
     /// needs, so decoding costs about `count · len` frames (plus what the codec holds back to
     /// reorder) whatever the clip's length, where `Runs` decodes every frame up to the last run.
-    /// A target the index says nothing about (MPEG-TS and some WebM files have no index) keeps
-    /// its place, and the frames before it are decoded as with `Runs`.
+    /// However far back its key frame is, a target moves to it: a file with few key frames
+    /// gives runs only after them (one key frame: runs only at the start), which is the price
+    /// of the bounded cost. With no index at all (MPEG-TS), targets keep their places and the
+    /// frames before them are decoded, as with `Runs`. Decoding stops, and reading is
+    /// reported damaged, past `total + count · len` frames (times that never reach the
+    /// groups).
     KeyRuns { count: u64, len: u64, total: u64 },
 }
 
@@ -131,7 +135,8 @@ pub enum Item {
 pub enum Completion {
     /// Still reading.
     InProgress,
-    /// The whole stream was read and decoded without error.
+    /// The whole stream was read and decoded without error; under sampling that stops early
+    /// (`Spread`, `Runs`, `KeyRuns`), every frame it wanted was read without error.
     Complete,
     /// The file ended early or held damaged data; everything decodable was handed out.
     Damaged {
@@ -349,6 +354,20 @@ impl Reader {
             group_left: 0,
         };
         if let Sampling::KeyRuns { count, len, total } = opts.sampling {
+            // Some demuxers (Matroska's) read the index at the end of the file only at the
+            // first seek, and until then know just the key frames read so far: seek to the
+            // start once, so that the groups are placed with the whole index.
+            let start_ts = (reader.info.video.start_s / reader.video_tb.as_f64()).floor() as i64;
+            // SAFETY: the input context and stream index are valid; seeking only moves the
+            // read position, and nothing has been decoded yet.
+            unsafe {
+                ffmpeg_next::ffi::av_seek_frame(
+                    reader.input.as_mut_ptr(),
+                    reader.video_index as i32,
+                    start_ts,
+                    ffmpeg_next::ffi::AVSEEK_FLAG_BACKWARD,
+                );
+            }
             reader.groups = reader.key_groups(count, len, total);
         }
         Ok(reader)
@@ -445,6 +464,20 @@ impl Reader {
                 }
                 State::Reading => {
                     if self.sampling_done() {
+                        self.state = State::Done;
+                        self.finish();
+                        continue;
+                    }
+                    if let Sampling::KeyRuns { count, len, total } = self.opts.sampling
+                        && self.frames_decoded > total.saturating_add(count.saturating_mul(len))
+                    {
+                        // Timestamps that stall or run backwards never reach the next group:
+                        // no more decoding than a full read of the sampled range.
+                        self.errors.push(format!(
+                            "gave up after decoding {} frames: the frames' times never reached \
+                             the key frames the index gave",
+                            self.frames_decoded
+                        ));
                         self.state = State::Done;
                         self.finish();
                         continue;
@@ -662,18 +695,22 @@ impl Reader {
                         as i64
                 });
             let t = pts as f64 * self.video_tb.as_f64();
-            let index = if matches!(
-                self.opts.sampling,
-                Sampling::Spread(_) | Sampling::KeyRuns { .. }
-            ) {
-                // After a seek the running count is lost; derive it from the time.
+            // After a seek the running count is lost: derive it from the time. Inside a key-frame
+            // group the count runs on, so that a frame rate the file misstates (or a variable
+            // one) cannot make a group's frames look apart.
+            let from_time = match self.opts.sampling {
+                Sampling::Spread(_) => true,
+                Sampling::KeyRuns { .. } => self.group_left == 0,
+                _ => false,
+            };
+            let index = if from_time {
                 ((t - self.info.video.start_s) / self.frame_dur_s)
                     .round()
                     .max(0.0) as u64
             } else {
                 self.next_index
             };
-            self.next_index = index + 1;
+            self.next_index = index.saturating_add(1);
             self.last_video_end_s = Some(t + self.frame_dur_s);
             if !self.wanted(index, t) {
                 continue;

@@ -201,6 +201,26 @@ fn key_runs_start_at_key_frames_and_decode_little() -> anyhow::Result<()> {
         );
     }
 
+    // The same stream in Matroska, whose index (Cues) is written after the frames and read
+    // only at a seek: the runs still start at every key frame, not all at the first.
+    let mkv = dir.path().join("k.mkv");
+    common::ffmpeg(&[
+        "-i",
+        src.to_str().unwrap(),
+        "-c",
+        "copy",
+        mkv.to_str().unwrap(),
+    ])?;
+    let sampling = Sampling::KeyRuns {
+        count: 10,
+        len: 3,
+        total: 300,
+    };
+    let (runs, _) = read_all(Reader::open(&mkv, gray(sampling))?)?;
+    let got: Vec<u64> = runs.iter().map(|r| r.0).collect();
+    let want: Vec<u64> = (0..10).flat_map(|k| 30 * k..30 * k + 3).collect();
+    assert_eq!(got, want, "Matroska");
+
     // Plain runs at the same targets decode everything up to the last one.
     let (_, decoded_runs) = read_all(Reader::open(
         &src,
