@@ -357,17 +357,8 @@ impl Reader {
             // Some demuxers (Matroska's) read the index at the end of the file only at the
             // first seek, and until then know just the key frames read so far: seek to the
             // start once, so that the groups are placed with the whole index.
-            let start_ts = (reader.info.video.start_s / reader.video_tb.as_f64()).floor() as i64;
-            // SAFETY: the input context and stream index are valid; seeking only moves the
-            // read position, and nothing has been decoded yet.
-            unsafe {
-                ffmpeg_next::ffi::av_seek_frame(
-                    reader.input.as_mut_ptr(),
-                    reader.video_index as i32,
-                    start_ts,
-                    ffmpeg_next::ffi::AVSEEK_FLAG_BACKWARD,
-                );
-            }
+            let start = reader.info.video.start_s;
+            reader.seek_before(start);
             reader.groups = reader.key_groups(count, len, total);
         }
         Ok(reader)
@@ -555,8 +546,13 @@ impl Reader {
             _ => return,
         }
         self.sought_for = Some(left);
-        // Demuxers seek by presentation time: land on the last key frame at or before the target.
-        let ts = (target / self.video_tb.as_f64()).floor() as i64;
+        self.seek_before(target);
+    }
+
+    /// Seeks to the last key frame at or before `t` (demuxers seek by presentation time) and
+    /// flushes the decoder; a failed seek leaves the read position where it was.
+    fn seek_before(&mut self, t: f64) {
+        let ts = (t / self.video_tb.as_f64()).floor() as i64;
         // SAFETY: the input context and stream index are valid; seeking only moves the read position.
         let ret = unsafe {
             ffmpeg_next::ffi::av_seek_frame(
@@ -568,40 +564,41 @@ impl Reader {
         };
         if ret >= 0 {
             self.decoder.flush();
-            tracing::trace!(target_s = target, "seeked");
+            tracing::trace!(target_s = t, "seeked");
         }
     }
 
     /// The time of the container index's first entry.
     fn first_index_time(&mut self) -> Option<f64> {
-        // SAFETY: as in `keyframe_before`.
-        unsafe {
-            let ctx = self.input.as_mut_ptr();
-            let st = *(*ctx).streams.add(self.video_index);
-            let entry = ffmpeg_next::ffi::avformat_index_get_entry(st, 0);
-            if entry.is_null() {
-                return None;
-            }
-            Some((*entry).timestamp as f64 * self.video_tb.as_f64())
-        }
+        self.index_time(0)
     }
 
     /// The time of the last key frame at or before `t`, from the container's index.
     fn keyframe_before(&mut self, t: f64) -> Option<f64> {
         let ts = (t / self.video_tb.as_f64()).floor() as i64;
+        // SAFETY: the stream pointer comes from the open input and stays valid while it lives.
+        let idx = unsafe {
+            let ctx = self.input.as_mut_ptr();
+            let st = *(*ctx).streams.add(self.video_index);
+            ffmpeg_next::ffi::av_index_search_timestamp(
+                st,
+                ts,
+                ffmpeg_next::ffi::AVSEEK_FLAG_BACKWARD,
+            )
+        };
+        if idx < 0 {
+            return None;
+        }
+        self.index_time(idx)
+    }
+
+    /// The time of entry `idx` of the video stream's index (`None` past its end).
+    fn index_time(&mut self, idx: i32) -> Option<f64> {
         // SAFETY: the stream pointer comes from the open input and stays valid while it lives;
         // the index entry pointer is read at once, before any further demuxer call.
         unsafe {
             let ctx = self.input.as_mut_ptr();
             let st = *(*ctx).streams.add(self.video_index);
-            let idx = ffmpeg_next::ffi::av_index_search_timestamp(
-                st,
-                ts,
-                ffmpeg_next::ffi::AVSEEK_FLAG_BACKWARD,
-            );
-            if idx < 0 {
-                return None;
-            }
             let entry = ffmpeg_next::ffi::avformat_index_get_entry(st, idx);
             if entry.is_null() {
                 return None;
