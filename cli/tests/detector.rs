@@ -179,10 +179,11 @@ fn damaged_weights_are_named_and_verify_goes_on_without_them() {
 #[test]
 fn a_large_file_is_scored_at_its_key_frames() {
     // 7.2 s of 1280x720 is more picture than the classifier decodes in full (72 frames of
-    // 1080p): its triples move back to the key frames, here the only one, at the start. The
-    // same clip at 320x180 is decoded in full, with triples in every 2-s segment.
+    // 1080p): its triples move back to the key frames, here the only one, at the start, and the
+    // report names the stretch left out. `--classifier-read whole` reads it spread over the
+    // file, as the same clip at 320x180 is read by default, with triples in every 2-s segment.
     let home = tempfile::tempdir().unwrap();
-    let segments = |size: &str| {
+    let clip = |size: &str| {
         let clip = home.path().join(format!("{size}.mp4"));
         common::ffmpeg(&[
             "-f",
@@ -200,22 +201,61 @@ fn a_large_file_is_scored_at_its_key_frames() {
             clip.to_str().unwrap(),
         ])
         .unwrap();
+        clip
+    };
+    let detect = |clip: &std::path::Path, read: &[&str]| {
         let out = verity(home.path())
             .args(["detect", "--json"])
-            .arg(&clip)
+            .args(read)
+            .arg(clip)
             .output()
             .unwrap();
         assert!(matches!(out.status.code(), Some(0 | 7)), "{out:?}");
         let r = json(&out.stdout);
         assert_eq!(r["status"], "scored", "{r}");
         assert_eq!(r["frames_scored"], 16, "{r}");
-        r["segments"]
+        let starts: Vec<f64> = r["segments"]
             .as_array()
             .unwrap()
             .iter()
             .map(|s| s["start_s"].as_f64().unwrap())
-            .collect::<Vec<f64>>()
+            .collect();
+        let unscored: Vec<(f64, f64)> = r["unscored"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["start_s"].as_f64().unwrap(), s["end_s"].as_f64().unwrap()))
+            .collect();
+        (r["read"].as_str().unwrap().to_string(), starts, unscored)
     };
-    assert_eq!(segments("1280x720"), vec![0.0]);
-    assert_eq!(segments("320x180"), vec![0.0, 2.0, 4.0, 6.0]);
+    let (large, small) = (clip("1280x720"), clip("320x180"));
+    let (read, starts, unscored) = detect(&large, &[]);
+    assert_eq!((read.as_str(), starts), ("key-frames", vec![0.0]));
+    // Sixteen triples back to back from 0 s (48 frames, 1.92 s): the last middle frame at
+    // 1.84 s covers up to a second past it, and the rest of the file is named.
+    assert_eq!(unscored.len(), 1, "{unscored:?}");
+    let (from, to) = unscored[0];
+    assert!(
+        (2.8..2.9).contains(&from) && (to - 7.2).abs() < 1e-6,
+        "{unscored:?}"
+    );
+    let every = vec![0.0, 2.0, 4.0, 6.0];
+    for (clip, flags) in [(&large, &["--classifier-read", "whole"][..]), (&small, &[])] {
+        let (read, starts, unscored) = detect(clip, flags);
+        assert_eq!((read.as_str(), &starts), ("spread", &every), "{flags:?}");
+        assert!(unscored.is_empty(), "{unscored:?}");
+    }
+    // verify gives the same reading, and says in its evidence what was left out.
+    let out = verity(home.path())
+        .args(["verify", "--json", "--no-marks"])
+        .arg(&large)
+        .output()
+        .unwrap();
+    let r = json(&out.stdout);
+    assert_eq!(r["classifier"]["read"], "key-frames", "{r}");
+    let evidence = r["verdict"]["evidence"].to_string();
+    assert!(
+        evidence.contains("no frame scored in") && evidence.contains("key frames"),
+        "{evidence}"
+    );
 }

@@ -61,6 +61,10 @@ pub struct Limits {
     pub sync_max_duration_s: f64,
     /// The most threads one verification uses (0: every core).
     pub verify_threads: usize,
+    /// How the classifier reads a file: `auto` (spread over it; a large file at its key
+    /// frames, about three decoded frames per triple), `whole` (spread over it whatever its
+    /// size: every frame decoded, no stretch left out) or `key-frames`.
+    pub classifier_read: verity_detect::classifier::score::Reading,
     /// Verifications (and signings) run at once in this process; more wait their turn
     /// (0: one per core).
     pub concurrent_verifications: usize,
@@ -280,6 +284,7 @@ impl Default for Limits {
             verify_timeout: Duration::from_secs(600),
             sync_max_duration_s: 60.0,
             verify_threads: 0,
+            classifier_read: verity_detect::classifier::score::Reading::Auto,
             concurrent_verifications: 0,
             requests_per_minute: 600,
             burst: 60,
@@ -477,6 +482,18 @@ mod tests {
         assert_eq!(c.limits.max_duration_s, Limits::default().max_duration_s);
         assert_eq!(c.data, PathBuf::from("/h/service"));
         assert_eq!(c.listen.port(), 8080);
+        assert_eq!(
+            c.limits.classifier_read,
+            verity_detect::classifier::score::Reading::Auto
+        );
+        let c = ServiceConfig::from_toml(
+            "[limits]\nclassifier_read = \"whole\"\n",
+            PathBuf::from("/h"),
+        )?;
+        assert_eq!(
+            c.limits.classifier_read,
+            verity_detect::classifier::score::Reading::Whole
+        );
         Ok(())
     }
 
@@ -484,5 +501,7 @@ mod tests {
     fn unknown_keys_and_bad_durations_are_refused() {
         assert!(ServiceConfig::from_toml("wrokers = 2", PathBuf::from("/h")).is_err());
         assert!(ServiceConfig::from_toml("[jobs]\nlease = -1", PathBuf::from("/h")).is_err());
+        let bad = "[limits]\nclassifier_read = \"all\"";
+        assert!(ServiceConfig::from_toml(bad, PathBuf::from("/h")).is_err());
     }
 }

@@ -68,6 +68,7 @@ impl AppState {
         let manifests = Arc::new(SqlManifests::new(db.clone(), runtime));
         let mut verify = VerifyRequest {
             threads: config.limits.verify_threads,
+            classifier_read: config.limits.classifier_read,
             ..VerifyRequest::default()
         }
         .resolve(&home)?;

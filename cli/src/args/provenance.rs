@@ -240,6 +240,34 @@ pub struct ClassifierArgs {
     /// detector` exports them) instead of the one built into verity (models/detector).
     #[arg(long, value_name = "DIR", conflicts_with = "no_classifier")]
     pub detector: Option<PathBuf>,
+
+    /// How the classifier reads the file. `auto`: frame triples spread over the whole file,
+    /// except that a large one (more picture than 72 frames of 1080p) is read at its key frames,
+    /// which keeps the cost to about three decoded frames per triple but leaves out the
+    /// stretches far from any key frame (the report names them). `whole`: spread over the whole
+    /// file whatever its size, at the cost of decoding every frame. `key-frames`: always at the
+    /// key frames.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = ClassifierRead::Auto, conflicts_with = "no_classifier")]
+    pub classifier_read: ClassifierRead,
+}
+
+/// `--classifier-read`'s values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClassifierRead {
+    Auto,
+    Whole,
+    KeyFrames,
+}
+
+impl From<ClassifierRead> for verity_detect::classifier::score::Reading {
+    fn from(r: ClassifierRead) -> Self {
+        use verity_detect::classifier::score::Reading;
+        match r {
+            ClassifierRead::Auto => Reading::Auto,
+            ClassifierRead::Whole => Reading::Whole,
+            ClassifierRead::KeyFrames => Reading::KeyFrames,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +278,12 @@ pub struct DetectArgs {
     /// A classifier folder of your own instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub detector: Option<PathBuf>,
+
+    /// How the file is read: `auto` (spread over the file; a large one at its key frames),
+    /// `whole` (spread over the file whatever its size, every frame decoded) or `key-frames`.
+    /// See `verity verify --help`.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = ClassifierRead::Auto)]
+    pub classifier_read: ClassifierRead,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! `verity detect FILE`: the synthetic-video classifier alone. Parse → resolve the classifier →
 //! score → print.
 
+use verity_detect::classifier::data::Placement;
 use verity_detect::classifier::score::{ClassifierSection, ClassifierStatus};
 
 use crate::args::DetectArgs;
@@ -9,7 +10,7 @@ use crate::output;
 
 pub fn run(args: &DetectArgs) -> anyhow::Result<u8> {
     let detector = verity_detect::classifier::resolve(args.detector.as_deref())?;
-    let section = detector.score_file(&args.file)?;
+    let section = detector.score_file(&args.file, args.classifier_read.into())?;
     if args.json {
         output::json(&section)?;
     } else {
@@ -46,8 +47,25 @@ fn print_human(file: &std::path::Path, c: &ClassifierSection) {
                     100.0 * op.fpr_upper_95
                 );
             }
-            for s in &c.segments {
-                println!("  {:>7.2}–{:<7.2} s  {:.2}", s.start_s, s.end_s, s.score);
+            // Scored segments and unscored stretches, in the file's order.
+            let mut rows: Vec<(f64, f64, String)> = c
+                .segments
+                .iter()
+                .map(|s| (s.start_s, s.end_s, format!("{:.2}", s.score)))
+                .chain(
+                    c.unscored
+                        .iter()
+                        .map(|s| (s.start_s, s.end_s, "not scored".to_string())),
+                )
+                .collect();
+            rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (start, end, what) in rows {
+                println!("  {start:>7.2}–{end:<7.2} s  {what}");
+            }
+            if !c.unscored.is_empty() && c.read == Some(Placement::KeyFrames) {
+                println!(
+                    "  (read at the key frames of a large file; --classifier-read whole scores every stretch)"
+                );
             }
             println!(
                 "  model {}; {} frame triples scored",

@@ -24,6 +24,7 @@ pub fn run(args: &VerifyArgs, home: &Home) -> anyhow::Result<u8> {
         search_rotation: args.search_rotation,
         skip_classifier: args.classifier.no_classifier,
         detector: args.classifier.detector.clone(),
+        classifier_read: args.classifier.classifier_read.into(),
         threads: 0,
     }
     .resolve(home)?;

@@ -12,7 +12,7 @@ use verity_detect::classifier::canon;
 use verity_detect::classifier::data::{Entry, INDEX, Index, Split};
 use verity_detect::classifier::eval::{EvalOptions, evaluate};
 use verity_detect::classifier::net::Config;
-use verity_detect::classifier::score::Detector;
+use verity_detect::classifier::score::{Detector, Reading};
 use verity_detect::classifier::train::{TrainOptions, train};
 use verity_generate::RenderOptions;
 use verity_generate::data::random_spec;
@@ -137,8 +137,12 @@ fn training_lowers_the_loss_resumes_and_exports() {
     assert!(cfg.temperature > 0.0);
     assert_eq!(cfg.operating_point.negatives, 2);
     let det = Detector::load(&tmp.path().join("export")).unwrap();
-    let p0 = det.score_file(&data.join("clips/c08.mp4")).unwrap();
-    let p1 = det.score_file(&data.join("clips/c09.mp4")).unwrap();
+    let p0 = det
+        .score_file(&data.join("clips/c08.mp4"), Reading::Auto)
+        .unwrap();
+    let p1 = det
+        .score_file(&data.join("clips/c09.mp4"), Reading::Auto)
+        .unwrap();
     let (p0, p1) = (
         p0.synthetic_probability.unwrap(),
         p1.synthetic_probability.unwrap(),

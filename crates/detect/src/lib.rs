@@ -57,6 +57,8 @@ pub struct VerifyOptions {
     /// Why the classifier could not be loaded, when it could not: the report says the layer
     /// is unavailable and the verdict rests on the others.
     pub classifier_unavailable: Option<String>,
+    /// How the classifier reads the file (spread over it, or at its key frames).
+    pub classifier_read: classifier::score::Reading,
     /// The spectral-mark searches beyond the default ones (rotation: slower on a video without
     /// a mark).
     pub mark_search: DetectOptions,
@@ -115,9 +117,15 @@ pub fn verify(path: &Path, opts: &VerifyOptions) -> Result<Report> {
     let run_classifier = |run: ClassifierRun| {
         let t = Instant::now();
         let section = match run {
-            ClassifierRun::Model(det) => det.score_file(path).unwrap_or_else(|e| {
-                classifier::score::ClassifierSection::unavailable(&det.name, error_chain(&e))
-            }),
+            ClassifierRun::Model(det) => {
+                det.score_file(path, opts.classifier_read)
+                    .unwrap_or_else(|e| {
+                        classifier::score::ClassifierSection::unavailable(
+                            &det.name,
+                            error_chain(&e),
+                        )
+                    })
+            }
             ClassifierRun::Unavailable(reason) => {
                 classifier::score::ClassifierSection::unavailable("verity-detector", reason)
             }

@@ -8,6 +8,7 @@ use verity_provenance::Home;
 use verity_provenance::marks::DetectOptions;
 use verity_provenance::repository::ManifestStore;
 
+use crate::classifier::score::Reading;
 use crate::{Result, VerifyOptions};
 
 /// What a user asks of verification. The default checks every layer with the home's trust
@@ -36,6 +37,8 @@ pub struct VerifyRequest {
     pub skip_classifier: bool,
     /// A classifier folder (detector.json and model.safetensors) instead of the built-in one.
     pub detector: Option<PathBuf>,
+    /// How the classifier reads the file.
+    pub classifier_read: Reading,
 }
 
 impl VerifyRequest {
@@ -76,6 +79,7 @@ impl VerifyRequest {
         Ok(VerifyOptions {
             classifier,
             classifier_unavailable,
+            classifier_read: self.classifier_read,
             trust,
             keys,
             repository,

@@ -6,7 +6,8 @@ use verity_provenance::manifest::{
 use verity_provenance::marks::VisibleDetection;
 use verity_provenance::{C2paState, ManifestReport};
 
-use crate::classifier::score::{ClassifierSection, ClassifierStatus};
+use crate::classifier::data::Placement;
+use crate::classifier::score::{ClassifierSection, ClassifierStatus, MAX_FRAMES};
 use crate::marks::{SignalLevel, WatermarkSection};
 use crate::report::{C2paSection, Verdict, VerdictLabel};
 
@@ -93,6 +94,9 @@ fn with_classifier(v: &mut Verdict, c: &ClassifierSection) {
         "classifier ({}): synthetic probability {:.2}{threshold}",
         c.model, p
     ));
+    if let Some(gaps) = unscored(c) {
+        v.evidence.push(gaps);
+    }
     if !above {
         return;
     }
@@ -109,6 +113,32 @@ fn with_classifier(v: &mut Verdict, c: &ClassifierSection) {
         )),
         _ => {}
     }
+}
+
+/// The stretches the classifier did not score, and why, when there are any.
+fn unscored(c: &ClassifierSection) -> Option<String> {
+    if c.unscored.is_empty() {
+        return None;
+    }
+    let stretches: Vec<String> = c
+        .unscored
+        .iter()
+        .map(|s| format!("{:.1}–{:.1} s", s.start_s, s.end_s))
+        .collect();
+    let why = match c.read {
+        Some(Placement::KeyFrames) => {
+            "this large file was read at its key frames, and none is near them; reading the \
+             whole file scores every stretch, at the cost of a full decode"
+        }
+        _ => &format!(
+            "the frames read did not reach it: the classifier reads at most {MAX_FRAMES} frames, \
+             and a damaged file or an overstated duration also ends reading early"
+        ),
+    };
+    Some(format!(
+        "classifier: no frame scored in {} ({why})",
+        stretches.join(", ")
+    ))
 }
 
 /// A manifest recovered through the watermark: it is the credentials of the original, and the
@@ -663,6 +693,8 @@ mod tests {
             }),
             frames_scored: 4,
             segments: Vec::new(),
+            read: None,
+            unscored: Vec::new(),
             reason: (p.is_none()).then(|| "2 frames".to_string()),
         }
     }
@@ -736,5 +768,39 @@ mod tests {
                 .iter()
                 .any(|e| e.contains("classifier unavailable"))
         );
+    }
+
+    /// Stretches the classifier left out are named in the evidence with the reason, and change
+    /// nothing else.
+    #[test]
+    fn unscored_stretches_are_named() {
+        use crate::classifier::score::Stretch;
+        let mut c = classified(Some(0.10), ClassifierStatus::Scored);
+        let base = decide(&section(Manifest::Absent), None, None, Some(&c));
+        assert!(!base.evidence.iter().any(|e| e.contains("no frame scored")));
+        c.unscored = vec![
+            Stretch {
+                start_s: 2.84,
+                end_s: 4.28,
+            },
+            Stretch {
+                start_s: 6.9,
+                end_s: 10.0,
+            },
+        ];
+        for (read, why) in [
+            (Some(Placement::KeyFrames), "key frames"),
+            (Some(Placement::Spread), "at most 8000 frames"),
+        ] {
+            c.read = read;
+            let v = decide(&section(Manifest::Absent), None, None, Some(&c));
+            assert_eq!(v.label, base.label);
+            assert_eq!(v.evidence.len(), base.evidence.len() + 1);
+            let line = v.evidence.last().unwrap();
+            assert!(
+                line.contains("no frame scored in 2.8–4.3 s, 6.9–10.0 s") && line.contains(why),
+                "{line}"
+            );
+        }
     }
 }

@@ -38,6 +38,7 @@ fieldset { border: 1px solid #ccc; }
 textarea { width: 100%; min-height: 5rem; font: inherit; }
 .timeline rect.over { fill: #c50f1f; }
 .timeline rect { fill: #4f6d8f; }
+.timeline rect.unscored { fill: #d0d0d0; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 "#;
 
@@ -198,20 +199,24 @@ fn num(v: &Value, p: &str) -> String {
     }
 }
 
-/// The classifier's per-segment scores as bars over the clip, with their numbers in a table
-/// for screen readers.
+/// The classifier's per-segment scores as bars over the clip, and the stretches it did not
+/// score as grey bands, with their numbers in a table for screen readers.
 fn timeline(classifier: &Value) -> Markup {
-    let segments = classifier
-        .get("segments")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let list = |key: &str| {
+        classifier
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (segments, unscored) = (list("segments"), list("unscored"));
     let threshold = classifier
         .pointer("/operating_point/threshold")
         .and_then(Value::as_f64)
         .unwrap_or(1.0);
     let end = segments
         .iter()
+        .chain(&unscored)
         .filter_map(|s| s.get("end_s").and_then(Value::as_f64))
         .fold(0.0f64, f64::max)
         .max(0.001);
@@ -234,6 +239,14 @@ fn timeline(classifier: &Value) -> Markup {
                         title { (format!("{start:.1}–{stop:.1} s: {score:.3}")) }
                     }
                 }
+                @for gap in &unscored {
+                    @let start = gap.get("start_s").and_then(Value::as_f64).unwrap_or(0.0);
+                    @let stop = gap.get("end_s").and_then(Value::as_f64).unwrap_or(start);
+                    rect.unscored x=(format!("{:.1}", start / end * w)) y="0"
+                        width=(format!("{:.1}", ((stop - start) / end * w).max(1.0))) height=(format!("{h:.1}")) {
+                        title { (format!("{start:.1}–{stop:.1} s: not scored")) }
+                    }
+                }
                 line x1="0" x2=(w) y1=(format!("{:.1}", h - threshold * h)) y2=(format!("{:.1}", h - threshold * h)) stroke="#c50f1f" stroke-dasharray="4 3" {}
                 text x="0" y=(h + 14.0) font-size="11" { "0 s" }
                 text x=(w) y=(h + 14.0) font-size="11" text-anchor="end" { (format!("{end:.1} s")) }
@@ -248,6 +261,13 @@ fn timeline(classifier: &Value) -> Markup {
                                 td { (field(seg, "/start_s")) " s" }
                                 td { (field(seg, "/end_s")) " s" }
                                 td { (num(seg, "/score")) }
+                            }
+                        }
+                        @for gap in &unscored {
+                            tr.unscored {
+                                td { (num(gap, "/start_s")) " s" }
+                                td { (num(gap, "/end_s")) " s" }
+                                td { "not scored" }
                             }
                         }
                     }
@@ -472,4 +492,35 @@ pub fn audit(s: &Session, who: &str, actors: &[String], entries: &[AuditEntry]) 
             (audit_table(entries))
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unscored stretches widen the timeline to the whole file and are drawn and listed as
+    /// not scored; a section without them draws only its segments.
+    #[test]
+    fn the_timeline_shows_what_was_not_scored() {
+        let section = serde_json::json!({
+            "operating_point": { "threshold": 0.8 },
+            "segments": [
+                { "start_s": 0.0, "end_s": 2.0, "score": 0.1 },
+                { "start_s": 4.0, "end_s": 6.0, "score": 0.9 }
+            ],
+            "unscored": [{ "start_s": 6.9, "end_s": 10.0 }]
+        });
+        let html = timeline(&section).into_string();
+        assert!(html.contains("10.0 s</text>"), "{html}");
+        assert_eq!(html.matches("rect class=\"unscored\"").count(), 1, "{html}");
+        assert!(html.contains("6.9–10.0 s: not scored"), "{html}");
+        assert_eq!(html.matches("<td>not scored</td>").count(), 1, "{html}");
+        let mut plain = section.clone();
+        plain["unscored"] = serde_json::json!([]);
+        let html = timeline(&plain).into_string();
+        assert!(
+            html.contains("6.0 s</text>") && !html.contains("not scored"),
+            "{html}"
+        );
+    }
 }

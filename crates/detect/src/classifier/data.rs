@@ -140,37 +140,39 @@ pub struct ClipFrames {
 }
 
 /// Where the triples of a file are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Placement {
     /// Spread evenly over the file ([`Sampling::Runs`]). Every frame up to the last triple is
     /// decoded (a triple needs its neighbours), but only the triples' frames are converted.
     Spread,
     /// The spread places moved back to the key frame at or before each
     /// ([`Sampling::KeyRuns`]), so that decoding costs about three frames per triple however
-    /// long the file. A large frame is also averaged over blocks as it is converted
-    /// ([`canon::shrink_factor`]): the block average [`canon::view`] would give it, at a
-    /// fraction of the cost.
+    /// long the file.
     KeyFrames,
 }
 
 /// Reads up to `max_triples` triples of consecutive frames from the first `max_frames` of
 /// `path` (whose stream information is `info`), placed as `placement` says, each brought to
-/// the canonical view.
+/// the canonical view. With `shrink`, a large frame is averaged over blocks as it is
+/// converted ([`canon::shrink_factor`]): the block average [`canon::view`] would give it
+/// (within a code value), at a fraction of the cost.
 pub fn read_triples(
     path: &Path,
     info: &verity_media::StreamInfo,
     max_triples: usize,
     max_frames: u64,
     placement: Placement,
+    shrink: bool,
 ) -> Result<ClipFrames> {
     let (count, len, total) = (max_triples as u64, 3, frame_count(info).min(max_frames));
-    let (sampling, shrink) = match placement {
-        Placement::Spread => (Sampling::Runs { count, len, total }, None),
-        Placement::KeyFrames => (
-            Sampling::KeyRuns { count, len, total },
-            canon::shrink_factor(info.video.width, info.video.height),
-        ),
+    let sampling = match placement {
+        Placement::Spread => Sampling::Runs { count, len, total },
+        Placement::KeyFrames => Sampling::KeyRuns { count, len, total },
     };
+    let shrink = shrink
+        .then(|| canon::shrink_factor(info.video.width, info.video.height))
+        .flatten();
     read_triples_known(path, sampling, shrink, info.video.start_s)
 }
 

@@ -13,7 +13,7 @@ use super::metrics::{
     auc, average_precision, brier, ece, flagged_share, rate_above, threshold_at_fpr,
 };
 use super::scenes::{self, SceneRate};
-use super::score::Detector;
+use super::score::{Detector, Reading};
 use super::seeds::{self, SeedResult, Spread};
 use super::train::TRIPLES_PER_CLIP;
 use crate::error::{DetectError, Result};
@@ -183,7 +183,7 @@ pub(super) fn score_entries<'a>(
     let mut out = Vec::with_capacity(entries.len());
     for (k, e) in entries.iter().enumerate() {
         let path = data.join(&e.file);
-        let sec = det.score_file(&path)?;
+        let sec = det.score_file(&path, Reading::Auto)?;
         let prob = sec
             .synthetic_probability
             .ok_or_else(|| DetectError::BadIndex {
@@ -562,7 +562,7 @@ pub fn evaluate(
                 if !dst.is_file() {
                     attack(&src, &dst, args)?;
                 }
-                let sec = det.score_file(&dst)?;
+                let sec = det.score_file(&dst, Reading::Auto)?;
                 p.push(
                     sec.synthetic_probability
                         .ok_or_else(|| DetectError::BadIndex {

@@ -25,9 +25,40 @@ pub const MAX_FRAMES: u64 = 8_000;
 pub const MIN_FRAMES: u64 = 3;
 pub const MIN_SIDE: u32 = 64;
 /// The most pixels (frames × width × height) decoded to reach triples spread over the file: 72
-/// frames of 1080p. A larger file is read at its key frames instead ([`Placement::KeyFrames`]),
-/// so that the classifier's decoding stays about three frames per triple.
+/// frames of 1080p. A larger file is read at its key frames instead ([`Placement::KeyFrames`])
+/// unless [`Reading::Whole`] is asked for, so that the classifier's decoding stays about three
+/// frames per triple; and its frames are block-averaged as they are converted, however placed.
 pub const FULL_DECODE_MAX_PIXELS: u64 = 72 * 1920 * 1080;
+
+/// How the classifier reads a file: which [`Placement`] its frame triples get.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reading {
+    /// Spread over the whole file when it holds at most [`FULL_DECODE_MAX_PIXELS`] of picture,
+    /// at its key frames above that: the cost of a large file stays about three decoded frames
+    /// per triple, and a file with few key frames is scored only after them (the section's
+    /// `unscored` names the stretches left out).
+    #[default]
+    Auto,
+    /// Spread over the whole file (up to [`MAX_FRAMES`]) whatever its size: every frame up to
+    /// the last triple is decoded, so a large file costs a full decode, and no stretch is left
+    /// out for want of a key frame.
+    Whole,
+    /// At the key frames whatever the file's size.
+    KeyFrames,
+}
+
+impl Reading {
+    /// The placement for a file of `pixels` (frames × width × height).
+    pub fn placement(self, pixels: u64) -> Placement {
+        match self {
+            Reading::Whole => Placement::Spread,
+            Reading::KeyFrames => Placement::KeyFrames,
+            Reading::Auto if pixels <= FULL_DECODE_MAX_PIXELS => Placement::Spread,
+            Reading::Auto => Placement::KeyFrames,
+        }
+    }
+}
 
 /// The operating point: the threshold on the calibrated probability, and what it was measured
 /// to do on the non-AI clips of the validation split it was chosen on.
@@ -139,8 +170,8 @@ impl Detector {
         clip_logits(&self.net, clip, &Device::Cpu)
     }
 
-    /// Scores one file.
-    pub fn score_file(&self, path: &Path) -> Result<ClassifierSection> {
+    /// Scores one file, its triples placed as `reading` says.
+    pub fn score_file(&self, path: &Path, reading: Reading) -> Result<ClassifierSection> {
         let info = verity_media::probe(path)?;
         let v = &info.video;
         let frames = super::data::frame_count(&info);
@@ -160,16 +191,17 @@ impl Detector {
         let pixels = frames
             .min(MAX_FRAMES)
             .saturating_mul(u64::from(v.width) * u64::from(v.height));
-        let placement = if pixels <= FULL_DECODE_MAX_PIXELS {
-            Placement::Spread
-        } else {
-            Placement::KeyFrames
-        };
-        let clip = read_triples(path, &info, triples, MAX_FRAMES, placement)?;
+        let placement = reading.placement(pixels);
+        // A large file's frames are block-averaged as they are converted, however placed; a
+        // smaller one is converted at its size, as the evaluation's clips were.
+        let large = pixels > FULL_DECODE_MAX_PIXELS;
+        let clip = read_triples(path, &info, triples, MAX_FRAMES, placement, large)?;
         if clip.triples.is_empty() {
             return Ok(self.not_enough("no frame triple could be decoded".into()));
         }
-        self.score_clip(&clip, duration)
+        let mut section = self.score_clip(&clip, duration)?;
+        section.read = Some(placement);
+        Ok(section)
     }
 
     /// Scores frames already read: the clip's probability and its segments.
@@ -189,6 +221,9 @@ impl Detector {
         } else {
             SEGMENT_S
         };
+        let mut times: Vec<f64> = clip.triples.iter().map(|(t, _)| *t).collect();
+        times.sort_by(f64::total_cmp);
+        let unscored = unscored(&times, seg_len, duration_s);
         let mut segments: Vec<Segment> = Vec::new();
         let mut bucket: Vec<f64> = Vec::new();
         let mut current = 0usize;
@@ -224,6 +259,8 @@ impl Detector {
             operating_point: Some(op.clone()),
             frames_scored: clip.triples.len(),
             segments,
+            read: None,
+            unscored,
             reason: None,
         })
     }
@@ -237,6 +274,8 @@ impl Detector {
             operating_point: Some(self.config.operating_point.clone()),
             frames_scored: 0,
             segments: Vec::new(),
+            read: None,
+            unscored: Vec::new(),
             reason: Some(reason),
         }
     }
@@ -251,6 +290,38 @@ pub enum ClassifierStatus {
     NotEnoughSignal,
     /// The weights could not be loaded or the frames not read: the other layers still count.
     Unavailable,
+}
+
+/// The stretches of a file of `duration_s` seconds farther than half a segment (`seg_len`)
+/// from every scored triple (`times`, its middle frames' times, in order): what the score says
+/// nothing about. Spread triples are a quarter of a segment apart, so only a file read at few
+/// key frames, or one longer than what is read, has any. Empty when the duration is not known.
+fn unscored(times: &[f64], seg_len: f64, duration_s: f64) -> Vec<Stretch> {
+    if !(duration_s > 0.0 && seg_len > 0.0) {
+        return Vec::new();
+    }
+    let reach = seg_len / 2.0;
+    let mut out = Vec::new();
+    let mut covered_to = 0.0f64;
+    for &t in times.iter().chain(std::iter::once(&(duration_s + reach))) {
+        let from = t.clamp(0.0, duration_s + reach) - reach;
+        if from > covered_to {
+            out.push(Stretch {
+                start_s: covered_to,
+                end_s: from.min(duration_s),
+            });
+        }
+        covered_to = covered_to.max(t + reach);
+    }
+    out.retain(|s| s.end_s > s.start_s);
+    out
+}
+
+/// A stretch of the file, in seconds from its start.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stretch {
+    pub start_s: f64,
+    pub end_s: f64,
 }
 
 /// One stretch of the file and its score.
@@ -275,6 +346,13 @@ pub struct ClassifierSection {
     /// Frame triples scored.
     pub frames_scored: usize,
     pub segments: Vec<Segment>,
+    /// Where the triples were read: `spread` over the file, or at its `key-frames` (a large
+    /// file, see [`Reading`]); `null` unless scored.
+    pub read: Option<Placement>,
+    /// The stretches of the file farther than half a segment from every scored triple: a
+    /// large file read at few key frames, or one longer than [`MAX_FRAMES`]. Empty when the
+    /// triples cover the file.
+    pub unscored: Vec<Stretch>,
     /// Why there is no score.
     pub reason: Option<String>,
 }
@@ -290,6 +368,8 @@ impl ClassifierSection {
             operating_point: None,
             frames_scored: 0,
             segments: Vec::new(),
+            read: None,
+            unscored: Vec::new(),
             reason: Some(reason),
         }
     }
@@ -297,4 +377,53 @@ impl ClassifierSection {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[Stretch]) -> Vec<(f64, f64)> {
+        v.iter().map(|s| (s.start_s, s.end_s)).collect()
+    }
+
+    #[test]
+    fn spread_triples_leave_nothing_unscored() {
+        // Four triples per 2-s segment over 10 s, as a spread read places them.
+        let times: Vec<f64> = (0..20).map(|k| 0.25 + 0.5 * f64::from(k)).collect();
+        assert!(unscored(&times, 2.0, 10.0).is_empty());
+    }
+
+    #[test]
+    fn key_frame_groups_leave_the_stretches_between_them() {
+        // Two key frames (0 s and 5.28 s), the runs back to back after each.
+        let mut times: Vec<f64> = (0..10).map(|k| 0.04 + 0.125 * f64::from(k)).collect();
+        times.extend((0..10).map(|k| 5.32 + 0.125 * f64::from(k)));
+        let gaps = pairs(&unscored(&times, 2.0, 10.0));
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        let (a, b) = (gaps[0], gaps[1]);
+        assert!(
+            (a.0 - (1.165 + 1.0)).abs() < 1e-9 && (a.1 - 4.32).abs() < 1e-9,
+            "{a:?}"
+        );
+        assert!((b.0 - (6.445 + 1.0)).abs() < 1e-9 && b.1 == 10.0, "{b:?}");
+    }
+
+    #[test]
+    fn a_late_first_triple_leaves_the_start() {
+        let gaps = pairs(&unscored(&[3.0, 3.5], 2.0, 4.0));
+        assert_eq!(gaps, vec![(0.0, 2.0)]);
+        // Nothing known about the duration: nothing claimed.
+        assert!(unscored(&[3.0], 2.0, 0.0).is_empty());
+        assert!(unscored(&[3.0], 2.0, f64::NAN).is_empty());
+    }
+
+    #[test]
+    fn reading_picks_key_frames_only_above_the_bound_unless_told() {
+        let (small, large) = (FULL_DECODE_MAX_PIXELS, FULL_DECODE_MAX_PIXELS + 1);
+        assert_eq!(Reading::Auto.placement(small), Placement::Spread);
+        assert_eq!(Reading::Auto.placement(large), Placement::KeyFrames);
+        assert_eq!(Reading::Whole.placement(large), Placement::Spread);
+        assert_eq!(Reading::KeyFrames.placement(small), Placement::KeyFrames);
+    }
 }
