@@ -220,11 +220,14 @@ fn a_large_file_is_scored_at_its_key_frames() {
             .iter()
             .map(|s| s["start_s"].as_f64().unwrap())
             .collect();
-        let unscored: Vec<(f64, f64)> = r["unscored"]
+        let unscored: Vec<(f64, f64, String)> = r["unscored"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["start_s"].as_f64().unwrap(), s["end_s"].as_f64().unwrap()))
+            .map(|s| {
+                let t = |k: &str| s[k].as_f64().unwrap();
+                (t("start_s"), t("end_s"), s["why"].as_str().unwrap().into())
+            })
             .collect();
         (r["read"].as_str().unwrap().to_string(), starts, unscored)
     };
@@ -232,13 +235,15 @@ fn a_large_file_is_scored_at_its_key_frames() {
     let (read, starts, unscored) = detect(&large, &[]);
     assert_eq!((read.as_str(), starts), ("key-frames", vec![0.0]));
     // Sixteen triples back to back from 0 s (48 frames, 1.92 s): the last middle frame at
-    // 1.84 s covers up to a second past it, and the rest of the file is named.
+    // 1.84 s covers one planned spacing past it (178 / 16 frames, 0.445 s), and the rest of the
+    // file is named, with why.
     assert_eq!(unscored.len(), 1, "{unscored:?}");
-    let (from, to) = unscored[0];
+    let (from, to, why) = &unscored[0];
     assert!(
-        (2.8..2.9).contains(&from) && (to - 7.2).abs() < 1e-6,
+        (2.28..2.29).contains(from) && (to - 7.2).abs() < 1e-6,
         "{unscored:?}"
     );
+    assert_eq!(why, "far-from-key-frames");
     let every = vec![0.0, 2.0, 4.0, 6.0];
     for (clip, flags) in [(&large, &["--classifier-read", "whole"][..]), (&small, &[])] {
         let (read, starts, unscored) = detect(clip, flags);

@@ -241,12 +241,12 @@ pub struct ClassifierArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "no_classifier")]
     pub detector: Option<PathBuf>,
 
-    /// How the classifier reads the file. `auto`: frame triples spread over the whole file,
-    /// except that a large one (more picture than 72 frames of 1080p) is read at its key frames,
-    /// which keeps the cost to about three decoded frames per triple but leaves out the
-    /// stretches far from any key frame (the report names them). `whole`: spread over the whole
-    /// file whatever its size, at the cost of decoding every frame. `key-frames`: always at the
-    /// key frames.
+    /// How the classifier reads the file (its first 8,000 frames at most). `auto`: frame
+    /// triples spread over the file, except that a large one (more picture than 72 frames of
+    /// 1080p) is read at its key frames, which keeps the cost to about three decoded frames per
+    /// triple but leaves out the stretches far from any key frame (the report's `unscored`
+    /// names them). `whole`: spread over the file whatever its size, at the cost of decoding
+    /// every frame. `key-frames`: always at the key frames.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = ClassifierRead::Auto, conflicts_with = "no_classifier")]
     pub classifier_read: ClassifierRead,
 }
@@ -279,9 +279,9 @@ pub struct DetectArgs {
     #[arg(long, value_name = "DIR")]
     pub detector: Option<PathBuf>,
 
-    /// How the file is read: `auto` (spread over the file; a large one at its key frames),
-    /// `whole` (spread over the file whatever its size, every frame decoded) or `key-frames`.
-    /// See `verity verify --help`.
+    /// How the file (its first 8,000 frames at most) is read: `auto` (spread over the file; a
+    /// large one at its key frames), `whole` (spread over the file whatever its size, every
+    /// frame decoded) or `key-frames`. See `verity verify --help`.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = ClassifierRead::Auto)]
     pub classifier_read: ClassifierRead,
 

@@ -1,8 +1,7 @@
 //! `verity detect FILE`: the synthetic-video classifier alone. Parse → resolve the classifier →
 //! score → print.
 
-use verity_detect::classifier::data::Placement;
-use verity_detect::classifier::score::{ClassifierSection, ClassifierStatus};
+use verity_detect::classifier::score::{ClassifierSection, ClassifierStatus, MAX_FRAMES, Unscored};
 
 use crate::args::DetectArgs;
 use crate::exit;
@@ -52,19 +51,25 @@ fn print_human(file: &std::path::Path, c: &ClassifierSection) {
                 .segments
                 .iter()
                 .map(|s| (s.start_s, s.end_s, format!("{:.2}", s.score)))
-                .chain(
-                    c.unscored
-                        .iter()
-                        .map(|s| (s.start_s, s.end_s, "not scored".to_string())),
-                )
+                .chain(c.unscored.iter().map(|s| {
+                    let why = match s.why {
+                        Unscored::FarFromKeyFrames => "no key frame near",
+                        Unscored::NotReached => "the file ended early",
+                        Unscored::PastFrameLimit => "past the frames read",
+                    };
+                    (s.start_s, s.end_s, format!("not scored ({why})"))
+                }))
                 .collect();
             rows.sort_by(|a, b| a.0.total_cmp(&b.0));
             for (start, end, what) in rows {
                 println!("  {start:>7.2}–{end:<7.2} s  {what}");
             }
-            if !c.unscored.is_empty() && c.read == Some(Placement::KeyFrames) {
+            if c.unscored
+                .iter()
+                .any(|s| s.why == Unscored::FarFromKeyFrames)
+            {
                 println!(
-                    "  (read at the key frames of a large file; --classifier-read whole scores every stretch)"
+                    "  (read at the file's key frames; --classifier-read whole reaches every stretch of the first {MAX_FRAMES} frames, decoding them all)"
                 );
             }
             println!(

@@ -6,8 +6,7 @@ use verity_provenance::manifest::{
 use verity_provenance::marks::VisibleDetection;
 use verity_provenance::{C2paState, ManifestReport};
 
-use crate::classifier::data::Placement;
-use crate::classifier::score::{ClassifierSection, ClassifierStatus, MAX_FRAMES};
+use crate::classifier::score::{ClassifierSection, ClassifierStatus, MAX_FRAMES, Unscored};
 use crate::marks::{SignalLevel, WatermarkSection};
 use crate::report::{C2paSection, Verdict, VerdictLabel};
 
@@ -117,28 +116,35 @@ fn with_classifier(v: &mut Verdict, c: &ClassifierSection) {
 
 /// The stretches the classifier did not score, and why, when there are any.
 fn unscored(c: &ClassifierSection) -> Option<String> {
-    if c.unscored.is_empty() {
-        return None;
-    }
-    let stretches: Vec<String> = c
-        .unscored
-        .iter()
-        .map(|s| format!("{:.1}–{:.1} s", s.start_s, s.end_s))
-        .collect();
-    let why = match c.read {
-        Some(Placement::KeyFrames) => {
-            "this large file was read at its key frames, and none is near them; reading the \
-             whole file scores every stretch, at the cost of a full decode"
+    let mut parts = Vec::new();
+    for why in [
+        Unscored::FarFromKeyFrames,
+        Unscored::NotReached,
+        Unscored::PastFrameLimit,
+    ] {
+        let stretches: Vec<String> = c
+            .unscored
+            .iter()
+            .filter(|s| s.why == why)
+            .map(|s| format!("{:.1}–{:.1} s", s.start_s, s.end_s))
+            .collect();
+        if stretches.is_empty() {
+            continue;
         }
-        _ => &format!(
-            "the frames read did not reach it: the classifier reads at most {MAX_FRAMES} frames, \
-             and a damaged file or an overstated duration also ends reading early"
-        ),
-    };
-    Some(format!(
-        "classifier: no frame scored in {} ({why})",
-        stretches.join(", ")
-    ))
+        let reason = match why {
+            Unscored::FarFromKeyFrames => "the file was read at its key frames and none is near; \
+                 reading the whole file reaches them, at the cost of a full decode"
+                .to_string(),
+            Unscored::NotReached => "the frames read did not reach them: the file ended early \
+                 (damage, or a container that overstates its duration)"
+                .to_string(),
+            Unscored::PastFrameLimit => {
+                format!("past the first {MAX_FRAMES} frames, which is all the classifier reads")
+            }
+        };
+        parts.push(format!("{} ({reason})", stretches.join(", ")));
+    }
+    (!parts.is_empty()).then(|| format!("classifier: no frame scored in {}", parts.join("; in ")))
 }
 
 /// A manifest recovered through the watermark: it is the credentials of the original, and the
@@ -770,37 +776,40 @@ mod tests {
         );
     }
 
-    /// Stretches the classifier left out are named in the evidence with the reason, and change
-    /// nothing else.
+    /// Stretches the classifier left out are named in the evidence with their reasons, and
+    /// change nothing else.
     #[test]
     fn unscored_stretches_are_named() {
         use crate::classifier::score::Stretch;
         let mut c = classified(Some(0.10), ClassifierStatus::Scored);
         let base = decide(&section(Manifest::Absent), None, None, Some(&c));
         assert!(!base.evidence.iter().any(|e| e.contains("no frame scored")));
+        let stretch = |start_s, end_s, why| Stretch {
+            start_s,
+            end_s,
+            why,
+        };
         c.unscored = vec![
-            Stretch {
-                start_s: 2.84,
-                end_s: 4.28,
-            },
-            Stretch {
-                start_s: 6.9,
-                end_s: 10.0,
-            },
+            stretch(2.84, 4.28, Unscored::FarFromKeyFrames),
+            stretch(6.9, 8.0, Unscored::FarFromKeyFrames),
+            stretch(8.0, 10.0, Unscored::PastFrameLimit),
         ];
-        for (read, why) in [
-            (Some(Placement::KeyFrames), "key frames"),
-            (Some(Placement::Spread), "at most 8000 frames"),
-        ] {
-            c.read = read;
-            let v = decide(&section(Manifest::Absent), None, None, Some(&c));
-            assert_eq!(v.label, base.label);
-            assert_eq!(v.evidence.len(), base.evidence.len() + 1);
-            let line = v.evidence.last().unwrap();
-            assert!(
-                line.contains("no frame scored in 2.8–4.3 s, 6.9–10.0 s") && line.contains(why),
-                "{line}"
-            );
-        }
+        let v = decide(&section(Manifest::Absent), None, None, Some(&c));
+        assert_eq!(v.label, base.label);
+        assert_eq!(v.evidence.len(), base.evidence.len() + 1);
+        let line = v.evidence.last().unwrap();
+        assert!(
+            line.starts_with("classifier: no frame scored in 2.8–4.3 s, 6.9–8.0 s (the file was read at its key frames")
+                && line.contains("; in 8.0–10.0 s (past the first 8000 frames"),
+            "{line}"
+        );
+        c.unscored = vec![stretch(1.5, 4.0, Unscored::NotReached)];
+        let v = decide(&section(Manifest::Absent), None, None, Some(&c));
+        let line = v.evidence.last().unwrap();
+        assert!(
+            line.contains("1.5–4.0 s (the frames read did not reach them")
+                && !line.contains("key frames"),
+            "{line}"
+        );
     }
 }

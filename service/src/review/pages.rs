@@ -221,16 +221,45 @@ fn timeline(classifier: &Value) -> Markup {
         .fold(0.0f64, f64::max)
         .max(0.001);
     let (w, h) = (600.0, 80.0);
+    let secs = |v: &Value, key: &str| v.get(key).and_then(Value::as_f64);
+    // The table's rows in the file's order: (from, to, score or why not scored).
+    let mut rows: Vec<(f64, f64, String)> = segments
+        .iter()
+        .map(|s| {
+            let start = secs(s, "start_s").unwrap_or(0.0);
+            (start, secs(s, "end_s").unwrap_or(start), num(s, "/score"))
+        })
+        .chain(unscored.iter().map(|g| {
+            let start = secs(g, "start_s").unwrap_or(0.0);
+            let why = match g.get("why").and_then(Value::as_str) {
+                Some("far-from-key-frames") => "not scored: no key frame near",
+                Some("past-frame-limit") => "not scored: past the frames read",
+                Some("not-reached") => "not scored: the file ended early",
+                _ => "not scored",
+            };
+            (start, secs(g, "end_s").unwrap_or(start), why.to_string())
+        }))
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     html! {
         @if segments.is_empty() {
             p { "No segment scores." }
         } @else {
             svg.timeline width="100%" viewBox={ "0 0 " (w) " " (h + 16.0) } role="img"
-                aria-label="The classifier's score over the clip, one bar per segment" {
+                aria-label="The classifier's score over the clip, one bar per segment; grey bands where nothing was scored" {
+                // The bands first, so that a segment's bar stays on top of a band it overlaps.
+                @for gap in &unscored {
+                    @let start = secs(gap, "start_s").unwrap_or(0.0);
+                    @let stop = secs(gap, "end_s").unwrap_or(start);
+                    rect.unscored x=(format!("{:.1}", start / end * w)) y="0"
+                        width=(format!("{:.1}", ((stop - start) / end * w).max(1.0))) height=(format!("{h:.1}")) {
+                        title { (format!("{start:.1}–{stop:.1} s: not scored")) }
+                    }
+                }
                 @for seg in &segments {
-                    @let start = seg.get("start_s").and_then(Value::as_f64).unwrap_or(0.0);
-                    @let stop = seg.get("end_s").and_then(Value::as_f64).unwrap_or(start);
-                    @let score = seg.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+                    @let start = secs(seg, "start_s").unwrap_or(0.0);
+                    @let stop = secs(seg, "end_s").unwrap_or(start);
+                    @let score = secs(seg, "score").unwrap_or(0.0);
                     @let x = start / end * w;
                     @let bw = ((stop - start) / end * w - 2.0).max(1.0);
                     @let bh = (score * h).max(1.0);
@@ -239,35 +268,20 @@ fn timeline(classifier: &Value) -> Markup {
                         title { (format!("{start:.1}–{stop:.1} s: {score:.3}")) }
                     }
                 }
-                @for gap in &unscored {
-                    @let start = gap.get("start_s").and_then(Value::as_f64).unwrap_or(0.0);
-                    @let stop = gap.get("end_s").and_then(Value::as_f64).unwrap_or(start);
-                    rect.unscored x=(format!("{:.1}", start / end * w)) y="0"
-                        width=(format!("{:.1}", ((stop - start) / end * w).max(1.0))) height=(format!("{h:.1}")) {
-                        title { (format!("{start:.1}–{stop:.1} s: not scored")) }
-                    }
-                }
                 line x1="0" x2=(w) y1=(format!("{:.1}", h - threshold * h)) y2=(format!("{:.1}", h - threshold * h)) stroke="#c50f1f" stroke-dasharray="4 3" {}
                 text x="0" y=(h + 14.0) font-size="11" { "0 s" }
                 text x=(w) y=(h + 14.0) font-size="11" text-anchor="end" { (format!("{end:.1} s")) }
             }
             details {
-                summary { "Scores by segment" }
+                summary { "Scores by segment, and stretches not scored" }
                 table {
                     thead { tr { th scope="col" { "From" } th scope="col" { "To" } th scope="col" { "Score" } } }
                     tbody {
-                        @for seg in &segments {
+                        @for (start, stop, what) in &rows {
                             tr {
-                                td { (field(seg, "/start_s")) " s" }
-                                td { (field(seg, "/end_s")) " s" }
-                                td { (num(seg, "/score")) }
-                            }
-                        }
-                        @for gap in &unscored {
-                            tr.unscored {
-                                td { (num(gap, "/start_s")) " s" }
-                                td { (num(gap, "/end_s")) " s" }
-                                td { "not scored" }
+                                td { (format!("{start:.1}")) " s" }
+                                td { (format!("{stop:.1}")) " s" }
+                                td { (what) }
                             }
                         }
                     }
@@ -508,19 +522,31 @@ mod tests {
                 { "start_s": 0.0, "end_s": 2.0, "score": 0.1 },
                 { "start_s": 4.0, "end_s": 6.0, "score": 0.9 }
             ],
-            "unscored": [{ "start_s": 6.9, "end_s": 10.0 }]
+            "unscored": [
+                { "start_s": 6.9, "end_s": 10.0, "why": "far-from-key-frames" },
+                { "start_s": 2.5, "end_s": 3.5, "why": "far-from-key-frames" }
+            ]
         });
         let html = timeline(&section).into_string();
         assert!(html.contains("10.0 s</text>"), "{html}");
-        assert_eq!(html.matches("rect class=\"unscored\"").count(), 1, "{html}");
+        assert_eq!(html.matches("rect class=\"unscored\"").count(), 2, "{html}");
         assert!(html.contains("6.9–10.0 s: not scored"), "{html}");
-        assert_eq!(html.matches("<td>not scored</td>").count(), 1, "{html}");
+        // Bands under the bars; rows in the file's order.
+        assert!(html.find("unscored").unwrap() < html.find("class=\"over\"").unwrap());
+        let rows: Vec<usize> = ["0.0 s", "2.5 s", "4.0 s", "6.9 s"]
+            .iter()
+            .map(|r| html.find(&format!("<td>{r}</td>")).unwrap())
+            .collect();
+        assert!(rows.windows(2).all(|p| p[0] < p[1]), "{html}");
+        assert_eq!(
+            html.matches("<td>not scored: no key frame near</td>")
+                .count(),
+            2
+        );
         let mut plain = section.clone();
         plain["unscored"] = serde_json::json!([]);
         let html = timeline(&plain).into_string();
-        assert!(
-            html.contains("6.0 s</text>") && !html.contains("not scored"),
-            "{html}"
-        );
+        assert!(html.contains("6.0 s</text>"), "{html}");
+        assert!(!html.contains("rect class=\"unscored\"") && !html.contains("<td>not scored"));
     }
 }

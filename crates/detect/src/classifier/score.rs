@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use verity_media::Sampling;
 
 use super::data::{ClipFrames, Placement, read_triples};
 use super::net::{Config, Net};
@@ -201,6 +202,23 @@ impl Detector {
         }
         let mut section = self.score_clip(&clip, duration)?;
         section.read = Some(placement);
+        // The plan's spacing between triples, and how far into the file reading went.
+        let total = frames.min(MAX_FRAMES);
+        let planned = Sampling::run_starts(triples as u64, 3, total).len().max(1);
+        let fps = Some(v.fps).filter(|f| f.is_finite() && *f > 0.0);
+        let plan = Plan {
+            spacing_s: fps.map_or(SEGMENT_S / TRIPLES_PER_SEGMENT as f64, |fps| {
+                total.saturating_sub(2) as f64 / planned as f64 / fps
+            }),
+            read_to_s: match fps {
+                Some(fps) if frames > MAX_FRAMES => total as f64 / fps,
+                _ => duration,
+            },
+            placement,
+        };
+        let mut times: Vec<f64> = clip.triples.iter().map(|(t, _)| *t).collect();
+        times.sort_by(f64::total_cmp);
+        section.unscored = unscored(&times, duration, &plan);
         Ok(section)
     }
 
@@ -221,9 +239,6 @@ impl Detector {
         } else {
             SEGMENT_S
         };
-        let mut times: Vec<f64> = clip.triples.iter().map(|(t, _)| *t).collect();
-        times.sort_by(f64::total_cmp);
-        let unscored = unscored(&times, seg_len, duration_s);
         let mut segments: Vec<Segment> = Vec::new();
         let mut bucket: Vec<f64> = Vec::new();
         let mut current = 0usize;
@@ -260,7 +275,7 @@ impl Detector {
             frames_scored: clip.triples.len(),
             segments,
             read: None,
-            unscored,
+            unscored: Vec::new(),
             reason: None,
         })
     }
@@ -292,36 +307,79 @@ pub enum ClassifierStatus {
     Unavailable,
 }
 
-/// The stretches of a file of `duration_s` seconds farther than half a segment (`seg_len`)
-/// from every scored triple (`times`, its middle frames' times, in order): what the score says
-/// nothing about. Spread triples are a quarter of a segment apart, so only a file read at few
-/// key frames, or one longer than what is read, has any. Empty when the duration is not known.
-fn unscored(times: &[f64], seg_len: f64, duration_s: f64) -> Vec<Stretch> {
-    if !(duration_s > 0.0 && seg_len > 0.0) {
+/// How a file's triples were planned: what [`unscored`] measures coverage against.
+struct Plan {
+    /// The planned distance between consecutive triples, in seconds.
+    spacing_s: f64,
+    /// How far into the file the triples were placed (the first [`MAX_FRAMES`] frames).
+    read_to_s: f64,
+    placement: Placement,
+}
+
+/// The stretches of a file of `duration_s` seconds farther than one planned spacing from
+/// every scored triple (`times`, the triples' middle frames, in order), each with why: past
+/// the frames read, far from the key frames of a key-frame read, or not reached by a spread
+/// read (a damaged file, or a container that overstates the duration). A spread read's
+/// triples are one spacing apart, so an intact file read whole has none. Empty when the
+/// duration is not known.
+fn unscored(times: &[f64], duration_s: f64, plan: &Plan) -> Vec<Stretch> {
+    let reach = plan.spacing_s;
+    if !(duration_s.is_finite() && duration_s > 0.0 && reach.is_finite() && reach > 0.0) {
         return Vec::new();
     }
-    let reach = seg_len / 2.0;
-    let mut out = Vec::new();
+    let read_to = plan.read_to_s.clamp(0.0, duration_s);
+    let inside = match plan.placement {
+        Placement::KeyFrames => Unscored::FarFromKeyFrames,
+        Placement::Spread => Unscored::NotReached,
+    };
+    let mut gaps: Vec<(f64, f64)> = Vec::new();
     let mut covered_to = 0.0f64;
     for &t in times.iter().chain(std::iter::once(&(duration_s + reach))) {
         let from = t.clamp(0.0, duration_s + reach) - reach;
         if from > covered_to {
-            out.push(Stretch {
-                start_s: covered_to,
-                end_s: from.min(duration_s),
-            });
+            gaps.push((covered_to, from.min(duration_s)));
         }
         covered_to = covered_to.max(t + reach);
     }
-    out.retain(|s| s.end_s > s.start_s);
+    let mut out = Vec::new();
+    for (a, b) in gaps {
+        // A stretch across the end of what was read is two: before it and past it.
+        for (start_s, end_s, why) in [
+            (a, b.min(read_to), inside),
+            (a.max(read_to), b, Unscored::PastFrameLimit),
+        ] {
+            // Slivers under a frame's length (rounding) say nothing.
+            if end_s - start_s > 0.05 {
+                out.push(Stretch {
+                    start_s,
+                    end_s,
+                    why,
+                });
+            }
+        }
+    }
     out
 }
 
-/// A stretch of the file, in seconds from its start.
+/// Why a stretch was not scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unscored {
+    /// A file read at its key frames has none near it ([`Reading::Whole`] reaches it).
+    FarFromKeyFrames,
+    /// Past the first [`MAX_FRAMES`] frames, which is all the classifier reads.
+    PastFrameLimit,
+    /// A spread read did not reach it: the file ended early (damage, or a container that
+    /// overstates the duration).
+    NotReached,
+}
+
+/// A stretch of the file the classifier did not score, in seconds from its start.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Stretch {
     pub start_s: f64,
     pub end_s: f64,
+    pub why: Unscored,
 }
 
 /// One stretch of the file and its score.
@@ -346,12 +404,13 @@ pub struct ClassifierSection {
     /// Frame triples scored.
     pub frames_scored: usize,
     pub segments: Vec<Segment>,
-    /// Where the triples were read: `spread` over the file, or at its `key-frames` (a large
-    /// file, see [`Reading`]); `null` unless scored.
+    /// Where the triples were read: `spread` over the file, or at its `key-frames` (see
+    /// [`Reading`]); `null` unless scored.
     pub read: Option<Placement>,
-    /// The stretches of the file farther than half a segment from every scored triple: a
-    /// large file read at few key frames, or one longer than [`MAX_FRAMES`]. Empty when the
-    /// triples cover the file.
+    /// The stretches of the file farther than the planned spacing between triples from every
+    /// scored one, each with why: a file read at few key frames, one longer than
+    /// [`MAX_FRAMES`], or one that ended early. Empty when the triples cover the file, and
+    /// when its duration is not known.
     pub unscored: Vec<Stretch>,
     /// Why there is no score.
     pub reason: Option<String>,
@@ -383,39 +442,92 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn pairs(v: &[Stretch]) -> Vec<(f64, f64)> {
-        v.iter().map(|s| (s.start_s, s.end_s)).collect()
+    fn plan(spacing_s: f64, read_to_s: f64, placement: Placement) -> Plan {
+        Plan {
+            spacing_s,
+            read_to_s,
+            placement,
+        }
+    }
+
+    fn gaps(v: &[Stretch]) -> Vec<(f64, f64, Unscored)> {
+        v.iter().map(|s| (s.start_s, s.end_s, s.why)).collect()
     }
 
     #[test]
     fn spread_triples_leave_nothing_unscored() {
-        // Four triples per 2-s segment over 10 s, as a spread read places them.
+        // Twenty triples over 10 s, half a second apart, as a spread read places them.
         let times: Vec<f64> = (0..20).map(|k| 0.25 + 0.5 * f64::from(k)).collect();
-        assert!(unscored(&times, 2.0, 10.0).is_empty());
+        assert!(unscored(&times, 10.0, &plan(0.5, 10.0, Placement::Spread)).is_empty());
+        // 30 frames at one a second: nine triples, about three frames apart (the plan's own
+        // starts), still cover the file.
+        let times: Vec<f64> = Sampling::run_starts(60, 3, 30)
+            .iter()
+            .map(|&s| (s + 1) as f64)
+            .collect();
+        assert_eq!(times.len(), 9);
+        let spacing = 28.0 / 9.0;
+        assert!(unscored(&times, 30.0, &plan(spacing, 30.0, Placement::Spread)).is_empty());
     }
 
     #[test]
     fn key_frame_groups_leave_the_stretches_between_them() {
-        // Two key frames (0 s and 5.28 s), the runs back to back after each.
+        // Two key frames (0 s and 5.28 s), ten runs back to back after each.
         let mut times: Vec<f64> = (0..10).map(|k| 0.04 + 0.125 * f64::from(k)).collect();
         times.extend((0..10).map(|k| 5.32 + 0.125 * f64::from(k)));
-        let gaps = pairs(&unscored(&times, 2.0, 10.0));
-        assert_eq!(gaps.len(), 2, "{gaps:?}");
-        let (a, b) = (gaps[0], gaps[1]);
+        let g = gaps(&unscored(
+            &times,
+            10.0,
+            &plan(0.5, 10.0, Placement::KeyFrames),
+        ));
+        assert_eq!(g.len(), 2, "{g:?}");
+        let far = Unscored::FarFromKeyFrames;
         assert!(
-            (a.0 - (1.165 + 1.0)).abs() < 1e-9 && (a.1 - 4.32).abs() < 1e-9,
-            "{a:?}"
+            (g[0].0 - 1.665).abs() < 1e-9 && (g[0].1 - 4.82).abs() < 1e-9,
+            "{g:?}"
         );
-        assert!((b.0 - (6.445 + 1.0)).abs() < 1e-9 && b.1 == 10.0, "{b:?}");
+        assert!((g[1].0 - 6.945).abs() < 1e-9 && g[1].1 == 10.0, "{g:?}");
+        assert!(g.iter().all(|x| x.2 == far), "{g:?}");
     }
 
     #[test]
-    fn a_late_first_triple_leaves_the_start() {
-        let gaps = pairs(&unscored(&[3.0, 3.5], 2.0, 4.0));
-        assert_eq!(gaps, vec![(0.0, 2.0)]);
-        // Nothing known about the duration: nothing claimed.
-        assert!(unscored(&[3.0], 2.0, 0.0).is_empty());
-        assert!(unscored(&[3.0], 2.0, f64::NAN).is_empty());
+    fn a_stretch_past_the_frames_read_says_so() {
+        // 600 s, the first 267 s read at key frames every 2 s: only the tail is left out, and
+        // for the frame limit, not for the key frames.
+        let times: Vec<f64> = (0..64).map(|k| 2.0 * f64::from(k) + 0.04).collect();
+        let g = gaps(&unscored(
+            &times,
+            600.0,
+            &plan(4.2, 266.7, Placement::KeyFrames),
+        ));
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert_eq!(g[0].2, Unscored::FarFromKeyFrames);
+        assert!(
+            (g[0].0 - 130.24).abs() < 1e-9 && (g[0].1 - 266.7).abs() < 1e-9,
+            "{g:?}"
+        );
+        assert_eq!(
+            (g[1].0, g[1].1, g[1].2),
+            (266.7, 600.0, Unscored::PastFrameLimit)
+        );
+        // A spread read that stopped early (a damaged file) did not reach the rest.
+        let g = gaps(&unscored(
+            &[0.5, 1.0],
+            4.0,
+            &plan(0.5, 4.0, Placement::Spread),
+        ));
+        assert_eq!(g, vec![(1.5, 4.0, Unscored::NotReached)]);
+    }
+
+    #[test]
+    fn nothing_is_claimed_without_a_duration_or_for_slivers() {
+        let p = plan(0.5, 4.0, Placement::Spread);
+        assert!(unscored(&[3.0], 0.0, &p).is_empty());
+        assert!(unscored(&[3.0], f64::NAN, &p).is_empty());
+        assert!(unscored(&[3.0], f64::INFINITY, &p).is_empty());
+        assert!(unscored(&[0.5, f64::NAN], 1.02, &p).is_empty());
+        let late = gaps(&unscored(&[3.0, 3.5], 4.0, &p));
+        assert_eq!(late, vec![(0.0, 2.5, Unscored::NotReached)]);
     }
 
     #[test]
