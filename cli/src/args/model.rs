@@ -258,6 +258,13 @@ pub struct TrainDetectorArgs {
     /// tell them apart. A resumed run keeps its own.
     #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::resample::CHANCE)]
     pub resample: f32,
+
+    /// Give the network the frame's residual at half the scale too (the frame averaged over
+    /// 2 × 2 blocks first), three more input channels with this gain: the octave a 0.5× resize
+    /// moves the canonical scale's detail to. Left out by default (the shipped weights have no
+    /// such channels). A resumed run keeps its own network.
+    #[arg(long, value_name = "GAIN")]
+    pub half_scale: Option<f32>,
 }
 
 #[derive(Debug, Args)]

@@ -138,7 +138,10 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         exclude_arms: a.exclude_arm.clone(),
         overlays: a.overlays,
         resample: a.resample,
-        config: verity_detect::classifier::net::Config::default(),
+        config: verity_detect::classifier::net::Config {
+            half_scale: a.half_scale,
+            ..Default::default()
+        },
     };
     let load_bar = crate::output::progress_bar(
         index.entries.len() as u64,

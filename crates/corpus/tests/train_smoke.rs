@@ -275,3 +275,62 @@ fn a_resume_without_a_checkpoint_is_an_error() {
     let err = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap_err();
     assert!(err.to_string().contains("train_state.json"), "{err}");
 }
+
+/// A network with the half-scale residual trains, exports with it and loads back; the
+/// evaluation's attacks give each family's AUC after each one.
+#[test]
+fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_dataset(&data);
+    let run = tmp.path().join("run");
+    let opts = TrainOptions {
+        data: data.clone(),
+        out: run.clone(),
+        resume: false,
+        steps: 20,
+        batch: 8,
+        seed: 1,
+        checkpoint_every: 10,
+        lr: 3e-3,
+        time_limit: None,
+        exclude_arms: Vec::new(),
+        overlays: 0.0,
+        resample: 0.0,
+        config: Config {
+            widths: vec![8, 8, 8],
+            half_scale: Some(6.0),
+            ..Config::default()
+        },
+    };
+    let state = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap();
+    assert_eq!(state.step, 20);
+    let cfg = export(&run, &data, &tmp.path().join("export")).unwrap();
+    assert_eq!(cfg.net.half_scale, Some(6.0));
+    assert_eq!(cfg.net.in_channels(), 12);
+    let det = Detector::load(&tmp.path().join("export")).unwrap();
+    let report = evaluate(
+        &det,
+        &EvalOptions {
+            data: data.clone(),
+            bootstrap: 10,
+            seed: 0,
+            attacks_dir: Some(tmp.path().join("attacks")),
+            held_out: Vec::new(),
+            seed_runs: Vec::new(),
+        },
+        |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(report.robustness.len(), 3);
+    for r in &report.robustness {
+        let (auc, drop) = r.families["F1"];
+        assert!((0.0..=1.0).contains(&auc), "{r:?}");
+        assert!((report.families["F1"].auc.value - auc - drop).abs() < 1e-9);
+    }
+    let table = report.table();
+    assert!(
+        table.contains("| attack, each family against every non-AI test clip | F1 AUC (drop) |")
+    );
+    assert!(table.contains("| resize-0.5 | "), "{table}");
+}

@@ -74,6 +74,9 @@ pub struct Robustness {
     pub auc: f64,
     pub drop: f64,
     pub passed: bool,
+    /// Each synthetic family's clips against every non-AI clip, after the attack: its AUC and
+    /// the drop from the same family before it.
+    pub families: BTreeMap<String, (f64, f64)>,
 }
 
 /// Everything `eval detector` measured.
@@ -577,11 +580,26 @@ pub fn evaluate(
                 progress(name, k + 1, scored.len());
             }
             let a = auc(&p, &l).unwrap_or(0.5);
+            let mut by_family = BTreeMap::new();
+            for (fam, before) in &families {
+                let (fp, fl): (Vec<f64>, Vec<u8>) = scored
+                    .iter()
+                    .zip(p.iter().zip(&l))
+                    .filter(|(s, _)| {
+                        s.entry.label == 0 || s.entry.family.as_deref() == Some(fam.as_str())
+                    })
+                    .map(|(_, (&p, &l))| (p, l))
+                    .unzip();
+                if let Some(fa) = auc(&fp, &fl) {
+                    by_family.insert(fam.clone(), (fa, before.auc.value - fa));
+                }
+            }
             robustness.push(Robustness {
                 attack: name.to_string(),
                 auc: a,
                 drop: test.auc.value - a,
                 passed: test.auc.value - a <= 0.05,
+                families: by_family,
             });
         }
     }
@@ -870,6 +888,27 @@ impl EvalReport {
                     r.drop,
                     if r.passed { "yes" } else { "**no**" }
                 );
+            }
+            let fams: Vec<&String> = self.families.keys().collect();
+            if !fams.is_empty() {
+                let head: Vec<String> = fams.iter().map(|f| format!("{f} AUC (drop)")).collect();
+                let _ = writeln!(
+                    s,
+                    "\n| attack, each family against every non-AI test clip | {} |",
+                    head.join(" | ")
+                );
+                let _ = writeln!(s, "|---|{}", "---|".repeat(fams.len()));
+                for r in &self.robustness {
+                    let cells: Vec<String> = fams
+                        .iter()
+                        .map(|f| {
+                            r.families
+                                .get(*f)
+                                .map_or("–".into(), |(a, d)| format!("{a:.3} ({d:.3})"))
+                        })
+                        .collect();
+                    let _ = writeln!(s, "| {} | {} |", r.attack, cells.join(" | "));
+                }
             }
         }
         s

@@ -170,7 +170,7 @@ pub fn clip_logits(net: &Net, clip: &ClipFrames, device: &Device) -> Result<Vec<
         let refs: Vec<&[image::RgbImage; 3]> = chunk.iter().map(|(_, t)| t).collect();
         let crops = vec![(0, 0, false); refs.len()];
         let x = triples_tensor(&refs, &crops, canon::SIZE, device)?;
-        let f = features(&x, net.config().gains)?;
+        let f = features(&x, net.config())?;
         out.extend(net.forward(&f)?.to_vec1::<f32>()?);
     }
     Ok(out)
@@ -391,7 +391,7 @@ pub fn train(
             .map(|(t, o)| o.as_ref().unwrap_or(t))
             .collect();
         let x = triples_tensor(&refs, &crops, CROP, device)?;
-        let f = features(&x, cfg.gains)?;
+        let f = features(&x, &cfg)?;
         let logits = net.forward(&f)?;
         let t = Tensor::new(targets.as_slice(), device)?;
         let loss = bce_with_logits(&logits, &t)?;
