@@ -553,8 +553,7 @@ pub fn evaluate(
         for (name, args, ext) in ATTACKS {
             let out_dir = dir.join(name);
             std::fs::create_dir_all(&out_dir).map_err(|e| DetectError::io(&out_dir, e))?;
-            let mut p = Vec::with_capacity(scored.len());
-            let mut l = Vec::with_capacity(scored.len());
+            let mut attacked = Vec::with_capacity(scored.len());
             for (k, s) in scored.iter().enumerate() {
                 let src = opts.data.join(&s.entry.file);
                 let stem = Path::new(&s.entry.file)
@@ -566,31 +565,28 @@ pub fn evaluate(
                     attack(&src, &dst, args)?;
                 }
                 let sec = det.score_file(&dst, Reading::Auto)?;
-                p.push(
-                    sec.synthetic_probability
-                        .ok_or_else(|| DetectError::BadIndex {
-                            path: dst.clone(),
-                            reason: format!(
-                                "not scored: {}",
-                                sec.reason.clone().unwrap_or_default()
-                            ),
-                        })?,
-                );
-                l.push(s.entry.label);
+                let prob = sec
+                    .synthetic_probability
+                    .ok_or_else(|| DetectError::BadIndex {
+                        path: dst.clone(),
+                        reason: format!("not scored: {}", sec.reason.clone().unwrap_or_default()),
+                    })?;
+                attacked.push(Scored {
+                    entry: s.entry,
+                    prob,
+                });
                 progress(name, k + 1, scored.len());
             }
-            let a = auc(&p, &l).unwrap_or(0.5);
+            let auc_of = |v: &[Scored<'_>]| {
+                let (p, l): (Vec<f64>, Vec<u8>) = v.iter().map(|s| (s.prob, s.entry.label)).unzip();
+                auc(&p, &l)
+            };
+            let a = auc_of(&attacked).unwrap_or(0.5);
             let mut by_family = BTreeMap::new();
             for (fam, before) in &families {
-                let (fp, fl): (Vec<f64>, Vec<u8>) = scored
-                    .iter()
-                    .zip(p.iter().zip(&l))
-                    .filter(|(s, _)| {
-                        s.entry.label == 0 || s.entry.family.as_deref() == Some(fam.as_str())
-                    })
-                    .map(|(_, (&p, &l))| (p, l))
-                    .unzip();
-                if let Some(fa) = auc(&fp, &fl) {
+                let these =
+                    against_non_ai(&attacked, |e| e.family.as_deref() == Some(fam.as_str()));
+                if let Some(fa) = auc_of(&these) {
                     by_family.insert(fam.clone(), (fa, before.auc.value - fa));
                 }
             }

@@ -189,9 +189,9 @@ impl Detector {
         let triples = segments_n
             .saturating_mul(TRIPLES_PER_SEGMENT)
             .min(MAX_TRIPLES);
-        let pixels = frames
-            .min(MAX_FRAMES)
-            .saturating_mul(u64::from(v.width) * u64::from(v.height));
+        // The frames the triples are placed in.
+        let total = frames.min(MAX_FRAMES);
+        let pixels = total.saturating_mul(u64::from(v.width) * u64::from(v.height));
         let placement = reading.placement(pixels);
         // A large file's frames are block-averaged as they are converted, however placed; a
         // smaller one is converted at its size, as the evaluation's clips were.
@@ -203,7 +203,6 @@ impl Detector {
         let mut section = self.score_clip(&clip, duration)?;
         section.read = Some(placement);
         // The plan's spacing between triples, and how far into the file reading went.
-        let total = frames.min(MAX_FRAMES);
         let planned = Sampling::run_starts(triples as u64, 3, total).len().max(1);
         let fps = Some(v.fps).filter(|f| f.is_finite() && *f > 0.0);
         let plan = Plan {
