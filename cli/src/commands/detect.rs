@@ -52,11 +52,7 @@ fn print_human(file: &std::path::Path, c: &ClassifierSection) {
                 .iter()
                 .map(|s| (s.start_s, s.end_s, format!("{:.2}", s.score)))
                 .chain(c.unscored.iter().map(|s| {
-                    let why = match s.why {
-                        Unscored::FarFromKeyFrames => "no key frame near",
-                        Unscored::NotReached => "the file ended early",
-                        Unscored::PastFrameLimit => "past the frames read",
-                    };
+                    let why = s.why.describe();
                     (s.start_s, s.end_s, format!("not scored ({why})"))
                 }))
                 .collect();

@@ -3,7 +3,9 @@
 //! links work without JavaScript, and the video's blur is a labelled checkbox and CSS.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
 use serde_json::Value;
+use verity_detect::classifier::score::Unscored;
 
 use crate::db;
 use crate::review::auth::Session;
@@ -231,13 +233,14 @@ fn timeline(classifier: &Value) -> Markup {
         })
         .chain(unscored.iter().map(|g| {
             let start = secs(g, "start_s").unwrap_or(0.0);
-            let why = match g.get("why").and_then(Value::as_str) {
-                Some("far-from-key-frames") => "not scored: no key frame near",
-                Some("past-frame-limit") => "not scored: past the frames read",
-                Some("not-reached") => "not scored: the file ended early",
-                _ => "not scored",
-            };
-            (start, secs(g, "end_s").unwrap_or(start), why.to_string())
+            let why = g
+                .get("why")
+                .and_then(|w| Unscored::deserialize(w).ok())
+                .map_or_else(
+                    || "not scored".to_string(),
+                    |u| format!("not scored: {}", u.describe()),
+                );
+            (start, secs(g, "end_s").unwrap_or(start), why)
         }))
         .collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));

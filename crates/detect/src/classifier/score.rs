@@ -361,7 +361,7 @@ fn unscored(times: &[f64], duration_s: f64, plan: &Plan) -> Vec<Stretch> {
 }
 
 /// Why a stretch was not scored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Unscored {
     /// A file read at its key frames has none near it ([`Reading::Whole`] reaches it).
@@ -371,6 +371,17 @@ pub enum Unscored {
     /// A spread read did not reach it: the file ended early (damage, or a container that
     /// overstates the duration).
     NotReached,
+}
+
+impl Unscored {
+    /// The reason in a few words, for a table row or a timeline's label.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Unscored::FarFromKeyFrames => "no key frame near",
+            Unscored::PastFrameLimit => "past the frames read",
+            Unscored::NotReached => "the file ended early",
+        }
+    }
 }
 
 /// A stretch of the file the classifier did not score, in seconds from its start.
