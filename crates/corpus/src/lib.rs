@@ -23,7 +23,9 @@ use verity_detect::classifier::canon;
 use verity_generate::data::random_spec;
 use verity_generate::pipeline::LoadedModel;
 use verity_generate::rng::Rng;
-use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
+use verity_media::{
+    ColorSpec, ConstantBitRate, Picture, Rational, VideoFrame, Writer, WriterOptions,
+};
 
 pub use arms::Arm;
 pub use error::{CorpusError, Result};
@@ -445,11 +447,27 @@ pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
             ),
         });
     }
-    write_h264(path, frames, canon::CRF)
+    write_frames(path, frames, |wo| {
+        wo.cbr = Some(ConstantBitRate {
+            bits_per_s: canon::BIT_RATE,
+            buffer_bits: canon::BUFFER_BITS,
+        });
+        wo.key_interval = Some(canon::KEY_INTERVAL);
+    })
 }
 
-/// Writes `frames` (all of one size) as H.264 at `crf` and the canonical rate.
+/// Writes `frames` (all of one size) as H.264 at `crf` and the canonical frame rate.
 pub fn write_h264(path: &Path, frames: &[RgbImage], crf: u8) -> Result<()> {
+    write_frames(path, frames, |wo| wo.crf = crf)
+}
+
+/// Writes `frames` (all of one size) as H.264 at the canonical frame rate, with the encoder
+/// settings `set` chooses.
+fn write_frames(
+    path: &Path,
+    frames: &[RgbImage],
+    set: impl FnOnce(&mut WriterOptions),
+) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
     }
@@ -457,7 +475,7 @@ pub fn write_h264(path: &Path, frames: &[RgbImage], crf: u8) -> Result<()> {
         .first()
         .map_or((canon::SIZE, canon::SIZE), |f| f.dimensions());
     let mut wo = WriterOptions::new(w, h, Rational::new(canon::FPS as i32, 1));
-    wo.crf = crf;
+    set(&mut wo);
     let color = ColorSpec::guess_for_height(h);
     wo.color = color;
     let mut w = Writer::create(path, wo)?;
@@ -502,6 +520,37 @@ mod tests {
                 .collect(),
         );
         std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_canonical_encode_spends_the_same_bits_on_any_clip_with_one_key_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let side = canon::SIZE;
+        let plain: Vec<RgbImage> = (0..canon::FRAMES as u32)
+            .map(|i| RgbImage::from_fn(side, side, |x, y| image::Rgb([(x + i) as u8, y as u8, 90])))
+            .collect();
+        let mut rng = Rng::new(3);
+        let noisy: Vec<RgbImage> = (0..canon::FRAMES)
+            .map(|_| {
+                RgbImage::from_fn(side, side, |_, _| {
+                    image::Rgb([0; 3].map(|_| rng.range(0.0, 255.0) as u8))
+                })
+            })
+            .collect();
+        let mut sizes = Vec::new();
+        for (name, frames) in [("plain", &plain), ("noisy", &noisy)] {
+            let path = dir.path().join(format!("{name}.mp4"));
+            write_canonical(&path, frames).unwrap();
+            assert_eq!(verity_media::count_key_frames(&path).unwrap(), 1, "{name}");
+            sizes.push(std::fs::metadata(&path).unwrap().len());
+        }
+        // Two seconds at the rate; the decoder buffer bounds the difference.
+        let two_s = u64::from(canon::BIT_RATE) * 2 / 8;
+        assert!(
+            sizes.iter().all(|s| s.abs_diff(two_s) * 4 <= two_s),
+            "{sizes:?} against {two_s}"
+        );
+        assert!(sizes[0].abs_diff(sizes[1]) * 10 <= sizes[1], "{sizes:?}");
     }
 
     #[test]

@@ -53,6 +53,47 @@ impl Preset {
     }
 }
 
+/// Constant bit rate, in place of the CRF: every second of video costs the same bits. libx264
+/// pads a picture simpler than the rate with filler and its hypothetical reference decoder's
+/// buffer bounds how far a harder one may run over, so a file's size says little of its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConstantBitRate {
+    /// Bits per second.
+    pub bits_per_s: u32,
+    /// The decoder buffer, in bits: the most a stretch of pictures may run over the rate.
+    pub buffer_bits: u32,
+}
+
+/// How libx264 spends bits and places key frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RateControl {
+    pub(crate) crf: u8,
+    pub(crate) cbr: Option<ConstantBitRate>,
+    pub(crate) key_interval: Option<u32>,
+    pub(crate) preset: Preset,
+}
+
+impl RateControl {
+    /// libx264's own parameters (`x264-params`) for the rate and the key frames; `None` when
+    /// the CRF and libx264's own key-frame choice stand.
+    fn x264_params(&self) -> Option<String> {
+        let mut p = Vec::new();
+        if let Some(c) = self.cbr {
+            // libx264 counts in kbit; round up so that the rate is never below the one asked.
+            let kbit = |b: u32| b.div_ceil(1000).max(1);
+            p.push(format!(
+                "bitrate={0}:vbv-maxrate={0}:vbv-bufsize={1}:nal-hrd=cbr:filler=1",
+                kbit(c.bits_per_s),
+                kbit(c.buffer_bits)
+            ));
+        }
+        if let Some(k) = self.key_interval {
+            p.push(format!("keyint={k}:min-keyint={k}:scenecut=0"));
+        }
+        (!p.is_empty()).then(|| p.join(":"))
+    }
+}
+
 impl std::fmt::Display for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -105,8 +146,7 @@ impl VideoEncoder {
         height: u32,
         frame_rate: Rational,
         time_base: Rational,
-        crf: u8,
-        preset: Preset,
+        rate: RateControl,
         color: ColorSpec,
         global_header: bool,
     ) -> Result<Self, ffmpeg_next::Error> {
@@ -152,8 +192,13 @@ impl VideoEncoder {
             enc.set_flags(codec::Flags::GLOBAL_HEADER);
         }
         let mut opts = Dictionary::new();
-        opts.set("crf", &crf.to_string());
-        opts.set("preset", preset.as_str());
+        if rate.cbr.is_none() {
+            opts.set("crf", &rate.crf.to_string());
+        }
+        opts.set("preset", rate.preset.as_str());
+        if let Some(params) = rate.x264_params() {
+            opts.set("x264-params", &params);
+        }
         let enc = enc.open_as_with(codec, opts)?;
         let frame_ticks = 1i64.rescale(frame_rate.invert(), time_base).max(1);
         Ok(VideoEncoder {

@@ -31,11 +31,11 @@ pub use decode::{
     AudioMode, AudioPacket, AudioStreamParams, Completion, Item, Reader, ReaderOptions, Sampling,
 };
 pub use demux::set_ffmpeg_logging;
-pub use encode::{MAX_CRF, Preset, check_crf};
+pub use encode::{ConstantBitRate, MAX_CRF, Preset, check_crf};
 pub use error::{MediaError, Result};
 pub use frame::{AudioFrame, ColorSpec, Matrix, Picture, PixelFormat, Range, Rational, VideoFrame};
 pub use mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
-pub use probe::{AudioInfo, StreamInfo, StreamSummary, VideoInfo, probe};
+pub use probe::{AudioInfo, StreamInfo, StreamSummary, VideoInfo, count_key_frames, probe};
 pub use transcode::{
     AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode, transcode_unpublished,
     transcode_with,

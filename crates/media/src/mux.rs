@@ -11,7 +11,7 @@ use ffmpeg_next::{Dictionary, Packet, Rescale, codec, encoder, format};
 use crate::convert::{self, ConverterCache};
 use crate::decode::{AudioPacket, AudioStreamParams};
 use crate::demux;
-use crate::encode::{self, AacEncoder, Preset, VideoEncoder};
+use crate::encode::{self, AacEncoder, ConstantBitRate, Preset, RateControl, VideoEncoder};
 use crate::error::{MediaError, Result};
 use crate::frame::{AudioFrame, ColorSpec, Rational, VideoFrame};
 use verity_fs::TempPath;
@@ -43,8 +43,13 @@ pub struct WriterOptions {
     /// Time base of the `pts` of the frames that will be written; `None` means one tick per frame
     /// (1/frame_rate).
     pub time_base: Option<Rational>,
-    /// libx264 constant rate factor, 0–51.
+    /// libx264 constant rate factor, 0–51 (unused when `cbr` is set).
     pub crf: u8,
+    /// A constant bit rate in place of the CRF; `None`: the CRF.
+    pub cbr: Option<ConstantBitRate>,
+    /// A key frame every this many frames and nowhere else (no scene-cut key frames); `None`:
+    /// libx264's own choice.
+    pub key_interval: Option<u32>,
     pub preset: Preset,
     /// Y'CbCr matrix and range of the output.
     pub color: ColorSpec,
@@ -64,6 +69,8 @@ impl WriterOptions {
             frame_rate,
             time_base: None,
             crf: 23,
+            cbr: None,
+            key_interval: None,
             preset: Preset::Medium,
             color: ColorSpec::guess_for_height(height),
             audio: AudioOutput::None,
@@ -190,14 +197,34 @@ impl Writer {
                 allowed: "even width and height (H.264 4:2:0)".into(),
             });
         }
+        if opts.key_interval == Some(0) {
+            return Err(MediaError::InvalidOption {
+                name: "key-frame interval",
+                value: "0".into(),
+                allowed: "at least 1 frame".into(),
+            });
+        }
+        if let Some(c) = opts.cbr
+            && (c.bits_per_s == 0 || c.buffer_bits == 0)
+        {
+            return Err(MediaError::InvalidOption {
+                name: "constant bit rate",
+                value: format!("{} b/s, buffer {} b", c.bits_per_s, c.buffer_bits),
+                allowed: "a rate and a buffer of at least 1 bit".into(),
+            });
+        }
         let in_tb = opts.time_base.unwrap_or(opts.frame_rate.invert());
         let video = VideoEncoder::open(
             opts.width,
             opts.height,
             opts.frame_rate,
             in_tb,
-            opts.crf,
-            opts.preset,
+            RateControl {
+                crf: opts.crf,
+                cbr: opts.cbr,
+                key_interval: opts.key_interval,
+                preset: opts.preset,
+            },
             opts.color,
             global_header,
         )

@@ -99,6 +99,19 @@ pub fn probe(path: impl AsRef<Path>) -> Result<StreamInfo> {
     stream_info(path, &input, size)
 }
 
+/// The key frames of `path`'s video stream, counted over its packets (the whole file is read,
+/// nothing decoded): how a file places its key frames is part of its encode, and so of the
+/// metadata a classifier could lean on.
+pub fn count_key_frames(path: impl AsRef<Path>) -> Result<u64> {
+    let path = path.as_ref();
+    let (mut input, size) = demux::open(path)?;
+    let video = stream_info(path, &input, size)?.video.index;
+    Ok(input
+        .packets()
+        .filter(|(s, p)| s.index() == video && p.is_key())
+        .count() as u64)
+}
+
 pub(crate) fn stream_info(
     path: &Path,
     input: &format::context::Input,

@@ -146,6 +146,8 @@ pub fn transcode_unpublished(
             frame_rate: v.frame_rate,
             time_base: Some(v.time_base),
             crf: opts.crf,
+            cbr: None,
+            key_interval: None,
             preset: opts.preset,
             color: v.color,
             audio,

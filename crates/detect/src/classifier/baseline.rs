@@ -1,8 +1,8 @@
 //! The baselines and confound probes beside the classifier: hand-made features of a clip and a
 //! logistic regression on them, trained on the training split and scored on the test split.
 //!
-//! - metadata: duration, frame rate, size, bit rate (what a clip-length classifier exploits;
-//!   the canonical encode should leave nothing here);
+//! - metadata: duration, frame rate, size, bit rate, key frames (what a clip-length classifier
+//!   exploits; the canonical encode should leave nothing here);
 //! - trivial content: mean luma, saturation, blur (variance of the Laplacian), bit rate;
 //! - spectral: the azimuthally averaged log power spectrum of the middle frame's luma, in 12
 //!   radial bands (the classic frequency-artifact detector).
@@ -12,8 +12,8 @@ use rustfft::{FftPlanner, num_complex::Complex};
 
 use super::data::ClipFrames;
 
-/// Metadata features of a file.
-pub fn metadata(info: &verity_media::StreamInfo) -> Vec<f64> {
+/// Metadata features of a file whose video holds `key_frames` key frames (its GOP).
+pub fn metadata(info: &verity_media::StreamInfo, key_frames: u64) -> Vec<f64> {
     let d = info.duration_s.unwrap_or(0.0);
     let bits = if d > 0.0 {
         info.size_bytes as f64 * 8.0 / d
@@ -26,6 +26,7 @@ pub fn metadata(info: &verity_media::StreamInfo) -> Vec<f64> {
         f64::from(info.video.width),
         f64::from(info.video.height),
         (bits + 1.0).ln(),
+        key_frames as f64,
     ]
 }
 

@@ -72,7 +72,9 @@ pub struct Index {
     pub size: u32,
     pub fps: u32,
     pub frames: usize,
-    pub crf: u8,
+    /// The canonical encode ([`canon::ENCODE`]); empty in a dataset from before it was recorded.
+    #[serde(default)]
+    pub encode: String,
     /// The generator's weights that made the synthetic arms.
     pub generator_weights_sha256: String,
     /// The seed the clips were drawn with (their scenes, windows and splits follow from it).
@@ -95,7 +97,7 @@ impl Index {
             size: canon::SIZE,
             fps: canon::FPS,
             frames: canon::FRAMES,
-            crf: canon::CRF,
+            encode: canon::ENCODE.into(),
             generator_weights_sha256,
             data_seed,
             entries,
@@ -110,15 +112,39 @@ impl Index {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        if (index.size, index.fps, index.frames, index.crf)
-            != (canon::SIZE, canon::FPS, canon::FRAMES, canon::CRF)
+        if (index.size, index.fps, index.frames, index.encode.as_str())
+            != (canon::SIZE, canon::FPS, canon::FRAMES, canon::ENCODE)
         {
             return Err(DetectError::BadIndex {
+                reason: format!(
+                    "made for another canonical encode ({}x{}, {} fps, {} frames, {}); move \
+                     {} aside and build the dataset again",
+                    index.size,
+                    index.size,
+                    index.fps,
+                    index.frames,
+                    if index.encode.is_empty() {
+                        "H.264 at CRF 23"
+                    } else {
+                        &index.encode
+                    },
+                    dir.display()
+                ),
                 path,
-                reason: "made for another canonical encode; rebuild it".into(),
             });
         }
         Ok(index)
+    }
+
+    /// A short digest of the whole index (its encode, seeds and every entry): what names the
+    /// caches made from this dataset's clips, so that a rebuilt dataset never meets them.
+    pub fn fingerprint(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&bytes)
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// Clips per arm and split.
@@ -263,4 +289,52 @@ pub fn load_clips(
         progress(k + 1, index.entries.len());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn write(dir: &Path, index: &serde_json::Value) {
+        std::fs::write(dir.join(INDEX), serde_json::to_vec(index).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn an_index_of_another_encode_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let this = Index::canonical("abc".into(), 0, Vec::new());
+        write(dir.path(), &serde_json::to_value(&this).unwrap());
+        assert_eq!(Index::load(dir.path()).unwrap().encode, canon::ENCODE);
+
+        // A dataset from before the encode was recorded: CRF 23, no `encode`.
+        let mut old = serde_json::to_value(&this).unwrap();
+        let map = old.as_object_mut().unwrap();
+        map.remove("encode");
+        map.insert("crf".into(), 23.into());
+        write(dir.path(), &old);
+        let err = Index::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("CRF 23"), "{err}");
+        assert!(err.contains(&dir.path().display().to_string()), "{err}");
+
+        // Another encode, named in the error.
+        let mut other = this.clone();
+        other.encode = "H.264 at 1 Mbit/s".into();
+        write(dir.path(), &serde_json::to_value(&other).unwrap());
+        let err = Index::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("1 Mbit/s"), "{err}");
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_encode_and_the_entries() {
+        let a = Index::canonical("abc".into(), 0, Vec::new());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+        assert_eq!(a.fingerprint().len(), 12);
+        let mut b = a.clone();
+        b.encode = "H.264 at CRF 23".into();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        let c = Index::canonical("abc".into(), 1, Vec::new());
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
 }

@@ -123,7 +123,9 @@ pub struct EvalOptions {
     pub bootstrap: usize,
     pub seed: u64,
     /// Re-encode the test clips (H.264 CRF 28, a 0.5× resize, VP9) with the `ffmpeg` CLI into
-    /// this folder and score them again; `None` skips it.
+    /// this folder and score them again; `None` skips it. The attacked clips are kept under a
+    /// sub-folder named after the dataset's [`Index::fingerprint`], so that a rebuilt dataset
+    /// is attacked afresh rather than scored on an old one's clips.
     pub attacks_dir: Option<PathBuf>,
     /// Leave one family out: (family, folder of a classifier exported from a run trained with
     /// that family's arms excluded).
@@ -339,7 +341,7 @@ fn logistic_auc(train: &[(Vec<f64>, u8)], test: &[(Vec<f64>, u8)]) -> f64 {
 
 fn probe_features(path: &Path, clip: &ClipFrames) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let info = verity_media::probe(path)?;
-    let meta = baseline::metadata(&info);
+    let meta = baseline::metadata(&info, verity_media::count_key_frames(path)?);
     let log_bitrate = meta[4];
     Ok((
         meta,
@@ -550,6 +552,7 @@ pub fn evaluate(
 
     let mut robustness = Vec::new();
     if let Some(dir) = &opts.attacks_dir {
+        let dir = dir.join(index.fingerprint());
         for (name, args, ext) in ATTACKS {
             let out_dir = dir.join(name);
             std::fs::create_dir_all(&out_dir).map_err(|e| DetectError::io(&out_dir, e))?;

@@ -1,0 +1,143 @@
+//! Rate control and key frames: a constant bit rate makes a plain clip and a noisy one the same
+//! size where the CRF makes them differ many times over, and a fixed key-frame interval places
+//! every key frame.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
+
+use std::path::Path;
+
+use image::{Rgb, RgbImage};
+use verity_media::{
+    ColorSpec, ConstantBitRate, Picture, Rational, VideoFrame, Writer, WriterOptions,
+    count_key_frames,
+};
+
+const SIDE: u32 = 128;
+const FPS: i32 = 24;
+const FRAMES: u32 = 48;
+
+/// A slow gradient pan: next to nothing to code.
+fn plain(i: u32) -> RgbImage {
+    RgbImage::from_fn(SIDE, SIDE, |x, y| {
+        Rgb([((x + i) % 256) as u8, (y * 2 % 256) as u8, 96])
+    })
+}
+
+/// Fresh noise in every frame: as much to code as a picture can hold.
+fn noisy(i: u32) -> RgbImage {
+    let mut s = 0x9e37_79b9u32.wrapping_mul(i + 1);
+    RgbImage::from_fn(SIDE, SIDE, |_, _| {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        Rgb([s as u8, (s >> 8) as u8, (s >> 16) as u8])
+    })
+}
+
+/// The gradient, then from frame 32 on fresh noise: a change of picture.
+fn cut(i: u32) -> RgbImage {
+    if i < 32 { plain(i) } else { noisy(i) }
+}
+
+fn write(path: &Path, frame: fn(u32) -> RgbImage, set: impl FnOnce(&mut WriterOptions)) -> u64 {
+    let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
+    set(&mut opts);
+    let color = opts.color;
+    let mut w = Writer::create(path, opts).unwrap();
+    for i in 0..FRAMES {
+        w.write_video(&VideoFrame {
+            index: u64::from(i),
+            pts: i64::from(i),
+            time_base: Rational::new(1, FPS),
+            color,
+            picture: Picture::Rgb(frame(i)),
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
+const CBR: ConstantBitRate = ConstantBitRate {
+    bits_per_s: 96_000,
+    buffer_bits: 96_000,
+};
+
+#[test]
+fn a_constant_bit_rate_makes_plain_and_noisy_clips_one_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    let crf = |o: &mut WriterOptions| o.crf = 23;
+    let cbr = |o: &mut WriterOptions| {
+        o.cbr = Some(CBR);
+        o.key_interval = Some(FRAMES);
+    };
+    let (crf_plain, crf_noisy) = (
+        write(&at("a.mp4"), plain, crf),
+        write(&at("b.mp4"), noisy, crf),
+    );
+    let (cbr_plain, cbr_noisy) = (
+        write(&at("c.mp4"), plain, cbr),
+        write(&at("d.mp4"), noisy, cbr),
+    );
+    eprintln!("CRF 23: {crf_plain} / {crf_noisy} bytes; CBR: {cbr_plain} / {cbr_noisy} bytes");
+    assert!(
+        crf_noisy > 5 * crf_plain,
+        "the CRF spends by content: {crf_plain} vs {crf_noisy}"
+    );
+    // Two seconds at the rate, give or take the decoder buffer and the container.
+    let two_s = u64::from(CBR.bits_per_s) * 2 / 8;
+    let slack = u64::from(CBR.buffer_bits) / 8 + 2_000;
+    for size in [cbr_plain, cbr_noisy] {
+        assert!(
+            size.abs_diff(two_s) <= slack,
+            "{size} bytes, not {two_s} ± {slack}"
+        );
+    }
+    // The filler pads the plain clip: it costs as much as the noisy one, near enough.
+    assert!(
+        cbr_plain.abs_diff(cbr_noisy) * 10 <= cbr_noisy,
+        "{cbr_plain} vs {cbr_noisy}"
+    );
+    // Still a clip that decodes, at the size and length written.
+    let info = verity_media::probe(at("c.mp4")).unwrap();
+    assert_eq!((info.video.width, info.video.height), (SIDE, SIDE));
+    assert_eq!(info.expected_frames(), Some(u64::from(FRAMES)));
+}
+
+#[test]
+fn a_fixed_key_frame_interval_places_every_key_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    for (interval, keys) in [(FRAMES, 1), (12, 4), (10, 5)] {
+        let path = dir.path().join(format!("every-{interval}.mp4"));
+        write(&path, cut, |o| o.key_interval = Some(interval));
+        assert_eq!(count_key_frames(&path).unwrap(), keys, "every {interval}");
+    }
+}
+
+#[test]
+fn a_zero_rate_or_interval_is_refused_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.mp4");
+    for set in [
+        (|o: &mut WriterOptions| o.key_interval = Some(0)) as fn(&mut WriterOptions),
+        |o| {
+            o.cbr = Some(ConstantBitRate {
+                bits_per_s: 0,
+                buffer_bits: 1,
+            })
+        },
+    ] {
+        let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
+        opts.color = ColorSpec::guess_for_height(SIDE);
+        set(&mut opts);
+        let Err(err) = Writer::create(&path, opts) else {
+            panic!("accepted");
+        };
+        assert!(
+            matches!(err, verity_media::MediaError::InvalidOption { .. }),
+            "{err}"
+        );
+        assert!(!path.exists());
+    }
+}
