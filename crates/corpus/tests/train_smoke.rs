@@ -113,6 +113,28 @@ fn training_lowers_the_loss_resumes_and_exports() {
     assert_eq!(resumed.losses.len(), 5);
     assert_eq!(&resumed.losses[..4], &state.losses[..]);
 
+    // The same clips under another index (another data seed) are another dataset: the run
+    // does not resume on them.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(other.join("clips")).unwrap();
+    for f in std::fs::read_dir(data.join("clips")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, other.join("clips").join(f.file_name().unwrap())).unwrap();
+    }
+    let mut index = Index::load(&data).unwrap();
+    index.data_seed = 1;
+    std::fs::write(other.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
+    let elsewhere = TrainOptions {
+        data: other,
+        steps: 60,
+        ..opts.clone()
+    };
+    let err = train(&elsewhere, &dev, |_, _| {}, |_| {}).unwrap_err();
+    assert!(
+        matches!(err, verity_detect::DetectError::OtherDataset { .. }),
+        "{err}"
+    );
+
     // Bit-exact: the same 50 steps in one go give the same weights, optimiser state and
     // history as 40 steps and a resume to 50 (each step's draws come from the seed and the
     // step; the optimiser's moments travel with the checkpoint).

@@ -24,6 +24,10 @@ pub enum DetectError {
     #[error("{path}: not a classifier dataset index ({reason})")]
     BadIndex { path: PathBuf, reason: String },
 
+    /// A dataset (or a checkpoint) made for another dataset or canonical encode than this one.
+    #[error("{path}: {reason}")]
+    OtherDataset { path: PathBuf, reason: String },
+
     /// A training option is out of range.
     #[error("{name} {value} is out of range: {allowed}")]
     InvalidOption {

@@ -80,7 +80,7 @@ impl RateControl {
         let mut p = Vec::new();
         if let Some(c) = self.cbr {
             // libx264 counts in kbit; round up so that the rate is never below the one asked.
-            let kbit = |b: u32| b.div_ceil(1000).max(1);
+            let kbit = |b: u32| b.div_ceil(1000);
             p.push(format!(
                 "bitrate={0}:vbv-maxrate={0}:vbv-bufsize={1}:nal-hrd=cbr:filler=1",
                 kbit(c.bits_per_s),

@@ -197,11 +197,13 @@ impl Writer {
                 allowed: "even width and height (H.264 4:2:0)".into(),
             });
         }
-        if opts.key_interval == Some(0) {
+        if let Some(k) = opts.key_interval
+            && (k == 0 || k > i32::MAX as u32)
+        {
             return Err(MediaError::InvalidOption {
                 name: "key-frame interval",
-                value: "0".into(),
-                allowed: "at least 1 frame".into(),
+                value: k.to_string(),
+                allowed: format!("1 to {} frames", i32::MAX),
             });
         }
         if let Some(c) = opts.cbr

@@ -101,7 +101,8 @@ pub fn probe(path: impl AsRef<Path>) -> Result<StreamInfo> {
 
 /// The key frames of `path`'s video stream, counted over its packets (the whole file is read,
 /// nothing decoded): how a file places its key frames is part of its encode, and so of the
-/// metadata a classifier could lean on.
+/// metadata a classifier could lean on. A file damaged part way counts the key frames before
+/// the damage.
 pub fn count_key_frames(path: impl AsRef<Path>) -> Result<u64> {
     let path = path.as_ref();
     let (mut input, size) = demux::open(path)?;

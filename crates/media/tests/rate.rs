@@ -127,6 +127,13 @@ fn a_zero_rate_or_interval_is_refused_and_leaves_no_file() {
                 buffer_bits: 1,
             })
         },
+        |o| {
+            o.cbr = Some(ConstantBitRate {
+                bits_per_s: 96_000,
+                buffer_bits: 0,
+            })
+        },
+        |o| o.key_interval = Some(u32::MAX),
     ] {
         let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
         opts.color = ColorSpec::guess_for_height(SIDE);

@@ -126,6 +126,15 @@ mod tests {
     }
 
     #[test]
+    fn the_encode_in_words_names_every_setting() {
+        // A change to a setting that forgot the words would let an old dataset pass as new.
+        for value in [BIT_RATE, BUFFER_BITS, KEY_INTERVAL] {
+            assert!(ENCODE.contains(&value.to_string()), "{value} in {ENCODE:?}");
+        }
+        assert!(ENCODE.contains("filler") && ENCODE.contains("H.264"));
+    }
+
+    #[test]
     fn block_average_matches_the_plain_form() {
         let mut seed = 7u32;
         let mut next = || {

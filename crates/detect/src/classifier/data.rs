@@ -75,6 +75,9 @@ pub struct Index {
     /// The canonical encode ([`canon::ENCODE`]); empty in a dataset from before it was recorded.
     #[serde(default)]
     pub encode: String,
+    /// The CRF of a dataset from before the encode was recorded (read, never written).
+    #[serde(default, rename = "crf", skip_serializing)]
+    pub old_crf: Option<u8>,
     /// The generator's weights that made the synthetic arms.
     pub generator_weights_sha256: String,
     /// The seed the clips were drawn with (their scenes, windows and splits follow from it).
@@ -98,6 +101,7 @@ impl Index {
             fps: canon::FPS,
             frames: canon::FRAMES,
             encode: canon::ENCODE.into(),
+            old_crf: None,
             generator_weights_sha256,
             data_seed,
             entries,
@@ -115,19 +119,25 @@ impl Index {
         if (index.size, index.fps, index.frames, index.encode.as_str())
             != (canon::SIZE, canon::FPS, canon::FRAMES, canon::ENCODE)
         {
-            return Err(DetectError::BadIndex {
+            let encode = match (index.encode.as_str(), index.old_crf) {
+                ("", Some(crf)) => format!("H.264 at CRF {crf}"),
+                ("", None) => "an unrecorded encode".into(),
+                (e, _) => e.to_string(),
+            };
+            return Err(DetectError::OtherDataset {
                 reason: format!(
-                    "made for another canonical encode ({}x{}, {} fps, {} frames, {}); move \
+                    "this dataset was made with another canonical encode ({}x{}, {} fps, {} \
+                     frames, {encode}) than this build's ({}x{}, {} fps, {} frames, {}); move \
                      {} aside and build the dataset again",
                     index.size,
                     index.size,
                     index.fps,
                     index.frames,
-                    if index.encode.is_empty() {
-                        "H.264 at CRF 23"
-                    } else {
-                        &index.encode
-                    },
+                    canon::SIZE,
+                    canon::SIZE,
+                    canon::FPS,
+                    canon::FRAMES,
+                    canon::ENCODE,
                     dir.display()
                 ),
                 path,
@@ -314,8 +324,11 @@ mod tests {
         map.remove("encode");
         map.insert("crf".into(), 23.into());
         write(dir.path(), &old);
-        let err = Index::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("CRF 23"), "{err}");
+        let err = Index::load(dir.path()).unwrap_err();
+        assert!(matches!(err, DetectError::OtherDataset { .. }), "{err}");
+        let err = err.to_string();
+        assert!(err.contains("H.264 at CRF 23"), "{err}");
+        assert!(err.contains(canon::ENCODE), "{err}");
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
 
         // Another encode, named in the error.
@@ -336,5 +349,19 @@ mod tests {
         assert_ne!(a.fingerprint(), b.fingerprint());
         let c = Index::canonical("abc".into(), 1, Vec::new());
         assert_ne!(a.fingerprint(), c.fingerprint());
+        let entry = Entry {
+            file: "clips/render/render-0000.mp4".into(),
+            arm: "render".into(),
+            label: 0,
+            family: None,
+            source: "a red ball".into(),
+            source_file: None,
+            split: Split::Train,
+            seed: 1,
+        };
+        let d = Index::canonical("abc".into(), 0, vec![entry.clone()]);
+        assert_ne!(a.fingerprint(), d.fingerprint());
+        let e = Index::canonical("abc".into(), 0, vec![Entry { seed: 2, ..entry }]);
+        assert_ne!(d.fingerprint(), e.fingerprint());
     }
 }

@@ -564,7 +564,7 @@ pub fn evaluate(
                     .map(|x| x.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let dst = out_dir.join(format!("{stem}.{ext}"));
-                if !dst.is_file() {
+                if !is_newer(&dst, &src) {
                     attack(&src, &dst, args)?;
                 }
                 let sec = det.score_file(&dst, Reading::Auto)?;
@@ -683,6 +683,13 @@ fn score_held_out(
 }
 
 /// Runs `ffmpeg -i src ARGS dst` into a temporary beside `dst`, renamed when it succeeds.
+/// Whether `made` exists and was written after `from` was (a clip remade since is attacked
+/// again, even in a dataset whose index did not change).
+fn is_newer(made: &Path, from: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(made), modified(from)), (Some(m), Some(f)) if m >= f)
+}
+
 fn attack(src: &Path, dst: &Path, args: &[&str]) -> Result<()> {
     let ext = dst
         .extension()

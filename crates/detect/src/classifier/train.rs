@@ -86,6 +86,10 @@ pub struct TrainState {
     pub resample: f32,
     /// The dataset's clips per arm in the training split.
     pub train_counts: BTreeMap<String, usize>,
+    /// The dataset's [`Index::fingerprint`] (`None` for runs made before it was recorded): a
+    /// run resumes only on the dataset it began on.
+    #[serde(default)]
+    pub data: Option<String>,
 }
 
 /// One logged step.
@@ -297,8 +301,19 @@ pub fn train(
         by_label[1].values().cloned().collect(),
     ];
 
+    let fingerprint = index.fingerprint();
     let (cfg, mut state, weights) = if opts.resume {
         let state: TrainState = read_json(&opts.out.join(STATE))?;
+        if let Some(began) = state.data.as_deref().filter(|b| *b != fingerprint) {
+            return Err(DetectError::OtherDataset {
+                path: opts.out.join(STATE),
+                reason: format!(
+                    "the run began on another dataset (fingerprint {began}) than {} \
+                     ({fingerprint}): resume it on that one, or train into a new --out",
+                    opts.data.display()
+                ),
+            });
+        }
         (load_config(&opts.out)?, state, Some(opts.out.join(WEIGHTS)))
     } else {
         (
@@ -308,6 +323,7 @@ pub fn train(
                 exclude_arms: opts.exclude_arms.clone(),
                 overlays: opts.overlays,
                 resample: opts.resample,
+                data: Some(fingerprint),
                 ..TrainState::default()
             },
             None,
