@@ -2,10 +2,11 @@
 //!
 //! [`build`] turns the real sources that `scripts/fetch-detector-data.sh` fetched into clips of
 //! every [`Arm`], each through one canonical encode ([`verity_detect::classifier::canon`]: the
-//! same size, frame rate, length, codec, bit rate and key frames, no marks), and writes an [`Index`] that gives each
-//! clip its label, family, source and split. Splits go by source scene: every clip cut from one
-//! real scene, and every re-synthesis of it, falls in that scene's split; generated and rendered
-//! clips split by their prompt. Clips already on disk are kept (the build resumes).
+//! same size, frame rate, length, codec, bit rate and key frames, no marks), and writes an
+//! [`Index`] that gives each clip its label, family, source and split. Splits go by source
+//! scene: every clip cut from one real scene, and every re-synthesis of it, falls in that
+//! scene's split; generated and rendered clips split by their prompt. Clips already on disk are
+//! kept (the build resumes; without an index, each is checked for the canonical encode).
 
 pub mod arms;
 pub mod decoders;

@@ -682,7 +682,6 @@ fn score_held_out(
     Ok(out)
 }
 
-/// Runs `ffmpeg -i src ARGS dst` into a temporary beside `dst`, renamed when it succeeds.
 /// Whether `made` exists and was written after `from` was (a clip remade since is attacked
 /// again, even in a dataset whose index did not change).
 fn is_newer(made: &Path, from: &Path) -> bool {
@@ -690,6 +689,7 @@ fn is_newer(made: &Path, from: &Path) -> bool {
     matches!((modified(made), modified(from)), (Some(m), Some(f)) if m >= f)
 }
 
+/// Runs `ffmpeg -i src ARGS dst` into a temporary beside `dst`, renamed when it succeeds.
 fn attack(src: &Path, dst: &Path, args: &[&str]) -> Result<()> {
     let ext = dst
         .extension()
