@@ -4,9 +4,9 @@
 //! (H.264 at a constant 96 kbit/s, one key frame per clip, preset medium, no marks), so that
 //! nothing but the content tells the arms apart: not the file's size or bit rate (a CRF spends
 //! bits by content, and synthetic clips are simpler), nor where its key frames fall (libx264
-//! adds one where the picture changes). A suspect file is brought to the same view (size and framing) by the same function
-//! before it is scored, but not through the same encode: its own compression stays, which the
-//! training data does not cover (see the model card).
+//! adds one where the picture changes). A suspect file is brought to the same view (size and
+//! framing) by the same function before it is scored, but not through the same encode: its own
+//! compression stays, which the training data does not cover (see the model card).
 
 use image::{RgbImage, imageops};
 
