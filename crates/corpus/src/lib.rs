@@ -24,9 +24,7 @@ use verity_detect::classifier::canon;
 use verity_generate::data::random_spec;
 use verity_generate::pipeline::LoadedModel;
 use verity_generate::rng::Rng;
-use verity_media::{
-    ColorSpec, ConstantBitRate, Picture, Rational, VideoFrame, Writer, WriterOptions,
-};
+use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
 
 pub use arms::Arm;
 pub use error::{CorpusError, Result};
@@ -454,37 +452,39 @@ pub fn write_canonical(path: &Path, frames: &[RgbImage]) -> Result<()> {
         });
     }
     write_frames(path, frames, |wo| {
-        wo.cbr = Some(ConstantBitRate {
-            bits_per_s: canon::BIT_RATE,
-            buffer_bits: canon::BUFFER_BITS,
-        });
+        wo.cbr = Some(canon::RATE);
         wo.key_interval = Some(canon::KEY_INTERVAL);
+        wo.deterministic = true;
     })?;
     check_canonical(path, frames.len()).inspect_err(|_| {
         let _ = std::fs::remove_file(path);
     })
 }
 
-/// Checks that the clip at `path`, of `frames` frames, bears the canonical encode: one key frame
-/// per [`canon::KEY_INTERVAL`] frames and at least nine tenths of the bits the constant rate
-/// writes in its length. libx264 only warns (in FFmpeg's log, silent by default) when it drops
-/// a parameter, so a build without `nal-hrd` or `filler` would otherwise pass unnoticed; and a
-/// clip left by an earlier encode (CRF 23, libx264's own key frames) fails it.
+/// Checks that the clip at `path`, of `frames` frames, bears the canonical encode: one picture
+/// per frame, one key frame per [`canon::KEY_INTERVAL`] frames, and a video stream of exactly
+/// the size the constant rate gives that length. libx264 only warns (in FFmpeg's log, silent by
+/// default) when it drops a parameter, so a build without `nal-hrd` or `filler` would otherwise
+/// pass unnoticed; and a clip left by an earlier encode (CRF 23, libx264's own key frames, or
+/// the constant rate without the exact size) fails it.
 pub fn check_canonical(path: &Path, frames: usize) -> Result<()> {
-    let keys = verity_media::count_key_frames(path)?;
-    let size = std::fs::metadata(path)
-        .map_err(|e| CorpusError::io(path, e))?
-        .len();
+    let tally = verity_media::video_packets(path)?;
     let want_keys = frames.div_ceil(canon::KEY_INTERVAL as usize) as u64;
-    let bits = u64::from(canon::BIT_RATE) * frames as u64 / u64::from(canon::FPS);
-    let least = bits * 9 / 10 / 8;
-    if keys != want_keys || size < least {
+    let want_bytes = canon::stream_bytes(frames);
+    if tally.packets != frames as u64
+        || tally.key_frames != want_keys
+        || Some(tally.bytes) != want_bytes
+    {
         return Err(CorpusError::OtherDataset {
             path: path.to_path_buf(),
             reason: format!(
-                "not the canonical encode ({}): {keys} key frames for {want_keys}, {size} bytes \
-                 for at least {least}",
-                canon::ENCODE
+                "not the canonical encode ({}): {} pictures for {frames}, {} key frames for \
+                 {want_keys}, {} bytes of video for {}",
+                canon::ENCODE,
+                tally.packets,
+                tally.key_frames,
+                tally.bytes,
+                want_bytes.map_or_else(|| "none".to_string(), |b| b.to_string()),
             ),
         });
     }
@@ -558,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn the_canonical_encode_spends_the_same_bits_on_any_clip_with_one_key_frame() {
+    fn the_canonical_encode_gives_any_clip_one_size_and_one_key_frame() {
         let dir = tempfile::tempdir().unwrap();
         let side = canon::SIZE;
         let plain: Vec<RgbImage> = (0..canon::FRAMES as u32)
@@ -579,19 +579,31 @@ mod tests {
             assert_eq!(verity_media::count_key_frames(&path).unwrap(), 1, "{name}");
             sizes.push(std::fs::metadata(&path).unwrap().len());
         }
-        // Two seconds at the rate; the decoder buffer bounds the difference.
-        let two_s = u64::from(canon::BIT_RATE) * 2 / 8;
+        // One size to the byte, whatever the picture.
+        assert_eq!(sizes[0], sizes[1], "{sizes:?}");
+        let stream = canon::stream_bytes(canon::FRAMES).unwrap();
         assert!(
-            sizes.iter().all(|s| s.abs_diff(two_s) * 4 <= two_s),
-            "{sizes:?} against {two_s}"
+            sizes[0] > stream && sizes[0] < stream + 4_000,
+            "{sizes:?} for {stream}"
         );
-        assert!(sizes[0].abs_diff(sizes[1]) * 10 <= sizes[1], "{sizes:?}");
 
-        // A clip of the earlier encode (CRF 23) is told apart.
+        // Clips of the earlier encodes are told apart: CRF 23, and the constant rate without
+        // the exact size.
         let old = dir.path().join("crf23.mp4");
         write_h264(&old, &plain, 23).unwrap();
-        let err = check_canonical(&old, canon::FRAMES).unwrap_err();
-        assert!(matches!(err, CorpusError::OtherDataset { .. }), "{err}");
+        let loose = dir.path().join("loose.mp4");
+        write_frames(&loose, &noisy, |wo| {
+            wo.cbr = Some(verity_media::ConstantBitRate {
+                exact_size: false,
+                ..canon::RATE
+            });
+            wo.key_interval = Some(canon::KEY_INTERVAL);
+        })
+        .unwrap();
+        for path in [&old, &loose] {
+            let err = check_canonical(path, canon::FRAMES).unwrap_err();
+            assert!(matches!(err, CorpusError::OtherDataset { .. }), "{err}");
+        }
         check_canonical(&dir.path().join("noisy.mp4"), canon::FRAMES).unwrap();
     }
 

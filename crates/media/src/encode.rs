@@ -56,12 +56,54 @@ impl Preset {
 /// Constant bit rate, in place of the CRF: every second of video costs the same bits. libx264
 /// pads a picture simpler than the rate with filler and its hypothetical reference decoder's
 /// buffer bounds how far a harder one may run over, so a file's size says little of its content.
+/// With `exact_size` it says nothing: the stream ends with filler up to the most the buffer
+/// allows ([`ConstantBitRate::stream_bytes`]), so every stream of one length has one size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConstantBitRate {
     /// Bits per second.
     pub bits_per_s: u32,
     /// The decoder buffer, in bits: the most a stretch of pictures may run over the rate.
     pub buffer_bits: u32,
+    /// Pad the stream's last picture with filler data up to exactly
+    /// [`ConstantBitRate::stream_bytes`]: how far a clip ran over the rate (which follows how
+    /// hard it was to code) no longer shows in its size.
+    pub exact_size: bool,
+}
+
+/// The share of the decoder buffer filled before the first picture is taken out (libx264's
+/// `vbv-init`, set explicitly so that [`ConstantBitRate::stream_bytes`] rests on it).
+const BUFFER_INIT: f64 = 0.9;
+
+impl ConstantBitRate {
+    /// The rate libx264 is given, in bits per second: it counts in kbit, rounded up so that
+    /// the rate is never below the one asked.
+    fn effective_bits_per_s(&self) -> u64 {
+        u64::from(self.bits_per_s.div_ceil(1000)) * 1000
+    }
+
+    /// The size of an exact-size stream of `frames` pictures at `frame_rate`, in bytes: the
+    /// most the decoder buffer model lets arrive by the time the last picture is taken out (the
+    /// buffer's initial fill, then the rate for every frame after the first). A stream the
+    /// rate control kept within its buffer is never larger, so filler can always make up the
+    /// rest. `None` for no frames or a rate that is not positive.
+    pub fn stream_bytes(&self, frames: u64, frame_rate: Rational) -> Option<u64> {
+        if frames == 0 || !frame_rate.is_positive() {
+            return None;
+        }
+        let buffer = u64::from(self.buffer_bits.div_ceil(1000)) * 1000;
+        let initial = (buffer as f64 * BUFFER_INIT).floor() as u64;
+        // (frames - 1) frame durations at the rate, exactly: bits × den / num.
+        let (num, den) = (
+            u64::try_from(frame_rate.num).ok()?,
+            u64::try_from(frame_rate.den).ok()?,
+        );
+        let after_first = self
+            .effective_bits_per_s()
+            .checked_mul(frames - 1)?
+            .checked_mul(den)?
+            / num;
+        Some((initial + after_first) / 8)
+    }
 }
 
 /// How libx264 spends bits and places key frames.
@@ -71,6 +113,8 @@ pub(crate) struct RateControl {
     pub(crate) cbr: Option<ConstantBitRate>,
     pub(crate) key_interval: Option<u32>,
     pub(crate) preset: Preset,
+    /// One encoder thread (a stream that does not depend on thread timing).
+    pub(crate) single_thread: bool,
 }
 
 impl RateControl {
@@ -82,13 +126,17 @@ impl RateControl {
             // libx264 counts in kbit; round up so that the rate is never below the one asked.
             let kbit = |b: u32| b.div_ceil(1000);
             p.push(format!(
-                "bitrate={0}:vbv-maxrate={0}:vbv-bufsize={1}:nal-hrd=cbr:filler=1",
+                "bitrate={0}:vbv-maxrate={0}:vbv-bufsize={1}:vbv-init={BUFFER_INIT}:\
+                 nal-hrd=cbr:filler=1",
                 kbit(c.bits_per_s),
                 kbit(c.buffer_bits)
             ));
         }
         if let Some(k) = self.key_interval {
-            p.push(format!("keyint={k}:min-keyint={k}:scenecut=0"));
+            // No scene-cut key frames, and B-frames placed by a fixed pattern rather than by
+            // the picture (b-adapt=0): every GOP of one length has one structure, down to the
+            // container's composition-time table.
+            p.push(format!("keyint={k}:min-keyint={k}:scenecut=0:b-adapt=0"));
         }
         (!p.is_empty()).then(|| p.join(":"))
     }
@@ -152,10 +200,11 @@ impl VideoEncoder {
     ) -> Result<Self, ffmpeg_next::Error> {
         let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
         let mut ctx = codec::context::Context::new_with_codec(codec);
-        // Let libx264 pick its thread count, as the ffmpeg command line does.
+        // Let libx264 pick its thread count, as the ffmpeg command line does, unless the
+        // stream must not depend on thread timing.
         ctx.set_threading(codec::threading::Config {
             kind: codec::threading::Type::Frame,
-            count: 0,
+            count: usize::from(rate.single_thread),
             ..Default::default()
         });
         let mut enc = ctx.encoder().video()?;

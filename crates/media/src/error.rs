@@ -69,6 +69,10 @@ pub enum MediaError {
         detail: String,
     },
 
+    /// An exact-size stream ([`crate::ConstantBitRate::exact_size`]) could not be made.
+    #[error("{path}: cannot bring the video to its exact size: {detail}")]
+    ExactSize { path: PathBuf, detail: String },
+
     /// The caller's per-frame edit (a mark, say) failed on a frame.
     #[error("{path}: frame {frame} could not be edited: {detail}")]
     Edit {

@@ -22,6 +22,7 @@ pub mod decode;
 pub mod demux;
 pub mod encode;
 mod error;
+mod fill;
 pub mod frame;
 pub mod mux;
 pub mod probe;
@@ -35,7 +36,9 @@ pub use encode::{ConstantBitRate, MAX_CRF, Preset, check_crf};
 pub use error::{MediaError, Result};
 pub use frame::{AudioFrame, ColorSpec, Matrix, Picture, PixelFormat, Range, Rational, VideoFrame};
 pub use mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
-pub use probe::{AudioInfo, StreamInfo, StreamSummary, VideoInfo, count_key_frames, probe};
+pub use probe::{
+    AudioInfo, StreamInfo, StreamSummary, VideoInfo, count_key_frames, probe, video_packets,
+};
 pub use transcode::{
     AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode, transcode_unpublished,
     transcode_with,

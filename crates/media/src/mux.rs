@@ -51,6 +51,10 @@ pub struct WriterOptions {
     /// libx264's own choice.
     pub key_interval: Option<u32>,
     pub preset: Preset,
+    /// Encode on one thread, so that the same frames always give the same stream: under a
+    /// constant bit rate libx264's frame threads steer the rate control by how their work
+    /// happens to interleave, and two runs differ. `false`: libx264's own thread count.
+    pub deterministic: bool,
     /// Y'CbCr matrix and range of the output.
     pub color: ColorSpec,
     pub audio: AudioOutput,
@@ -72,6 +76,7 @@ impl WriterOptions {
             cbr: None,
             key_interval: None,
             preset: Preset::Medium,
+            deterministic: false,
             color: ColorSpec::guess_for_height(height),
             audio: AudioOutput::None,
             rotation_deg: 0.0,
@@ -112,6 +117,10 @@ pub struct Writer {
     frames: u64,
     audio_packets: u64,
     finished: bool,
+    /// The rate whose exact size the stream is brought to at the end, when asked.
+    exact: Option<ConstantBitRate>,
+    frame_rate: Rational,
+    rotation_deg: f64,
 }
 
 impl std::fmt::Debug for Writer {
@@ -226,6 +235,7 @@ impl Writer {
                 cbr: opts.cbr,
                 key_interval: opts.key_interval,
                 preset: opts.preset,
+                single_thread: opts.deterministic,
             },
             opts.color,
             global_header,
@@ -302,6 +312,9 @@ impl Writer {
             frames: 0,
             audio_packets: 0,
             finished: false,
+            exact: opts.cbr.filter(|c| c.exact_size),
+            frame_rate: opts.frame_rate,
+            rotation_deg: opts.rotation_deg,
         })
     }
 
@@ -475,6 +488,10 @@ impl Writer {
                 ffmpeg_next::Error::Bug,
             ));
         };
+        let tmp = match self.exact {
+            Some(c) => self.to_exact_size(c, tmp)?,
+            None => tmp,
+        };
         self.finished = true;
         let bytes = std::fs::metadata(tmp.path()).map(|m| m.len()).unwrap_or(0);
         Ok((
@@ -489,8 +506,33 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// The finished file at `tmp` copied to a new temporary with its video stream padded to
+    /// the exact size of `rate` ([`ConstantBitRate::stream_bytes`]); `tmp` is removed.
+    fn to_exact_size(&self, rate: ConstantBitRate, tmp: TempPath) -> Result<TempPath> {
+        let bytes = rate
+            .stream_bytes(self.frames, self.frame_rate)
+            .ok_or_else(|| MediaError::ExactSize {
+                path: self.target.clone(),
+                detail: format!(
+                    "{} frames at {} fps have no exact size",
+                    self.frames, self.frame_rate
+                ),
+            })?;
+        let exact = TempPath::beside(&self.target).map_err(|e| MediaError::io(&self.target, e))?;
+        crate::fill::to_exact_size(
+            tmp.path(),
+            exact.path(),
+            bytes,
+            self.rotation_deg,
+            &self.target,
+        )?;
+        Ok(exact)
+    }
+}
+
 /// Gives the stream a display matrix for a clockwise rotation of `deg` (none for 0).
-fn set_display_rotation(
+pub(crate) fn set_display_rotation(
     st: &mut format::stream::StreamMut<'_>,
     deg: f64,
 ) -> std::result::Result<(), ffmpeg_next::Error> {

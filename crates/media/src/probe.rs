@@ -104,13 +104,33 @@ pub fn probe(path: impl AsRef<Path>) -> Result<StreamInfo> {
 /// metadata a classifier could lean on. A file damaged part way counts the key frames before
 /// the damage.
 pub fn count_key_frames(path: impl AsRef<Path>) -> Result<u64> {
+    Ok(video_packets(path)?.key_frames)
+}
+
+/// What a file's video stream holds, counted over its packets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PacketTally {
+    /// Packets (coded pictures).
+    pub packets: u64,
+    /// Of them, key frames.
+    pub key_frames: u64,
+    /// Bytes of all of them: the stream's size without the container.
+    pub bytes: u64,
+}
+
+/// Counts the packets, key frames and bytes of `path`'s video stream (the whole file is read,
+/// nothing decoded). A file damaged part way counts what comes before the damage.
+pub fn video_packets(path: impl AsRef<Path>) -> Result<PacketTally> {
     let path = path.as_ref();
     let (mut input, size) = demux::open(path)?;
     let video = stream_info(path, &input, size)?.video.index;
-    Ok(input
-        .packets()
-        .filter(|(s, p)| s.index() == video && p.is_key())
-        .count() as u64)
+    let mut tally = PacketTally::default();
+    for (_, p) in input.packets().filter(|(s, _)| s.index() == video) {
+        tally.packets += 1;
+        tally.key_frames += u64::from(p.is_key());
+        tally.bytes += p.size() as u64;
+    }
+    Ok(tally)
 }
 
 pub(crate) fn stream_info(

@@ -149,6 +149,7 @@ pub fn transcode_unpublished(
             cbr: None,
             key_interval: None,
             preset: opts.preset,
+            deterministic: false,
             color: v.color,
             audio,
             rotation_deg: v.rotation_deg,

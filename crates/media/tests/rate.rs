@@ -8,8 +8,8 @@ use std::path::Path;
 
 use image::{Rgb, RgbImage};
 use verity_media::{
-    ColorSpec, ConstantBitRate, Picture, Rational, VideoFrame, Writer, WriterOptions,
-    count_key_frames,
+    ColorSpec, ConstantBitRate, Picture, Rational, Reader, ReaderOptions, VideoFrame, Writer,
+    WriterOptions, count_key_frames, video_packets,
 };
 
 const SIDE: u32 = 128;
@@ -61,6 +61,7 @@ fn write(path: &Path, frame: fn(u32) -> RgbImage, set: impl FnOnce(&mut WriterOp
 const CBR: ConstantBitRate = ConstantBitRate {
     bits_per_s: 96_000,
     buffer_bits: 96_000,
+    exact_size: false,
 };
 
 #[test]
@@ -125,12 +126,14 @@ fn a_zero_rate_or_interval_is_refused_and_leaves_no_file() {
             o.cbr = Some(ConstantBitRate {
                 bits_per_s: 0,
                 buffer_bits: 1,
+                exact_size: true,
             })
         },
         |o| {
             o.cbr = Some(ConstantBitRate {
                 bits_per_s: 96_000,
                 buffer_bits: 0,
+                exact_size: false,
             })
         },
         |o| o.key_interval = Some(u32::MAX),
@@ -147,4 +150,89 @@ fn a_zero_rate_or_interval_is_refused_and_leaves_no_file() {
         );
         assert!(!path.exists());
     }
+}
+
+/// Every picture of `path`, as RGB bytes.
+fn pictures(path: &Path) -> Vec<Vec<u8>> {
+    let mut r = Reader::open(path, ReaderOptions::default()).unwrap();
+    let mut out = Vec::new();
+    while let Some(f) = r.next_frame().unwrap() {
+        match f.picture {
+            Picture::Rgb(img) => out.push(img.into_raw()),
+            other => panic!("asked for RGB, got {:?}", other.format()),
+        }
+    }
+    out
+}
+
+#[test]
+fn an_exact_size_stream_has_one_size_whatever_the_picture_and_the_same_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    let exact = |o: &mut WriterOptions| {
+        o.cbr = Some(ConstantBitRate {
+            exact_size: true,
+            ..CBR
+        });
+        o.key_interval = Some(FRAMES);
+        o.deterministic = true;
+    };
+    let want = CBR
+        .stream_bytes(u64::from(FRAMES), Rational::new(FPS, 1))
+        .unwrap();
+    // 0.9 of the buffer, then 47 frames at the rate: (86,400 + 188,000) bits.
+    assert_eq!(want, 34_300);
+    let mut files = Vec::new();
+    let mut streams = Vec::new();
+    for (name, frame) in [
+        ("plain", plain as fn(u32) -> RgbImage),
+        ("noisy", noisy),
+        ("cut", cut),
+    ] {
+        let path = at(&format!("{name}.mp4"));
+        files.push(write(&path, frame, exact));
+        let tally = video_packets(&path).unwrap();
+        assert_eq!(tally.packets, u64::from(FRAMES), "{name}");
+        assert_eq!(tally.key_frames, 1, "{name}");
+        streams.push(tally.bytes);
+    }
+    eprintln!("exact size: files {files:?}, streams {streams:?}");
+    assert!(
+        streams.iter().all(|&b| b == want),
+        "{streams:?} against {want}"
+    );
+    assert!(
+        files.iter().all(|&f| f == files[0]),
+        "one file size: {files:?}"
+    );
+
+    // Without the padding the streams differ, and the pictures are the same either way: the
+    // filler only follows the last one (and one encoder thread codes them alike every time).
+    let loose = |o: &mut WriterOptions| {
+        o.cbr = Some(CBR);
+        o.key_interval = Some(FRAMES);
+        o.deterministic = true;
+    };
+    let mut loose_streams = Vec::new();
+    for (name, frame) in [("plain", plain as fn(u32) -> RgbImage), ("noisy", noisy)] {
+        let path = at(&format!("{name}-loose.mp4"));
+        write(&path, frame, loose);
+        loose_streams.push(video_packets(&path).unwrap().bytes);
+        let (a, b) = (pictures(&path), pictures(&at(&format!("{name}.mp4"))));
+        assert_eq!(a.len(), FRAMES as usize, "{name}");
+        let differ: Vec<usize> = (0..a.len().min(b.len()))
+            .filter(|&i| a[i] != b[i])
+            .collect();
+        assert!(
+            a == b,
+            "{name}: the padded copy decodes to other pictures: {differ:?} of {} / {}",
+            a.len(),
+            b.len()
+        );
+    }
+    assert!(loose_streams.iter().all(|&b| b < want), "{loose_streams:?}");
+    assert_ne!(
+        loose_streams[0], loose_streams[1],
+        "the rate alone leaves a difference"
+    );
 }

@@ -1,11 +1,13 @@
 //! The canonical view: what the classifier looks at, for training clips and suspect files alike.
 //!
 //! Every clip of every arm of the training data is encoded once at this size, rate and length
-//! (H.264 at a constant 96 kbit/s, one key frame per clip, preset medium, no marks), so that
+//! (H.264 at a constant 96 kbit/s, every stream padded to one exact size, one key frame per clip
+//! and one fixed pattern of frame types, preset medium, one encoder thread, no marks), so that
 //! nothing but the content tells the arms apart: not the file's size or bit rate (a CRF spends
-//! bits by content, and synthetic clips are simpler), nor where its key frames fall (libx264
-//! adds one where the picture changes). A suspect file is brought to the same view (size and
-//! framing) by the same function before it is scored, but not through the same encode: its own
+//! bits by content, synthetic clips are simpler, and even a constant rate lets a hard clip run
+//! over by up to its buffer), nor where its key frames or B-frames fall (libx264 places both
+//! by the picture unless told). A suspect file is brought to the same view (size and framing)
+//! by the same function before it is scored, but not through the same encode: its own
 //! compression stays, which the training data does not cover (see the model card).
 
 use image::{RgbImage, imageops};
@@ -23,10 +25,25 @@ pub const BIT_RATE: u32 = 96_000;
 pub const BUFFER_BITS: u32 = 96_000;
 /// Frames between key frames: one per clip, at its start, and none where the picture changes.
 pub const KEY_INTERVAL: u32 = FRAMES as u32;
+/// The canonical encode's rate control: [`BIT_RATE`] with a [`BUFFER_BITS`] buffer, every
+/// stream padded with filler to the one size the buffer allows
+/// ([`verity_media::ConstantBitRate::stream_bytes`]).
+pub const RATE: verity_media::ConstantBitRate = verity_media::ConstantBitRate {
+    bits_per_s: BIT_RATE,
+    buffer_bits: BUFFER_BITS,
+    exact_size: true,
+};
 /// The canonical encode in words, as a dataset's index records it: a dataset made with another
 /// encode is refused rather than mixed with this one.
-pub const ENCODE: &str = "H.264 preset medium, constant 96000 bit/s with filler, \
-    96000-bit buffer, a key frame every 48 frames and no other";
+pub const ENCODE: &str = "H.264 preset medium on one thread, constant 96000 bit/s with filler, \
+    96000-bit buffer, every stream padded to one exact size, a key frame every 48 frames and no \
+    other, fixed B-frames";
+
+/// The exact size of a canonical clip's video stream of `frames` frames, in bytes (`None` for
+/// no frames).
+pub fn stream_bytes(frames: usize) -> Option<u64> {
+    RATE.stream_bytes(frames as u64, verity_media::Rational::new(FPS as i32, 1))
+}
 
 /// The centre square of `img` (the largest that fits), resized to [`SIZE`] with a triangle
 /// (area-like) filter. A frame already at the canonical size is returned unchanged.
@@ -132,6 +149,8 @@ mod tests {
             assert!(ENCODE.contains(&value.to_string()), "{value} in {ENCODE:?}");
         }
         assert!(ENCODE.contains("filler") && ENCODE.contains("H.264"));
+        assert!(RATE.exact_size && ENCODE.contains("exact size"));
+        assert!(ENCODE.contains("one thread") && ENCODE.contains("fixed B-frames"));
     }
 
     #[test]
