@@ -231,6 +231,16 @@ fn an_exact_size_stream_has_one_size_whatever_the_picture_and_the_same_pictures(
         );
     }
     assert!(loose_streams.iter().all(|&b| b < want), "{loose_streams:?}");
+
+    // The copy keeps what the writer was asked for beyond the stream: here a display rotation.
+    let turned = at("turned.mp4");
+    write(&turned, plain, |o| {
+        exact(o);
+        o.rotation_deg = 90.0;
+    });
+    assert_eq!(video_packets(&turned).unwrap().bytes, want);
+    let info = verity_media::probe(&turned).unwrap();
+    assert_eq!(info.video.rotation_deg.rem_euclid(360.0), 90.0, "{info:?}");
     assert_ne!(
         loose_streams[0], loose_streams[1],
         "the rate alone leaves a difference"
