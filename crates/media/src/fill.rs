@@ -124,7 +124,32 @@ pub(crate) fn to_exact_size(
             "the video packets do not carry 4-byte NAL lengths".into(),
         ));
     }
+    let last = Last {
+        video,
+        count,
+        fill,
+        rotation_deg,
+    };
+    copy_with_filler(src, dst, &last, target)
+}
 
+/// Where the filler goes: after the `count`-th packet of stream `video`.
+struct Last {
+    video: usize,
+    count: u64,
+    fill: Option<Vec<u8>>,
+    rotation_deg: f64,
+}
+
+/// The second pass of [`to_exact_size`]: every packet of `src` into `dst`, `last.fill` after
+/// the last video packet.
+fn copy_with_filler(src: &Path, dst: &Path, last: &Last, target: &Path) -> Result<()> {
+    let Last {
+        video,
+        count,
+        ref fill,
+        rotation_deg,
+    } = *last;
     let mut input =
         format::input(src).map_err(|e| MediaError::ffmpeg(target, "reading back the file", e))?;
     let mut out = format::output_as(dst, "mp4")
