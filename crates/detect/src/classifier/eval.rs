@@ -788,19 +788,20 @@ impl EvalReport {
             );
             let _ = writeln!(
                 s,
-                "| real scene (test) | arms | clips | flagged at threshold | exact 95 % interval | in training or validation |"
+                "| real scene (test) | arms | clips | flagged at threshold | exact 95 % interval | highest probability | in training or validation |"
             );
-            let _ = writeln!(s, "|---|---|---|---|---|---|");
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|");
             for r in &self.real_scenes {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {:.3} | [{:.3}, {:.3}] | {} |",
+                    "| {} | {} | {} | {:.3} | [{:.3}, {:.3}] | {} | {} |",
                     r.scene,
                     r.arms.join(", "),
                     r.clips,
                     r.flagged,
                     r.lo,
                     r.hi,
+                    small_probability(r.highest),
                     if r.seen_in_training { "**yes**" } else { "no" }
                 );
             }
@@ -918,5 +919,27 @@ impl EvalReport {
             }
         }
         s
+    }
+}
+
+/// A probability for a table: three decimals, or two significant digits in scientific notation
+/// below 0.001 (where three decimals would print every such score as 0.000).
+fn small_probability(p: f64) -> String {
+    if p >= 1e-3 || p == 0.0 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.1e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::small_probability;
+
+    #[test]
+    fn small_probabilities_keep_their_size() {
+        assert_eq!(small_probability(0.8694), "0.869");
+        assert_eq!(small_probability(0.0), "0.000");
+        assert_eq!(small_probability(5.23e-26), "5.2e-26");
     }
 }

@@ -25,6 +25,8 @@ pub struct SceneRate {
     pub flagged: f64,
     pub lo: f64,
     pub hi: f64,
+    /// The highest probability among its clips: how near the threshold the scene comes.
+    pub highest: f64,
     /// Whether any clip of the scene is in the training or validation split (never, by
     /// construction; the evaluation's gate fails if one is).
     pub seen_in_training: bool,
@@ -63,6 +65,7 @@ pub(super) fn rates(scored: &[Scored<'_>], all: &[Entry], threshold: f64) -> Vec
                 flagged,
                 lo,
                 hi,
+                highest: p.iter().copied().fold(0.0, f64::max),
                 seen_in_training: seen.contains(scene),
             }
         })
@@ -113,6 +116,8 @@ mod tests {
         assert_eq!(r[0].clips, 2);
         assert_eq!(r[0].flagged, 0.5);
         assert_eq!(r[0].arms, ["bicubic", "real-video"]);
+        assert_eq!(r[0].highest, 0.9);
+        assert_eq!(r[1].highest, 0.2);
         assert!(!r[0].seen_in_training);
         assert_eq!(r[1].scene, "room");
         assert_eq!(r[1].flagged, 0.0);
