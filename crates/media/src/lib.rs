@@ -37,7 +37,8 @@ pub use error::{MediaError, Result};
 pub use frame::{AudioFrame, ColorSpec, Matrix, Picture, PixelFormat, Range, Rational, VideoFrame};
 pub use mux::{AudioOutput, WriteSummary, Writer, WriterOptions};
 pub use probe::{
-    AudioInfo, StreamInfo, StreamSummary, VideoInfo, count_key_frames, probe, video_packets,
+    AudioInfo, PacketTally, StreamInfo, StreamSummary, VideoInfo, count_key_frames, probe,
+    video_packets,
 };
 pub use transcode::{
     AudioChoice, Progress, TranscodeOptions, TranscodeReport, transcode, transcode_unpublished,

@@ -47,8 +47,9 @@ pub struct WriterOptions {
     pub crf: u8,
     /// A constant bit rate in place of the CRF; `None`: the CRF.
     pub cbr: Option<ConstantBitRate>,
-    /// A key frame every this many frames and nowhere else (no scene-cut key frames); `None`:
-    /// libx264's own choice.
+    /// A key frame every this many frames and nowhere else (no scene-cut key frames), and
+    /// B-frames in a fixed pattern rather than placed by the picture (libx264's `b-adapt=0`),
+    /// so that every GOP of one length has one structure; `None`: libx264's own choice of both.
     pub key_interval: Option<u32>,
     pub preset: Preset,
     /// Encode on one thread, so that the same frames always give the same stream: under a
@@ -121,6 +122,8 @@ pub struct Writer {
     exact: Option<ConstantBitRate>,
     frame_rate: Rational,
     rotation_deg: f64,
+    /// FFmpeg's name of the output format (`mp4` or `mov`).
+    container: &'static str,
 }
 
 impl std::fmt::Debug for Writer {
@@ -224,6 +227,9 @@ impl Writer {
                 allowed: "a rate and a buffer of at least 1 bit".into(),
             });
         }
+        if let Some(c) = opts.cbr.filter(|c| c.exact_size) {
+            check_exact_size(c, &opts)?;
+        }
         let in_tb = opts.time_base.unwrap_or(opts.frame_rate.invert());
         let video = VideoEncoder::open(
             opts.width,
@@ -315,6 +321,7 @@ impl Writer {
             exact: opts.cbr.filter(|c| c.exact_size),
             frame_rate: opts.frame_rate,
             rotation_deg: opts.rotation_deg,
+            container,
         })
     }
 
@@ -524,11 +531,41 @@ impl Writer {
             tmp.path(),
             exact.path(),
             bytes,
-            self.rotation_deg,
+            (self.rotation_deg, self.container),
             &self.target,
         )?;
         Ok(exact)
     }
+}
+
+/// What an exact-size stream needs beyond a constant rate: a buffer that holds at least one
+/// frame at the rate (libx264 quietly enlarges a smaller one, and the exact size, reckoned on
+/// the buffer asked, would then be too small), and no audio (the copy that pads the stream
+/// is made for video alone).
+fn check_exact_size(c: ConstantBitRate, opts: &WriterOptions) -> Result<()> {
+    let (num, den) = (
+        u64::try_from(opts.frame_rate.num).unwrap_or(0),
+        u64::try_from(opts.frame_rate.den).unwrap_or(0),
+    );
+    // buffer ≥ rate / fps, that is buffer × num ≥ rate × den.
+    if u64::from(c.buffer_bits) * num < u64::from(c.bits_per_s) * den {
+        return Err(MediaError::InvalidOption {
+            name: "exact-size buffer",
+            value: format!("{} b at {} b/s", c.buffer_bits, c.bits_per_s),
+            allowed: format!(
+                "a buffer of at least one frame at the rate ({} fps)",
+                opts.frame_rate
+            ),
+        });
+    }
+    if !matches!(opts.audio, AudioOutput::None) {
+        return Err(MediaError::InvalidOption {
+            name: "audio",
+            value: "an audio track with an exact-size video stream".into(),
+            allowed: "no audio when the video is brought to an exact size".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Gives the stream a display matrix for a clockwise rotation of `deg` (none for 0).

@@ -246,3 +246,77 @@ fn an_exact_size_stream_has_one_size_whatever_the_picture_and_the_same_pictures(
         "the rate alone leaves a difference"
     );
 }
+
+#[test]
+fn an_exact_size_it_cannot_make_is_refused_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.mp4");
+    let exact = ConstantBitRate {
+        exact_size: true,
+        ..CBR
+    };
+    // A buffer smaller than one frame at the rate (4,000 bits at 96 kbit/s and 24 fps), and
+    // audio beside an exact-size stream, are refused before anything is written.
+    for set in [
+        (|o: &mut WriterOptions| {
+            o.cbr = Some(ConstantBitRate {
+                buffer_bits: 3_999,
+                exact_size: true,
+                ..CBR
+            })
+        }) as fn(&mut WriterOptions),
+        |o| {
+            o.cbr = Some(ConstantBitRate {
+                exact_size: true,
+                ..CBR
+            });
+            o.audio = verity_media::AudioOutput::Aac {
+                sample_rate: 48_000,
+                channels: 2,
+                bit_rate: None,
+            };
+        },
+    ] {
+        let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
+        set(&mut opts);
+        let Err(err) = Writer::create(&path, opts) else {
+            panic!("accepted");
+        };
+        assert!(
+            matches!(err, verity_media::MediaError::InvalidOption { .. }),
+            "{err}"
+        );
+        assert!(!path.exists());
+    }
+
+    // One frame of buffer is accepted, but fresh noise in every frame cannot be held to it:
+    // the stream runs over its exact size, and the write fails with nothing left behind.
+    let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
+    opts.cbr = Some(ConstantBitRate {
+        buffer_bits: 4_000,
+        ..exact
+    });
+    opts.key_interval = Some(FRAMES);
+    opts.deterministic = true;
+    let color = opts.color;
+    let mut w = Writer::create(&path, opts).unwrap();
+    for i in 0..FRAMES {
+        w.write_video(&VideoFrame {
+            index: u64::from(i),
+            pts: i64::from(i),
+            time_base: Rational::new(1, FPS),
+            color,
+            picture: Picture::Rgb(noisy(i)),
+        })
+        .unwrap();
+    }
+    let err = w.finish().unwrap_err();
+    assert!(
+        matches!(err, verity_media::MediaError::ExactSize { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("ran over its buffer"), "{err}");
+    assert!(!path.exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}
