@@ -8,8 +8,8 @@ use std::path::Path;
 
 use image::{Rgb, RgbImage};
 use verity_media::{
-    ColorSpec, ConstantBitRate, Picture, Rational, Reader, ReaderOptions, VideoFrame, Writer,
-    WriterOptions, count_key_frames, video_packets,
+    ConstantBitRate, Picture, Rational, Reader, ReaderOptions, VideoFrame, Writer, WriterOptions,
+    count_key_frames, video_packets,
 };
 
 const SIDE: u32 = 128;
@@ -39,7 +39,12 @@ fn cut(i: u32) -> RgbImage {
     if i < 32 { plain(i) } else { noisy(i) }
 }
 
-fn write(path: &Path, frame: fn(u32) -> RgbImage, set: impl FnOnce(&mut WriterOptions)) -> u64 {
+/// A writer set up by `set`, with every frame of `frame` written and the file not yet finished.
+fn written(
+    path: &Path,
+    frame: fn(u32) -> RgbImage,
+    set: impl FnOnce(&mut WriterOptions),
+) -> Writer {
     let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
     set(&mut opts);
     let color = opts.color;
@@ -54,8 +59,26 @@ fn write(path: &Path, frame: fn(u32) -> RgbImage, set: impl FnOnce(&mut WriterOp
         })
         .unwrap();
     }
-    w.finish().unwrap();
+    w
+}
+
+fn write(path: &Path, frame: fn(u32) -> RgbImage, set: impl FnOnce(&mut WriterOptions)) -> u64 {
+    written(path, frame, set).finish().unwrap();
     std::fs::metadata(path).unwrap().len()
+}
+
+/// Checks that `set` makes `Writer::create` refuse its options, with nothing at `path`.
+fn assert_refused(path: &Path, set: fn(&mut WriterOptions)) {
+    let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
+    set(&mut opts);
+    let Err(err) = Writer::create(path, opts) else {
+        panic!("accepted");
+    };
+    assert!(
+        matches!(err, verity_media::MediaError::InvalidOption { .. }),
+        "{err}"
+    );
+    assert!(!path.exists());
 }
 
 const CBR: ConstantBitRate = ConstantBitRate {
@@ -138,17 +161,7 @@ fn a_zero_rate_or_interval_is_refused_and_leaves_no_file() {
         },
         |o| o.key_interval = Some(u32::MAX),
     ] {
-        let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
-        opts.color = ColorSpec::guess_for_height(SIDE);
-        set(&mut opts);
-        let Err(err) = Writer::create(&path, opts) else {
-            panic!("accepted");
-        };
-        assert!(
-            matches!(err, verity_media::MediaError::InvalidOption { .. }),
-            "{err}"
-        );
-        assert!(!path.exists());
+        assert_refused(&path, set);
     }
 }
 
@@ -277,39 +290,19 @@ fn an_exact_size_it_cannot_make_is_refused_and_leaves_no_file() {
             };
         },
     ] {
-        let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
-        set(&mut opts);
-        let Err(err) = Writer::create(&path, opts) else {
-            panic!("accepted");
-        };
-        assert!(
-            matches!(err, verity_media::MediaError::InvalidOption { .. }),
-            "{err}"
-        );
-        assert!(!path.exists());
+        assert_refused(&path, set);
     }
 
     // One frame of buffer is accepted, but fresh noise in every frame cannot be held to it:
     // the stream runs over its exact size, and the write fails with nothing left behind.
-    let mut opts = WriterOptions::new(SIDE, SIDE, Rational::new(FPS, 1));
-    opts.cbr = Some(ConstantBitRate {
-        buffer_bits: 4_000,
-        ..exact
+    let w = written(&path, noisy, |o| {
+        o.cbr = Some(ConstantBitRate {
+            buffer_bits: 4_000,
+            ..exact
+        });
+        o.key_interval = Some(FRAMES);
+        o.deterministic = true;
     });
-    opts.key_interval = Some(FRAMES);
-    opts.deterministic = true;
-    let color = opts.color;
-    let mut w = Writer::create(&path, opts).unwrap();
-    for i in 0..FRAMES {
-        w.write_video(&VideoFrame {
-            index: u64::from(i),
-            pts: i64::from(i),
-            time_base: Rational::new(1, FPS),
-            color,
-            picture: Picture::Rgb(noisy(i)),
-        })
-        .unwrap();
-    }
     let err = w.finish().unwrap_err();
     assert!(
         matches!(err, verity_media::MediaError::ExactSize { .. }),
