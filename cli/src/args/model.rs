@@ -259,6 +259,14 @@ pub struct TrainDetectorArgs {
     #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::resample::CHANCE)]
     pub resample: f32,
 
+    /// The chance (0 to 1) that a training sample is drawn from a platform copy of its clip:
+    /// every training clip coded again with H.264 (half the copies at CRF 24-34 at the same
+    /// size, half brought down by 0.4-0.9 and coded at CRF 18-32), two copies a clip, made when
+    /// the clips are read (a few minutes), on real and synthetic clips alike. A resumed run
+    /// keeps its own.
+    #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::platform::CHANCE)]
+    pub platform: f32,
+
     /// Give the network the frame's residual at half the scale too (the frame averaged over
     /// 2 × 2 blocks first), three more input channels with this gain: the octave a 0.5× resize
     /// moves the canonical scale's detail to. Left out by default (the shipped weights have no

@@ -138,6 +138,7 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         exclude_arms: a.exclude_arm.clone(),
         overlays: a.overlays,
         resample: a.resample,
+        platform: a.platform,
         config: verity_detect::classifier::net::Config {
             half_scale: a.half_scale,
             ..Default::default()
@@ -145,7 +146,7 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let load_bar = crate::output::progress_bar(
         index.entries.len() as u64,
-        "reading clips [{bar:40}] {pos}/{len}",
+        "reading clips, then making platform copies [{bar:40}] {pos}/{len}",
         global.quiet,
     );
     let bar = crate::output::progress_bar(
@@ -157,7 +158,10 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let state = verity_detect::classifier::train::train(
         &opts,
         &candle_core::Device::Cpu,
-        |done, _| load_bar.set_position(done as u64),
+        |done, total| {
+            load_bar.set_length(total as u64);
+            load_bar.set_position(done as u64);
+        },
         |s| {
             load_bar.finish_and_clear();
             let m = avg.map_or(s.loss, |v| 0.98 * v + 0.02 * s.loss);

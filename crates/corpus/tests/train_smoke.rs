@@ -90,6 +90,8 @@ fn training_lowers_the_loss_resumes_and_exports() {
         overlays: 0.0,
         // Resampled samples go through the resume check below as well.
         resample: 0.3,
+        // So do samples from platform copies (coded again with H.264 when the run loads).
+        platform: 0.3,
         config: Config {
             widths: vec![8, 8, 8],
             ..Config::default()
@@ -112,6 +114,16 @@ fn training_lowers_the_loss_resumes_and_exports() {
     assert_eq!(resumed.step, 50);
     assert_eq!(resumed.losses.len(), 5);
     assert_eq!(&resumed.losses[..4], &state.losses[..]);
+    // The platform copies went through temporaries that are gone.
+    let left: Vec<_> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "temporaries left in the run folder: {left:?}"
+    );
 
     // The same clips under another index (another data seed) are another dataset: the run
     // does not resume on them.
@@ -292,6 +304,7 @@ fn a_resume_without_a_checkpoint_is_an_error() {
         exclude_arms: Vec::new(),
         overlays: 0.0,
         resample: 0.0,
+        platform: 0.0,
         config: Config::default(),
     };
     let err = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap_err();
@@ -319,6 +332,7 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
         exclude_arms: Vec::new(),
         overlays: 0.0,
         resample: 0.0,
+        platform: 0.0,
         config: Config {
             widths: vec![8, 8, 8],
             half_scale: Some(6.0),

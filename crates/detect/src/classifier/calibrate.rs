@@ -55,7 +55,7 @@ pub fn clip_scores(
 /// but the seed and the times.
 pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> String {
     use sha2::{Digest, Sha256};
-    let what = serde_json::json!({
+    let mut what = serde_json::json!({
         "net": net,
         "train_counts": state.train_counts,
         "exclude_arms": state.exclude_arms,
@@ -63,6 +63,12 @@ pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> Str
         "resample": state.resample,
         "steps": state.step,
     });
+    // Only where it was used, so that runs from before platform copies keep their recipe.
+    if state.platform > 0.0
+        && let Some(m) = what.as_object_mut()
+    {
+        m.insert("platform".into(), state.platform.into());
+    }
     let h = Sha256::digest(what.to_string().as_bytes());
     h.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

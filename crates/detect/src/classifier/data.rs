@@ -221,7 +221,7 @@ pub fn frame_count(info: &verity_media::StreamInfo) -> u64 {
 }
 
 /// The triples that `sampling` (runs of 3) hands out.
-fn read_triples_known(
+pub(crate) fn read_triples_known(
     path: &Path,
     sampling: Sampling,
     shrink_by: Option<u32>,

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod net;
 pub mod optim;
 pub mod overlay;
+pub mod platform;
 pub mod resample;
 pub mod scenes;
 pub mod score;

@@ -53,6 +53,9 @@ pub struct TrainOptions {
     pub overlays: f32,
     /// The chance that a training sample is resampled (on either label; see `resample`).
     pub resample: f32,
+    /// The chance that a training sample is drawn from a platform copy of its clip (on either
+    /// label; see `platform`).
+    pub platform: f32,
     pub config: Config,
 }
 
@@ -84,6 +87,9 @@ pub struct TrainState {
     /// The resampling chance of this run (0 for runs made before it existed).
     #[serde(default)]
     pub resample: f32,
+    /// The platform-copy chance of this run (0 for runs made before it existed).
+    #[serde(default)]
+    pub platform: f32,
     /// The dataset's clips per arm in the training split.
     pub train_counts: BTreeMap<String, usize>,
     /// The dataset's [`Index::fingerprint`] (`None` for runs made before it was recorded): a
@@ -243,6 +249,33 @@ pub fn split_clips(
         .collect()
 }
 
+/// The platform copies of every clip of `train_set` ([`super::platform`]), in its order, when
+/// `state` asks for them (none otherwise). `progress` hears (copies made, copies in all).
+fn platform_copies(
+    opts: &TrainOptions,
+    state: &TrainState,
+    train_set: &[(Entry, ClipFrames)],
+    progress: &mut impl FnMut(usize, usize),
+) -> Result<Vec<Vec<ClipFrames>>> {
+    use super::platform;
+    if state.platform <= 0.0 {
+        return Ok(Vec::new());
+    }
+    let total = train_set.len() * platform::COPIES;
+    let scratch = opts.out.join("platform-copy.mp4");
+    let mut out = Vec::with_capacity(train_set.len());
+    for (k, (e, _)) in train_set.iter().enumerate() {
+        let path = opts.data.join(&e.file);
+        let clip = platform::recipes(state.seed, e.seed)
+            .into_iter()
+            .map(|r| platform::copy(&path, r, TRIPLES_PER_CLIP, &scratch))
+            .collect::<Result<Vec<_>>>()?;
+        out.push(clip);
+        progress((k + 1) * platform::COPIES, total);
+    }
+    Ok(out)
+}
+
 /// Trains (or continues) and checkpoints into `opts.out`; `log` is called after every step.
 pub fn train(
     opts: &TrainOptions,
@@ -250,7 +283,11 @@ pub fn train(
     mut loading: impl FnMut(usize, usize),
     mut log: impl FnMut(&StepLog),
 ) -> Result<TrainState> {
-    for (name, p) in [("overlays", opts.overlays), ("resample", opts.resample)] {
+    for (name, p) in [
+        ("overlays", opts.overlays),
+        ("resample", opts.resample),
+        ("platform", opts.platform),
+    ] {
         if !(0.0..=1.0).contains(&p) {
             return Err(DetectError::InvalidOption {
                 name,
@@ -323,6 +360,7 @@ pub fn train(
                 exclude_arms: opts.exclude_arms.clone(),
                 overlays: opts.overlays,
                 resample: opts.resample,
+                platform: opts.platform,
                 data: Some(fingerprint),
                 ..TrainState::default()
             },
@@ -361,6 +399,7 @@ pub fn train(
         }
     }
     std::fs::create_dir_all(&opts.out).map_err(|e| DetectError::io(&opts.out, e))?;
+    let copies = platform_copies(opts, &state, &train_set, &mut loading)?;
 
     let started = Instant::now();
     let seconds_before = state.seconds;
@@ -375,7 +414,12 @@ pub fn train(
         for b in 0..opts.batch {
             let label = b % 2;
             let arm = &arms[label][rng.below(arms[label].len())];
-            let clip = &train_set[arm[rng.below(arm.len())]].1;
+            let k = arm[rng.below(arm.len())];
+            // (No draw without platform copies: a run made before them gets the batches it had.)
+            let clip = match copies.get(k) {
+                Some(c) if rng.range(0.0, 1.0) < state.platform => &c[rng.below(c.len())],
+                _ => &train_set[k].1,
+            };
             let triple = &clip.triples[rng.below(clip.triples.len())].1;
             // An overlay, then a resize, on either label with the same chance (see `overlay`
             // and `resample`): a badge is stamped before a platform resizes the clip.
