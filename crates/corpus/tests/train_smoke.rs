@@ -235,9 +235,17 @@ fn training_lowers_the_loss_resumes_and_exports() {
     };
     let err = evaluate(&det, &same, |_, _, _| {}).unwrap_err().to_string();
     assert!(err.contains("seed 1 is already"), "{err}");
-    // The built-in classifier records no seed or recipe: nothing can stand beside it.
-    let builtin = verity_detect::classifier::bundled().unwrap();
-    let err = evaluate(&builtin, &same, |_, _, _| {})
+    // A classifier that records no seed or recipe (as exported before they were recorded):
+    // nothing can stand beside it.
+    let unrecorded = tmp.path().join("export-unrecorded");
+    export(&straight, &data, &unrecorded).unwrap();
+    let path = unrecorded.join("detector.json");
+    let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let m = j.as_object_mut().unwrap();
+    assert!(m.remove("seed").is_some() && m.remove("recipe").is_some());
+    std::fs::write(&path, serde_json::to_vec(&j).unwrap()).unwrap();
+    let unrecorded = Detector::load(&unrecorded).unwrap();
+    let err = evaluate(&unrecorded, &same, |_, _, _| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("records its seed and recipe"), "{err}");

@@ -251,6 +251,11 @@ pub fn split_clips(
 
 /// The platform copies of every clip of `train_set` ([`super::platform`]), in its order, when
 /// `state` asks for them (none otherwise). `progress` hears (copies made, copies in all).
+///
+/// The copies are made on worker threads, never on the caller's: libx264 and FFmpeg's
+/// converters run on the thread that calls them, and a training run that encoded on its own
+/// thread stopped being repeatable from one process to the next (the training smoke test's
+/// resume check caught it), while one that leaves the encoding to other threads is.
 fn platform_copies(
     opts: &TrainOptions,
     state: &TrainState,
@@ -258,21 +263,66 @@ fn platform_copies(
     progress: &mut impl FnMut(usize, usize),
 ) -> Result<Vec<Vec<ClipFrames>>> {
     use super::platform;
-    if state.platform <= 0.0 {
+    if state.platform <= 0.0 || train_set.is_empty() {
         return Ok(Vec::new());
     }
     let total = train_set.len() * platform::COPIES;
-    let scratch = opts.out.join("platform-copy.mp4");
-    let mut out = Vec::with_capacity(train_set.len());
-    for (k, (e, _)) in train_set.iter().enumerate() {
-        let path = opts.data.join(&e.file);
-        let clip = platform::recipes(state.seed, e.seed)
+    let started = Instant::now();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let per = train_set.len().div_ceil(workers);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let parts: Vec<Result<Vec<Vec<ClipFrames>>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = train_set
+            .chunks(per)
+            .enumerate()
+            .map(|(w, chunk)| {
+                let tx = tx.clone();
+                let scratch = opts.out.join(format!("platform-copy-{w}.mp4"));
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(e, _)| {
+                            let path = opts.data.join(&e.file);
+                            let copies = platform::recipes(state.seed, e.seed)
+                                .into_iter()
+                                .map(|r| platform::copy(&path, r, TRIPLES_PER_CLIP, &scratch))
+                                .collect::<Result<Vec<_>>>();
+                            let _ = tx.send(());
+                            copies
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        drop(tx);
+        for (k, ()) in rx.iter().enumerate() {
+            progress((k + 1) * platform::COPIES, total);
+        }
+        handles
             .into_iter()
-            .map(|r| platform::copy(&path, r, TRIPLES_PER_CLIP, &scratch))
-            .collect::<Result<Vec<_>>>()?;
-        out.push(clip);
-        progress((k + 1) * platform::COPIES, total);
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(DetectError::InvalidOption {
+                        name: "platform copies",
+                        value: "a worker thread".into(),
+                        allowed: "finishing without a panic".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(train_set.len());
+    for part in parts {
+        out.extend(part?);
     }
+    tracing::info!(
+        copies = total,
+        workers,
+        seconds = started.elapsed().as_secs_f64(),
+        "platform copies made"
+    );
     Ok(out)
 }
 
