@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector seeds-detector eval-detector eval-seeds fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector seeds-detector eval-detector detector-sizes eval-seeds fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -190,6 +190,15 @@ seeds-detector: detector-data
 	  nice target/release/verity train detector --steps 1200 --checkpoint-every 200 --seed $$n \
 	    --out .cache/detector/seed-$$n || exit 1; \
 	done
+
+## make detector-sizes: verity's generator at the sizes `generate` writes, as a rate: 60 clips at
+## random prompts, seeds and sizes, each after the evaluation's attacks at its own size, plus the
+## iscc demo's codec copies and Big Buck Bunny as they are, scored by the built-in classifier
+## (about 5 minutes here). DETECTORS="builtin DIR..." scores others beside it.
+DETECTORS ?= builtin
+detector-sizes: build
+	python3 scripts/detector-sizes.py --clips 60 --real $(wildcard .cache/detector/sources/video/iscc-demo.*) \
+	  $(wildcard .cache/detector/sources/cgi/bigbuckbunny.mp4) -- $(DETECTORS)
 
 ## make eval-detector: the evaluation protocol on the test split, written into the model card;
 ## with the leave-one-family-out classifiers that make lofo-detector has exported.
