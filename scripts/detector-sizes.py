@@ -70,7 +70,13 @@ def prompt(rng):
 def clopper_pearson(k, n):
     """Exact 95 % interval of k successes in n, by bisection on the binomial tails."""
     def cdf(k, n, p):
-        return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+        if p <= 0.0:
+            return 1.0
+        if p >= 1.0:
+            return 1.0 if k >= n else 0.0
+        lp, lq = math.log(p), math.log1p(-p)
+        return sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                            + i * lp + (n - i) * lq) for i in range(k + 1))
 
     def solve(f):
         lo, hi = 0.0, 1.0
@@ -87,11 +93,20 @@ def clopper_pearson(k, n):
     return low, high
 
 
-def run(cmd):
+class Failed(Exception):
+    pass
+
+
+def run(cmd, ok=(0,)):
     r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode not in (0, 7):
-        sys.exit(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr}")
+    if r.returncode not in ok:
+        raise Failed(f"failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr}")
     return r.stdout
+
+
+def detect(verity, extra, path):
+    """`verity detect --json`: exit 0 below the threshold, 7 above, 6 not enough signal."""
+    return json.loads(run([verity, "-q", "detect", "--json", *extra, path], ok=(0, 6, 7)))
 
 
 def main():
@@ -108,6 +123,16 @@ def main():
     verity = os.environ.get("VERITY", "target/release/verity")
     work = a.work or tempfile.mkdtemp(prefix="detector-sizes-")
     os.makedirs(work, exist_ok=True)
+    try:
+        measure(a, verity, work)
+    except (Failed, subprocess.CalledProcessError, OSError, ValueError, KeyError) as e:
+        sys.exit(str(e))
+    finally:
+        if not a.work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(a, verity, work):
     rng = random.Random(a.seed)
     home = os.path.join(work, "home")
     if not os.path.exists(os.path.join(home, "keys")):
@@ -115,17 +140,22 @@ def main():
     files, started = [], time.time()
     for i in range(a.clips):
         size, text, seed = rng.choice(SIZES), prompt(rng), rng.randrange(1 << 32)
-        src = os.path.join(work, f"gen-{i:03d}-{size}.mp4")
+        src = os.path.join(work, f"gen-s{a.seed}-{i:03d}-{size}.mp4")
         if not os.path.exists(src):
             run([verity, "--home", home, "-q", "generate", text, "-o", src, "--size", size,
                  "--seed", str(seed), "--duration", "4", "--no-visible", "--no-watermark"])
         versions = [src]
         for name, args, ext in ATTACKS[1:]:
-            out = src.replace(".mp4", f"-{name}.{ext}")
+            out = f"{os.path.splitext(src)[0]}-{name}.{ext}"
             if not os.path.exists(out):
                 part = f"{out}.part.{ext}"
-                subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, *args, part],
-                               check=True)
+                try:
+                    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, *args,
+                                    part], check=True)
+                except subprocess.CalledProcessError:
+                    if os.path.exists(part):
+                        os.remove(part)
+                    raise
                 os.replace(part, out)
             versions.append(out)
         files.append(versions)
@@ -137,11 +167,15 @@ def main():
     for det in a.detectors:
         extra = [] if det == "builtin" else ["--detector", det]
         for which, (name, _, _) in enumerate(ATTACKS):
-            probs, threshold = [], None
+            probs, threshold, unscored = [], 0.0, 0
             for versions in files:
-                j = json.loads(run([verity, "-q", "detect", "--json", *extra, versions[which]]))
-                probs.append(j["synthetic_probability"])
+                j = detect(verity, extra, versions[which])
                 threshold = j["operating_point"]["threshold"]
+                if j["synthetic_probability"] is None:
+                    unscored += 1  # not enough signal: counted as not flagged
+                else:
+                    probs.append(j["synthetic_probability"])
+            probs += [0.0] * unscored
             k = sum(p > threshold for p in probs)
             lo, hi = clopper_pearson(k, len(probs))
             probs.sort()
@@ -150,7 +184,7 @@ def main():
         if a.real:
             probs = []
             for f in a.real:
-                j = json.loads(run([verity, "-q", "detect", "--json", *extra, f]))
+                j = detect(verity, extra, f)
                 if j["synthetic_probability"] is not None:
                     probs.append(j["synthetic_probability"])
             k = sum(p > threshold for p in probs)
@@ -159,8 +193,6 @@ def main():
             print(f"| {det} | {threshold:.3f} | real, as they are | {k}/{len(probs)} "
                   f"| [{lo:.3f}, {hi:.3f}] | {probs[0] if probs else 0:.3f} "
                   f"| {probs[len(probs) // 2] if probs else 0:.3f} |")
-    if not a.work:
-        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

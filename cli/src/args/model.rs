@@ -262,8 +262,9 @@ pub struct TrainDetectorArgs {
     /// The chance (0 to 1) that a training sample is drawn from a platform copy of its clip:
     /// every training clip coded again with H.264 (half the copies at CRF 24-34 at the same
     /// size, half brought down by 0.4-0.9 and coded at CRF 18-32), two copies a clip, made when
-    /// the clips are read (a few minutes), on real and synthetic clips alike. A resumed run
-    /// keeps its own.
+    /// the clips are read (a few minutes, and about 1.8 MB of memory a training clip), on real
+    /// and synthetic clips alike. A resumed run keeps its own; a run with copies is not
+    /// guaranteed to repeat bit for bit from one process to the next.
     #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::platform::CHANCE)]
     pub platform: f32,
 

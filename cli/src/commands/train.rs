@@ -146,7 +146,11 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let load_bar = crate::output::progress_bar(
         index.entries.len() as u64,
-        "reading clips, then making platform copies [{bar:40}] {pos}/{len}",
+        if a.platform > 0.0 {
+            "reading clips, then making platform copies [{bar:40}] {pos}/{len}"
+        } else {
+            "reading clips [{bar:40}] {pos}/{len}"
+        },
         global.quiet,
     );
     let bar = crate::output::progress_bar(
