@@ -24,7 +24,7 @@ use verity_detect::classifier::canon;
 use verity_generate::data::random_spec;
 use verity_generate::pipeline::LoadedModel;
 use verity_generate::rng::Rng;
-use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
+use verity_media::WriterOptions;
 
 pub use arms::Arm;
 pub use error::{CorpusError, Result};
@@ -497,7 +497,7 @@ pub fn write_h264(path: &Path, frames: &[RgbImage], crf: u8) -> Result<()> {
 }
 
 /// Writes `frames` (all of one size) as H.264 at the canonical frame rate, with the encoder
-/// settings `set` chooses.
+/// settings `set` chooses ([`canon::write_frames`]), creating the folder first.
 fn write_frames(
     path: &Path,
     frames: &[RgbImage],
@@ -506,26 +506,7 @@ fn write_frames(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| CorpusError::io(dir, e))?;
     }
-    let (w, h) = frames
-        .first()
-        .map_or((canon::SIZE, canon::SIZE), |f| f.dimensions());
-    let mut wo = WriterOptions::new(w, h, Rational::new(canon::FPS as i32, 1));
-    set(&mut wo);
-    let color = ColorSpec::guess_for_height(h);
-    wo.color = color;
-    let mut w = Writer::create(path, wo)?;
-    for (i, img) in frames.iter().enumerate() {
-        let frame = VideoFrame {
-            index: i as u64,
-            pts: i as i64,
-            time_base: Rational::new(1, canon::FPS as i32),
-            color,
-            picture: Picture::Rgb(img.clone()),
-        };
-        w.write_video(&frame)?;
-    }
-    w.finish()?;
-    Ok(())
+    Ok(canon::write_frames(path, frames, set)?)
 }
 
 #[cfg(test)]

@@ -45,6 +45,35 @@ pub fn stream_bytes(frames: usize) -> Option<u64> {
     RATE.stream_bytes(frames as u64, verity_media::Rational::new(FPS as i32, 1))
 }
 
+/// Writes `frames` (all of the first one's size) as H.264 at the canonical frame rate, with
+/// the encoder settings `set` chooses over [`verity_media::WriterOptions::new`]'s and the
+/// colour matrix for the frame height. What the dataset's clips and training's platform copies
+/// are both written with.
+pub fn write_frames(
+    path: &std::path::Path,
+    frames: &[RgbImage],
+    set: impl FnOnce(&mut verity_media::WriterOptions),
+) -> Result<(), verity_media::MediaError> {
+    use verity_media::{ColorSpec, Picture, Rational, VideoFrame, Writer, WriterOptions};
+    let (w, h) = frames.first().map_or((SIZE, SIZE), |f| f.dimensions());
+    let mut wo = WriterOptions::new(w, h, Rational::new(FPS as i32, 1));
+    set(&mut wo);
+    let color = ColorSpec::guess_for_height(h);
+    wo.color = color;
+    let mut writer = Writer::create(path, wo)?;
+    for (i, img) in frames.iter().enumerate() {
+        writer.write_video(&VideoFrame {
+            index: i as u64,
+            pts: i as i64,
+            time_base: Rational::new(1, FPS as i32),
+            color,
+            picture: Picture::Rgb(img.clone()),
+        })?;
+    }
+    writer.finish()?;
+    Ok(())
+}
+
 /// The centre square of `img` (the largest that fits), resized to [`SIZE`] with a triangle
 /// (area-like) filter. A frame already at the canonical size is returned unchanged.
 pub fn view(img: &RgbImage) -> RgbImage {

@@ -81,3 +81,21 @@ impl Rng {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use image::RgbImage;
+
+    /// Mean absolute difference of horizontal neighbours in the red channel: how much of the
+    /// finest detail a frame keeps (the augmentation tests' measure).
+    pub(crate) fn detail(img: &RgbImage) -> f64 {
+        let (w, h) = img.dimensions();
+        let mut s = 0.0;
+        for y in 0..h {
+            for x in 1..w {
+                s += f64::from(img.get_pixel(x, y)[0].abs_diff(img.get_pixel(x - 1, y)[0]));
+            }
+        }
+        s / f64::from((w - 1) * h)
+    }
+}

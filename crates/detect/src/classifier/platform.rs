@@ -16,10 +16,7 @@ use std::path::Path;
 
 use image::RgbImage;
 use image::imageops::{self, FilterType};
-use verity_media::{
-    ColorSpec, Picture, PixelFormat, Preset, Rational, Reader, ReaderOptions, Sampling, VideoFrame,
-    Writer, WriterOptions,
-};
+use verity_media::{Picture, PixelFormat, Preset, Reader, ReaderOptions, Sampling};
 
 use super::Rng;
 use super::canon;
@@ -109,29 +106,21 @@ pub fn copy(clip: &Path, recipe: Recipe, triples: usize, scratch: &Path) -> Resu
     };
     let side = recipe.side(first.width().min(first.height()));
     let tmp = verity_fs::TempPath::beside(scratch).map_err(|e| DetectError::io(scratch, e))?;
-    let fps = Rational::new(canon::FPS as i32, 1);
-    let mut wo = WriterOptions::new(side, side, fps);
-    wo.crf = recipe.crf;
-    wo.preset = Preset::Medium;
-    wo.deterministic = true;
-    let color = ColorSpec::guess_for_height(side);
-    wo.color = color;
-    let mut w = Writer::create(tmp.path(), wo)?;
-    for (i, img) in frames.iter().enumerate() {
-        let picture = if img.dimensions() == (side, side) {
-            img.clone()
-        } else {
-            imageops::resize(img, side, side, recipe.filter)
-        };
-        w.write_video(&VideoFrame {
-            index: i as u64,
-            pts: i as i64,
-            time_base: fps.invert(),
-            color,
-            picture: Picture::Rgb(picture),
-        })?;
-    }
-    w.finish()?;
+    let coded: Vec<RgbImage> = frames
+        .iter()
+        .map(|img| {
+            if img.dimensions() == (side, side) {
+                img.clone()
+            } else {
+                imageops::resize(img, side, side, recipe.filter)
+            }
+        })
+        .collect();
+    canon::write_frames(tmp.path(), &coded, |wo| {
+        wo.crf = recipe.crf;
+        wo.preset = Preset::Medium;
+        wo.deterministic = true;
+    })?;
     let sampling = Sampling::Runs {
         count: triples as u64,
         len: 3,
@@ -152,6 +141,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::classifier::tests::detail;
 
     #[test]
     fn recipes_are_fixed_by_seed_and_clip_and_cover_both_kinds() {
@@ -176,39 +166,16 @@ mod tests {
     /// A 48-frame canonical clip of a moving one-pixel checkerboard with a gradient, written
     /// with libx264 near losslessly.
     fn fine_clip(path: &Path) {
-        let fps = Rational::new(canon::FPS as i32, 1);
-        let mut wo = WriterOptions::new(canon::SIZE, canon::SIZE, fps);
-        wo.crf = 4;
-        let color = wo.color;
-        let mut w = Writer::create(path, wo).unwrap();
-        for i in 0..canon::FRAMES as u32 {
-            let img = RgbImage::from_fn(canon::SIZE, canon::SIZE, |x, y| {
-                let c = if (x + y + i) % 2 == 0 { 60 } else { 0 };
-                let v = (x + y) as u8 / 2 + c;
-                image::Rgb([v, v / 2 + 30, 200 - v / 2])
-            });
-            w.write_video(&VideoFrame {
-                index: u64::from(i),
-                pts: i64::from(i),
-                time_base: fps.invert(),
-                color,
-                picture: Picture::Rgb(img),
+        let frames: Vec<RgbImage> = (0..canon::FRAMES as u32)
+            .map(|i| {
+                RgbImage::from_fn(canon::SIZE, canon::SIZE, |x, y| {
+                    let c = if (x + y + i) % 2 == 0 { 60 } else { 0 };
+                    let v = (x + y) as u8 / 2 + c;
+                    image::Rgb([v, v / 2 + 30, 200 - v / 2])
+                })
             })
-            .unwrap();
-        }
-        w.finish().unwrap();
-    }
-
-    /// Mean absolute difference of horizontal neighbours in the red channel.
-    fn detail(img: &RgbImage) -> f64 {
-        let (w, h) = img.dimensions();
-        let mut s = 0.0;
-        for y in 0..h {
-            for x in 1..w {
-                s += f64::from(img.get_pixel(x, y)[0].abs_diff(img.get_pixel(x - 1, y)[0]));
-            }
-        }
-        s / f64::from((w - 1) * h)
+            .collect();
+        canon::write_frames(path, &frames, |wo| wo.crf = 4).unwrap();
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn jpeg(img: &RgbImage, quality: u8) -> Option<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classifier::tests::detail;
     use image::Rgb;
 
     fn checker(side: u32) -> RgbImage {
@@ -69,17 +70,6 @@ mod tests {
             let c = if (x + y) % 2 == 0 { 220 } else { 30 };
             Rgb([c, c, c])
         })
-    }
-
-    fn detail(img: &RgbImage) -> f64 {
-        let (w, h) = img.dimensions();
-        let mut s = 0.0;
-        for y in 0..h {
-            for x in 1..w {
-                s += f64::from(img.get_pixel(x, y)[0].abs_diff(img.get_pixel(x - 1, y)[0]));
-            }
-        }
-        s / f64::from((w - 1) * h)
     }
 
     #[test]
