@@ -12,11 +12,16 @@ probability.
 The evaluation's dataset holds F1 only at the canonical 128 pixels, where a 0.5x resize leaves
 64 pixels; a platform's half-size copy of a generated clip stays above the canonical view.
 
-Real videos given with --real are scored as they are (their own size and codec); for them the
-"flagged" column is the false-positive count.
+Real videos given with --real are the negatives at real sizes: each is cut into up to
+--windows windows of 4 s at its own size (evenly spaced; H.264 CRF 18, an upload's copy), and
+each window goes through the same three attacks. For them "flagged" is the false-positive count,
+and a second table gives the AUC of the generated clips against the real windows per version,
+with a 95 % bootstrap interval that resamples real files (not windows: the windows of one file
+share a camera and scene) and generated clips, and the AUC's drop after each attack beside it,
+paired over the same resamples.
 
-Usage: scripts/detector-sizes.py [--clips N] [--seed S] [--work DIR] [--real FILE...] --
-           [DETECTOR_DIR|builtin ...]
+Usage: scripts/detector-sizes.py [--clips N] [--seed S] [--work DIR] [--windows W]
+           [--real FILE...] -- [DETECTOR_DIR|builtin ...]
        VERITY=path/to/verity (default target/release/verity)
 """
 
@@ -115,11 +120,20 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", help="keep the clips in DIR (default: a temporary folder)")
     ap.add_argument("--real", nargs="*", default=[], metavar="FILE",
-                    help="real videos to score as they are, beside the generated clips")
+                    help="real videos, cut into windows at their own size, as the negatives")
+    ap.add_argument("--windows", type=int, default=6,
+                    help="windows of 4 s cut from each real video (default 6)")
+    ap.add_argument("--bootstrap", type=int, default=2000,
+                    help="bootstrap resamples for the AUC intervals (default 2000)")
     ap.add_argument("detectors", nargs="*", default=["builtin"])
     a = ap.parse_args()
     if a.clips < 1:
         sys.exit("--clips must be at least 1")
+    if a.windows < 1 or a.bootstrap < 1:
+        sys.exit("--windows and --bootstrap must be at least 1")
+    for f in a.real:
+        if not os.path.isfile(f):
+            sys.exit(f"--real: {f} is not a file")
     verity = os.environ.get("VERITY", "target/release/verity")
     work = a.work or tempfile.mkdtemp(prefix="detector-sizes-")
     os.makedirs(work, exist_ok=True)
@@ -130,6 +144,102 @@ def main():
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def ffmpeg(args, out):
+    """Runs ffmpeg into a temporary name and renames it to `out` once whole (kept if there)."""
+    if os.path.exists(out):
+        return
+    ext = os.path.splitext(out)[1]
+    part = f"{out}.part{ext}"
+    try:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args, part], check=True)
+    except subprocess.CalledProcessError:
+        if os.path.exists(part):
+            os.remove(part)
+        raise
+    os.replace(part, out)
+
+
+def attacked(src):
+    """`src` and its three attacked copies beside it, in ATTACKS order."""
+    versions = [src]
+    for name, args, ext in ATTACKS[1:]:
+        out = f"{os.path.splitext(src)[0]}-{name}.{ext}"
+        ffmpeg(["-i", src, *args], out)
+        versions.append(out)
+    return versions
+
+
+def duration(path):
+    out = run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+               "default=nw=1:nk=1", path]).strip()
+    try:
+        d = float(out)
+    except ValueError:
+        d = float("nan")
+    if not d > 0:  # some containers give no duration: count the frames' timestamps instead
+        out = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                   "packet=pts_time", "-of", "csv=p=0", path])
+        times = [float(t) for t in out.split() if t.replace(".", "", 1).isdigit()]
+        d = max(times) if times else 0.0
+    if not d > 0:
+        raise Failed(f"{path}: no duration")
+    return d
+
+
+def windows(path, n, work):
+    """Up to `n` windows of 4 s of `path`, evenly spaced, at its own size (H.264 CRF 18)."""
+    d = duration(path)
+    length = min(4.0, d)
+    count = max(1, min(n, int(d // 4)))
+    step = (d - length) / count
+    stem = os.path.basename(path).replace(".", "_")
+    out = []
+    for k in range(count):
+        w = os.path.join(work, f"real-{stem}-w{k}of{count}.mp4")
+        ffmpeg(["-ss", f"{k * step + step / 2 if count > 1 else 0:.3f}", "-i", path, "-t",
+                f"{length:.3f}", "-an", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2",
+                "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", "-preset", "medium"], w)
+        out.append(w)
+    return out
+
+
+def auc(pos, neg):
+    """P(a positive scores above a negative), ties counted half (Mann-Whitney)."""
+    ranked = sorted([(p, 1) for p in pos] + [(q, 0) for q in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(ranked):
+        j = i
+        while j < len(ranked) and ranked[j][0] == ranked[i][0]:
+            j += 1
+        mid = (i + j + 1) / 2  # the mean 1-based rank of the tie group
+        rank_sum += mid * sum(label for _, label in ranked[i:j])
+        i = j
+    n1, n0 = len(pos), len(neg)
+    return (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def bootstrap_aucs(pos, neg_by_file, rounds, seed):
+    """AUCs over `rounds` resamples of the generated clips and of the real files (each file with
+    all its windows), the same draws for every version: `pos[v]`, `neg_by_file[v]`."""
+    rng = random.Random(seed)
+    versions = len(pos)
+    n_pos, n_files = len(pos[0]), len(neg_by_file[0])
+    out = [[] for _ in range(versions)]
+    for _ in range(rounds):
+        ip = [rng.randrange(n_pos) for _ in range(n_pos)]
+        files = [rng.randrange(n_files) for _ in range(n_files)]
+        for v in range(versions):
+            p = [pos[v][i] for i in ip]
+            q = [x for f in files for x in neg_by_file[v][f]]
+            out[v].append(auc(p, q))
+    return out
+
+
+def interval(xs):
+    xs = sorted(xs)
+    return xs[int(0.025 * (len(xs) - 1))], xs[int(0.975 * (len(xs) - 1))]
 
 
 def measure(a, verity, work):
@@ -144,55 +254,80 @@ def measure(a, verity, work):
         if not os.path.exists(src):
             run([verity, "--home", home, "-q", "generate", text, "-o", src, "--size", size,
                  "--seed", str(seed), "--duration", "4", "--no-visible", "--no-watermark"])
-        versions = [src]
-        for name, args, ext in ATTACKS[1:]:
-            out = f"{os.path.splitext(src)[0]}-{name}.{ext}"
-            if not os.path.exists(out):
-                part = f"{out}.part.{ext}"
-                try:
-                    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, *args,
-                                    part], check=True)
-                except subprocess.CalledProcessError:
-                    if os.path.exists(part):
-                        os.remove(part)
-                    raise
-                os.replace(part, out)
-            versions.append(out)
-        files.append(versions)
+        files.append(attacked(src))
+    real = [[attacked(w) for w in windows(f, a.windows, work)] for f in a.real]
     made = time.time() - started
     print(f"{a.clips} clips from `verity generate` (seed {a.seed}) and their attacked copies, "
-          f"made (or found in {work}) in {made:.0f} s\n")
+          f"made (or found in {work}) in {made:.0f} s")
+    if real:
+        sizes = ", ".join(f"{os.path.basename(f)} ({len(w)})" for f, w in zip(a.real, real))
+        print(f"Real windows of 4 s (H.264 CRF 18 at their own size) and their attacked "
+              f"copies: {sizes}")
+    print()
     print("| classifier | threshold | file | flagged | exact 95 % interval | lowest | median |")
     print("|---|---|---|---|---|---|---|")
+    aucs = []
     for det in a.detectors:
         extra = [] if det == "builtin" else ["--detector", det]
+        threshold, unscored_real = 0.0, 0
+        gen_probs, real_probs = [], []
         for which, (name, _, _) in enumerate(ATTACKS):
-            probs, threshold, unscored = [], 0.0, 0
+            probs = []
             for versions in files:
                 j = detect(verity, extra, versions[which])
                 threshold = j["operating_point"]["threshold"]
-                if j["synthetic_probability"] is None:
-                    unscored += 1  # not enough signal: counted as not flagged
-                else:
-                    probs.append(j["synthetic_probability"])
-            probs += [0.0] * unscored
-            k = sum(p > threshold for p in probs)
-            lo, hi = clopper_pearson(k, len(probs))
-            probs.sort()
-            print(f"| {det} | {threshold:.3f} | {LABELS[name]} | {k}/{len(probs)} ({k / len(probs):.3f}) "
-                  f"| [{lo:.3f}, {hi:.3f}] | {probs[0]:.3f} | {probs[len(probs) // 2]:.3f} |")
-        if a.real:
-            probs = []
-            for f in a.real:
-                j = detect(verity, extra, f)
-                if j["synthetic_probability"] is not None:
-                    probs.append(j["synthetic_probability"])
-            k = sum(p > threshold for p in probs)
-            lo, hi = clopper_pearson(k, len(probs)) if probs else (0.0, 1.0)
-            probs.sort()
-            print(f"| {det} | {threshold:.3f} | real, as they are | {k}/{len(probs)} "
-                  f"| [{lo:.3f}, {hi:.3f}] | {probs[0] if probs else 0:.3f} "
-                  f"| {probs[len(probs) // 2] if probs else 0:.3f} |")
+                # not enough signal counts as not flagged
+                p = j["synthetic_probability"]
+                probs.append(0.0 if p is None else p)
+            gen_probs.append(probs)
+            per_file = []
+            for wins in real:
+                got = []
+                for versions in wins:
+                    p = detect(verity, extra, versions[which])["synthetic_probability"]
+                    if p is None:
+                        unscored_real += 1  # no score is no false positive; left out of the AUC
+                    else:
+                        got.append(p)
+                per_file.append(got)
+            real_probs.append(per_file)
+            rows = [(LABELS[name], probs)]
+            if real:
+                rows.append((f"real windows, {LABELS[name]}",
+                             [p for got in per_file for p in got]))
+            for label, ps in rows:
+                if not ps:
+                    continue
+                k = sum(p > threshold for p in ps)
+                lo, hi = clopper_pearson(k, len(ps))
+                ps = sorted(ps)
+                print(f"| {det} | {threshold:.3f} | {label} | {k}/{len(ps)} ({k / len(ps):.3f}) "
+                      f"| [{lo:.3f}, {hi:.3f}] | {ps[0]:.3f} | {ps[len(ps) // 2]:.3f} |")
+        if unscored_real:
+            print(f"| {det} | | real windows with not enough signal | {unscored_real} | | | |")
+        if real and all(got for per_file in real_probs for got in per_file):
+            aucs.append((det, gen_probs, real_probs))
+        elif real:
+            print(f"| {det} | | no AUC: a real file has no scored window in some version | | | | |")
+    if not aucs:
+        return
+    print(f"\nAUC of the generated clips against the real windows ({a.bootstrap} bootstrap "
+          "resamples of clips and of real files):\n")
+    print("| classifier | version | AUC | 95 % interval | drop from as generated | 95 % interval |")
+    print("|---|---|---|---|---|---|")
+    for det, gen_probs, real_probs in aucs:
+        boots = bootstrap_aucs(gen_probs, real_probs, a.bootstrap, a.seed)
+        base = auc(gen_probs[0], [p for got in real_probs[0] for p in got])
+        for which, (name, _, _) in enumerate(ATTACKS):
+            v = auc(gen_probs[which], [p for got in real_probs[which] for p in got])
+            lo, hi = interval(boots[which])
+            drop = ""
+            if which:
+                dlo, dhi = interval([b0 - b for b0, b in zip(boots[0], boots[which])])
+                drop = f"{base - v:.3f} | [{dlo:.3f}, {dhi:.3f}]"
+            else:
+                drop = " | "
+            print(f"| {det} | {LABELS[name]} | {v:.3f} | [{lo:.3f}, {hi:.3f}] | {drop} |")
 
 
 if __name__ == "__main__":

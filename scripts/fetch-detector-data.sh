@@ -17,6 +17,11 @@
 #        (defaults .cache/media, where fetch-media.sh and make-clips.sh put theirs, and
 #        .cache/detector/sources)
 #        scripts/fetch-detector-data.sh --upscalers [OUT_DIR]   the upscalers alone (make test)
+#        scripts/fetch-detector-data.sh --outside [OUT_DIR]     real footage the classifier never
+#            trains on, for `make detector-sizes` (default .cache/detector/outside): four clips
+#            from four cameras in the Debian package opencv-doc (examples and tutorial videos:
+#            a street seen from above, a tree, a box and a cup turned in the hand), fetched with
+#            `apt-get download`, which checks the archive's signed hashes; no root needed
 set -euo pipefail
 
 # The upscaler package: npm checks the registry's integrity hash as it packs it.
@@ -31,6 +36,31 @@ fetch_upscalers() {
   tar -xzf "$t"/upscalerjs-esrgan-slim-1.0.0.tgz -C "$dir.part" --strip-components=1
   rm -rf "$t" "$dir" && mv "$dir.part" "$dir"
 }
+
+# Real footage outside the training sources, at its own sizes (320x240 to 768x576).
+fetch_outside() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  echo "fetching real footage from the Debian package opencv-doc into $dir" >&2
+  local t
+  t=$(mktemp -d)
+  chmod 755 "$t"  # apt's download user writes there when run as root
+  (cd "$t" && apt-get download -qq opencv-doc >/dev/null) \
+    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; rm -rf "$t"; exit 1; }
+  dpkg-deb -x "$t"/opencv-doc_*.deb "$t/x"
+  local d="$t/x/usr/share/doc/opencv-doc"
+  rm -rf "$dir.part" && mkdir -p "$dir.part"
+  cp "$d/examples/data/vtest.avi" "$d/examples/data/tree.avi" "$dir.part/"
+  gunzip -c "$d/opencv4/html/box.mp4.gz" >"$dir.part/box.mp4"
+  gunzip -c "$d/opencv4/html/cup.mp4.gz" >"$dir.part/cup.mp4"
+  rm -rf "$t" "$dir" && mv "$dir.part" "$dir"
+  touch "$dir/.complete-v1"
+}
+
+if [ "${1:-}" = "--outside" ]; then
+  fetch_outside "${2:-.cache/detector/outside}"
+  exit 0
+fi
 
 if [ "${1:-}" = "--upscalers" ]; then
   fetch_upscalers "${2:-.cache/detector/sources}"

@@ -318,11 +318,13 @@ fn training_lowers_the_loss_resumes_and_exports() {
     };
     train(&other, &dev, |_, _| {}, |_| {}).unwrap();
     export(&other.out, &data, &tmp.path().join("export-2")).unwrap();
+    // With the attacks, so that each seed's attack drops are measured on the same copies.
     let report = evaluate(
         &det,
         &EvalOptions {
             held_out: Vec::new(),
             seed_runs: vec![tmp.path().join("export-2")],
+            attacks_dir: Some(tmp.path().join("attacks")),
             ..eval
         },
         |_, _, _| {},
@@ -331,7 +333,33 @@ fn training_lowers_the_loss_resumes_and_exports() {
     let seeds: Vec<Option<u64>> = report.seeds.iter().map(|r| r.seed).collect();
     assert_eq!(seeds, [Some(1), Some(2)]);
     assert!(report.seeds.iter().all(|r| (0.0..=1.0).contains(&r.auc)));
-    assert!(report.table().contains("mean [lowest, highest]"));
+    // The evaluated classifier's row holds the figures of the tables above it.
+    let main = &report.seeds[0];
+    assert_eq!(main.auc, report.test.auc.value);
+    for (fam, h) in &report.families {
+        assert_eq!(main.families.get(fam), Some(&h.auc.value), "{fam}");
+    }
+    let gate = |name: &str| {
+        report
+            .gates
+            .iter()
+            .find(|g| g.name.contains(name))
+            .map(|g| g.value)
+    };
+    assert_eq!(Some(main.trivial_gap), gate("trivial-content"));
+    assert_eq!(main.real_vs_real, gate("real versus real"));
+    let drops: Vec<(String, f64)> = report
+        .robustness
+        .iter()
+        .map(|r| (r.attack.clone(), r.drop))
+        .collect();
+    assert_eq!(drops.len(), 3);
+    assert_eq!(main.attack_drops, drops);
+    // The other seed was scored on the same attacked copies.
+    assert_eq!(report.seeds[1].attack_drops.len(), 3);
+    let table = report.table();
+    assert!(table.contains("mean [lowest, highest]"), "{table}");
+    assert!(table.contains("h264-crf28 AUC drop"), "{table}");
 }
 
 #[test]

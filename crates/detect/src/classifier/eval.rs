@@ -217,6 +217,80 @@ pub(super) fn against_non_ai<'a>(
         .collect()
 }
 
+/// Real versus real: the classifier's scores on the two real scenes of `scored` with the most
+/// clips, one taken as "positive"; the scenes' names and the larger of AUC and 1 − AUC.
+pub(super) fn real_vs_real(scored: &[Scored<'_>]) -> Option<(String, f64)> {
+    let mut real_groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for s in scored.iter().filter(|s| s.entry.arm.starts_with("real-")) {
+        real_groups
+            .entry(s.entry.source.as_str())
+            .or_default()
+            .push(s.prob);
+    }
+    let mut groups: Vec<(&str, Vec<f64>)> = real_groups.into_iter().collect();
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
+    match groups.as_slice() {
+        [a, b, ..] => {
+            let mut p = a.1.clone();
+            p.extend(&b.1);
+            let l: Vec<u8> = std::iter::repeat_n(1, a.1.len())
+                .chain(std::iter::repeat_n(0, b.1.len()))
+                .collect();
+            let v = auc(&p, &l).unwrap_or(0.5);
+            Some((format!("{} vs {}", a.0, b.0), v.max(1.0 - v)))
+        }
+        _ => None,
+    }
+}
+
+/// The AUC of `scored`'s probabilities against its labels.
+pub(super) fn auc_of(scored: &[Scored<'_>]) -> Option<f64> {
+    let (p, l): (Vec<f64>, Vec<u8>) = scored.iter().map(|s| (s.prob, s.entry.label)).unzip();
+    auc(&p, &l)
+}
+
+/// The test clips of `scored` after each of [`ATTACKS`], scored with `det`: each attacked copy
+/// made once under `dir` (again when its clip is newer) and kept for the next classifier.
+pub(super) fn score_attacked<'a>(
+    det: &Detector,
+    data: &Path,
+    dir: &Path,
+    scored: &[Scored<'a>],
+    progress: &mut impl FnMut(&str, usize, usize),
+) -> Result<Vec<(&'static str, Vec<Scored<'a>>)>> {
+    let mut out = Vec::with_capacity(ATTACKS.len());
+    for (name, args, ext) in ATTACKS {
+        let out_dir = dir.join(name);
+        std::fs::create_dir_all(&out_dir).map_err(|e| DetectError::io(&out_dir, e))?;
+        let mut attacked = Vec::with_capacity(scored.len());
+        for (k, s) in scored.iter().enumerate() {
+            let src = data.join(&s.entry.file);
+            let stem = Path::new(&s.entry.file)
+                .file_stem()
+                .map(|x| x.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let dst = out_dir.join(format!("{stem}.{ext}"));
+            if !is_newer(&dst, &src) {
+                attack(&src, &dst, args)?;
+            }
+            let sec = det.score_file(&dst, Reading::Auto)?;
+            let prob = sec
+                .synthetic_probability
+                .ok_or_else(|| DetectError::BadIndex {
+                    path: dst.clone(),
+                    reason: format!("not scored: {}", sec.reason.clone().unwrap_or_default()),
+                })?;
+            attacked.push(Scored {
+                entry: s.entry,
+                prob,
+            });
+            progress(&format!("{name} ({})", det.name), k + 1, scored.len());
+        }
+        out.push((name, attacked));
+    }
+    Ok(out)
+}
+
 /// Each arm's flagged share at `threshold`, with its exact interval.
 pub(super) fn arm_rates(scored: &[Scored<'_>], threshold: f64) -> Vec<ArmRate> {
     let mut by_arm: BTreeMap<&str, (u8, Vec<f64>)> = BTreeMap::new();
@@ -284,18 +358,23 @@ fn bootstrap(
     }
 }
 
+/// The threshold for 1 % FPR on `negatives`, or for 1/N when there are fewer than 100 of them.
+pub(super) fn threshold_at_1pct(negatives: &[f64]) -> f64 {
+    let target = if negatives.len() >= 100 {
+        0.01
+    } else {
+        1.0 / negatives.len().max(1) as f64
+    };
+    threshold_at_fpr(negatives, target)
+}
+
 pub(super) fn headline(items: &[Scored<'_>], threshold: f64, reps: usize, seed: u64) -> Headline {
     let neg: Vec<f64> = items
         .iter()
         .filter(|s| s.entry.label == 0)
         .map(|s| s.prob)
         .collect();
-    let target = if neg.len() >= 100 {
-        0.01
-    } else {
-        1.0 / neg.len().max(1) as f64
-    };
-    let own = threshold_at_fpr(&neg, target);
+    let own = threshold_at_1pct(&neg);
     let tpr_at = move |t: f64| {
         move |p: &[f64], l: &[u8]| {
             let pos: Vec<f64> = p
@@ -439,29 +518,7 @@ pub fn evaluate(
     );
     baselines.insert("spectral logistic regression".to_string(), spectral_auc);
 
-    // Real versus real: the classifier's scores on the two real scenes of the test split with
-    // the most clips, one taken as "positive".
-    let mut real_groups: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for s in scored.iter().filter(|s| s.entry.arm.starts_with("real-")) {
-        real_groups
-            .entry(s.entry.source.as_str())
-            .or_default()
-            .push(s.prob);
-    }
-    let mut groups: Vec<(&str, Vec<f64>)> = real_groups.into_iter().collect();
-    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
-    let real_vs_real = match groups.as_slice() {
-        [a, b, ..] => {
-            let mut p = a.1.clone();
-            p.extend(&b.1);
-            let l: Vec<u8> = std::iter::repeat_n(1, a.1.len())
-                .chain(std::iter::repeat_n(0, b.1.len()))
-                .collect();
-            let v = auc(&p, &l).unwrap_or(0.5);
-            Some((format!("{} vs {}", a.0, b.0), v.max(1.0 - v)))
-        }
-        _ => None,
-    };
+    let real_vs_real = real_vs_real(&scored);
     let mut gates = vec![
         // An AUC well under 0.5 separates the labels as well as one above it, read the other
         // way round: the gate takes the larger, as the real-versus-real gate does.
@@ -519,18 +576,6 @@ pub fn evaluate(
     });
 
     let held_out = score_held_out(&scored, &held_out_dets, opts, &mut progress)?;
-    let mut over_seeds = Vec::new();
-    if !seed_dets.is_empty() {
-        over_seeds.push(seeds::result(det, &scored, opts.bootstrap, opts.seed));
-        over_seeds.extend(seeds::score(
-            &seed_dets,
-            &opts.data,
-            &test_entries,
-            opts.bootstrap,
-            opts.seed,
-            &mut progress,
-        )?);
-    }
     if !held_out.is_empty() {
         let aucs: Vec<f64> = held_out.iter().map(|h| h.headline.auc.value).collect();
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
@@ -550,56 +595,45 @@ pub fn evaluate(
         });
     }
 
+    let attack_dir = opts
+        .attacks_dir
+        .as_ref()
+        .map(|d| d.join(index.fingerprint()));
+    let attacked = match &attack_dir {
+        Some(dir) => score_attacked(det, &opts.data, dir, &scored, &mut progress)?,
+        None => Vec::new(),
+    };
     let mut robustness = Vec::new();
-    if let Some(dir) = &opts.attacks_dir {
-        let dir = dir.join(index.fingerprint());
-        for (name, args, ext) in ATTACKS {
-            let out_dir = dir.join(name);
-            std::fs::create_dir_all(&out_dir).map_err(|e| DetectError::io(&out_dir, e))?;
-            let mut attacked = Vec::with_capacity(scored.len());
-            for (k, s) in scored.iter().enumerate() {
-                let src = opts.data.join(&s.entry.file);
-                let stem = Path::new(&s.entry.file)
-                    .file_stem()
-                    .map(|x| x.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let dst = out_dir.join(format!("{stem}.{ext}"));
-                if !is_newer(&dst, &src) {
-                    attack(&src, &dst, args)?;
-                }
-                let sec = det.score_file(&dst, Reading::Auto)?;
-                let prob = sec
-                    .synthetic_probability
-                    .ok_or_else(|| DetectError::BadIndex {
-                        path: dst.clone(),
-                        reason: format!("not scored: {}", sec.reason.clone().unwrap_or_default()),
-                    })?;
-                attacked.push(Scored {
-                    entry: s.entry,
-                    prob,
-                });
-                progress(name, k + 1, scored.len());
+    for (name, attacked) in &attacked {
+        let a = auc_of(attacked).unwrap_or(0.5);
+        let mut by_family = BTreeMap::new();
+        for (fam, before) in &families {
+            let these = against_non_ai(attacked, |e| e.family.as_deref() == Some(fam.as_str()));
+            if let Some(fa) = auc_of(&these) {
+                by_family.insert(fam.clone(), (fa, before.auc.value - fa));
             }
-            let auc_of = |v: &[Scored<'_>]| {
-                let (p, l): (Vec<f64>, Vec<u8>) = v.iter().map(|s| (s.prob, s.entry.label)).unzip();
-                auc(&p, &l)
+        }
+        robustness.push(Robustness {
+            attack: name.to_string(),
+            auc: a,
+            drop: test.auc.value - a,
+            passed: test.auc.value - a <= 0.05,
+            families: by_family,
+        });
+    }
+
+    // The same recipe from other seeds, on the same clips and attacked copies.
+    let mut over_seeds = Vec::new();
+    if !seed_dets.is_empty() {
+        over_seeds.push(seeds::result(det, &scored, &attacked, trivial_auc));
+        for d in &seed_dets {
+            let stage = format!("scoring with the seed run {}", d.name);
+            let s = score_entries(d, &opts.data, &test_entries, &stage, &mut progress)?;
+            let a = match &attack_dir {
+                Some(dir) => score_attacked(d, &opts.data, dir, &s, &mut progress)?,
+                None => Vec::new(),
             };
-            let a = auc_of(&attacked).unwrap_or(0.5);
-            let mut by_family = BTreeMap::new();
-            for (fam, before) in &families {
-                let these =
-                    against_non_ai(&attacked, |e| e.family.as_deref() == Some(fam.as_str()));
-                if let Some(fa) = auc_of(&these) {
-                    by_family.insert(fam.clone(), (fa, before.auc.value - fa));
-                }
-            }
-            robustness.push(Robustness {
-                attack: name.to_string(),
-                auc: a,
-                drop: test.auc.value - a,
-                passed: test.auc.value - a <= 0.05,
-                families: by_family,
-            });
+            over_seeds.push(seeds::result(d, &s, &a, trivial_auc));
         }
     }
     Ok(EvalReport {
@@ -835,41 +869,7 @@ impl EvalReport {
             }
         }
         if !self.seeds.is_empty() {
-            let _ = writeln!(
-                s,
-                "\nThe same recipe from {} seeds, each at its own threshold (the first row is the classifier above).\n",
-                self.seeds.len()
-            );
-            let _ = writeln!(
-                s,
-                "| model | seed | AUC | F1 AUC | F1 TPR at 1 % FPR | worst non-AI arm at threshold |"
-            );
-            let _ = writeln!(s, "|---|---|---|---|---|---|");
-            for r in &self.seeds {
-                let _ = writeln!(
-                    s,
-                    "| `{}` | {} | {:.3} | {:.3} | {:.3} | {:.3} ({}) |",
-                    r.model,
-                    r.seed.map_or("not recorded".into(), |x| x.to_string()),
-                    r.auc,
-                    r.generator_auc,
-                    r.generator_tpr_at_1pct,
-                    r.worst_fp,
-                    r.worst_fp_arm
-                );
-            }
-            let spread = |f: fn(&SeedResult) -> f64| {
-                let sp = Spread::of(self.seeds.iter().map(f));
-                format!("{:.3} [{:.3}, {:.3}]", sp.mean, sp.min, sp.max)
-            };
-            let _ = writeln!(
-                s,
-                "| mean [lowest, highest] | | {} | {} | {} | {} |",
-                spread(|r| r.auc),
-                spread(|r| r.generator_auc),
-                spread(|r| r.generator_tpr_at_1pct),
-                spread(|r| r.worst_fp)
-            );
+            s.push_str(&self.seeds_table());
         }
         let _ = writeln!(s, "\n| gate | value | target | passed |");
         let _ = writeln!(s, "|---|---|---|---|");
@@ -924,6 +924,113 @@ impl EvalReport {
 
 /// A probability for a table: three decimals, or two significant digits in scientific notation
 /// below 0.001 (where three decimals would print every such score as 0.000).
+impl EvalReport {
+    /// The seed runs' figures as two Markdown tables (headline, then gates and attacks), each
+    /// with the mean, lowest and highest over the seeds.
+    fn seeds_table(&self) -> String {
+        use std::fmt::Write;
+        let rows = &self.seeds;
+        let mut s = String::new();
+        let spread = |v: Vec<f64>| {
+            if v.is_empty() {
+                return "–".to_string();
+            }
+            let sp = Spread::of(v.into_iter());
+            format!("{:.3} [{:.3}, {:.3}]", sp.mean, sp.min, sp.max)
+        };
+        let seed = |r: &SeedResult| r.seed.map_or("not recorded".into(), |x| x.to_string());
+        let fams: std::collections::BTreeSet<&String> =
+            rows.iter().flat_map(|r| r.families.keys()).collect();
+        let _ = writeln!(
+            s,
+            "\nThe same recipe from {} seeds, each at its own threshold (the first row is the classifier above); point values, the last row their mean [lowest, highest].\n",
+            rows.len()
+        );
+        let fam_heads: String = fams.iter().map(|f| format!(" {f} AUC |")).collect();
+        let _ = writeln!(
+            s,
+            "| model | seed | AUC | F1 TPR at 1 % FPR |{fam_heads} worst non-AI arm at threshold |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|{}---|", "---|".repeat(fams.len()));
+        for r in rows {
+            let cells: String = fams
+                .iter()
+                .map(|f| {
+                    r.families
+                        .get(*f)
+                        .map_or(" – |".into(), |v| format!(" {v:.3} |"))
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {:.3} | {:.3} |{cells} {:.3} ({}) |",
+                r.model,
+                seed(r),
+                r.auc,
+                r.generator_tpr_at_1pct,
+                r.worst_fp,
+                r.worst_fp_arm
+            );
+        }
+        let fam_spread: String = fams
+            .iter()
+            .map(|f| {
+                let v = rows.iter().filter_map(|r| r.families.get(*f).copied());
+                format!(" {} |", spread(v.collect()))
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "| mean [lowest, highest] | | {} | {} |{fam_spread} {} |",
+            spread(rows.iter().map(|r| r.auc).collect()),
+            spread(rows.iter().map(|r| r.generator_tpr_at_1pct).collect()),
+            spread(rows.iter().map(|r| r.worst_fp).collect())
+        );
+        let attacks: Vec<&str> = rows
+            .first()
+            .map(|r| r.attack_drops.iter().map(|(a, _)| a.as_str()).collect())
+            .unwrap_or_default();
+        let att_heads: String = attacks.iter().map(|a| format!(" {a} AUC drop |")).collect();
+        let _ = writeln!(
+            s,
+            "\n| model | seed | real versus real (≤ 0.60) | AUC minus trivial-content AUC (≥ 0.15) |{att_heads}"
+        );
+        let _ = writeln!(s, "|---|---|---|---|{}", "---|".repeat(attacks.len()));
+        let drop_of =
+            |r: &SeedResult, a: &str| r.attack_drops.iter().find(|(n, _)| n == a).map(|(_, d)| *d);
+        for r in rows {
+            let cells: String = attacks
+                .iter()
+                .map(|a| drop_of(r, a).map_or(" – |".into(), |d| format!(" {d:.3} |")))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {:.3} |{cells}",
+                r.model,
+                seed(r),
+                r.real_vs_real.map_or("–".into(), |v| format!("{v:.3}")),
+                r.trivial_gap
+            );
+        }
+        let att_spread: String = attacks
+            .iter()
+            .map(|a| {
+                format!(
+                    " {} |",
+                    spread(rows.iter().filter_map(|r| drop_of(r, a)).collect())
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "| mean [lowest, highest] | | {} | {} |{att_spread}",
+            spread(rows.iter().filter_map(|r| r.real_vs_real).collect()),
+            spread(rows.iter().map(|r| r.trivial_gap).collect())
+        );
+        s
+    }
+}
+
 fn small_probability(p: f64) -> String {
     if p >= 1e-3 || p == 0.0 {
         format!("{p:.3}")

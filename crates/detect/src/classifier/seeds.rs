@@ -1,16 +1,18 @@
 //! The same recipe trained from other seeds: how much the figures move with the seed alone.
 //!
 //! `eval detector --seed-run DIR` scores the test split again with each classifier in DIR,
-//! trained like the one evaluated but from another `--seed`, and reports its headline figures
-//! beside the evaluated one's, with their spread.
+//! trained like the one evaluated but from another `--seed`, and reports its headline figures,
+//! its confound gates and its attack drops beside the evaluated one's, with their spread: the
+//! figures of a recipe rather than of one run, which a classifier picked among others for its
+//! test figures cannot flatter.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::data::Entry;
-use super::eval::{Scored, against_non_ai, arm_rates, headline, score_entries};
+use super::eval::{Scored, against_non_ai, arm_rates, auc_of, real_vs_real, threshold_at_1pct};
+use super::metrics::rate_above;
 use super::score::Detector;
 use crate::error::{DetectError, Result};
 
@@ -22,12 +24,20 @@ pub struct SeedResult {
     pub seed: Option<u64>,
     pub threshold: f64,
     pub auc: f64,
-    /// F1 (verity's generator) against every non-AI test clip.
-    pub generator_auc: f64,
+    /// F1 (verity's generator) against every non-AI test clip: TPR at 1 % FPR.
     pub generator_tpr_at_1pct: f64,
+    /// Each synthetic family's clips against every non-AI clip: its AUC.
+    pub families: BTreeMap<String, f64>,
     /// The non-AI arm flagged most often at this classifier's own threshold, and its rate.
     pub worst_fp_arm: String,
     pub worst_fp: f64,
+    /// The real-versus-real gate's value (the larger of AUC and 1 − AUC), when the test split
+    /// has two real scenes.
+    pub real_vs_real: Option<f64>,
+    /// AUC minus the trivial-content baseline's AUC (the gate's value).
+    pub trivial_gap: f64,
+    /// Each attack's AUC drop, in [`super::eval::ATTACKS`] order; empty without attacks.
+    pub attack_drops: Vec<(String, f64)>,
 }
 
 /// The figures over seeds: the smallest, mean and largest of each.
@@ -99,12 +109,42 @@ pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
     Ok(out)
 }
 
-/// One classifier's figures on the test split, from its scores.
-pub(super) fn result(det: &Detector, scored: &[Scored<'_>], reps: usize, seed: u64) -> SeedResult {
+/// One classifier's figures on the test split, from its scores on the clips and on their
+/// attacked copies (`attacked`, empty without attacks). Point values: the intervals over
+/// scenes are the evaluated classifier's, in the tables above the seeds'.
+pub(super) fn result(
+    det: &Detector,
+    scored: &[Scored<'_>],
+    attacked: &[(&str, Vec<Scored<'_>>)],
+    trivial_auc: f64,
+) -> SeedResult {
     let threshold = det.config.operating_point.threshold;
-    let all = headline(scored, threshold, reps, seed);
+    let auc = auc_of(scored).unwrap_or(0.5);
     let f1 = against_non_ai(scored, |e| e.arm == "generator");
-    let f1h = headline(&f1, threshold, reps, seed);
+    let generator_tpr_at_1pct = {
+        let neg: Vec<f64> = f1
+            .iter()
+            .filter(|s| s.entry.label == 0)
+            .map(|s| s.prob)
+            .collect();
+        let pos: Vec<f64> = f1
+            .iter()
+            .filter(|s| s.entry.label == 1)
+            .map(|s| s.prob)
+            .collect();
+        rate_above(&pos, threshold_at_1pct(&neg))
+    };
+    let mut families = BTreeMap::new();
+    let names: BTreeSet<&str> = scored
+        .iter()
+        .filter_map(|s| s.entry.family.as_deref())
+        .collect();
+    for fam in names {
+        let these = against_non_ai(scored, |e| e.family.as_deref() == Some(fam));
+        if let Some(a) = auc_of(&these) {
+            families.insert(fam.to_string(), a);
+        }
+    }
     let (worst_fp_arm, worst_fp) = arm_rates(scored, threshold)
         .into_iter()
         .filter(|a| a.label == 0)
@@ -119,28 +159,16 @@ pub(super) fn result(det: &Detector, scored: &[Scored<'_>], reps: usize, seed: u
         model: det.name.clone(),
         seed: det.config.seed,
         threshold,
-        auc: all.auc.value,
-        generator_auc: f1h.auc.value,
-        generator_tpr_at_1pct: f1h.tpr_at_1pct.value,
+        auc,
+        generator_tpr_at_1pct,
+        families,
         worst_fp_arm,
         worst_fp: worst_fp.max(0.0),
+        real_vs_real: real_vs_real(scored).map(|(_, v)| v),
+        trivial_gap: auc - trivial_auc,
+        attack_drops: attacked
+            .iter()
+            .map(|(name, a)| (name.to_string(), auc - auc_of(a).unwrap_or(0.5)))
+            .collect(),
     }
-}
-
-/// Scores the test split with each seed run's classifier.
-pub(super) fn score(
-    dets: &[Detector],
-    data: &std::path::Path,
-    test: &[&Entry],
-    reps: usize,
-    seed: u64,
-    progress: &mut impl FnMut(&str, usize, usize),
-) -> Result<Vec<SeedResult>> {
-    let mut out = Vec::with_capacity(dets.len());
-    for det in dets {
-        let stage = format!("scoring with the seed run {}", det.name);
-        let scored = score_entries(det, data, test, &stage, progress)?;
-        out.push(result(det, &scored, reps, seed));
-    }
-    Ok(out)
 }
