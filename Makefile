@@ -200,7 +200,7 @@ DETECTORS ?= builtin
 OUTSIDE := .cache/detector/outside
 detector-sizes: build
 	bash scripts/fetch-detector-data.sh --outside $(OUTSIDE)
-	python3 scripts/detector-sizes.py --clips 60 --work .cache/detector/sizes \
+	python3 scripts/detector-sizes.py --clips 60 --windows 12 --work .cache/detector/sizes \
 	  --real $(OUTSIDE)/vtest.avi $(OUTSIDE)/tree.avi $(OUTSIDE)/box.mp4 $(OUTSIDE)/cup.mp4 \
 	  .cache/detector/sources/video/iscc-demo.mp4 -- $(DETECTORS)
 

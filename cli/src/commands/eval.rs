@@ -167,16 +167,23 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     }
     if let Some(card) = &a.card {
         let block = format!(
-            "`verity eval detector --data {} --bootstrap {} --seed {}{}{}`:\n\n{t}",
+            "`verity eval detector --data {} --bootstrap {} --seed {}{}{}{}{}`:\n\n{t}",
             a.data.display(),
             a.bootstrap,
             a.seed,
+            a.detector
+                .as_ref()
+                .map_or(String::new(), |d| format!(" --detector {}", d.display())),
             a.attacks
                 .as_ref()
                 .map_or(String::new(), |d| format!(" --attacks {}", d.display())),
             a.held_out
                 .iter()
                 .map(|(f, d)| format!(" --held-out {f}={}", d.display()))
+                .collect::<String>(),
+            a.seed_run
+                .iter()
+                .map(|d| format!(" --seed-run {}", d.display()))
                 .collect::<String>()
         );
         write_into_card(card, &block)?;
