@@ -13,12 +13,17 @@ The evaluation's dataset holds F1 only at the canonical 128 pixels, where a 0.5x
 64 pixels; a platform's half-size copy of a generated clip stays above the canonical view.
 
 Real videos given with --real are the negatives at real sizes: each is cut into up to
---windows windows of 4 s at its own size (evenly spaced; H.264 CRF 18, an upload's copy), and
-each window goes through the same three attacks. For them "flagged" is the false-positive count,
-and a second table gives the AUC of the generated clips against the real windows per version,
-with a 95 % bootstrap interval that resamples real files (not windows: the windows of one file
-share a camera and scene) and generated clips, and the AUC's drop after each attack beside it,
-paired over the same resamples.
+--windows windows of 4 s at its own size (evenly spaced, none overlapping; H.264 CRF 18, an
+upload's copy), and each window goes through the same three attacks. For them "flagged" is the
+false-positive count (its exact interval treats windows as independent, which windows of one
+file are not), and a second table gives the AUC of the generated clips against the real
+windows per version, with a 95 % bootstrap interval that resamples real files (not windows: the
+windows of one file share a camera and scene) and generated clips, and the AUC's drop after
+each attack beside it, paired over the same resamples. A clip without enough signal to score
+counts against the classifier: a generated one as 0, a real window left out.
+
+--work keeps the clips between runs (generated clips are named by their seed, index and size
+only): clear it after the generator's weights change.
 
 Usage: scripts/detector-sizes.py [--clips N] [--seed S] [--work DIR] [--windows W]
            [--real FILE...] -- [DETECTOR_DIR|builtin ...]
@@ -26,6 +31,7 @@ Usage: scripts/detector-sizes.py [--clips N] [--seed S] [--work DIR] [--windows 
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -189,16 +195,19 @@ def duration(path):
 
 
 def windows(path, n, work):
-    """Up to `n` windows of 4 s of `path`, evenly spaced, at its own size (H.264 CRF 18)."""
+    """Up to `n` windows of 4 s of `path` (one of the whole file when it is shorter), each in
+    the middle of its own equal share of the file, so that none overlap; at the file's own size
+    (H.264 CRF 18). Cached under a name that carries a digest of the file's absolute path."""
     d = duration(path)
     length = min(4.0, d)
     count = max(1, min(n, int(d // 4)))
-    step = (d - length) / count
-    stem = os.path.basename(path).replace(".", "_")
+    share = d / count
+    tag = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:8]
+    stem = os.path.basename(path).replace(".", "_") + "-" + tag
     out = []
     for k in range(count):
         w = os.path.join(work, f"real-{stem}-w{k}of{count}.mp4")
-        ffmpeg(["-ss", f"{k * step + step / 2 if count > 1 else 0:.3f}", "-i", path, "-t",
+        ffmpeg(["-ss", f"{k * share + (share - length) / 2:.3f}", "-i", path, "-t",
                 f"{length:.3f}", "-an", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2",
                 "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", "-preset", "medium"], w)
         out.append(w)

@@ -42,18 +42,24 @@ fetch_outside() {
   local dir="$1"
   [ -f "$dir/.complete-v1" ] && return 0
   echo "fetching real footage from the Debian package opencv-doc into $dir" >&2
-  local t
-  t=$(mktemp -d)
-  chmod 755 "$t"  # apt's download user writes there when run as root
+  # Globals, not locals: the trap runs after the function has returned.
+  outside_tmp=$(mktemp -d)
+  outside_part="$dir.part"
+  trap 'rm -rf "$outside_tmp" "$outside_part"' EXIT
+  local t="$outside_tmp"
   (cd "$t" && apt-get download -qq opencv-doc >/dev/null) \
-    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; rm -rf "$t"; exit 1; }
+    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
   dpkg-deb -x "$t"/opencv-doc_*.deb "$t/x"
-  local d="$t/x/usr/share/doc/opencv-doc"
+  local d="$t/x/usr/share/doc/opencv-doc" f
+  for f in examples/data/vtest.avi examples/data/tree.avi opencv4/html/box.mp4.gz opencv4/html/cup.mp4.gz; do
+    [ -s "$d/$f" ] || { echo "error: opencv-doc has no $f (another version of the package?)" >&2; exit 1; }
+  done
   rm -rf "$dir.part" && mkdir -p "$dir.part"
   cp "$d/examples/data/vtest.avi" "$d/examples/data/tree.avi" "$dir.part/"
   gunzip -c "$d/opencv4/html/box.mp4.gz" >"$dir.part/box.mp4"
   gunzip -c "$d/opencv4/html/cup.mp4.gz" >"$dir.part/cup.mp4"
-  rm -rf "$t" "$dir" && mv "$dir.part" "$dir"
+  ls "$t"/opencv-doc_*.deb | xargs -n1 basename >"$dir.part/.package"
+  rm -rf "$dir" && mv "$dir.part" "$dir"
   touch "$dir/.complete-v1"
 }
 

@@ -116,9 +116,9 @@ pub struct EvalDetectorArgs {
     #[arg(long, value_name = "FAMILY=DIR", value_parser = parse_held_out)]
     pub held_out: Vec<(String, PathBuf)>,
 
-    /// A classifier trained with the same recipe from another seed (`verity train detector
-    /// --seed N --out RUN`, then RUN/export): the test split is scored again with it and the
-    /// figures over seeds are reported with their spread. Repeatable.
+    /// A classifier trained with the same recipe on the same dataset from another seed
+    /// (`verity train detector --seed N --out RUN`, then RUN/export): the test split is scored
+    /// again with it and the figures over seeds are reported with their spread. Repeatable.
     #[arg(long, value_name = "DIR")]
     pub seed_run: Vec<PathBuf>,
 

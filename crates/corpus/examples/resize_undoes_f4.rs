@@ -5,9 +5,9 @@
 //! each photograph of the real sources (its canonical view, as the photo arm starts from) this
 //! prints how far F4's frame is from the real frame before the attack and after both are
 //! halved (PSNR in dB; higher is closer), beside a plain Catmull-Rom upscale of the same small
-//! frame (the `bicubic` arm's kind, not AI). When the halved F4 frame is as close to the halved
-//! real frame as H.264 coding at 64 pixels is to its own input, no classifier can tell the two
-//! apart after the attack.
+//! frame (the `bicubic` arm's kind, not AI): whether the resize turns F4 into the real frame, or
+//! into the non-AI upscale, or leaves it apart from both. PSNR is a distance, not a detector: it
+//! bounds what the attack erases, not what a classifier can see.
 //!
 //! `cargo run --release --example resize_undoes_f4 -p verity-corpus [SOURCES]`
 //! (SOURCES: `.cache/detector/sources`, from `scripts/fetch-detector-data.sh`.)

@@ -282,13 +282,18 @@ fn training_lowers_the_loss_resumes_and_exports() {
     let path = unrecorded.join("detector.json");
     let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let m = j.as_object_mut().unwrap();
-    assert!(m.remove("seed").is_some() && m.remove("recipe").is_some());
+    assert!(
+        m.remove("seed").is_some() && m.remove("recipe").is_some() && m.remove("data").is_some()
+    );
     std::fs::write(&path, serde_json::to_vec(&j).unwrap()).unwrap();
     let unrecorded = Detector::load(&unrecorded).unwrap();
     let err = evaluate(&unrecorded, &same, |_, _, _| {})
         .unwrap_err()
         .to_string();
-    assert!(err.contains("records its seed and recipe"), "{err}");
+    assert!(
+        err.contains("records its seed, recipe and dataset"),
+        "{err}"
+    );
     // Another recipe (here fewer steps) is refused even from another seed.
     let shorter = TrainOptions {
         out: tmp.path().join("seed3"),
@@ -318,6 +323,25 @@ fn training_lowers_the_loss_resumes_and_exports() {
     };
     train(&other, &dev, |_, _| {}, |_| {}).unwrap();
     export(&other.out, &data, &tmp.path().join("export-2")).unwrap();
+    // The same recipe from another seed, recorded as trained on another dataset (the recipe
+    // does not cover the clips' encode): refused.
+    let elsewhere = tmp.path().join("export-elsewhere");
+    export(&other.out, &data, &elsewhere).unwrap();
+    let path = elsewhere.join("detector.json");
+    let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    j["data"] = serde_json::Value::from("000000000000");
+    std::fs::write(&path, serde_json::to_vec(&j).unwrap()).unwrap();
+    let err = evaluate(
+        &det,
+        &EvalOptions {
+            seed_runs: vec![elsewhere],
+            ..same.clone()
+        },
+        |_, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("same dataset"), "{err}");
     // With the attacks, so that each seed's attack drops are measured on the same copies.
     let report = evaluate(
         &det,
@@ -347,6 +371,12 @@ fn training_lowers_the_loss_resumes_and_exports() {
             .map(|g| g.value)
     };
     assert_eq!(Some(main.trivial_gap), gate("trivial-content"));
+    assert_eq!(Some(main.worst_fp), gate("worst false-positive"));
+    let (a, b) = (
+        main.generator_tpr_at_1pct,
+        report.generator_f1.tpr_at_1pct.value,
+    );
+    assert!(a == b || (a.is_nan() && b.is_nan()), "{a} vs {b}");
     assert_eq!(main.real_vs_real, gate("real versus real"));
     let drops: Vec<(String, f64)> = report
         .robustness

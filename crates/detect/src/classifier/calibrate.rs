@@ -138,6 +138,7 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
         trained_without: state.exclude_arms.clone(),
         seed: Some(state.seed),
         recipe: Some(recipe),
+        data: state.data.clone(),
     };
     std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
     let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;

@@ -922,8 +922,6 @@ impl EvalReport {
     }
 }
 
-/// A probability for a table: three decimals, or two significant digits in scientific notation
-/// below 0.001 (where three decimals would print every such score as 0.000).
 impl EvalReport {
     /// The seed runs' figures as two Markdown tables (headline, then gates and attacks), each
     /// with the mean, lowest and highest over the seeds.
@@ -1031,6 +1029,8 @@ impl EvalReport {
     }
 }
 
+/// A probability for a table: three decimals, or two significant digits in scientific notation
+/// below 0.001 (where three decimals would print every such score as 0.000).
 fn small_probability(p: f64) -> String {
     if p >= 1e-3 || p == 0.0 {
         format!("{p:.3}")

@@ -97,6 +97,10 @@ pub struct DetectorConfig {
     /// count. Two classifiers with the same recipe differ only by seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipe: Option<String>,
+    /// The [`super::data::Index::fingerprint`] of the dataset it was trained on (its clips and
+    /// their encode), which the recipe does not cover; unrecorded before exports kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
 }
 
 /// A loaded classifier.

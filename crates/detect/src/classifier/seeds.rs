@@ -60,17 +60,20 @@ impl Spread {
 }
 
 /// Loads each seed run's classifier and checks it can stand beside `main`: trained on the same
-/// arms, from a seed of its own.
+/// arms with the same recipe on the same dataset, from a seed of its own.
 pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
     if dirs.is_empty() {
         return Ok(Vec::new());
     }
-    let (Some(main_seed), Some(main_recipe)) = (main.config.seed, main.config.recipe.as_deref())
-    else {
+    let (Some(main_seed), Some(main_recipe), Some(main_data)) = (
+        main.config.seed,
+        main.config.recipe.as_deref(),
+        main.config.data.as_deref(),
+    ) else {
         return Err(DetectError::InvalidOption {
             name: "seed run",
             value: main.name.clone(),
-            allowed: "an evaluated classifier whose detector.json records its seed and recipe (exported by this version: `verity train detector --resume --out RUN` exports again); the built-in one does not".into(),
+            allowed: "an evaluated classifier whose detector.json records its seed, recipe and dataset (exported by this version: `verity train detector --resume --out RUN` exports again)".into(),
         });
     };
     let mut seeds = BTreeSet::from([main_seed]);
@@ -88,15 +91,24 @@ pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
                 det.config.trained_without, main.config.trained_without
             )));
         }
-        let (Some(seed), Some(recipe)) = (det.config.seed, det.config.recipe.as_deref()) else {
+        let (Some(seed), Some(recipe), Some(data)) = (
+            det.config.seed,
+            det.config.recipe.as_deref(),
+            det.config.data.as_deref(),
+        ) else {
             return Err(bad(
-                "a classifier whose detector.json records its seed and recipe (export it again)"
+                "a classifier whose detector.json records its seed, recipe and dataset (export it again)"
                     .into(),
             ));
         };
         if recipe != main_recipe {
             return Err(bad(format!(
                 "a classifier of the same recipe (network, training data, overlays, resampling, steps); its recipe is {recipe}, the evaluated one's {main_recipe}"
+            )));
+        }
+        if data != main_data {
+            return Err(bad(format!(
+                "a classifier trained on the same dataset (its clips and their encode); it was trained on {data}, the evaluated one on {main_data}"
             )));
         }
         if !seeds.insert(seed) {
@@ -119,7 +131,8 @@ pub(super) fn result(
     trivial_auc: f64,
 ) -> SeedResult {
     let threshold = det.config.operating_point.threshold;
-    let auc = auc_of(scored).unwrap_or(0.5);
+    // Undefined figures (a set without both labels) are NaN, as in the tables above.
+    let auc = auc_of(scored).unwrap_or(f64::NAN);
     let f1 = against_non_ai(scored, |e| e.arm == "generator");
     let generator_tpr_at_1pct = {
         let neg: Vec<f64> = f1
@@ -132,7 +145,11 @@ pub(super) fn result(
             .filter(|s| s.entry.label == 1)
             .map(|s| s.prob)
             .collect();
-        rate_above(&pos, threshold_at_1pct(&neg))
+        if pos.is_empty() {
+            f64::NAN
+        } else {
+            rate_above(&pos, threshold_at_1pct(&neg))
+        }
     };
     let mut families = BTreeMap::new();
     let names: BTreeSet<&str> = scored
@@ -168,7 +185,7 @@ pub(super) fn result(
         trivial_gap: auc - trivial_auc,
         attack_drops: attacked
             .iter()
-            .map(|(name, a)| (name.to_string(), auc - auc_of(a).unwrap_or(0.5)))
+            .map(|(name, a)| (name.to_string(), auc - auc_of(a).unwrap_or(f64::NAN)))
             .collect(),
     }
 }
