@@ -103,7 +103,7 @@ pub(super) fn load(main: &Detector, dirs: &[PathBuf]) -> Result<Vec<Detector>> {
         };
         if recipe != main_recipe {
             return Err(bad(format!(
-                "a classifier of the same recipe (network, training data, overlays, resampling, steps); its recipe is {recipe}, the evaluated one's {main_recipe}"
+                "a classifier of the same recipe (network, training clips per arm, arms left out, overlays, resampling, steps); its recipe is {recipe}, the evaluated one's {main_recipe}"
             )));
         }
         if data != main_data {
