@@ -187,18 +187,22 @@ pub(super) fn score_entries<'a>(
 ) -> Result<Vec<Scored<'a>>> {
     let mut out = Vec::with_capacity(entries.len());
     for (k, e) in entries.iter().enumerate() {
-        let path = data.join(&e.file);
-        let sec = det.score_file(&path, Reading::Auto)?;
-        let prob = sec
-            .synthetic_probability
-            .ok_or_else(|| DetectError::BadIndex {
-                path: path.clone(),
-                reason: format!("not scored: {}", sec.reason.unwrap_or_default()),
-            })?;
+        let prob = probability(det, &data.join(&e.file))?;
         out.push(Scored { entry: e, prob });
         progress(stage, k + 1, entries.len());
     }
     Ok(out)
+}
+
+/// `det`'s probability for a file of the dataset (or an attacked copy of one), as verify
+/// scores a file; a clip it cannot score is an error in the dataset, not a score.
+fn probability(det: &Detector, path: &Path) -> Result<f64> {
+    let sec = det.score_file(path, Reading::Auto)?;
+    sec.synthetic_probability
+        .ok_or_else(|| DetectError::BadIndex {
+            path: path.to_path_buf(),
+            reason: format!("not scored: {}", sec.reason.unwrap_or_default()),
+        })
 }
 
 /// The clips of `scored` that `keep` picks, and every non-AI clip beside them: one set of
@@ -262,6 +266,7 @@ pub(super) fn score_attacked<'a>(
     for (name, args, ext) in ATTACKS {
         let out_dir = dir.join(name);
         std::fs::create_dir_all(&out_dir).map_err(|e| DetectError::io(&out_dir, e))?;
+        let stage = format!("{name} ({})", det.name);
         let mut attacked = Vec::with_capacity(scored.len());
         for (k, s) in scored.iter().enumerate() {
             let src = data.join(&s.entry.file);
@@ -273,18 +278,11 @@ pub(super) fn score_attacked<'a>(
             if !is_newer(&dst, &src) {
                 attack(&src, &dst, args)?;
             }
-            let sec = det.score_file(&dst, Reading::Auto)?;
-            let prob = sec
-                .synthetic_probability
-                .ok_or_else(|| DetectError::BadIndex {
-                    path: dst.clone(),
-                    reason: format!("not scored: {}", sec.reason.clone().unwrap_or_default()),
-                })?;
             attacked.push(Scored {
                 entry: s.entry,
-                prob,
+                prob: probability(det, &dst)?,
             });
-            progress(&format!("{name} ({})", det.name), k + 1, scored.len());
+            progress(&stage, k + 1, scored.len());
         }
         out.push((name, attacked));
     }
