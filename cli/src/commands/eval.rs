@@ -9,8 +9,10 @@ use crate::commands::train::device;
 use crate::exit;
 use crate::output;
 
-const START: &str = "<!-- eval:start -->";
-const END: &str = "<!-- eval:end -->";
+/// The card's block for `eval generator` and `eval detector`.
+const BLOCK: &str = "eval";
+/// The card's block for `eval detector --test-data`.
+const FRESH_BLOCK: &str = "eval-fresh";
 /// Prompts shown by `--sheet`.
 const SHEET_CLIPS: usize = 8;
 /// Each pixel of the 32x32 clips becomes a block this wide on the sheet.
@@ -118,19 +120,24 @@ pub fn run(cmd: &EvalCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
             a.denoise_clips,
             &loaded.weights_sha256[..16.min(loaded.weights_sha256.len())]
         );
-        write_into_card(card, &block)?;
+        write_into_card(card, BLOCK, &block)?;
         eprintln!("wrote the table into {}", card.display());
     }
     Ok(exit::OK)
 }
 
-/// Replaces the text between the card's eval markers with `block` (or appends it with them).
-fn write_into_card(card: &std::path::Path, block: &str) -> anyhow::Result<()> {
+/// Replaces the text between the card's `<!-- NAME:start -->` and `<!-- NAME:end -->` markers
+/// with `block` (or appends it with them).
+fn write_into_card(card: &std::path::Path, name: &str, block: &str) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(card).map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
-    let block = format!("{START}\n{block}\n{END}");
-    let new = match (text.find(START), text.find(END)) {
-        (Some(s), Some(e)) if e > s => format!("{}{block}{}", &text[..s], &text[e + END.len()..]),
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let block = format!("{start}\n{block}\n{end}");
+    let new = match (text.find(&start), text.find(&end)) {
+        (Some(s), Some(e)) if e > s => format!("{}{block}{}", &text[..s], &text[e + end.len()..]),
         _ => format!("{}\n{block}\n", text.trim_end()),
     };
     verity_fs::write_whole(card, new.as_bytes())
@@ -151,6 +158,7 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         attacks_dir: a.attacks.clone(),
         held_out: a.held_out.clone(),
         seed_runs: a.seed_run.clone(),
+        test_data: a.test_data.clone(),
     };
     let bar = output::progress_bar(0, "{msg} [{bar:40}] {pos}/{len}", global.quiet);
     let report = evaluate(&det, &opts, |stage, done, total| {
@@ -167,8 +175,11 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     }
     if let Some(card) = &a.card {
         let block = format!(
-            "`verity eval detector --data {} --bootstrap {} --seed {}{}{}{}{}`:\n\n{t}",
+            "`verity eval detector --data {}{} --bootstrap {} --seed {}{}{}{}{}`:\n\n{t}",
             a.data.display(),
+            a.test_data
+                .as_ref()
+                .map_or(String::new(), |d| format!(" --test-data {}", d.display())),
             a.bootstrap,
             a.seed,
             a.detector
@@ -186,7 +197,12 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 .map(|d| format!(" --seed-run {}", d.display()))
                 .collect::<String>()
         );
-        write_into_card(card, &block)?;
+        let name = match (&a.block, &a.test_data) {
+            (Some(b), _) => b.as_str(),
+            (None, Some(_)) => FRESH_BLOCK,
+            (None, None) => BLOCK,
+        };
+        write_into_card(card, name, &block)?;
         eprintln!("wrote the tables into {}", card.display());
     }
     Ok(exit::OK)

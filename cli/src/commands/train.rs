@@ -76,13 +76,14 @@ pub fn run(cmd: &TrainCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
 /// `verity train detector`: the dataset (built or completed), then the classifier.
 fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     verity_generate::memory::keep_freed_memory();
-    let counts = verity_corpus::counts_for(&a.data, a.data_scale)?;
+    let counts = verity_corpus::counts_for(&a.data, a.data_scale, a.fresh_test.is_some())?;
     let model = verity_generate::pipeline::load_bundled_model(&candle_core::Device::Cpu)?;
     let opts = verity_corpus::BuildOptions {
         sources: a.sources.clone(),
         out: a.data.clone(),
         counts,
         seed: a.data_seed,
+        fresh_test: a.fresh_test.clone(),
     };
     let bar = crate::output::progress_bar(
         0,
@@ -120,7 +121,7 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     for ((arm, split), n) in index.counts() {
         println!("  {arm:<15} {:<6} {n}", split.name());
     }
-    if a.data_only {
+    if a.data_only || a.fresh_test.is_some() {
         return Ok(exit::OK);
     }
     let opts = verity_detect::classifier::train::TrainOptions {

@@ -7,6 +7,12 @@
 //! scene: every clip cut from one real scene, and every re-synthesis of it, falls in that
 //! scene's split; generated and rendered clips split by their prompt. Clips already on disk are
 //! kept (the build resumes; without an index, each is checked for the canonical encode).
+//!
+//! A *fresh test split* ([`BuildOptions::fresh_test`]) is built the same way from new real
+//! footage, beside a dataset: every clip is a test clip, no real scene is one the dataset
+//! holds, generated and rendered clips take only prompts the dataset's split gives to test
+//! (drawn from another seed), and F3's clips come from the dataset's own networks. A classifier
+//! chosen on the dataset's test split is scored on it without that choice having seen it.
 
 pub mod arms;
 pub mod decoders;
@@ -41,6 +47,9 @@ pub struct BuildOptions {
     /// Clips per arm; an arm not named gets its default count.
     pub counts: BTreeMap<Arm, usize>,
     pub seed: u64,
+    /// Build a fresh test split beside the dataset in this folder instead of a dataset (see
+    /// the crate's docs); arms whose sources `sources` lacks are left out.
+    pub fresh_test: Option<PathBuf>,
 }
 
 impl BuildOptions {
@@ -52,10 +61,17 @@ impl BuildOptions {
     }
 }
 
+/// The share of each arm's default count a new fresh test split makes: about the size of the
+/// dataset's own test split.
+pub const FRESH_TEST_SCALE: f32 = 0.2;
+
 /// Clips per arm for a build into `out`: each arm's default count times `scale`; without a
 /// scale, the counts of the dataset already in `out` (so that training on it does not grow
-/// it; an arm it lacks joins at the scale of the others), or the defaults for a new one.
-pub fn counts_for(out: &Path, scale: Option<f32>) -> Result<BTreeMap<Arm, usize>> {
+/// it; an arm it lacks joins at the scale of the others), or for a new one the defaults (a
+/// `fresh` test split: [`FRESH_TEST_SCALE`] of them).
+pub fn counts_for(out: &Path, scale: Option<f32>, fresh: bool) -> Result<BTreeMap<Arm, usize>> {
+    let new = !out.join(INDEX).is_file();
+    let scale = scale.or((fresh && new).then_some(FRESH_TEST_SCALE));
     if let Some(s) = scale {
         if !(s.is_finite() && s > 0.0 && s <= 100.0) {
             return Err(CorpusError::BadScale(s));
@@ -70,7 +86,7 @@ pub fn counts_for(out: &Path, scale: Option<f32>) -> Result<BTreeMap<Arm, usize>
             })
             .collect());
     }
-    if !out.join(INDEX).is_file() {
+    if new {
         return Ok(Arm::ALL.iter().map(|&a| (a, a.default_count())).collect());
     }
     let index = Index::load(out)?;
@@ -148,26 +164,57 @@ fn eligible(arm: Arm, sources: &[Source]) -> Vec<usize> {
         .collect()
 }
 
+/// Draws of a seed a fresh test split may spend per generated clip looking for a prompt of the
+/// test split (about one draw in five is one).
+const DRAWS_PER_TEST_PROMPT: usize = 1000;
+
 fn plan(opts: &BuildOptions, sources: &[Source]) -> Result<Vec<Plan>> {
+    let fresh = opts.fresh_test.is_some();
     let mut plans = Vec::new();
     for arm in Arm::ALL {
         let pool = eligible(arm, sources);
         let needs_source = !matches!(arm, Arm::Render | Arm::OutpathRender | Arm::Generator);
         if needs_source && pool.is_empty() {
+            // A fresh test split makes the arms its sources allow.
+            if fresh {
+                continue;
+            }
             return Err(CorpusError::NoSources {
                 dir: opts.sources.clone(),
                 what: arm.name(),
             });
         }
-        for i in 0..opts.count(arm) {
-            let seed = clip_seed(opts.seed, arm, i);
-            let (source, scene) = if needs_source {
+        let count = opts.count(arm);
+        // The draw a generated clip's seed comes from: its number, unless a fresh test split
+        // passes over seeds whose prompt the split gives to training or validation.
+        let mut draw = 0;
+        for i in 0..count {
+            let (seed, source, scene) = if needs_source {
                 let s = pool[i % pool.len()];
-                (Some(s), sources[s].name.clone())
+                (
+                    clip_seed(opts.seed, arm, i),
+                    Some(s),
+                    sources[s].name.clone(),
+                )
             } else {
-                // The same draw the maker does first.
-                let spec = random_spec(&mut Rng::new(seed), true);
-                (None, spec.canonical_prompt())
+                loop {
+                    if draw >= count.max(1) * DRAWS_PER_TEST_PROMPT {
+                        return Err(CorpusError::BadSource {
+                            path: opts.out.clone(),
+                            reason: format!(
+                                "no test-split prompt for {} in {draw} draws",
+                                arm.name()
+                            ),
+                        });
+                    }
+                    let seed = clip_seed(opts.seed, arm, draw);
+                    draw += 1;
+                    // The same draw the maker does first.
+                    let prompt = random_spec(&mut Rng::new(seed), true).canonical_prompt();
+                    if !fresh || split_of(&prompt) == Split::Test {
+                        break (seed, None, prompt);
+                    }
+                }
             };
             plans.push(Plan {
                 arm,
@@ -241,8 +288,17 @@ pub fn build(
                 ),
             });
         }
+        check_kind(&old, opts.fresh_test.is_some(), &opts.out)?;
     }
-    let sources = sources::discover(&opts.sources)?;
+    let (sources, main) = match &opts.fresh_test {
+        None => (sources::discover(&opts.sources)?, None),
+        Some(main_dir) => {
+            let sources = sources::discover_some(&opts.sources)?;
+            let main = Index::load(main_dir)?;
+            check_fresh(opts, main_dir, &main, &sources, &model.weights_sha256)?;
+            (sources, Some((main_dir, main.data_seed)))
+        }
+    };
     let plans = plan(opts, &sources)?;
     let total = plans.len();
     let mut cache: Vec<(usize, Loaded)> = Vec::new();
@@ -266,14 +322,26 @@ pub fn build(
         .iter()
         .any(|p| p.arm == Arm::Decoder && !opts.out.join(clip_path(p)).is_file())
     {
-        let nets = opts.out.join("nets");
+        // A fresh test split uses the dataset's networks, as they were trained for it.
+        let (nets, nets_seed) = match main {
+            Some((dir, seed)) => (dir.join("nets"), seed),
+            None => (opts.out.join("nets"), opts.seed),
+        };
         let schedule = decoders::Schedule::default();
         // Clips already made came from the networks in nets/: new networks would mix two
         // generators in one arm.
         let made = plans
             .iter()
             .any(|p| p.arm == Arm::Decoder && opts.out.join(clip_path(p)).is_file());
-        let saved = decoders::Decoders::saved(&nets, opts.seed, schedule);
+        let saved = decoders::Decoders::saved(&nets, nets_seed, schedule);
+        if main.is_some() && !saved {
+            return Err(CorpusError::OtherDataset {
+                path: nets,
+                reason: format!(
+                    "no F3 networks trained with seed {nets_seed} as now ({schedule:?}): a fresh test split takes its dataset's networks, it does not train new ones"
+                ),
+            });
+        }
         if made && !saved {
             return Err(CorpusError::OtherDataset {
                 path: opts.out.join("clips/decoder"),
@@ -292,7 +360,7 @@ pub fn build(
         Some(decoders::Decoders::load_or_train(
             &nets,
             &frames,
-            opts.seed,
+            nets_seed,
             schedule,
             |design, step, steps| {
                 progress(Progress::Decoder {
@@ -343,7 +411,11 @@ pub fn build(
             family: p.arm.family().map(str::to_string),
             source: p.scene.clone(),
             source_file: p.source.map(|s| sources[s].file_name()),
-            split: split_of(&p.scene),
+            split: if main.is_some() {
+                Split::Test
+            } else {
+                split_of(&p.scene)
+            },
             seed: p.seed,
         });
         progress(Progress::Clip {
@@ -360,6 +432,67 @@ pub fn build(
     verity_fs::write_whole(&opts.out.join(INDEX), &json)
         .map_err(|e| CorpusError::io(opts.out.join(INDEX), e))?;
     Ok(index)
+}
+
+/// A fresh test split and a dataset do not turn into each other: the folder `out`, whose index
+/// is `old`, is completed only as what it is.
+fn check_kind(old: &Index, fresh: bool, out: &Path) -> Result<()> {
+    let all_test = old.entries.iter().all(|e| e.split == Split::Test);
+    if old.entries.is_empty() || all_test == fresh {
+        return Ok(());
+    }
+    Err(CorpusError::OtherDataset {
+        path: out.join(INDEX),
+        reason: if all_test {
+            "a fresh test split: complete it with --fresh-test, or build the dataset into a new folder".into()
+        } else {
+            "a dataset with training clips, not a fresh test split: build that into a new folder"
+                .into()
+        },
+    })
+}
+
+/// A fresh test split is made beside `main` (in `main_dir`) only from real scenes `main` does
+/// not hold, by the same generator, from another seed (the same seed would make the dataset's
+/// own test clips again).
+fn check_fresh(
+    opts: &BuildOptions,
+    main_dir: &Path,
+    main: &Index,
+    sources: &[Source],
+    weights_sha256: &str,
+) -> Result<()> {
+    let path = main_dir.join(INDEX);
+    if main.data_seed == opts.seed {
+        return Err(CorpusError::OtherDataset {
+            path,
+            reason: format!(
+                "a fresh test split needs another data seed than its dataset's ({}), or it would make the dataset's own generated clips again",
+                main.data_seed
+            ),
+        });
+    }
+    if main.generator_weights_sha256 != weights_sha256 {
+        return Err(CorpusError::OtherDataset {
+            path,
+            reason: format!(
+                "made with generator weights {}, not the bundled {}: a fresh test split must come from the same generator",
+                short(&main.generator_weights_sha256),
+                short(weights_sha256)
+            ),
+        });
+    }
+    if let Some(s) = sources.iter().find(|s| main.holds_scene(&s.name)) {
+        return Err(CorpusError::OtherDataset {
+            path,
+            reason: format!(
+                "it already holds the scene `{}` ({}): a fresh test split takes real scenes the dataset has never seen",
+                s.name,
+                s.path.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn short(sha: &str) -> &str {
@@ -589,6 +722,122 @@ mod tests {
     }
 
     #[test]
+    fn a_fresh_test_split_draws_only_test_prompts_and_skips_arms_without_sources() {
+        let sources = vec![Source {
+            name: "street".into(),
+            kind: sources::Kind::Video,
+            path: "video/street.avi".into(),
+        }];
+        let opts = |fresh: bool| BuildOptions {
+            sources: "src".into(),
+            out: "out".into(),
+            counts: Arm::ALL
+                .iter()
+                .map(|&a| (a, if a == Arm::Generator { 12 } else { 2 }))
+                .collect(),
+            seed: 5,
+            fresh_test: fresh.then(|| "data".into()),
+        };
+        // A dataset needs every arm's sources; a fresh test split makes the arms it can.
+        let err = plan(&opts(false), &sources).err().unwrap();
+        assert!(matches!(err, CorpusError::NoSources { .. }), "{err}");
+        let plans = plan(&opts(true), &sources).unwrap();
+        let arms: std::collections::BTreeSet<Arm> = plans.iter().map(|p| p.arm).collect();
+        assert!(!arms.contains(&Arm::RealPhoto) && !arms.contains(&Arm::Cgi));
+        assert!(arms.contains(&Arm::RealVideo) && arms.contains(&Arm::Esrgan));
+        let generated: Vec<&Plan> = plans.iter().filter(|p| p.arm == Arm::Generator).collect();
+        assert_eq!(generated.len(), 12);
+        assert!(generated.iter().all(|p| split_of(&p.scene) == Split::Test));
+        let seeds: std::collections::BTreeSet<u64> = generated.iter().map(|p| p.seed).collect();
+        assert_eq!(seeds.len(), 12);
+        // Some draws were passed over (about four in five prompts belong to other splits).
+        assert!(
+            generated
+                .iter()
+                .enumerate()
+                .any(|(i, p)| p.seed != clip_seed(5, Arm::Generator, i))
+        );
+        // A dataset's generated clips keep the seeds they always had: one draw each.
+        let all: Vec<Source> = [
+            sources::Kind::Video,
+            sources::Kind::Cgi,
+            sources::Kind::Lavfi,
+            sources::Kind::Photo,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Source {
+            name: format!("scene-{i}"),
+            kind,
+            path: format!("s/{i}.mp4").into(),
+        })
+        .chain(std::iter::once(Source {
+            name: "iscc-demo".into(),
+            kind: sources::Kind::Video,
+            path: "s/iscc-demo.avi".into(),
+        }))
+        .collect();
+        let plans = plan(&opts(false), &all).unwrap();
+        let generated: Vec<&Plan> = plans.iter().filter(|p| p.arm == Arm::Generator).collect();
+        assert_eq!(generated.len(), 12);
+        for (i, p) in generated.iter().enumerate() {
+            assert_eq!(p.seed, clip_seed(5, Arm::Generator, i));
+        }
+    }
+
+    #[test]
+    fn a_fresh_test_split_needs_new_scenes_a_new_seed_and_its_own_folder() {
+        let main = Index::canonical("w".into(), 0, vec![entry(Arm::RealVideo, 0)]);
+        let src = |name: &str| Source {
+            name: name.into(),
+            kind: sources::Kind::Video,
+            path: format!("video/{name}.avi").into(),
+        };
+        let opts = |seed| BuildOptions {
+            sources: "src".into(),
+            out: "fresh".into(),
+            counts: BTreeMap::new(),
+            seed,
+            fresh_test: Some("data".into()),
+        };
+        let dir = Path::new("data");
+        check_fresh(&opts(1), dir, &main, &[src("street")], "w").unwrap();
+        for (o, sources, weights, says) in [
+            (opts(0), vec![src("street")], "w", "another data seed"),
+            (opts(1), vec![src("street"), src("scene")], "w", "`scene`"),
+            (opts(1), vec![src("street")], "v", "same generator"),
+        ] {
+            let err = check_fresh(&o, dir, &main, &sources, weights)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{err}");
+        }
+        // A folder is completed only as what it is.
+        let mut test_only = main.clone();
+        test_only.entries[0].split = Split::Test;
+        let out = Path::new("out");
+        check_kind(&main, false, out).unwrap();
+        check_kind(&test_only, true, out).unwrap();
+        let err = check_kind(&main, true, out).unwrap_err().to_string();
+        assert!(err.contains("not a fresh test split"), "{err}");
+        let err = check_kind(&test_only, false, out).unwrap_err().to_string();
+        assert!(err.contains("complete it with --fresh-test"), "{err}");
+    }
+
+    #[test]
+    fn a_new_fresh_test_split_is_a_fifth_and_a_resumed_one_keeps_its_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let counts = counts_for(dir.path(), None, true).unwrap();
+        assert_eq!(counts[&Arm::Generator], 48);
+        assert_eq!(counts[&Arm::Bicubic], 16);
+        // Built at half the counts, then completed without --data-scale: half it stays.
+        write_index(dir.path(), &[(Arm::Generator, 120), (Arm::Bicubic, 40)]);
+        let counts = counts_for(dir.path(), None, true).unwrap();
+        assert_eq!(counts[&Arm::Generator], 120);
+        assert_eq!(counts[&Arm::Bicubic], 40);
+    }
+
+    #[test]
     fn a_new_arm_joins_an_old_dataset_at_its_scale() {
         let dir = tempfile::tempdir().unwrap();
         // Every arm but the two newest, at a tenth of its default count.
@@ -598,7 +847,7 @@ mod tests {
             .map(|&a| (a, a.default_count() / 10))
             .collect();
         write_index(dir.path(), &old);
-        let counts = counts_for(dir.path(), None).unwrap();
+        let counts = counts_for(dir.path(), None, false).unwrap();
         for (arm, n) in &old {
             assert_eq!(counts[arm], *n, "{arm:?} keeps what it has");
         }
@@ -618,10 +867,10 @@ mod tests {
     #[test]
     fn counts_without_an_index_or_with_a_scale() {
         let dir = tempfile::tempdir().unwrap();
-        let counts = counts_for(dir.path(), None).unwrap();
+        let counts = counts_for(dir.path(), None, false).unwrap();
         assert!(Arm::ALL.iter().all(|a| counts[a] == a.default_count()));
-        let counts = counts_for(dir.path(), Some(0.5)).unwrap();
+        let counts = counts_for(dir.path(), Some(0.5), false).unwrap();
         assert_eq!(counts[&Arm::Generator], Arm::Generator.default_count() / 2);
-        assert!(counts_for(dir.path(), Some(0.0)).is_err());
+        assert!(counts_for(dir.path(), Some(0.0), false).is_err());
     }
 }

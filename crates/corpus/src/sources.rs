@@ -43,8 +43,26 @@ impl Source {
     }
 }
 
-/// The sources under `dir` (`video/`, `cgi/`, `lavfi/`, `photo/`), sorted by path.
+/// The sources under `dir` (`video/`, `cgi/`, `lavfi/`, `photo/`), sorted by path; each of the
+/// four folders must hold at least one file.
 pub fn discover(dir: &Path) -> Result<Vec<Source>> {
+    discover_in(dir, true)
+}
+
+/// The sources under `dir` as [`discover`] finds them, a missing or empty folder left out (a
+/// fresh test split made from new footage alone); at least one source in all.
+pub fn discover_some(dir: &Path) -> Result<Vec<Source>> {
+    let out = discover_in(dir, false)?;
+    if out.is_empty() {
+        return Err(CorpusError::BadSource {
+            path: dir.to_path_buf(),
+            reason: "no sources in video/, cgi/, lavfi/ or photo/ (a fresh test split needs real footage in video/ at least)".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn discover_in(dir: &Path, all: bool) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for (sub, kind) in [
         ("video", Kind::Video),
@@ -53,13 +71,16 @@ pub fn discover(dir: &Path) -> Result<Vec<Source>> {
         ("photo", Kind::Photo),
     ] {
         let d = dir.join(sub);
+        if !all && !d.is_dir() {
+            continue;
+        }
         let entries = std::fs::read_dir(&d).map_err(|e| CorpusError::io(&d, e))?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .collect();
         files.sort();
-        if files.is_empty() {
+        if files.is_empty() && all {
             return Err(CorpusError::NoSources { dir: d, what: sub });
         }
         for path in files {

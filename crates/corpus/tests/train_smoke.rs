@@ -108,9 +108,22 @@ fn training_lowers_the_loss_resumes_and_exports() {
         "the loss should fall: {losses:?}"
     );
 
-    // Resume: the step count continues, the history grows, the optimiser state is reloaded.
+    // Resume: the step count continues, the history grows, the optimiser state is reloaded;
+    // only with the batch and learning rate the run began with, which its state records.
+    assert_eq!((state.batch, state.lr), (Some(8), Some(3e-3)));
     opts.resume = true;
     opts.steps = 50;
+    for (batch, lr) in [(16, 3e-3), (8, 1e-3)] {
+        let other = TrainOptions {
+            batch,
+            lr,
+            ..opts.clone()
+        };
+        let err = train(&other, &dev, |_, _| {}, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("began with --"), "{err}");
+    }
     let resumed = train(&opts, &dev, |_, _| {}, |_| {}).unwrap();
     assert_eq!(resumed.step, 50);
     assert_eq!(resumed.losses.len(), 5);
@@ -236,6 +249,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
         attacks_dir: None,
         held_out: vec![("F1".into(), tmp.path().join("export"))],
         seed_runs: Vec::new(),
+        test_data: None,
     };
     let err = evaluate(&det, &eval, |_, _, _| {}).unwrap_err().to_string();
     assert!(err.contains("trained on `outpath`"), "{err}");
@@ -451,19 +465,16 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
     assert_eq!(cfg.net.half_scale, Some(6.0));
     assert_eq!(cfg.net.in_channels(), 12);
     let det = Detector::load(&tmp.path().join("export")).unwrap();
-    let report = evaluate(
-        &det,
-        &EvalOptions {
-            data: data.clone(),
-            bootstrap: 10,
-            seed: 0,
-            attacks_dir: Some(tmp.path().join("attacks")),
-            held_out: Vec::new(),
-            seed_runs: Vec::new(),
-        },
-        |_, _, _| {},
-    )
-    .unwrap();
+    let plain = EvalOptions {
+        data: data.clone(),
+        bootstrap: 10,
+        seed: 0,
+        attacks_dir: Some(tmp.path().join("attacks")),
+        held_out: Vec::new(),
+        seed_runs: Vec::new(),
+        test_data: None,
+    };
+    let report = evaluate(&det, &plain, |_, _, _| {}).unwrap();
     assert_eq!(report.robustness.len(), 3);
     for r in &report.robustness {
         let (auc, drop) = r.families["F1"];
@@ -475,4 +486,73 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
         table.contains("| attack, each family against every non-AI test clip | F1 AUC (drop) |")
     );
     assert!(table.contains("| resize-0.5 | "), "{table}");
+
+    // A fresh test split in its own folder (here the same test clips, copied) is scored in
+    // place of the dataset's own, with the same figures.
+    let fresh = tmp.path().join("fresh");
+    let index = Index::load(&data).unwrap();
+    let mut tests: Vec<Entry> = index
+        .entries
+        .iter()
+        .filter(|e| e.split == Split::Test)
+        .cloned()
+        .collect();
+    // Under names the dataset does not have, so that only the fresh folder can resolve them.
+    for e in &mut tests {
+        let from = data.join(&e.file);
+        e.file = format!("fresh-clips/{}", e.file.replace('/', "-"));
+        assert!(!data.join(&e.file).exists());
+        let to = fresh.join(&e.file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
+    let write = |entries: &[Entry]| {
+        let index = Index::canonical(String::new(), 0, entries.to_vec());
+        std::fs::write(fresh.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
+    };
+    write(&tests);
+    // Named relative to the working folder, as on a command line.
+    let cwd = std::env::current_dir().unwrap();
+    let relative = Path::new(&"../".repeat(cwd.components().count() - 1))
+        .join(fresh.strip_prefix("/").unwrap());
+    assert!(relative.is_relative() && relative.join(INDEX).is_file());
+    let with_fresh = EvalOptions {
+        test_data: Some(relative),
+        ..plain
+    };
+    let on_fresh = evaluate(&det, &with_fresh, |_, _, _| {}).unwrap();
+    assert_eq!(on_fresh.test.clips, report.test.clips);
+    assert_eq!(on_fresh.test.auc.value, report.test.auc.value);
+    assert_eq!(on_fresh.baselines, report.baselines);
+    // Attacked afresh, in a folder of its own (named after the merged index).
+    assert_eq!(on_fresh.robustness.len(), 3);
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("attacks"))
+            .unwrap()
+            .count(),
+        2,
+        "one folder of attacked copies per index"
+    );
+    assert!(on_fresh.table().contains("the fresh test split in"));
+    // Not a test-only dataset: refused.
+    tests[0].split = Split::Val;
+    write(&tests);
+    let err = evaluate(&det, &with_fresh, |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a fresh test split"), "{err}");
+    // A real scene the dataset trains on: refused.
+    tests[0].split = Split::Test;
+    let train_scene = index
+        .entries
+        .iter()
+        .find(|e| e.split == Split::Train)
+        .unwrap();
+    tests[0].source = train_scene.source.clone();
+    tests[0].source_file = Some("scene.mp4".into());
+    write(&tests);
+    let err = evaluate(&det, &with_fresh, |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds already"), "{err}");
 }

@@ -52,7 +52,11 @@ pub fn clip_scores(
 }
 
 /// The first 16 hex digits of the SHA-256 of a run's recipe: everything its state records
-/// but the seed and the times.
+/// but the seed and the times. The batch and the learning rate count where they differ from
+/// [`DEFAULT_BATCH`](super::train::DEFAULT_BATCH) and [`DEFAULT_LR`](super::train::DEFAULT_LR),
+/// so that a run at the defaults keeps the recipe of the runs made before the state recorded
+/// them (which used the defaults at the shipped budget; a run of those that did not is not told
+/// apart).
 pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> String {
     use sha2::{Digest, Sha256};
     let mut what = serde_json::json!({
@@ -68,6 +72,14 @@ pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> Str
         && let Some(m) = what.as_object_mut()
     {
         m.insert("platform".into(), state.platform.into());
+    }
+    if let Some(m) = what.as_object_mut() {
+        if let Some(b) = state.batch.filter(|b| *b != super::train::DEFAULT_BATCH) {
+            m.insert("batch".into(), b.into());
+        }
+        if let Some(lr) = state.lr.filter(|lr| *lr != super::train::DEFAULT_LR) {
+            m.insert("lr".into(), lr.into());
+        }
     }
     let h = Sha256::digest(what.to_string().as_bytes());
     h.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -153,6 +165,37 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recipe_counts_batch_and_learning_rate_but_not_seed() {
+        use super::super::train::{DEFAULT_BATCH, DEFAULT_LR, TrainState};
+        let net = super::super::net::Config::default();
+        let old = TrainState {
+            step: 1200,
+            exclude_arms: vec!["decoder".into()],
+            ..TrainState::default()
+        };
+        let at = |batch, lr, seed| {
+            recipe(
+                &net,
+                &TrainState {
+                    batch: Some(batch),
+                    lr: Some(lr),
+                    seed,
+                    ..old.clone()
+                },
+            )
+        };
+        // A run at the defaults keeps the recipe of a run made before they were recorded.
+        assert_eq!(recipe(&net, &old), at(DEFAULT_BATCH, DEFAULT_LR, 0));
+        assert_eq!(
+            at(DEFAULT_BATCH, DEFAULT_LR, 0),
+            at(DEFAULT_BATCH, DEFAULT_LR, 7)
+        );
+        assert_ne!(at(16, DEFAULT_LR, 0), at(DEFAULT_BATCH, DEFAULT_LR, 0));
+        assert_ne!(at(DEFAULT_BATCH, 3e-4, 0), at(DEFAULT_BATCH, DEFAULT_LR, 0));
+        assert_ne!(at(16, DEFAULT_LR, 0), at(DEFAULT_BATCH, 3e-4, 0));
+    }
 
     #[test]
     fn temperature_shrinks_overconfident_logits() {

@@ -157,6 +157,12 @@ impl Index {
             .collect()
     }
 
+    /// Whether any clip of the index, in any split, is of the scene `name` (a real source's
+    /// name, or a prompt): a fresh test split must not share one.
+    pub fn holds_scene(&self, name: &str) -> bool {
+        self.entries.iter().any(|e| e.source == name)
+    }
+
     /// Clips per arm and split.
     pub fn counts(&self) -> BTreeMap<(String, Split), usize> {
         let mut m = BTreeMap::new();

@@ -103,6 +103,9 @@ pub struct EvalReport {
     /// Leave one real source out: each real scene of the test split (none seen in training).
     pub real_scenes: Vec<SceneRate>,
     pub counts: BTreeMap<String, usize>,
+    /// The fresh test split scored instead of the dataset's own, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fresh_test: Option<PathBuf>,
 }
 
 /// One leave-one-family-out figure.
@@ -111,6 +114,8 @@ pub struct HeldOutResult {
     pub family: String,
     /// The classifier that never saw the family.
     pub model: String,
+    /// Its training seed (a family may be held out by several seeds of one recipe).
+    pub seed: Option<u64>,
     /// At that classifier's own operating threshold.
     pub threshold: f64,
     pub headline: Headline,
@@ -128,10 +133,14 @@ pub struct EvalOptions {
     /// is attacked afresh rather than scored on an old one's clips.
     pub attacks_dir: Option<PathBuf>,
     /// Leave one family out: (family, folder of a classifier exported from a run trained with
-    /// that family's arms excluded).
+    /// that family's arms excluded); a family may be named once per training seed.
     pub held_out: Vec<(String, PathBuf)>,
     /// Classifiers trained with the same recipe from other seeds.
     pub seed_runs: Vec<PathBuf>,
+    /// A fresh test split (built beside `data` with `verity train detector --fresh-test`),
+    /// scored instead of `data`'s own test split; `data`'s training split still fits the
+    /// baselines.
+    pub test_data: Option<PathBuf>,
 }
 
 /// The attacks, as `ffmpeg` arguments between input and output.
@@ -433,7 +442,7 @@ pub fn evaluate(
     opts: &EvalOptions,
     mut progress: impl FnMut(&str, usize, usize),
 ) -> Result<EvalReport> {
-    let index = Index::load(&opts.data)?;
+    let index = load_index(opts)?;
     let threshold = det.config.operating_point.threshold;
     let mut counts = BTreeMap::new();
     for e in &index.entries {
@@ -448,7 +457,11 @@ pub fn evaluate(
         .collect();
     if test_entries.is_empty() {
         return Err(DetectError::BadIndex {
-            path: opts.data.join(super::data::INDEX),
+            path: opts
+                .test_data
+                .as_ref()
+                .unwrap_or(&opts.data)
+                .join(super::data::INDEX),
             reason: "no test clips".into(),
         });
     }
@@ -574,24 +587,7 @@ pub fn evaluate(
     });
 
     let held_out = score_held_out(&scored, &held_out_dets, opts, &mut progress)?;
-    if !held_out.is_empty() {
-        let aucs: Vec<f64> = held_out.iter().map(|h| h.headline.auc.value).collect();
-        let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
-        let min = aucs.iter().copied().fold(f64::INFINITY, f64::min);
-        let names: Vec<&str> = held_out.iter().map(|h| h.family.as_str()).collect();
-        gates.push(Gate {
-            name: format!("leave-one-family-out AUC, mean over {}", names.join(", ")),
-            value: mean,
-            target: "≥ 0.85".into(),
-            passed: mean >= 0.85,
-        });
-        gates.push(Gate {
-            name: "leave-one-family-out AUC, lowest family".into(),
-            value: min,
-            target: "≥ 0.75".into(),
-            passed: min >= 0.75,
-        });
-    }
+    gates.extend(held_out_gates(&held_out));
 
     let attack_dir = opts
         .attacks_dir
@@ -648,15 +644,39 @@ pub fn evaluate(
         seeds: over_seeds,
         real_scenes,
         counts,
+        fresh_test: opts.test_data.clone(),
     })
 }
 
 /// Loads each `--held-out` classifier and checks that its record says it left out every arm
 /// of its family, so that a mislabelled folder cannot pass for a held-out figure.
 fn load_held_out(test: &[&Entry], opts: &EvalOptions) -> Result<Vec<(String, Detector)>> {
-    let mut out = Vec::new();
+    let mut out: Vec<(String, Detector)> = Vec::new();
     for (family, dir) in &opts.held_out {
         let det = Detector::load(dir)?;
+        // Seeds of one family are averaged: each must be another training run, which only a
+        // recorded seed can show.
+        if let Some((_, twin)) = out.iter().find(|(f, d)| {
+            f == family
+                && (d.config.seed.is_none()
+                    || det.config.seed.is_none()
+                    || d.config.seed == det.config.seed)
+        }) {
+            let seed = |d: &Detector| {
+                d.config
+                    .seed
+                    .map_or("no seed".to_string(), |s| format!("seed {s}"))
+            };
+            return Err(DetectError::OtherDataset {
+                path: dir.clone(),
+                reason: format!(
+                    "{family} is already held out by `{}` ({}), and this classifier records {}: a family takes one classifier per recorded training seed",
+                    twin.name,
+                    seed(twin),
+                    seed(&det)
+                ),
+            });
+        }
         let arms: std::collections::BTreeSet<&str> = test
             .iter()
             .filter(|e| e.family.as_deref() == Some(family.as_str()))
@@ -707,11 +727,125 @@ fn score_held_out(
         out.push(HeldOutResult {
             family: family.clone(),
             model: det.name.clone(),
+            seed: det.config.seed,
             threshold,
             headline: headline(&rescored, threshold, opts.bootstrap, opts.seed),
         });
     }
     Ok(out)
+}
+
+/// The dataset to evaluate on: `opts.data`'s index, or, with a fresh test split, its training and
+/// validation clips and the fresh split's clips in place of its test split (each fresh clip's
+/// file made absolute, so that every entry still resolves against `opts.data`).
+fn load_index(opts: &EvalOptions) -> Result<Index> {
+    let main = Index::load(&opts.data)?;
+    let Some(dir) = &opts.test_data else {
+        return Ok(main);
+    };
+    let fresh = Index::load(dir)?;
+    let bad = |reason: String| DetectError::BadIndex {
+        path: dir.join(super::data::INDEX),
+        reason,
+    };
+    if let Some(e) = fresh.entries.iter().find(|e| e.split != Split::Test) {
+        return Err(bad(format!(
+            "not a fresh test split: {} is in the {} split (build one with `verity train detector --fresh-test`)",
+            e.file,
+            e.split.name()
+        )));
+    }
+    if fresh.generator_weights_sha256 != main.generator_weights_sha256 {
+        return Err(bad(format!(
+            "made by other generator weights than {}",
+            opts.data.display()
+        )));
+    }
+    let mut entries: Vec<Entry> = main
+        .entries
+        .iter()
+        .filter(|e| e.split != Split::Test)
+        .cloned()
+        .collect();
+    if let Some(e) = fresh
+        .entries
+        .iter()
+        .find(|f| f.source_file.is_some() && main.holds_scene(&f.source))
+    {
+        return Err(bad(format!(
+            "its real scene `{}` is one {} holds already",
+            e.source,
+            opts.data.display()
+        )));
+    }
+    // Absolute, so that `opts.data.join` leaves it as it is (a relative folder would be taken
+    // as one inside `opts.data`).
+    let root = std::fs::canonicalize(dir).map_err(|e| DetectError::io(dir, e))?;
+    entries.extend(fresh.entries.into_iter().map(|mut e| {
+        e.file = root.join(&e.file).to_string_lossy().into_owned();
+        e
+    }));
+    Ok(Index { entries, ..main })
+}
+
+/// Each held-out family's figures over its classifiers (one per seed): AUC and TPR at 1 % FPR.
+#[derive(Clone, Debug)]
+struct FamilySpread {
+    n: usize,
+    auc: Spread,
+    tpr_at_1pct: Spread,
+}
+
+fn held_out_by_family(held_out: &[HeldOutResult]) -> BTreeMap<&str, FamilySpread> {
+    let mut rows: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for h in held_out {
+        let r = rows.entry(h.family.as_str()).or_default();
+        r.0.push(h.headline.auc.value);
+        r.1.push(h.headline.tpr_at_1pct.value);
+    }
+    rows.into_iter()
+        .map(|(f, (a, t))| {
+            let spread = FamilySpread {
+                n: a.len(),
+                auc: Spread::of(a.iter().copied()),
+                tpr_at_1pct: Spread::of(t.iter().copied()),
+            };
+            (f, spread)
+        })
+        .collect()
+}
+
+/// The leave-one-family-out gates (none without held-out classifiers): the mean over families
+/// and the lowest family, each family counted once, at the mean over its seeds.
+fn held_out_gates(held_out: &[HeldOutResult]) -> Vec<Gate> {
+    let by_family = held_out_by_family(held_out);
+    if by_family.is_empty() {
+        return Vec::new();
+    }
+    let aucs: Vec<f64> = by_family.values().map(|s| s.auc.mean).collect();
+    let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
+    let min = aucs.iter().copied().fold(f64::INFINITY, f64::min);
+    let names: Vec<String> = by_family
+        .iter()
+        .map(|(f, s)| match s.n {
+            1 => f.to_string(),
+            n => format!("{f} ({n} seeds)"),
+        })
+        .collect();
+    vec![
+        Gate {
+            name: format!("leave-one-family-out AUC, mean over {}", names.join(", ")),
+            value: mean,
+            target: "≥ 0.85".into(),
+            passed: mean >= 0.85,
+        },
+        Gate {
+            name: "leave-one-family-out AUC, lowest family (its mean over seeds)".into(),
+            value: min,
+            target: "≥ 0.75".into(),
+            passed: min >= 0.75,
+        },
+    ]
 }
 
 /// Whether `made` exists and was written after `from` was (a clip remade since is attacked
@@ -756,6 +890,13 @@ impl EvalReport {
             "Model `{}`, operating threshold {:.3} (chosen on validation for 1 % FPR). Intervals: 95 % bootstrap over source scenes.\n",
             self.model, self.threshold
         );
+        if let Some(dir) = &self.fresh_test {
+            let _ = writeln!(
+                s,
+                "Test clips: the fresh test split in `{}`, in place of the dataset's own, from real scenes the dataset does not hold (baselines fitted on the dataset's training split).\n",
+                dir.display()
+            );
+        }
         let _ = writeln!(
             s,
             "| test set | clips (synthetic) | AUC | AP | TPR at threshold (FPR there) | TPR at 1 % FPR (FPR reached) | accuracy at threshold | Brier | ECE |"
@@ -853,17 +994,38 @@ impl EvalReport {
             );
             let _ = writeln!(
                 s,
-                "| held-out family | model | clips (synthetic) | AUC | AP | TPR at threshold (FPR there) | TPR at 1 % FPR (FPR reached) | accuracy at threshold | Brier | ECE |"
+                "| held-out family | model | seed | clips (synthetic) | AUC | AP | TPR at threshold (FPR there) | TPR at 1 % FPR (FPR reached) | accuracy at threshold | Brier | ECE |"
             );
-            let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+            let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
             for r in &self.held_out {
                 let _ = writeln!(
                     s,
-                    "| {} | `{}` | {} |",
+                    "| {} | `{}` | {} | {} |",
                     r.family,
                     r.model,
+                    r.seed.map_or("?".into(), |n| n.to_string()),
                     cells(&r.headline)
                 );
+            }
+            let by_family = held_out_by_family(&self.held_out);
+            if by_family.values().any(|f| f.n > 1) {
+                let _ = writeln!(
+                    s,
+                    "\nOver seeds: each family's figures over the classifiers that hold it out, mean [lowest, highest]; the gates below take each family at its mean.\n"
+                );
+                let _ = writeln!(
+                    s,
+                    "| held-out family | seeds | AUC | TPR at 1 % FPR |\n|---|---|---|---|"
+                );
+                for (fam, f) in &by_family {
+                    let _ = writeln!(
+                        s,
+                        "| {fam} | {} | {} | {} |",
+                        f.n,
+                        f.auc.cell(),
+                        f.tpr_at_1pct.cell()
+                    );
+                }
             }
         }
         if !self.seeds.is_empty() {
@@ -931,8 +1093,7 @@ impl EvalReport {
             if v.is_empty() {
                 return "–".to_string();
             }
-            let sp = Spread::of(v.into_iter());
-            format!("{:.3} [{:.3}, {:.3}]", sp.mean, sp.min, sp.max)
+            Spread::of(v.into_iter()).cell()
         };
         let seed = |r: &SeedResult| r.seed.map_or("not recorded".into(), |x| x.to_string());
         let fams: std::collections::BTreeSet<&String> =
@@ -1039,7 +1200,63 @@ fn small_probability(p: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::small_probability;
+    use super::*;
+
+    fn held_out(family: &str, seed: u64, auc: f64) -> HeldOutResult {
+        let fig = |value| Figure {
+            value,
+            lo: value,
+            hi: value,
+        };
+        HeldOutResult {
+            family: family.into(),
+            model: format!("m{seed}"),
+            seed: Some(seed),
+            threshold: 0.5,
+            headline: Headline {
+                clips: 10,
+                positives: 5,
+                auc: fig(auc),
+                average_precision: fig(auc),
+                tpr_at_threshold: fig(0.5),
+                fpr_at_threshold: 0.0,
+                tpr_at_1pct: fig(auc / 2.0),
+                fpr_reached: 0.0,
+                accuracy_at_threshold: fig(0.5),
+                brier: fig(0.1),
+                ece: fig(0.1),
+            },
+        }
+    }
+
+    #[test]
+    fn each_held_out_family_counts_once_at_its_mean_over_seeds() {
+        // F1 from three seeds, one of them low; F2 from one.
+        let rows = [
+            held_out("F1", 0, 0.90),
+            held_out("F2", 0, 0.70),
+            held_out("F1", 1, 0.80),
+            held_out("F1", 2, 0.70),
+        ];
+        let by = held_out_by_family(&rows);
+        assert_eq!(by["F1"].n, 3);
+        assert!((by["F1"].auc.mean - 0.80).abs() < 1e-12);
+        assert_eq!((by["F1"].auc.min, by["F1"].auc.max), (0.70, 0.90));
+        assert!((by["F1"].tpr_at_1pct.mean - 0.40).abs() < 1e-12);
+        let gates = held_out_gates(&rows);
+        assert_eq!(gates.len(), 2);
+        // (0.80 + 0.70) / 2, not the mean of the four rows (0.775).
+        assert!((gates[0].value - 0.75).abs() < 1e-12, "{gates:?}");
+        assert!(
+            gates[0].name.contains("F1 (3 seeds), F2"),
+            "{}",
+            gates[0].name
+        );
+        assert!(!gates[0].passed);
+        assert_eq!(gates[1].value, 0.70);
+        assert!(!gates[1].passed);
+        assert!(held_out_gates(&[]).is_empty());
+    }
 
     #[test]
     fn small_probabilities_keep_their_size() {

@@ -57,6 +57,11 @@ impl Spread {
             max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         }
     }
+
+    /// "mean [lowest, highest]" to three places, as the tables print it.
+    pub fn cell(&self) -> String {
+        format!("{:.3} [{:.3}, {:.3}]", self.mean, self.min, self.max)
+    }
 }
 
 /// Loads each seed run's classifier and checks it can stand beside `main`: trained on the same

@@ -30,6 +30,14 @@ pub const CROP: u32 = 96;
 /// Frame triples kept in memory per clip.
 pub const TRIPLES_PER_CLIP: usize = 6;
 
+/// Clips per step unless told otherwise: every run made before the state recorded its batch used
+/// it, at the budget the shipped recipe has (see [`super::calibrate::recipe`]).
+pub const DEFAULT_BATCH: usize = 32;
+
+/// AdamW's learning rate unless told otherwise; every run made before the state recorded it used
+/// it.
+pub const DEFAULT_LR: f64 = 1e-3;
+
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -92,6 +100,13 @@ pub struct TrainState {
     pub platform: f32,
     /// The dataset's clips per arm in the training split.
     pub train_counts: BTreeMap<String, usize>,
+    /// Clips per step (`None` for runs made before it was recorded): a run resumes only with it.
+    #[serde(default)]
+    pub batch: Option<usize>,
+    /// AdamW's learning rate (`None` for runs made before it was recorded): a run resumes only
+    /// with it.
+    #[serde(default)]
+    pub lr: Option<f64>,
     /// The dataset's [`Index::fingerprint`] (`None` for runs made before it was recorded): a
     /// run resumes only on the dataset it began on.
     #[serde(default)]
@@ -228,6 +243,32 @@ fn save_whole(path: &Path, save: impl FnOnce(&Path) -> Result<()>) -> Result<()>
 }
 
 /// Reads a checkpoint's config.
+/// Refuses to resume a run with another batch or learning rate than it began with: the recipe
+/// its export records would not be the one that trained it.
+fn resumes_with(state: &TrainState, opts: &TrainOptions) -> Result<()> {
+    if let Some(b) = state.batch.filter(|b| *b != opts.batch) {
+        return Err(DetectError::InvalidOption {
+            name: "batch",
+            value: opts.batch.to_string(),
+            allowed: format!(
+                "the run in {} began with --batch {b}: resume it with that",
+                opts.out.display()
+            ),
+        });
+    }
+    if let Some(lr) = state.lr.filter(|lr| *lr != opts.lr) {
+        return Err(DetectError::InvalidOption {
+            name: "learning rate",
+            value: opts.lr.to_string(),
+            allowed: format!(
+                "the run in {} began with --lr {lr}: resume it with that",
+                opts.out.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
 pub fn load_config(dir: &Path) -> Result<Config> {
     let path = dir.join(CONFIG);
     let cfg: Config = read_json(&path)?;
@@ -402,6 +443,7 @@ pub fn train(
                 ),
             });
         }
+        resumes_with(&state, opts)?;
         (load_config(&opts.out)?, state, Some(opts.out.join(WEIGHTS)))
     } else {
         (
@@ -413,6 +455,8 @@ pub fn train(
                 resample: opts.resample,
                 platform: opts.platform,
                 data: Some(fingerprint),
+                batch: Some(opts.batch),
+                lr: Some(opts.lr),
                 ..TrainState::default()
             },
             None,
