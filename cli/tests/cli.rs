@@ -186,6 +186,36 @@ fn generate_refuses_bad_requests_before_any_work() -> anyhow::Result<()> {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--card"));
+    // A rate on unseen scenes is recorded only from a fresh split, into a named classifier
+    // folder; more real scenes join training only beside a dataset, not with a fresh split.
+    verity(d)
+        .args([
+            "eval",
+            "detector",
+            "--record",
+            "--detector",
+            "models/detector",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--test-data"));
+    verity(d)
+        .args(["eval", "detector", "--record", "--test-data", "fresh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--detector"));
+    verity(d)
+        .args([
+            "train",
+            "detector",
+            "--fresh-test",
+            "data",
+            "--also-train",
+            "fresh",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
     // The evaluation checks its guidance before it loads the model.
     verity(d)
         .args(["eval", "generator", "--guidance", "50"])

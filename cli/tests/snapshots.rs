@@ -101,41 +101,61 @@ fn scrub(s: &str, dir: &str) -> String {
         "threshold of ",
         "flags ",
         "% of the ",
+        // The classifier's rate on unseen scenes: "and K of N non-AI clips (R %, …) from S
+        // real scenes".
+        "and ",
+        " of ",
+        "clips (",
+        ") from ",
     ] {
-        let len = s
-            .find(figure)
-            .map(|i| {
-                s[i + figure.len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '-'))
-                    .count()
-            })
-            .unwrap_or(0);
-        s = replace_after(&s, figure, len, "[figure]");
+        s = figures_redacted(&s, figure);
     }
     hex16_redacted(&s)
+}
+
+/// `s` with the number right after each `marker` (if any) replaced by `[figure]`.
+fn figures_redacted(s: &str, marker: &str) -> String {
+    redacted_after(s, marker, "[figure]", |tail| {
+        let len: usize = tail
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '-'))
+            .map(char::len_utf8)
+            .sum();
+        // A word after the marker ("and the", "evidence-only") is not a figure.
+        tail[..len]
+            .starts_with(|c: char| c.is_ascii_digit())
+            .then_some(len)
+    })
 }
 
 /// `s` with the `len` characters after each `marker` replaced by `with` (when there are that
 /// many).
 fn replace_after(s: &str, marker: &str, len: usize, with: &str) -> String {
-    if len == 0 {
-        return s.to_string();
-    }
+    redacted_after(s, marker, with, |tail| match tail.char_indices().nth(len) {
+        Some((end, _)) => Some(end),
+        None if tail.chars().count() == len => Some(tail.len()),
+        None => None,
+    })
+}
+
+/// `s` with the bytes after each `marker` that `span` measures (when it finds any) replaced by
+/// `with`.
+fn redacted_after(
+    s: &str,
+    marker: &str,
+    with: &str,
+    span: impl Fn(&str) -> Option<usize>,
+) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find(marker) {
         let start = i + marker.len();
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
-        match tail.char_indices().nth(len) {
-            Some((end, _)) => {
+        match span(tail).filter(|&n| n > 0) {
+            Some(n) => {
                 out.push_str(with);
-                rest = &tail[end..];
-            }
-            None if tail.chars().count() == len => {
-                out.push_str(with);
-                rest = "";
+                rest = &tail[n..];
             }
             None => rest = tail,
         }
@@ -265,5 +285,13 @@ fn only_what_changes_between_runs_is_scrubbed() {
     assert_eq!(
         scrub("correlation 0.95 over 30 frames", "/t"),
         "correlation [figure] over 30 frames"
+    );
+    // The rate on unseen scenes is scrubbed; a count elsewhere ("from 12 frames") is not.
+    assert_eq!(
+        scrub(
+            "flags 0.9 % of the 229 non-AI validation clips (at most 3.1 % at 95 % confidence, an optimistic figure) and 39 of 348 non-AI clips (11.2 %, at most 15.0 % at 95 % confidence) from 12 real scenes; key from 12 frames",
+            "/t"
+        ),
+        "flags [figure] % of the [figure] non-AI validation clips (at most [figure] % at 95 % confidence, an optimistic figure) and [figure] of [figure] non-AI clips ([figure] %, at most [figure] % at 95 % confidence) from [figure] real scenes; key from 12 frames"
     );
 }

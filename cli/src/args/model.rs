@@ -129,6 +129,13 @@ pub struct EvalDetectorArgs {
     #[arg(long, value_name = "DIR")]
     pub test_data: Option<PathBuf>,
 
+    /// Record what the threshold flagged among the fresh split's non-AI clips in the
+    /// --detector folder's detector.json (a split recorded before is replaced), where `verify`
+    /// and `detect` quote it beside the validation rate: the false-positive rate on real scenes
+    /// the classifier never met. Rebuild to carry it into the built-in classifier.
+    #[arg(long, requires_all = ["test_data", "detector"])]
+    pub record: bool,
+
     /// Write the tables into this model card, between `<!-- eval:start -->` and
     /// `<!-- eval:end -->` (with --test-data, `<!-- eval-fresh:start -->` and
     /// `<!-- eval-fresh:end -->`; --block names another pair).
@@ -226,6 +233,15 @@ pub struct TrainDetectorArgs {
     /// classifier on it with `verity eval detector --test-data`.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "out", "steps", "seed", "exclude_arm"])]
     pub fresh_test: Option<PathBuf>,
+
+    /// Also train on the real scenes of a fresh test split (repeatable): the clips of DIR (built
+    /// with --fresh-test) cut from real footage, and their F2 and F4 copies, join the training
+    /// split; its generated and rendered clips, of prompts the dataset gives to test, stay
+    /// out. Its scenes must be new to --data and to each other; the export records them, and
+    /// `verity eval detector` refuses to score the classifier on a split of them. A resumed run
+    /// needs the same splits.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["fresh_test", "data_only"])]
+    pub also_train: Vec<PathBuf>,
 
     /// Scale every arm's clip count by this factor (1 = the default dataset, about 1,880
     /// clips). Without it, a dataset already in --data keeps its counts, and a new one is made

@@ -38,13 +38,7 @@ fn print_human(file: &std::path::Path, c: &ClassifierSection) {
                 }
             );
             if let Some(op) = &c.operating_point {
-                println!(
-                    "  threshold {:.2}: flags {:.1} % of the {} non-AI validation clips it was chosen on (at most {:.1} % at 95 % confidence there)",
-                    op.threshold,
-                    100.0 * op.measured_fpr,
-                    op.negatives,
-                    100.0 * op.fpr_upper_95
-                );
+                println!("  {}", op.describe());
             }
             // Scored segments and unscored stretches, in the file's order.
             let mut rows: Vec<(f64, f64, String)> = c

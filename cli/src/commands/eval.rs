@@ -167,6 +167,21 @@ fn detector(a: &EvalDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
+    if a.record
+        && let (Some(dir), Some(fresh)) = (&a.detector, &a.test_data)
+    {
+        let split = verity_detect::classifier::data::Index::load(fresh)?.fingerprint();
+        let unseen = report
+            .unseen(split)
+            .ok_or_else(|| anyhow::anyhow!("--record needs a fresh test split"))?;
+        let op = det.record_unseen(dir, unseen)?;
+        eprintln!(
+            "recorded in {}: {}",
+            dir.join(verity_detect::classifier::score::DETECTOR_CONFIG)
+                .display(),
+            op.describe()
+        );
+    }
     let t = report.table();
     if a.json {
         output::json(&report)?;

@@ -12,7 +12,7 @@ use verity_detect::classifier::canon;
 use verity_detect::classifier::data::{Entry, INDEX, Index, Split};
 use verity_detect::classifier::eval::{EvalOptions, evaluate};
 use verity_detect::classifier::net::Config;
-use verity_detect::classifier::score::{Detector, Reading};
+use verity_detect::classifier::score::{Detector, Reading, UnseenSplit};
 use verity_detect::classifier::train::{TrainOptions, train};
 use verity_generate::RenderOptions;
 use verity_generate::data::random_spec;
@@ -93,6 +93,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
         // Platform copies are tried on their own below: a run with them was seen to differ
         // from one process to the next (see `platform_copies`).
         platform: 0.0,
+        also_train: Vec::new(),
         config: Config {
             widths: vec![8, 8, 8],
             ..Config::default()
@@ -425,6 +426,7 @@ fn a_resume_without_a_checkpoint_is_an_error() {
         overlays: 0.0,
         resample: 0.0,
         platform: 0.0,
+        also_train: Vec::new(),
         config: Config::default(),
     };
     let err = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap_err();
@@ -453,6 +455,7 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
         overlays: 0.0,
         resample: 0.0,
         platform: 0.0,
+        also_train: Vec::new(),
         config: Config {
             widths: vec![8, 8, 8],
             half_scale: Some(6.0),
@@ -555,4 +558,150 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("holds already"), "{err}");
+}
+
+/// `--also-train`: the real-scene clips of a fresh split join training, its generated clips do
+/// not; the run and its export record the scenes, a resume without the split and an
+/// evaluation on it are refused, and a split that shares a scene with the dataset is refused.
+#[test]
+fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_dataset(&data);
+    let main = Index::load(&data).unwrap();
+    let fresh = tmp.path().join("fresh");
+    let fresh_split = |dir: &Path, scenes: [&str; 2]| {
+        std::fs::create_dir_all(dir.join("clips")).unwrap();
+        let mut entries = Vec::new();
+        for (k, (scene, label)) in [(scenes[0], 0u8), (scenes[1], 0), ("a prompt", 1)]
+            .into_iter()
+            .enumerate()
+        {
+            // A clip of the dataset of the same label stands in for the fresh one.
+            let from = &main.entries[k * 2 + usize::from(label)];
+            let file = format!("clips/f{k}.mp4");
+            std::fs::copy(data.join(&from.file), dir.join(&file)).unwrap();
+            entries.push(Entry {
+                file,
+                arm: if label == 0 {
+                    "real-video"
+                } else {
+                    "generator"
+                }
+                .into(),
+                label,
+                family: (label == 1).then(|| "F1".to_string()),
+                source: scene.into(),
+                source_file: (label == 0).then(|| format!("video/{scene}.mp4")),
+                split: Split::Test,
+                seed: k as u64,
+            });
+        }
+        let index = Index::canonical(String::new(), 1, entries);
+        std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
+    };
+    fresh_split(&fresh, ["cam-a", "cam-b"]);
+    let run = tmp.path().join("run");
+    let opts = TrainOptions {
+        data: data.clone(),
+        out: run.clone(),
+        resume: false,
+        steps: 2,
+        batch: 4,
+        seed: 0,
+        checkpoint_every: 1,
+        lr: 1e-3,
+        time_limit: None,
+        exclude_arms: Vec::new(),
+        overlays: 0.0,
+        resample: 0.0,
+        platform: 0.0,
+        also_train: vec![fresh.clone()],
+        config: Config {
+            widths: vec![8, 8, 8],
+            ..Config::default()
+        },
+    };
+    let dev = candle_core::Device::Cpu;
+    let state = train(&opts, &dev, |_, _| {}, |_| {}).unwrap();
+    // The dataset's 8 training clips (4 per arm) and the fresh split's two real clips only.
+    assert_eq!(state.train_counts.get("real-video"), Some(&2));
+    assert_eq!(state.train_counts.get("outpath"), Some(&4));
+    assert_eq!(state.train_counts.get("generator"), None);
+    assert_eq!(state.also_scenes, ["cam-a", "cam-b"]);
+    assert_eq!(
+        state.also_train,
+        [Index::load(&fresh).unwrap().fingerprint()]
+    );
+    assert_eq!(state.data, Some(main.fingerprint()));
+
+    let without = TrainOptions {
+        resume: true,
+        steps: 3,
+        also_train: Vec::new(),
+        ..opts.clone()
+    };
+    let err = train(&without, &dev, |_, _| {}, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other --also-train splits"), "{err}");
+
+    let out = tmp.path().join("export");
+    let cfg = export(&run, &data, &out).unwrap();
+    assert_eq!(cfg.also_scenes, ["cam-a", "cam-b"]);
+    let det = Detector::load(&out).unwrap();
+    let on_fresh = EvalOptions {
+        data: data.clone(),
+        bootstrap: 10,
+        seed: 0,
+        attacks_dir: None,
+        held_out: Vec::new(),
+        seed_runs: Vec::new(),
+        test_data: Some(fresh.clone()),
+    };
+    let err = evaluate(&det, &on_fresh, |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("trained on the real scene `cam-a`"), "{err}");
+
+    // What a fresh split's scoring records for `verify` to quote, into the classifier's own
+    // folder only.
+    let unseen = UnseenSplit {
+        split: "abc".into(),
+        scenes: 4,
+        negatives: 170,
+        flagged: 15,
+    };
+    let op = det.record_unseen(&out, unseen.clone()).unwrap();
+    assert_eq!(op.unseen_total(), Some((15, 170, 4)));
+    let again = Detector::load(&out).unwrap();
+    assert_eq!(
+        again.config.operating_point.unseen,
+        std::slice::from_ref(&unseen)
+    );
+    assert_eq!(again.weights_sha256, det.weights_sha256);
+    let err = verity_detect::classifier::bundled()
+        .unwrap()
+        .record_unseen(&out, unseen)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not the classifier evaluated"), "{err}");
+
+    // A split whose real scene the dataset holds already, and two splits of one scene.
+    let shared = tmp.path().join("shared");
+    fresh_split(&shared, [main.entries[0].source.as_str(), "cam-c"]);
+    let twice = tmp.path().join("twice");
+    fresh_split(&twice, ["cam-b", "cam-d"]);
+    for (dirs, says) in [
+        (vec![shared], "holds already"),
+        (vec![fresh, twice], "in another --also-train split"),
+    ] {
+        let o = TrainOptions {
+            out: tmp.path().join("run2"),
+            also_train: dirs,
+            ..opts.clone()
+        };
+        let err = train(&o, &dev, |_, _| {}, |_| {}).unwrap_err().to_string();
+        assert!(err.contains(says), "{err}");
+    }
 }

@@ -80,15 +80,7 @@ fn with_classifier(v: &mut Verdict, c: &ClassifierSection) {
         return;
     };
     let op = c.operating_point.as_ref();
-    let threshold = op.map_or(String::new(), |o| {
-        format!(
-            " against a threshold of {:.2}, which flags {:.1} % of the {} non-AI validation clips it was chosen on (at most {:.1} % at 95 % confidence on those clips, an optimistic figure; the test split's rates are in the model card)",
-            o.threshold,
-            100.0 * o.measured_fpr,
-            o.negatives,
-            100.0 * o.fpr_upper_95
-        )
-    });
+    let threshold = op.map_or(String::new(), |o| format!(" against {}", o.describe()));
     v.evidence.push(format!(
         "classifier ({}): synthetic probability {:.2}{threshold}",
         c.model, p
@@ -696,6 +688,7 @@ mod tests {
                 fpr_upper_95: 0.05,
                 negatives: 200,
                 split: "val".into(),
+                unseen: Vec::new(),
             }),
             frames_scored: 4,
             segments: Vec::new(),

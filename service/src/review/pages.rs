@@ -5,7 +5,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use serde_json::Value;
-use verity_detect::classifier::score::Unscored;
+use verity_detect::classifier::score::{OperatingPoint, Unscored};
 
 use crate::db;
 use crate::review::auth::Session;
@@ -201,6 +201,23 @@ fn num(v: &Value, p: &str) -> String {
     }
 }
 
+/// What the classifier's threshold is measured to flag, as its operating point records it: on
+/// validation, and on real scenes it never met where that is recorded.
+fn threshold_rates(classifier: &Value) -> String {
+    classifier
+        .get("operating_point")
+        .and_then(|o| serde_json::from_value::<OperatingPoint>(o.clone()).ok())
+        .map_or_else(
+            || {
+                format!(
+                    "false positives on validation: {}",
+                    num(classifier, "/operating_point/measured_fpr")
+                )
+            },
+            |o| o.describe(),
+        )
+}
+
 /// The classifier's per-segment scores as bars over the clip, and the stretches it did not
 /// score as grey bands, with their numbers in a table for screen readers.
 fn timeline(classifier: &Value) -> Markup {
@@ -351,7 +368,7 @@ fn evidence(r: &Value) -> Markup {
                     dl {
                         dt { "Status" } dd { (field(c, "/status")) }
                         dt { "Synthetic probability" } dd { (num(c, "/synthetic_probability")) }
-                        dt { "Threshold" } dd { (num(c, "/operating_point/threshold")) " (false positives there: " (num(c, "/operating_point/measured_fpr")) ")" }
+                        dt { "Threshold" } dd { (num(c, "/operating_point/threshold")) " (" (threshold_rates(c)) ")" }
                         dt { "Model" } dd { (field(c, "/model")) }
                     }
                     (timeline(c))
@@ -514,6 +531,29 @@ pub fn audit(s: &Session, who: &str, actors: &[String], entries: &[AuditEntry]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The threshold's rates as the operating point records them: the unseen-scene rate where
+    /// one is recorded, the validation rate alone for a report that carries only that.
+    #[test]
+    fn the_threshold_names_its_rate_on_unseen_scenes() {
+        let mut section = serde_json::json!({
+            "operating_point": {
+                "threshold": 0.836, "target_fpr": 0.01, "measured_fpr": 0.0087,
+                "fpr_upper_95": 0.031, "negatives": 229, "split": "val",
+                "unseen": [{ "split": "abc", "scenes": 12, "negatives": 348, "flagged": 39 }]
+            }
+        });
+        let text = threshold_rates(&section);
+        assert!(
+            text.contains("39 of 348 non-AI clips (11.2 %") && text.contains("12 real scenes"),
+            "{text}"
+        );
+        section["operating_point"] = serde_json::json!({ "threshold": 0.8, "measured_fpr": 0.01 });
+        assert_eq!(
+            threshold_rates(&section),
+            "false positives on validation: 0.010"
+        );
+    }
 
     /// Unscored stretches widen the timeline to the whole file and are drawn and listed as
     /// not scored; a section without them draws only its segments.

@@ -80,6 +80,9 @@ pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> Str
         if let Some(lr) = state.lr.filter(|lr| *lr != super::train::DEFAULT_LR) {
             m.insert("lr".into(), lr.into());
         }
+        if !state.also_train.is_empty() {
+            m.insert("also_train".into(), state.also_train.clone().into());
+        }
     }
     let h = Sha256::digest(what.to_string().as_bytes());
     h.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -146,11 +149,13 @@ pub fn export(run: &Path, data: &Path, out: &Path) -> Result<DetectorConfig> {
             fpr_upper_95: clopper_pearson(k, negatives.len()).1,
             negatives: negatives.len(),
             split: "val".into(),
+            unseen: Vec::new(),
         },
         trained_without: state.exclude_arms.clone(),
         seed: Some(state.seed),
         recipe: Some(recipe),
         data: state.data.clone(),
+        also_scenes: state.also_scenes.clone(),
     };
     std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
     let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;

@@ -163,6 +163,61 @@ impl Index {
         self.entries.iter().any(|e| e.source == name)
     }
 
+    /// The fresh test split in `dir` (built with `verity train detector --fresh-test`) beside
+    /// this dataset, in `main_dir`: refused unless every clip is a test clip, the same
+    /// generator weights made it, and none of its real scenes is one this dataset holds. Each
+    /// clip's file is made absolute, so that `main_dir.join` (or any folder's) leaves it as it
+    /// is and the clips mix with this dataset's.
+    pub fn fresh_beside(&self, main_dir: &Path, dir: &Path) -> Result<Index> {
+        let mut fresh = Index::load(dir)?;
+        let bad = |reason: String| DetectError::BadIndex {
+            path: dir.join(INDEX),
+            reason,
+        };
+        if let Some(e) = fresh.entries.iter().find(|e| e.split != Split::Test) {
+            return Err(bad(format!(
+                "not a fresh test split: {} is in the {} split (build one with `verity train detector --fresh-test`)",
+                e.file,
+                e.split.name()
+            )));
+        }
+        if fresh.generator_weights_sha256 != self.generator_weights_sha256 {
+            return Err(bad(format!(
+                "made by other generator weights than {}",
+                main_dir.display()
+            )));
+        }
+        if let Some(e) = fresh
+            .entries
+            .iter()
+            .find(|f| f.source_file.is_some() && self.holds_scene(&f.source))
+        {
+            return Err(bad(format!(
+                "its real scene `{}` is one {} holds already",
+                e.source,
+                main_dir.display()
+            )));
+        }
+        let root = std::fs::canonicalize(dir).map_err(|e| DetectError::io(dir, e))?;
+        for e in &mut fresh.entries {
+            e.file = root.join(&e.file).to_string_lossy().into_owned();
+        }
+        Ok(fresh)
+    }
+
+    /// The real scenes of the index (the sources of clips cut from a real file), each once.
+    pub fn real_scenes(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.source_file.is_some())
+            .map(|e| e.source.clone())
+            .collect();
+        s.sort();
+        s.dedup();
+        s
+    }
+
     /// Clips per arm and split.
     pub fn counts(&self) -> BTreeMap<(String, Split), usize> {
         let mut m = BTreeMap::new();

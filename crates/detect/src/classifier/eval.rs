@@ -13,7 +13,7 @@ use super::metrics::{
     auc, average_precision, brier, ece, flagged_share, rate_above, threshold_at_fpr,
 };
 use super::scenes::{self, SceneRate};
-use super::score::{Detector, Reading};
+use super::score::{Detector, Reading, UnseenSplit};
 use super::seeds::{self, SeedResult, Spread};
 use super::train::TRIPLES_PER_CLIP;
 use crate::error::{DetectError, Result};
@@ -106,6 +106,22 @@ pub struct EvalReport {
     /// The fresh test split scored instead of the dataset's own, if one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fresh_test: Option<PathBuf>,
+}
+
+impl EvalReport {
+    /// What the threshold flagged among the non-AI clips of the fresh test split scored, named
+    /// by `split` (its index fingerprint), for [`Detector::record_unseen`]; `None` when the
+    /// dataset's own test split was scored, whose scenes the recipe was chosen on.
+    pub fn unseen(&self, split: String) -> Option<UnseenSplit> {
+        self.fresh_test.as_ref()?;
+        let negatives = self.test.clips - self.test.positives;
+        Some(UnseenSplit {
+            split,
+            scenes: self.real_scenes.len(),
+            negatives,
+            flagged: (self.test.fpr_at_threshold * negatives as f64).round() as usize,
+        })
+    }
 }
 
 /// One leave-one-family-out figure.
@@ -469,6 +485,12 @@ pub fn evaluate(
     // fails at once.
     let held_out_dets = load_held_out(&test_entries, opts)?;
     let seed_dets = seeds::load(det, &opts.seed_runs)?;
+    for d in std::iter::once(det)
+        .chain(held_out_dets.iter().map(|(_, d)| d))
+        .chain(seed_dets.iter())
+    {
+        never_trained_on(d, &test_entries)?;
+    }
     // The classifier on each test clip, as verify scores a file.
     let scored = score_entries(
         det,
@@ -743,49 +765,34 @@ fn load_index(opts: &EvalOptions) -> Result<Index> {
     let Some(dir) = &opts.test_data else {
         return Ok(main);
     };
-    let fresh = Index::load(dir)?;
-    let bad = |reason: String| DetectError::BadIndex {
-        path: dir.join(super::data::INDEX),
-        reason,
-    };
-    if let Some(e) = fresh.entries.iter().find(|e| e.split != Split::Test) {
-        return Err(bad(format!(
-            "not a fresh test split: {} is in the {} split (build one with `verity train detector --fresh-test`)",
-            e.file,
-            e.split.name()
-        )));
-    }
-    if fresh.generator_weights_sha256 != main.generator_weights_sha256 {
-        return Err(bad(format!(
-            "made by other generator weights than {}",
-            opts.data.display()
-        )));
-    }
+    let fresh = main.fresh_beside(&opts.data, dir)?;
     let mut entries: Vec<Entry> = main
         .entries
         .iter()
         .filter(|e| e.split != Split::Test)
         .cloned()
         .collect();
-    if let Some(e) = fresh
-        .entries
-        .iter()
-        .find(|f| f.source_file.is_some() && main.holds_scene(&f.source))
-    {
-        return Err(bad(format!(
-            "its real scene `{}` is one {} holds already",
-            e.source,
-            opts.data.display()
-        )));
-    }
-    // Absolute, so that `opts.data.join` leaves it as it is (a relative folder would be taken
-    // as one inside `opts.data`).
-    let root = std::fs::canonicalize(dir).map_err(|e| DetectError::io(dir, e))?;
-    entries.extend(fresh.entries.into_iter().map(|mut e| {
-        e.file = root.join(&e.file).to_string_lossy().into_owned();
-        e
-    }));
+    entries.extend(fresh.entries);
     Ok(Index { entries, ..main })
+}
+
+/// Refuses a classifier trained on one of the test clips' real scenes (`--also-train`): its
+/// figures there would not be a test.
+fn never_trained_on(det: &Detector, test: &[&Entry]) -> Result<()> {
+    match test
+        .iter()
+        .find(|e| e.source_file.is_some() && det.config.also_scenes.contains(&e.source))
+    {
+        Some(e) => Err(DetectError::OtherDataset {
+            path: det.source.clone(),
+            reason: format!(
+                "{} was trained on the real scene `{}` of this test split (--also-train): \
+                 score it on a split of other scenes",
+                det.name, e.source
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Each held-out family's figures over its classifiers (one per seed): AUC and TPR at 1 % FPR.

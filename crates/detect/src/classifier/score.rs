@@ -76,6 +76,63 @@ pub struct OperatingPoint {
     /// How many non-AI clips that was measured on, and which split.
     pub negatives: usize,
     pub split: String,
+    /// What it flags on real scenes it never met: the fresh test splits it was scored on
+    /// (`verity eval detector --test-data DIR --record`); none before one is recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unseen: Vec<UnseenSplit>,
+}
+
+/// The threshold's false positives on the non-AI clips of one fresh test split: real scenes
+/// chosen after the classifier was, never in its training, calibration or choice of threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnseenSplit {
+    /// The split's [`super::data::Index::fingerprint`].
+    pub split: String,
+    /// Its real scenes.
+    pub scenes: usize,
+    /// Its non-AI clips (real footage, renders and their non-generative copies).
+    pub negatives: usize,
+    /// How many of them score above the threshold.
+    pub flagged: usize,
+}
+
+impl OperatingPoint {
+    /// The unseen splits together: (flagged, non-AI clips, real scenes), or `None` before any
+    /// is recorded.
+    pub fn unseen_total(&self) -> Option<(usize, usize, usize)> {
+        let total = self.unseen.iter().fold((0, 0, 0), |t, u| {
+            (t.0 + u.flagged, t.1 + u.negatives, t.2 + u.scenes)
+        });
+        (total.1 > 0).then_some(total)
+    }
+
+    /// Records `split` (replacing an earlier record of the same split).
+    pub fn record_unseen(&mut self, split: UnseenSplit) {
+        self.unseen.retain(|u| u.split != split.split);
+        self.unseen.push(split);
+    }
+
+    /// What the threshold is measured to flag, in words: on the validation clips it was chosen
+    /// on (an optimistic figure) and, where recorded, on real scenes it never met.
+    pub fn describe(&self) -> String {
+        let val = format!(
+            "a threshold of {:.2}, which flags {:.1} % of the {} non-AI validation clips it was chosen on (at most {:.1} % at 95 % confidence, an optimistic figure)",
+            self.threshold,
+            100.0 * self.measured_fpr,
+            self.negatives,
+            100.0 * self.fpr_upper_95
+        );
+        match self.unseen_total() {
+            Some((k, n, scenes)) => format!(
+                "{val} and {k} of {n} non-AI clips ({:.1} %, at most {:.1} % at 95 % confidence) from {scenes} real scenes it never met",
+                100.0 * k as f64 / n as f64,
+                100.0 * super::metrics::clopper_pearson(k, n).1
+            ),
+            None => format!(
+                "{val}; no rate on real scenes it never met is recorded (see the model card)"
+            ),
+        }
+    }
 }
 
 /// A trained classifier's settings: the network, its calibration, its operating point.
@@ -101,6 +158,10 @@ pub struct DetectorConfig {
     /// their encode), which the recipe does not cover; unrecorded before exports kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
+    /// Real scenes from outside that dataset whose clips it was also trained on (`verity train
+    /// detector --also-train`): `eval detector` refuses a test split of any of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_scenes: Vec<String>,
 }
 
 /// A loaded classifier.
@@ -163,6 +224,28 @@ impl Detector {
             })
         };
         Detector::from_bytes(&read(DETECTOR_CONFIG)?, &read(DETECTOR_WEIGHTS)?, dir)
+    }
+
+    /// Records what the threshold flagged on an unseen split in `dir/detector.json`, where
+    /// `verify` and `detect` quote it; `dir` must hold this classifier. Returns the new
+    /// operating point.
+    pub fn record_unseen(&self, dir: &Path, split: UnseenSplit) -> Result<OperatingPoint> {
+        let there = Detector::load(dir)?;
+        if there.weights_sha256 != self.weights_sha256 {
+            return Err(DetectError::ClassifierWeights {
+                path: dir.join(DETECTOR_WEIGHTS),
+                reason: format!(
+                    "holds {}, not the classifier evaluated ({}): record into its own folder",
+                    there.name, self.name
+                ),
+            });
+        }
+        let mut cfg = there.config;
+        cfg.operating_point.record_unseen(split);
+        let path = dir.join(DETECTOR_CONFIG);
+        let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(&path, e.into()))?;
+        verity_fs::write_whole(&path, &json).map_err(|e| DetectError::io(&path, e))?;
+        Ok(cfg.operating_point)
     }
 
     /// The calibrated probability of a clip logit.
@@ -455,6 +538,41 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unseen_splits_add_up_and_a_split_is_recorded_once() {
+        let mut op = OperatingPoint {
+            threshold: 0.8,
+            target_fpr: 0.01,
+            measured_fpr: 0.01,
+            fpr_upper_95: 0.05,
+            negatives: 200,
+            split: "val".into(),
+            unseen: Vec::new(),
+        };
+        assert_eq!(op.unseen_total(), None);
+        assert!(
+            op.describe()
+                .contains("no rate on real scenes it never met")
+        );
+        let split = |name: &str, flagged| UnseenSplit {
+            split: name.into(),
+            scenes: 4,
+            negatives: 100,
+            flagged,
+        };
+        op.record_unseen(split("a", 10));
+        op.record_unseen(split("b", 5));
+        op.record_unseen(split("a", 20));
+        assert_eq!(op.unseen_total(), Some((25, 200, 8)));
+        let d = op.describe();
+        assert!(d.contains("25 of 200 non-AI clips (12.5 %"), "{d}");
+        assert!(d.contains("from 8 real scenes it never met"), "{d}");
+        assert!(
+            d.contains("1.0 % of the 200 non-AI validation clips"),
+            "{d}"
+        );
+    }
 
     fn plan(spacing_s: f64, read_to_s: f64, placement: Placement) -> Plan {
         Plan {

@@ -64,6 +64,10 @@ pub struct TrainOptions {
     /// The chance that a training sample is drawn from a platform copy of its clip (on either
     /// label; see `platform`).
     pub platform: f32,
+    /// Fresh test splits (built beside `data` with `verity train detector --fresh-test`) whose
+    /// clips cut from real scenes join the training split: more real scenes to learn from. Their
+    /// generated and rendered clips (prompts the dataset gives to test) stay out.
+    pub also_train: Vec<PathBuf>,
     pub config: Config,
 }
 
@@ -111,6 +115,13 @@ pub struct TrainState {
     /// run resumes only on the dataset it began on.
     #[serde(default)]
     pub data: Option<String>,
+    /// The [`Index::fingerprint`]s of the fresh splits whose real-scene clips it also trained
+    /// on (`--also-train`), in order: a run resumes only with them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_train: Vec<String>,
+    /// Those splits' real scenes: a test split of any of them cannot score it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_scenes: Vec<String>,
 }
 
 /// One logged step.
@@ -268,6 +279,46 @@ fn resumes_with(state: &TrainState, opts: &TrainOptions) -> Result<()> {
     Ok(())
 }
 
+/// `index` with the real-scene clips of each `--also-train` split added to its training split,
+/// and those splits' fingerprints and real scenes.
+fn with_also_train(
+    mut index: Index,
+    opts: &TrainOptions,
+) -> Result<(Index, Vec<String>, Vec<String>)> {
+    let (mut prints, mut scenes, mut extra) = (Vec::new(), Vec::new(), Vec::new());
+    for dir in &opts.also_train {
+        let fresh = index.fresh_beside(&opts.data, dir)?;
+        let new = fresh.real_scenes();
+        if new.is_empty() {
+            return Err(DetectError::BadIndex {
+                path: dir.join(super::data::INDEX),
+                reason: "it holds no clips cut from real scenes to train on".into(),
+            });
+        }
+        // Two splits of one scene each pass the check above, made against the dataset alone.
+        if let Some(s) = new.iter().find(|s| scenes.contains(*s)) {
+            return Err(DetectError::BadIndex {
+                path: dir.join(super::data::INDEX),
+                reason: format!("its real scene `{s}` is in another --also-train split"),
+            });
+        }
+        prints.push(Index::load(dir)?.fingerprint());
+        scenes.extend(new);
+        extra.extend(
+            fresh
+                .entries
+                .into_iter()
+                .filter(|e| e.source_file.is_some())
+                .map(|e| Entry {
+                    split: Split::Train,
+                    ..e
+                }),
+        );
+    }
+    index.entries.extend(extra);
+    Ok((index, prints, scenes))
+}
+
 /// Reads a checkpoint's config.
 pub fn load_config(dir: &Path) -> Result<Config> {
     let path = dir.join(CONFIG);
@@ -406,6 +457,8 @@ pub fn train(
         });
     }
     let index = Index::load(&opts.data)?;
+    let fingerprint = index.fingerprint();
+    let (index, also_train, also_scenes) = with_also_train(index, opts)?;
     let all = load_clips(&opts.data, &index, TRIPLES_PER_CLIP, &mut loading)?;
     let train_set = split_clips(&all, Split::Train, &opts.exclude_arms);
     let val_set = split_clips(&all, Split::Val, &opts.exclude_arms);
@@ -430,7 +483,6 @@ pub fn train(
         by_label[1].values().cloned().collect(),
     ];
 
-    let fingerprint = index.fingerprint();
     let (cfg, mut state, weights) = if opts.resume {
         let state: TrainState = read_json(&opts.out.join(STATE))?;
         if let Some(began) = state.data.as_deref().filter(|b| *b != fingerprint) {
@@ -444,6 +496,17 @@ pub fn train(
             });
         }
         resumes_with(&state, opts)?;
+        if state.also_train != also_train {
+            return Err(DetectError::OtherDataset {
+                path: opts.out.join(STATE),
+                reason: format!(
+                    "the run began with other --also-train splits (fingerprints [{}]) than these \
+                     ([{}]): resume it with those, or train into a new --out",
+                    state.also_train.join(", "),
+                    also_train.join(", ")
+                ),
+            });
+        }
         (load_config(&opts.out)?, state, Some(opts.out.join(WEIGHTS)))
     } else {
         (
@@ -457,6 +520,8 @@ pub fn train(
                 data: Some(fingerprint),
                 batch: Some(opts.batch),
                 lr: Some(opts.lr),
+                also_train,
+                also_scenes,
                 ..TrainState::default()
             },
             None,
