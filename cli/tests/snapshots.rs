@@ -101,12 +101,12 @@ fn scrub(s: &str, dir: &str) -> String {
         "threshold of ",
         "flags ",
         "% of the ",
-        // The classifier's rate on unseen scenes: "and K of N non-AI clips (R %, …) from S
+        // The classifier's rate on unseen scenes: "and K of N non-AI clips (R %, …) cut from S
         // real scenes".
         "and ",
         " of ",
         "clips (",
-        ") from ",
+        "cut from ",
     ] {
         s = figures_redacted(&s, figure);
     }
@@ -289,9 +289,9 @@ fn only_what_changes_between_runs_is_scrubbed() {
     // The rate on unseen scenes is scrubbed; a count elsewhere ("from 12 frames") is not.
     assert_eq!(
         scrub(
-            "flags 0.9 % of the 229 non-AI validation clips (at most 3.1 % at 95 % confidence, an optimistic figure) and 39 of 348 non-AI clips (11.2 %, at most 15.0 % at 95 % confidence) from 12 real scenes; key from 12 frames",
+            "flags 0.9 % of the 229 non-AI validation clips (at most 3.1 % at 95 % confidence, an optimistic figure) and 39 of 348 non-AI clips (11.2 %, at most 15.0 % at 95 % confidence) cut from 12 real scenes; key from 12 frames",
             "/t"
         ),
-        "flags [figure] % of the [figure] non-AI validation clips (at most [figure] % at 95 % confidence, an optimistic figure) and [figure] of [figure] non-AI clips ([figure] %, at most [figure] % at 95 % confidence) from [figure] real scenes; key from 12 frames"
+        "flags [figure] % of the [figure] non-AI validation clips (at most [figure] % at 95 % confidence, an optimistic figure) and [figure] of [figure] non-AI clips ([figure] %, at most [figure] % at 95 % confidence) cut from [figure] real scenes; key from 12 frames"
     );
 }

@@ -234,10 +234,10 @@ pub struct TrainDetectorArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "out", "steps", "seed", "exclude_arm"])]
     pub fresh_test: Option<PathBuf>,
 
-    /// Also train on the real scenes of a fresh test split (repeatable): the clips of DIR (built
-    /// with --fresh-test) cut from real footage, and their F2 and F4 copies, join the training
-    /// split; its generated and rendered clips, of prompts the dataset gives to test, stay
-    /// out. Its scenes must be new to --data and to each other; the export records them, and
+    /// Also train on the real scenes of a fresh test split (repeatable): every clip of DIR (built
+    /// with --fresh-test) cut from a real file (camera clips and all their copies, non-AI and
+    /// synthetic: F2, F3, F4) joins the training split, less the arms --exclude-arm leaves out;
+    /// its generated and rendered clips, of prompts the dataset gives to test, stay out. Its scenes must be new to --data and to each other; the export records them, and
     /// `verity eval detector` refuses to score the classifier on a split of them. A resumed run
     /// needs the same splits.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["fresh_test", "data_only"])]

@@ -670,12 +670,12 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
     // folder only.
     let unseen = UnseenSplit {
         split: "abc".into(),
-        scenes: 4,
-        negatives: 170,
+        scenes: vec!["box".into(), "cup".into()],
+        negatives: 126,
         flagged: 15,
     };
     let op = det.record_unseen(&out, unseen.clone()).unwrap();
-    assert_eq!(op.unseen_total(), Some((15, 170, 4)));
+    assert_eq!(op.unseen_total(), Some((15, 126, 2)));
     let again = Detector::load(&out).unwrap();
     assert_eq!(
         again.config.operating_point.unseen,

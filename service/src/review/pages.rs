@@ -210,7 +210,8 @@ fn threshold_rates(classifier: &Value) -> String {
         .map_or_else(
             || {
                 format!(
-                    "false positives on validation: {}",
+                    "{} (false positives on validation: {})",
+                    num(classifier, "/operating_point/threshold"),
                     num(classifier, "/operating_point/measured_fpr")
                 )
             },
@@ -368,7 +369,7 @@ fn evidence(r: &Value) -> Markup {
                     dl {
                         dt { "Status" } dd { (field(c, "/status")) }
                         dt { "Synthetic probability" } dd { (num(c, "/synthetic_probability")) }
-                        dt { "Threshold" } dd { (num(c, "/operating_point/threshold")) " (" (threshold_rates(c)) ")" }
+                        dt { "Threshold" } dd { (threshold_rates(c)) }
                         dt { "Model" } dd { (field(c, "/model")) }
                     }
                     (timeline(c))
@@ -540,18 +541,20 @@ mod tests {
             "operating_point": {
                 "threshold": 0.836, "target_fpr": 0.01, "measured_fpr": 0.0087,
                 "fpr_upper_95": 0.031, "negatives": 229, "split": "val",
-                "unseen": [{ "split": "abc", "scenes": 12, "negatives": 348, "flagged": 39 }]
+                "unseen": [{ "split": "abc", "scenes": ["box", "cup"], "negatives": 252, "flagged": 39 }]
             }
         });
         let text = threshold_rates(&section);
         assert!(
-            text.contains("39 of 348 non-AI clips (11.2 %") && text.contains("12 real scenes"),
+            text.starts_with("a threshold of 0.84")
+                && text.contains("39 of 252 non-AI clips (15.5 %")
+                && text.contains("2 real scenes"),
             "{text}"
         );
         section["operating_point"] = serde_json::json!({ "threshold": 0.8, "measured_fpr": 0.01 });
         assert_eq!(
             threshold_rates(&section),
-            "false positives on validation: 0.010"
+            "0.800 (false positives on validation: 0.010)"
         );
     }
 

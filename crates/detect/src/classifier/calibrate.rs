@@ -52,7 +52,8 @@ pub fn clip_scores(
 }
 
 /// The first 16 hex digits of the SHA-256 of a run's recipe: everything its state records
-/// but the seed and the times. The batch and the learning rate count where they differ from
+/// but the seed and the times (the `--also-train` splits where there are any). The batch and
+/// the learning rate count where they differ from
 /// [`DEFAULT_BATCH`](super::train::DEFAULT_BATCH) and [`DEFAULT_LR`](super::train::DEFAULT_LR),
 /// so that a run at the defaults keeps the recipe of the runs made before the state recorded
 /// them (which used the defaults at the shipped budget; a run of those that did not is not told

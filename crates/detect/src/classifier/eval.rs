@@ -109,17 +109,18 @@ pub struct EvalReport {
 }
 
 impl EvalReport {
-    /// What the threshold flagged among the non-AI clips of the fresh test split scored, named
-    /// by `split` (its index fingerprint), for [`Detector::record_unseen`]; `None` when the
-    /// dataset's own test split was scored, whose scenes the recipe was chosen on.
+    /// What the threshold flagged among the non-AI clips cut from the real scenes of the fresh
+    /// test split scored (its renders, made from prompts, left out), named by `split` (its
+    /// index fingerprint), for [`Detector::record_unseen`]; `None` when the dataset's own test
+    /// split was scored, whose scenes the recipe was chosen on, or when no such clip was.
     pub fn unseen(&self, split: String) -> Option<UnseenSplit> {
         self.fresh_test.as_ref()?;
-        let negatives = self.test.clips - self.test.positives;
-        Some(UnseenSplit {
+        let negatives = self.real_scenes.iter().map(|r| r.clips).sum();
+        (negatives > 0).then(|| UnseenSplit {
             split,
-            scenes: self.real_scenes.len(),
+            scenes: self.real_scenes.iter().map(|r| r.scene.clone()).collect(),
             negatives,
-            flagged: (self.test.fpr_at_threshold * negatives as f64).round() as usize,
+            flagged: self.real_scenes.iter().map(|r| r.flagged_clips).sum(),
         })
     }
 }

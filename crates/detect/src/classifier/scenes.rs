@@ -21,6 +21,8 @@ pub struct SceneRate {
     /// The non-AI arms its test clips come from.
     pub arms: Vec<String>,
     pub clips: usize,
+    /// How many of them score above the threshold.
+    pub flagged_clips: usize,
     /// The share flagged at the threshold, with its exact 95 % interval.
     pub flagged: f64,
     pub lo: f64,
@@ -62,6 +64,7 @@ pub(super) fn rates(scored: &[Scored<'_>], all: &[Entry], threshold: f64) -> Vec
                 scene: scene.to_string(),
                 arms: arms.into_iter().map(String::from).collect(),
                 clips: p.len(),
+                flagged_clips: p.iter().filter(|&&x| x > threshold).count(),
                 flagged,
                 lo,
                 hi,

@@ -82,15 +82,16 @@ pub struct OperatingPoint {
     pub unseen: Vec<UnseenSplit>,
 }
 
-/// The threshold's false positives on the non-AI clips of one fresh test split: real scenes
-/// chosen after the classifier was, never in its training, calibration or choice of threshold.
+/// The threshold's false positives on the non-AI clips cut from the real scenes of one fresh
+/// test split: scenes chosen after the classifier was, never in its training, calibration or
+/// choice of threshold.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnseenSplit {
     /// The split's [`super::data::Index::fingerprint`].
     pub split: String,
-    /// Its real scenes.
-    pub scenes: usize,
-    /// Its non-AI clips (real footage, renders and their non-generative copies).
+    /// Its real scenes, by name.
+    pub scenes: Vec<String>,
+    /// The non-AI clips cut from them (camera clips and their non-generative copies).
     pub negatives: usize,
     /// How many of them score above the threshold.
     pub flagged: usize,
@@ -100,16 +101,41 @@ impl OperatingPoint {
     /// The unseen splits together: (flagged, non-AI clips, real scenes), or `None` before any
     /// is recorded.
     pub fn unseen_total(&self) -> Option<(usize, usize, usize)> {
-        let total = self.unseen.iter().fold((0, 0, 0), |t, u| {
-            (t.0 + u.flagged, t.1 + u.negatives, t.2 + u.scenes)
+        let total = self.unseen.iter().fold((0usize, 0usize, 0usize), |t, u| {
+            (
+                t.0.saturating_add(u.flagged),
+                t.1.saturating_add(u.negatives),
+                t.2.saturating_add(u.scenes.len()),
+            )
         });
-        (total.1 > 0).then_some(total)
+        (total.1 > 0 && total.0 <= total.1).then_some(total)
     }
 
-    /// Records `split` (replacing an earlier record of the same split).
+    /// Records `split`, replacing any earlier record of the same split or of any of its scenes
+    /// (a rebuilt split has another fingerprint), so that no scene is counted twice.
     pub fn record_unseen(&mut self, split: UnseenSplit) {
-        self.unseen.retain(|u| u.split != split.split);
+        self.unseen.retain(|u| {
+            u.split != split.split && !u.scenes.iter().any(|s| split.scenes.contains(s))
+        });
         self.unseen.push(split);
+    }
+
+    /// Why the recorded unseen splits cannot be read, if they cannot: a split with no clips or
+    /// more flagged than clips, or a scene recorded twice.
+    pub fn unseen_problem(&self) -> Option<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for u in &self.unseen {
+            if u.negatives == 0 || u.flagged > u.negatives {
+                return Some(format!(
+                    "unseen split {} records {} flagged of {} clips",
+                    u.split, u.flagged, u.negatives
+                ));
+            }
+            if let Some(s) = u.scenes.iter().find(|s| !seen.insert(s.as_str())) {
+                return Some(format!("unseen scene `{s}` is recorded twice"));
+            }
+        }
+        None
     }
 
     /// What the threshold is measured to flag, in words: on the validation clips it was chosen
@@ -124,7 +150,7 @@ impl OperatingPoint {
         );
         match self.unseen_total() {
             Some((k, n, scenes)) => format!(
-                "{val} and {k} of {n} non-AI clips ({:.1} %, at most {:.1} % at 95 % confidence) from {scenes} real scenes it never met",
+                "{val} and {k} of {n} non-AI clips ({:.1} %, at most {:.1} % at 95 % confidence) cut from {scenes} real scenes it never met",
                 100.0 * k as f64 / n as f64,
                 100.0 * super::metrics::clopper_pearson(k, n).1
             ),
@@ -197,6 +223,9 @@ impl Detector {
                 "{DETECTOR_CONFIG}: temperature must be positive"
             )));
         }
+        if let Some(problem) = cfg.operating_point.unseen_problem() {
+            return Err(bad(format!("{DETECTOR_CONFIG}: {problem}")));
+        }
         let weights_sha256 = hex(&Sha256::digest(weights));
         let vb = candle_nn::VarBuilder::from_buffered_safetensors(
             weights.to_vec(),
@@ -231,12 +260,16 @@ impl Detector {
     /// operating point.
     pub fn record_unseen(&self, dir: &Path, split: UnseenSplit) -> Result<OperatingPoint> {
         let there = Detector::load(dir)?;
-        if there.weights_sha256 != self.weights_sha256 {
+        let (a, b) = (&there.config, &self.config);
+        if there.weights_sha256 != self.weights_sha256
+            || a.temperature != b.temperature
+            || a.operating_point.threshold != b.operating_point.threshold
+        {
             return Err(DetectError::ClassifierWeights {
-                path: dir.join(DETECTOR_WEIGHTS),
+                path: dir.join(DETECTOR_CONFIG),
                 reason: format!(
-                    "holds {}, not the classifier evaluated ({}): record into its own folder",
-                    there.name, self.name
+                    "holds {} at threshold {}, not the classifier evaluated ({} at threshold {}): record into its own folder",
+                    there.name, a.operating_point.threshold, self.name, b.operating_point.threshold
                 ),
             });
         }
@@ -555,22 +588,36 @@ mod tests {
             op.describe()
                 .contains("no rate on real scenes it never met")
         );
-        let split = |name: &str, flagged| UnseenSplit {
+        let split = |name: &str, scenes: &[&str], flagged| UnseenSplit {
             split: name.into(),
-            scenes: 4,
+            scenes: scenes.iter().map(|s| s.to_string()).collect(),
             negatives: 100,
             flagged,
         };
-        op.record_unseen(split("a", 10));
-        op.record_unseen(split("b", 5));
-        op.record_unseen(split("a", 20));
-        assert_eq!(op.unseen_total(), Some((25, 200, 8)));
+        op.record_unseen(split("a", &["box", "cup"], 10));
+        op.record_unseen(split("b", &["room", "door", "city"], 5));
+        op.record_unseen(split("a", &["box", "cup"], 20));
+        assert_eq!(op.unseen_total(), Some((25, 200, 5)));
+        assert_eq!(op.unseen_problem(), None);
         let d = op.describe();
         assert!(d.contains("25 of 200 non-AI clips (12.5 %"), "{d}");
-        assert!(d.contains("from 8 real scenes it never met"), "{d}");
+        assert!(d.contains("cut from 5 real scenes it never met"), "{d}");
         assert!(
             d.contains("1.0 % of the 200 non-AI validation clips"),
             "{d}"
+        );
+        // A rebuilt split (another fingerprint) of a recorded scene replaces that record.
+        op.record_unseen(split("c", &["cup"], 3));
+        assert_eq!(op.unseen_total(), Some((8, 200, 4)));
+        // Records that cannot be read are named (a detector.json with them is refused).
+        op.unseen.push(split("d", &["box"], 101));
+        assert!(op.unseen_problem().unwrap().contains("101 flagged of 100"));
+        op.unseen.pop();
+        op.unseen.push(split("e", &["cup"], 1));
+        assert!(
+            op.unseen_problem()
+                .unwrap()
+                .contains("`cup` is recorded twice")
         );
     }
 

@@ -65,8 +65,9 @@ pub struct TrainOptions {
     /// label; see `platform`).
     pub platform: f32,
     /// Fresh test splits (built beside `data` with `verity train detector --fresh-test`) whose
-    /// clips cut from real scenes join the training split: more real scenes to learn from. Their
-    /// generated and rendered clips (prompts the dataset gives to test) stay out.
+    /// clips cut from a real file (camera clips and all their copies, of either label) join the
+    /// training split, less `exclude_arms`: more real scenes to learn from. Their generated and
+    /// rendered clips (prompts the dataset gives to test) stay out.
     pub also_train: Vec<PathBuf>,
     pub config: Config,
 }
