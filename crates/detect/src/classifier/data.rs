@@ -163,13 +163,12 @@ impl Index {
         self.entries.iter().any(|e| e.source == name)
     }
 
-    /// The fresh test split in `dir` (built with `verity train detector --fresh-test`) beside
-    /// this dataset, in `main_dir`: refused unless every clip is a test clip, the same
+    /// The fresh test split `fresh`, loaded from `dir` (built with `verity train detector
+    /// --fresh-test`), beside this dataset, in `main_dir`: refused unless every clip is a test clip, the same
     /// generator weights made it, and none of its real scenes is one this dataset holds. Each
     /// clip's file is made absolute, so that `main_dir.join` (or any folder's) leaves it as it
     /// is and the clips mix with this dataset's.
-    pub fn fresh_beside(&self, main_dir: &Path, dir: &Path) -> Result<Index> {
-        let mut fresh = Index::load(dir)?;
+    pub fn fresh_beside(&self, main_dir: &Path, dir: &Path, mut fresh: Index) -> Result<Index> {
         let bad = |reason: String| DetectError::BadIndex {
             path: dir.join(INDEX),
             reason,

@@ -766,7 +766,7 @@ fn load_index(opts: &EvalOptions) -> Result<Index> {
     let Some(dir) = &opts.test_data else {
         return Ok(main);
     };
-    let fresh = main.fresh_beside(&opts.data, dir)?;
+    let fresh = main.fresh_beside(&opts.data, dir, Index::load(dir)?)?;
     let mut entries: Vec<Entry> = main
         .entries
         .iter()

@@ -288,7 +288,9 @@ fn with_also_train(
 ) -> Result<(Index, Vec<String>, Vec<String>)> {
     let (mut prints, mut scenes, mut extra) = (Vec::new(), Vec::new(), Vec::new());
     for dir in &opts.also_train {
-        let fresh = index.fresh_beside(&opts.data, dir)?;
+        let loaded = Index::load(dir)?;
+        let print = loaded.fingerprint();
+        let fresh = index.fresh_beside(&opts.data, dir, loaded)?;
         let new = fresh.real_scenes();
         if new.is_empty() {
             return Err(DetectError::BadIndex {
@@ -303,7 +305,7 @@ fn with_also_train(
                 reason: format!("its real scene `{s}` is in another --also-train split"),
             });
         }
-        prints.push(Index::load(dir)?.fingerprint());
+        prints.push(print);
         scenes.extend(new);
         extra.extend(
             fresh
