@@ -298,7 +298,7 @@ eval-detector-more-scenes: build
 ## scenes (scripts/fetch-detector-data.sh --photos2, from opencv-doc's examples) cut into canonical
 ## clips of every arm a photograph allows, as a split beside the dataset in
 ## .cache/detector/photos2-split (at 0.3 of the default counts: 479 clips, about 7 minutes here),
-## then the recipe (seeds 1 and 2) trained with its real-scene clips added, into
+## then the recipe (seeds 1, 2 and 0) trained with its real-scene clips added, into
 ## .cache/detector/photo-scenes-seed-N (about 30 minutes each; a run already exported is kept).
 ## Seed 1's export is the shipped classifier (models/detector). Both camera splits (make
 ## detector-fresh, make detector-fresh2) stay unseen: make eval-detector-photo-scenes scores the
@@ -307,7 +307,7 @@ PHOTOS2 := .cache/detector/photos2
 PHOTOS2_SPLIT := .cache/detector/photos2-split
 PHOTOS2_SOURCES := .cache/detector/photos2-sources
 PHOTO_SCENES := .cache/detector/photo-scenes-seed
-PHOTO_SEEDS ?= 1 2
+PHOTO_SEEDS ?= 1 2 0
 detector-photo-scenes: detector-data
 	bash scripts/fetch-detector-data.sh --photos2 $(PHOTOS2)
 	rm -rf $(PHOTOS2_SOURCES) && mkdir -p $(PHOTOS2_SOURCES)/photo
@@ -326,10 +326,10 @@ eval-detector-photo-scenes: build
 	@for d in $(FRESH) $(FRESH2); do test -f $$d/index.json || { echo "make detector-fresh and detector-fresh2 first: $$d holds no split"; exit 1; }; done
 	for d in $(FRESH) $(FRESH2); do \
 	  target/release/verity eval detector --detector $(PHOTO_SCENES)-1/export --test-data $$d \
-	    $(if $(wildcard $(PHOTO_SCENES)-2/export/detector.json),--seed-run $(PHOTO_SCENES)-2/export) \
+	    $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export)) \
 	    --bootstrap 200 || exit 1; done
 	target/release/verity eval detector --detector $(PHOTO_SCENES)-1/export --attacks .cache/detector/attacks \
-	  $(if $(wildcard $(PHOTO_SCENES)-2/export/detector.json),--seed-run $(PHOTO_SCENES)-2/export) --bootstrap 200
+	  $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export)) --bootstrap 200
 
 ## make record-detector-unseen: what the shipped threshold flags among the non-AI clips of both
 ## fresh splits (real scenes it never met), recorded in models/detector/detector.json, where
