@@ -79,15 +79,22 @@ outside_finish() {
   touch "$1/.complete-v1"
 }
 
+# opencv-doc, fetched with `apt-get download` (which checks the archive's signed hashes), unpacked
+# into $outside_tmp/x; the package's file name is recorded in DIR.part/.package.
+unpack_opencv_doc() {
+  (cd "$outside_tmp" && apt-get download -qq opencv-doc >/dev/null) \
+    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
+  dpkg-deb -x "$outside_tmp"/opencv-doc_*.deb "$outside_tmp/x"
+  ls "$outside_tmp"/opencv-doc_*.deb | xargs -n1 basename >"$1.part/.package"
+}
+
 # Real footage outside the training sources, at its own sizes (320x240 to 768x576).
 fetch_outside() {
   local dir="$1"
   [ -f "$dir/.complete-v1" ] && return 0
   outside_begin "$dir" "real footage from the Debian package opencv-doc"
   local t="$outside_tmp"
-  (cd "$t" && apt-get download -qq opencv-doc >/dev/null) \
-    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
-  dpkg-deb -x "$t"/opencv-doc_*.deb "$t/x"
+  unpack_opencv_doc "$dir"
   local d="$t/x/usr/share/doc/opencv-doc" f
   for f in examples/data/vtest.avi examples/data/tree.avi opencv4/html/box.mp4.gz opencv4/html/cup.mp4.gz; do
     [ -s "$d/$f" ] || { echo "error: opencv-doc has no $f (another version of the package?)" >&2; exit 1; }
@@ -95,7 +102,6 @@ fetch_outside() {
   cp "$d/examples/data/vtest.avi" "$d/examples/data/tree.avi" "$dir.part/"
   gunzip -c "$d/opencv4/html/box.mp4.gz" >"$dir.part/box.mp4"
   gunzip -c "$d/opencv4/html/cup.mp4.gz" >"$dir.part/cup.mp4"
-  ls "$t"/opencv-doc_*.deb | xargs -n1 basename >"$dir.part/.package"
   outside_finish "$dir"
 }
 
@@ -148,9 +154,7 @@ fetch_photos2() {
   [ -f "$dir/.complete-v1" ] && return 0
   outside_begin "$dir" "31 real photographs from the Debian package opencv-doc"
   local t="$outside_tmp"
-  (cd "$t" && apt-get download -qq opencv-doc >/dev/null) \
-    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
-  dpkg-deb -x "$t"/opencv-doc_*.deb "$t/x"
+  unpack_opencv_doc "$dir"
   local d="$t/x/usr/share/doc/opencv-doc/examples" src name
   # path under examples/, scene name
   while read -r src name; do
@@ -189,7 +193,6 @@ text/scenetext_segmented_word01.jpg hotel-sign
 text/scenetext_segmented_word03.jpg freephone-sign
 text/scenetext_segmented_word04.jpg lager-sign
 LIST
-  ls "$t"/opencv-doc_*.deb | xargs -n1 basename >"$dir.part/.package"
   outside_finish "$dir"
 }
 
