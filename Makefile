@@ -308,6 +308,7 @@ PHOTOS2_SPLIT := .cache/detector/photos2-split
 PHOTOS2_SOURCES := .cache/detector/photos2-sources
 PHOTO_SCENES := .cache/detector/photo-scenes-seed
 PHOTO_SEEDS ?= 1 2 0
+PHOTO_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export))
 detector-photo-scenes: detector-data
 	bash scripts/fetch-detector-data.sh --photos2 $(PHOTOS2)
 	rm -rf $(PHOTOS2_SOURCES) && mkdir -p $(PHOTOS2_SOURCES)/photo
@@ -326,10 +327,10 @@ eval-detector-photo-scenes: build
 	@for d in $(FRESH) $(FRESH2); do test -f $$d/index.json || { echo "make detector-fresh and detector-fresh2 first: $$d holds no split"; exit 1; }; done
 	for d in $(FRESH) $(FRESH2); do \
 	  target/release/verity eval detector --detector $(PHOTO_SCENES)-1/export --test-data $$d \
-	    $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export)) \
+	    $(PHOTO_SEED_FLAGS) \
 	    --bootstrap 200 || exit 1; done
 	target/release/verity eval detector --detector $(PHOTO_SCENES)-1/export --attacks .cache/detector/attacks \
-	  $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export)) --bootstrap 200
+	  $(PHOTO_SEED_FLAGS) --bootstrap 200
 
 ## make record-detector-unseen: what the shipped threshold flags among the non-AI clips of both
 ## fresh splits (real scenes it never met), recorded in models/detector/detector.json, where
