@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes record-detector-unseen detector-sizes fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes lofo-photo-scenes detector-more-photos eval-detector-more-photos record-detector-unseen detector-sizes fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -283,10 +283,7 @@ eval-detector-fresh2: build
 MORE_SCENES := .cache/detector/more-scenes-seed
 detector-more-scenes: detector-data
 	@test -f $(FRESH2)/index.json || { echo "make detector-fresh2 first: $(FRESH2) holds no split"; exit 1; }
-	for n in 1 2; do \
-	  [ -f $(MORE_SCENES)-$$n/export/detector.json ] && continue; \
-	  nice target/release/verity train detector $(DETECTOR_RECIPE) --seed $$n --also-train $(FRESH2) \
-	    --out $(MORE_SCENES)-$$n || exit 1; done
+	$(call train_seeds,1 2,$(MORE_SCENES),--also-train $(FRESH2))
 
 eval-detector-more-scenes: build
 	target/release/verity eval detector --detector $(MORE_SCENES)-1/export --test-data $(FRESH) \
@@ -309,28 +306,80 @@ PHOTOS2_SOURCES := .cache/detector/photos2-sources
 PHOTO_SCENES := .cache/detector/photo-scenes-seed
 PHOTO_SEEDS ?= 1 2 0
 PHOTO_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export))
-detector-photo-scenes: detector-data
-	bash scripts/fetch-detector-data.sh --photos2 $(PHOTOS2)
-	rm -rf $(PHOTOS2_SOURCES) && mkdir -p $(PHOTOS2_SOURCES)/photo
-	for f in $(PHOTOS2)/ocv-*; do \
-	  src=$$(realpath -e $$f) && ln -s "$$src" $(PHOTOS2_SOURCES)/photo/ || exit 1; done
-	src=$$(realpath -e .cache/detector/sources/upscalers) && ln -s "$$src" $(PHOTOS2_SOURCES)/upscalers
-	nice target/release/verity train detector --sources $(PHOTOS2_SOURCES) --data $(PHOTOS2_SPLIT) \
-	  --data-seed 3 --data-scale 0.3 --fresh-test .cache/detector/data
-	for n in $(PHOTO_SEEDS); do \
-	  [ -f $(PHOTO_SCENES)-$$n/export/detector.json ] && continue; \
-	  nice target/release/verity train detector $(DETECTOR_RECIPE) --seed $$n --also-train $(PHOTOS2_SPLIT) \
-	    --out $(PHOTO_SCENES)-$$n || exit 1; done
+# $(call photo_split,FLAG,PHOTOS,SOURCES,SPLIT,DATA_SEED): fetch a set of photographs with
+# scripts/fetch-detector-data.sh FLAG into PHOTOS, link them as the sources folder SOURCES (with
+# the dataset's upscalers) and cut them into a split beside the dataset in SPLIT, at 0.3 of the
+# default counts.
+define photo_split
+	bash scripts/fetch-detector-data.sh $(1) $(2)
+	rm -rf $(3) && mkdir -p $(3)/photo
+	for f in $(2)/*.*; do \
+	  src=$$(realpath -e $$f) && ln -s "$$src" $(3)/photo/ || exit 1; done
+	src=$$(realpath -e .cache/detector/sources/upscalers) && ln -s "$$src" $(3)/upscalers
+	nice target/release/verity train detector --sources $(3) --data $(4) \
+	  --data-seed $(5) --data-scale 0.3 --fresh-test .cache/detector/data
+endef
 
-eval-detector-photo-scenes: build
-	@test -f $(PHOTO_SCENES)-1/export/detector.json || { echo "make detector-photo-scenes first: no $(PHOTO_SCENES)-1/export"; exit 1; }
+# $(call train_seeds,SEEDS,OUT,FLAGS[,RECIPE]): RECIPE (default the shipped recipe) from each of
+# SEEDS with FLAGS into OUT-N: a run already exported is kept, an interrupted one resumes.
+define train_seeds
+	for n in $(1); do \
+	  [ -f $(2)-$$n/export/detector.json ] && continue; \
+	  r=; [ -f $(2)-$$n/train_state.json ] && r=--resume; \
+	  nice target/release/verity train detector $(or $(4),$(DETECTOR_RECIPE)) --seed $$n $$r $(3) \
+	    --out $(2)-$$n || exit 1; done
+endef
+
+detector-photo-scenes: detector-data
+	$(call photo_split,--photos2,$(PHOTOS2),$(PHOTOS2_SOURCES),$(PHOTOS2_SPLIT),3)
+	$(call train_seeds,$(PHOTO_SEEDS),$(PHOTO_SCENES),--also-train $(PHOTOS2_SPLIT))
+
+# $(call eval_unseen,OUT,SEED_FLAGS,TARGET): OUT-1's export (with the other seeds of SEED_FLAGS)
+# scored on both camera splits, then on the dataset's test split with the attacks.
+define eval_unseen
+	@test -f $(1)-1/export/detector.json || { echo "make $(3) first: no $(1)-1/export"; exit 1; }
 	@for d in $(FRESH) $(FRESH2); do test -f $$d/index.json || { echo "make detector-fresh and detector-fresh2 first: $$d holds no split"; exit 1; }; done
 	for d in $(FRESH) $(FRESH2); do \
-	  target/release/verity eval detector --detector $(PHOTO_SCENES)-1/export --test-data $$d \
-	    $(PHOTO_SEED_FLAGS) \
-	    --bootstrap 200 || exit 1; done
-	target/release/verity eval detector --detector $(PHOTO_SCENES)-1/export --attacks .cache/detector/attacks \
-	  $(PHOTO_SEED_FLAGS) --bootstrap 200
+	  target/release/verity eval detector --detector $(1)-1/export --test-data $$d \
+	    $(2) --bootstrap 200 || exit 1; done
+	target/release/verity eval detector --detector $(1)-1/export --attacks .cache/detector/attacks \
+	  $(2) --bootstrap 200
+endef
+
+eval-detector-photo-scenes: build
+	$(call eval_unseen,$(PHOTO_SCENES),$(PHOTO_SEED_FLAGS),detector-photo-scenes)
+
+## make lofo-photo-scenes: the held-out family runs of the shipped recipe (with the 31
+## photographed scenes), as make lofo-detector made them for the recipe before: for F1, F2 and
+## F4 in turn, trained without that family's arm (and with F3's, which only the recipe itself
+## leaves out; F3's held-out runs are the recipe's own seeds), seeds LOFO_PHOTO_SEEDS (default
+## 1), into .cache/detector/photo-lofo-ARM-seed-N. About 25 minutes each here; a run already
+## exported is kept, an interrupted one resumes.
+LOFO_PHOTO_SEEDS ?= 1
+lofo-photo-scenes: detector-photo-scenes
+	for arm in generator sdedit esrgan; do \
+	  $(call train_seeds,$(LOFO_PHOTO_SEEDS),.cache/detector/photo-lofo-$$arm-seed,--also-train $(PHOTOS2_SPLIT),--steps $(LOFO_STEPS) --batch $(LOFO_BATCH) --checkpoint-every 200 --exclude-arm $$arm) || exit 1; done
+
+## make detector-more-photos: the next round of real scenes. 32 more photographs of real scenes
+## (scripts/fetch-detector-data.sh --photos3: the photographs among four Debian packages of
+## desktop backgrounds) cut into a split in .cache/detector/photos3-split as the first 31 were
+## (data seed 4: 502 clips, about 8 minutes here), then the recipe (seeds MORE_PHOTO_SEEDS, default
+## 1 2) trained with the real-scene clips of both photo splits, 72 photographed scenes in all,
+## into .cache/detector/more-photos-seed-N (about 30 minutes each; a run already exported is
+## kept). Both camera splits stay unseen: make eval-detector-more-photos scores the runs as
+## eval-detector-photo-scenes does.
+PHOTOS3 := .cache/detector/photos3
+PHOTOS3_SPLIT := .cache/detector/photos3-split
+PHOTOS3_SOURCES := .cache/detector/photos3-sources
+MORE_PHOTOS := .cache/detector/more-photos-seed
+MORE_PHOTO_SEEDS ?= 1 2
+MORE_PHOTO_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(MORE_PHOTOS)-$(n)/export/detector.json),--seed-run $(MORE_PHOTOS)-$(n)/export))
+detector-more-photos: detector-photo-scenes
+	$(call photo_split,--photos3,$(PHOTOS3),$(PHOTOS3_SOURCES),$(PHOTOS3_SPLIT),4)
+	$(call train_seeds,$(MORE_PHOTO_SEEDS),$(MORE_PHOTOS),--also-train $(PHOTOS2_SPLIT) --also-train $(PHOTOS3_SPLIT))
+
+eval-detector-more-photos: build
+	$(call eval_unseen,$(MORE_PHOTOS),$(MORE_PHOTO_SEED_FLAGS),detector-more-photos)
 
 ## make record-detector-unseen: what the shipped threshold flags among the non-AI clips of both
 ## fresh splits (real scenes it never met), recorded in models/detector/detector.json, where

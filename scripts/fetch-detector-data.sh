@@ -45,6 +45,15 @@
 #            drawings, renders, paintings, text pages, calibration boards, grey images and images
 #            blurred on purpose are left out. Named ocv-*, so no name meets the dataset's
 #            photographs
+#        scripts/fetch-detector-data.sh --photos3 [DIR]     32 more real scenes, photographs, for
+#            the next round of training beside the dataset (make detector-photo-scenes; default
+#            .cache/detector/photos3): the photographs of real scenes among the desktop
+#            backgrounds of four Debian packages (mate-backgrounds' nature set, the photographs
+#            of plasma-workspace-wallpapers, lomiri-wallpapers-16.04 and -20.04: flowers, leaves,
+#            grass, lakes, mountains, boats, a forest, cups, cats, a room...), each its own scene,
+#            fetched with `apt-get download`; renders, abstract art, a motion-blurred road and
+#            tinted or composited pictures are left out. Named wp-*, so no name meets another
+#            set's
 set -euo pipefail
 
 # The upscaler package: npm checks the registry's integrity hash as it packs it.
@@ -195,6 +204,66 @@ text/scenetext_segmented_word04.jpg lager-sign
 LIST
   outside_finish "$dir"
 }
+
+# 32 photographs of real scenes among four Debian packages' desktop backgrounds, one scene each.
+fetch_photos3() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  outside_begin "$dir" "32 real photographs from four Debian packages of desktop backgrounds"
+  local t="$outside_tmp"
+  local pkgs="mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"
+  # shellcheck disable=SC2086 # the package list splits on purpose
+  (cd "$t" && apt-get download -qq $pkgs >/dev/null) \
+    || { echo "error: apt-get download $pkgs failed (is a Debian archive reachable?)" >&2; exit 1; }
+  local f
+  for f in "$t"/*.deb; do dpkg-deb -x "$f" "$t/x"; done
+  (cd "$t" && ls ./*.deb | xargs -n1 basename) >"$dir.part/.packages"
+  local b="$t/x/usr/share/backgrounds" w="$t/x/usr/share/wallpapers" src name
+  # file, scene name
+  while read -r src name; do
+    [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
+    cp "$src" "$dir.part/wp-$name.${src##*.}"
+  done <<LIST
+$b/mate/nature/Aqua.jpg water-drop
+$b/mate/nature/Blinds.jpg leaf-veins
+$b/mate/nature/Dune.jpg dune-grass
+$b/mate/nature/FreshFlower.jpg orange-flower
+$b/mate/nature/Garden.jpg red-flower
+$b/mate/nature/GreenMeadow.jpg meadow
+$b/mate/nature/LadyBird.jpg ladybird
+$b/mate/nature/RainDrops.jpg raindrops
+$b/mate/nature/TwoWings.jpg dandelion-seeds
+$b/mate/nature/Wood.jpg wood-grain
+$b/mate/nature/YellowFlower.jpg yellow-flower
+$w/BytheWater/contents/images/2560x1600.jpg jetty
+$w/ColorfulCups/contents/images/2560x1600.jpg cups
+$w/DarkestHour/contents/images/2560x1600.jpg misty-lake
+$w/EveningGlow/contents/images/2560x1600.jpg rowing-boats
+$w/FallenLeaf/contents/images/2560x1600.jpg fallen-leaves
+$w/Kite/contents/images/2560x1600.jpg kite
+$w/OneStandsOut/contents/images/2560x1600.jpg moss
+$w/Path/contents/images/2560x1600.jpg forest-path
+$w/summer_1am/contents/images/2560x1600.jpg dusk-lake
+$b/Bridge_by_Sander_Klootwijk.jpg bridge-cables
+$b/Dragonfly_by_Bolly.jpg tree-leaves
+$b/Picture_0B_by_freespace.jpg fig
+$b/Picture_1A_by_freespace.jpg brushes
+$b/Wine_by_Jakkub_Mede.jpg living-room
+$b/aitzgorri_by_Aitzol_Berasategi.jpg autumn-hills
+$b/friends_by_Aitzol_Berasategi.jpg cats
+$b/life_by_Aitzol_Berasategi.jpg stream
+$b/picosdeeuropa_by_Aitzol_Berasategi.jpg mountain-trail
+$b/seeding_by_Clements_Engelhardt.jpg dandelions
+$b/sunset_by_Aitzol_Berasategi.jpg sunset
+$b/Kleiber_by_Lukas_Baubkus.jpg nuthatch
+LIST
+  outside_finish "$dir"
+}
+
+if [ "${1:-}" = "--photos3" ]; then
+  fetch_photos3 "${2:-.cache/detector/photos3}"
+  exit 0
+fi
 
 if [ "${1:-}" = "--photos2" ]; then
   fetch_photos2 "${2:-.cache/detector/photos2}"
