@@ -363,17 +363,18 @@ lofo-photo-scenes: detector-photo-scenes
 ## make detector-more-photos: the next round of real scenes. 32 more photographs of real scenes
 ## (scripts/fetch-detector-data.sh --photos3: the photographs among four Debian packages of
 ## desktop backgrounds) cut into a split in .cache/detector/photos3-split as the first 31 were
-## (data seed 4: 502 clips, about 8 minutes here), then the recipe (seeds MORE_PHOTO_SEEDS, default
+## (data seed 4: 479 clips, about 8 minutes here), then the recipe (seeds MORE_PHOTO_SEEDS, default
 ## 1 2) trained with the real-scene clips of both photo splits, 72 photographed scenes in all,
 ## into .cache/detector/more-photos-seed-N (about 30 minutes each; a run already exported is
-## kept). Both camera splits stay unseen: make eval-detector-more-photos scores the runs as
-## eval-detector-photo-scenes does.
+## kept). It needs make detector-photo-scenes first (its split, and on a new checkout its three
+## seeds, about 1.5 hours). Both camera splits stay unseen: make eval-detector-more-photos scores
+## the runs as eval-detector-photo-scenes does.
 PHOTOS3 := .cache/detector/photos3
 PHOTOS3_SPLIT := .cache/detector/photos3-split
 PHOTOS3_SOURCES := .cache/detector/photos3-sources
 MORE_PHOTOS := .cache/detector/more-photos-seed
 MORE_PHOTO_SEEDS ?= 1 2
-MORE_PHOTO_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(MORE_PHOTOS)-$(n)/export/detector.json),--seed-run $(MORE_PHOTOS)-$(n)/export))
+MORE_PHOTO_SEED_FLAGS = $(foreach n,$(filter-out 1,$(MORE_PHOTO_SEEDS)),$(if $(wildcard $(MORE_PHOTOS)-$(n)/export/detector.json),--seed-run $(MORE_PHOTOS)-$(n)/export))
 detector-more-photos: detector-photo-scenes
 	$(call photo_split,--photos3,$(PHOTOS3),$(PHOTOS3_SOURCES),$(PHOTOS3_SPLIT),4)
 	$(call train_seeds,$(MORE_PHOTO_SEEDS),$(MORE_PHOTOS),--also-train $(PHOTOS2_SPLIT) --also-train $(PHOTOS3_SPLIT))
@@ -382,10 +383,11 @@ eval-detector-more-photos: build
 	$(call eval_unseen,$(MORE_PHOTOS),$(MORE_PHOTO_SEED_FLAGS),detector-more-photos)
 
 ## make record-detector-unseen: what the shipped threshold flags among the non-AI clips of both
-## fresh splits (real scenes it never met), recorded in models/detector/detector.json, where
-## verify, detect and the review page quote it; rebuild to carry it into the built-in classifier.
+## fresh splits and, where it is built (make detector-more-photos), the 32-photograph split
+## (real scenes it never met), recorded in models/detector/detector.json, where verify, detect
+## and the review page quote it; rebuild to carry it into the built-in classifier.
 record-detector-unseen: build
-	for d in $(FRESH) $(FRESH2); do \
+	for d in $(FRESH) $(FRESH2) $(if $(wildcard $(PHOTOS3_SPLIT)/index.json),$(PHOTOS3_SPLIT)); do \
 	  target/release/verity eval detector --test-data $$d --detector models/detector --record --bootstrap 200 > /dev/null || exit 1; done
 
 ## make lint: formatting, clippy and the API docs, each with warnings as errors (CI runs it).

@@ -46,7 +46,7 @@
 #            blurred on purpose are left out. Named ocv-*, so no name meets the dataset's
 #            photographs
 #        scripts/fetch-detector-data.sh --photos3 [DIR]     32 more real scenes, photographs, for
-#            the next round of training beside the dataset (make detector-photo-scenes; default
+#            the next round of training beside the dataset (make detector-more-photos; default
 #            .cache/detector/photos3): the photographs of real scenes among the desktop
 #            backgrounds of four Debian packages (mate-backgrounds' nature set, the photographs
 #            of plasma-workspace-wallpapers, lomiri-wallpapers-16.04 and -20.04: flowers, leaves,
