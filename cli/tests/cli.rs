@@ -216,6 +216,17 @@ fn generate_refuses_bad_requests_before_any_work() -> anyhow::Result<()> {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot be used with"));
+    verity(d)
+        .args([
+            "train",
+            "detector",
+            "--data-only",
+            "--also-validate",
+            "fresh",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
     // The evaluation checks its guidance before it loads the model.
     verity(d)
         .args(["eval", "generator", "--guidance", "50"])

@@ -196,7 +196,8 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         a.out.display()
     );
     let export = a.out.join("export");
-    let cfg = verity_detect::classifier::calibrate::export(&a.out, &a.data, &export)?;
+    let cfg =
+        verity_detect::classifier::calibrate::export(&a.out, &a.data, &export, &a.also_validate)?;
     let op = &cfg.operating_point;
     println!(
         "exported the best checkpoint to {} (temperature {:.3}; threshold {:.3} flags {:.1} % of {} non-AI validation clips, at most {:.1} % at 95 %); copy it to models/detector to ship it",

@@ -7,13 +7,13 @@
 use std::path::Path;
 
 use verity_corpus::write_canonical;
-use verity_detect::classifier::calibrate::export;
+use verity_detect::classifier::calibrate::{clip_scores, export};
 use verity_detect::classifier::canon;
-use verity_detect::classifier::data::{Entry, INDEX, Index, Split};
+use verity_detect::classifier::data::{Entry, INDEX, Index, Split, load_clips};
 use verity_detect::classifier::eval::{EvalOptions, evaluate};
 use verity_detect::classifier::net::Config;
 use verity_detect::classifier::score::{Detector, Reading, UnseenSplit};
-use verity_detect::classifier::train::{TrainOptions, train};
+use verity_detect::classifier::train::{BEST, TRIPLES_PER_CLIP, TrainOptions, train};
 use verity_generate::RenderOptions;
 use verity_generate::data::random_spec;
 use verity_generate::rng::Rng;
@@ -221,7 +221,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
     }
 
     // Export, load, score one clip of each label.
-    let cfg = export(&run, &data, &tmp.path().join("export")).unwrap();
+    let cfg = export(&run, &data, &tmp.path().join("export"), &[]).unwrap();
     assert!(cfg.temperature > 0.0);
     assert_eq!(cfg.operating_point.negatives, 2);
     let det = Detector::load(&tmp.path().join("export")).unwrap();
@@ -282,7 +282,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
 
     // Seed runs: the run of the same seed is refused; one from another seed stands beside it.
     assert_eq!(cfg.seed, Some(1));
-    export(&straight, &data, &tmp.path().join("export-same")).unwrap();
+    export(&straight, &data, &tmp.path().join("export-same"), &[]).unwrap();
     let same = EvalOptions {
         held_out: Vec::new(),
         seed_runs: vec![tmp.path().join("export-same")],
@@ -293,7 +293,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
     // A classifier that records no seed or recipe (as exported before they were recorded):
     // nothing can stand beside it.
     let unrecorded = tmp.path().join("export-unrecorded");
-    export(&straight, &data, &unrecorded).unwrap();
+    export(&straight, &data, &unrecorded, &[]).unwrap();
     let path = unrecorded.join("detector.json");
     let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let m = j.as_object_mut().unwrap();
@@ -318,7 +318,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
         ..opts.clone()
     };
     train(&shorter, &dev, |_, _| {}, |_| {}).unwrap();
-    export(&shorter.out, &data, &tmp.path().join("export-3")).unwrap();
+    export(&shorter.out, &data, &tmp.path().join("export-3"), &[]).unwrap();
     let err = evaluate(
         &det,
         &EvalOptions {
@@ -339,11 +339,11 @@ fn training_lowers_the_loss_resumes_and_exports() {
         ..shorter.clone()
     };
     train(&other, &dev, |_, _| {}, |_| {}).unwrap();
-    export(&other.out, &data, &tmp.path().join("export-2")).unwrap();
+    export(&other.out, &data, &tmp.path().join("export-2"), &[]).unwrap();
     // The same recipe from another seed, recorded as trained on another dataset (the recipe
     // does not cover the clips' encode): refused.
     let elsewhere = tmp.path().join("export-elsewhere");
-    export(&other.out, &data, &elsewhere).unwrap();
+    export(&other.out, &data, &elsewhere, &[]).unwrap();
     let path = elsewhere.join("detector.json");
     let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     j["data"] = serde_json::Value::from("000000000000");
@@ -466,7 +466,7 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
     };
     let state = train(&opts, &candle_core::Device::Cpu, |_, _| {}, |_| {}).unwrap();
     assert_eq!(state.step, 20);
-    let cfg = export(&run, &data, &tmp.path().join("export")).unwrap();
+    let cfg = export(&run, &data, &tmp.path().join("export"), &[]).unwrap();
     assert_eq!(cfg.net.half_scale, Some(6.0));
     assert_eq!(cfg.net.in_channels(), 12);
     let det = Detector::load(&tmp.path().join("export")).unwrap();
@@ -562,6 +562,40 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
     assert!(err.contains("holds already"), "{err}");
 }
 
+/// A fresh test split in `dir` beside the dataset in `data`: a camera clip of each of the two
+/// `scenes` (a non-AI clip of the dataset stands in for each) and a generated clip.
+fn write_fresh_split(data: &Path, dir: &Path, scenes: [&str; 2]) {
+    let main = Index::load(data).unwrap();
+    std::fs::create_dir_all(dir.join("clips")).unwrap();
+    let mut entries = Vec::new();
+    for (k, (scene, label)) in [(scenes[0], 0u8), (scenes[1], 0), ("a prompt", 1)]
+        .into_iter()
+        .enumerate()
+    {
+        // A clip of the dataset of the same label stands in for the fresh one.
+        let from = &main.entries[k * 2 + usize::from(label)];
+        let file = format!("clips/f{k}.mp4");
+        std::fs::copy(data.join(&from.file), dir.join(&file)).unwrap();
+        entries.push(Entry {
+            file,
+            arm: if label == 0 {
+                "real-video"
+            } else {
+                "generator"
+            }
+            .into(),
+            label,
+            family: (label == 1).then(|| "F1".to_string()),
+            source: scene.into(),
+            source_file: (label == 0).then(|| format!("video/{scene}.mp4")),
+            split: Split::Test,
+            seed: k as u64,
+        });
+    }
+    let index = Index::canonical(String::new(), 1, entries);
+    std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
 /// `--also-train`: the real-scene clips of a fresh split join training, its generated clips do
 /// not; the run and its export record the scenes, a resume without the split and an
 /// evaluation on it are refused, and a split that shares a scene with the dataset is refused.
@@ -572,36 +606,7 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
     make_dataset(&data);
     let main = Index::load(&data).unwrap();
     let fresh = tmp.path().join("fresh");
-    let fresh_split = |dir: &Path, scenes: [&str; 2]| {
-        std::fs::create_dir_all(dir.join("clips")).unwrap();
-        let mut entries = Vec::new();
-        for (k, (scene, label)) in [(scenes[0], 0u8), (scenes[1], 0), ("a prompt", 1)]
-            .into_iter()
-            .enumerate()
-        {
-            // A clip of the dataset of the same label stands in for the fresh one.
-            let from = &main.entries[k * 2 + usize::from(label)];
-            let file = format!("clips/f{k}.mp4");
-            std::fs::copy(data.join(&from.file), dir.join(&file)).unwrap();
-            entries.push(Entry {
-                file,
-                arm: if label == 0 {
-                    "real-video"
-                } else {
-                    "generator"
-                }
-                .into(),
-                label,
-                family: (label == 1).then(|| "F1".to_string()),
-                source: scene.into(),
-                source_file: (label == 0).then(|| format!("video/{scene}.mp4")),
-                split: Split::Test,
-                seed: k as u64,
-            });
-        }
-        let index = Index::canonical(String::new(), 1, entries);
-        std::fs::write(dir.join(INDEX), serde_json::to_vec(&index).unwrap()).unwrap();
-    };
+    let fresh_split = |dir: &Path, scenes: [&str; 2]| write_fresh_split(&data, dir, scenes);
     fresh_split(&fresh, ["cam-a", "cam-b"]);
     let run = tmp.path().join("run");
     let opts = TrainOptions {
@@ -649,7 +654,11 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
     assert!(err.contains("other --also-train splits"), "{err}");
 
     let out = tmp.path().join("export");
-    let cfg = export(&run, &data, &out).unwrap();
+    let err = export(&run, &data, &out, std::slice::from_ref(&fresh))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("one the run trained on"), "{err}");
+    let cfg = export(&run, &data, &out, &[]).unwrap();
     assert_eq!(cfg.also_scenes, ["cam-a", "cam-b"]);
     let det = Detector::load(&out).unwrap();
     let on_fresh = EvalOptions {
@@ -705,5 +714,116 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
         };
         let err = train(&o, &dev, |_, _| {}, |_| {}).unwrap_err().to_string();
         assert!(err.contains(says), "{err}");
+    }
+}
+
+/// `--also-validate`: the real-scene clips of a fresh split join the non-AI clips the threshold
+/// is chosen on, and nothing else (not the temperature's clips, not training); the export
+/// records the split and its scenes, an evaluation on it is refused, and a split that shares a
+/// scene with the dataset or with another is refused.
+#[test]
+fn a_fresh_split_joins_the_threshold_choice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_dataset(&data);
+    let fresh = tmp.path().join("fresh");
+    write_fresh_split(&data, &fresh, ["cam-a", "cam-b"]);
+    let run = tmp.path().join("run");
+    let opts = TrainOptions {
+        data: data.clone(),
+        out: run.clone(),
+        resume: false,
+        steps: 2,
+        batch: 4,
+        seed: 0,
+        checkpoint_every: 1,
+        lr: 1e-3,
+        time_limit: None,
+        exclude_arms: Vec::new(),
+        overlays: 0.0,
+        resample: 0.0,
+        platform: 0.0,
+        also_train: Vec::new(),
+        config: Config {
+            widths: vec![8, 8, 8],
+            ..Config::default()
+        },
+    };
+    let dev = candle_core::Device::Cpu;
+    train(&opts, &dev, |_, _| {}, |_| {}).unwrap();
+    let plain = export(&run, &data, &tmp.path().join("plain"), &[]).unwrap();
+    let out = tmp.path().join("export");
+    let cfg = export(&run, &data, &out, std::slice::from_ref(&fresh)).unwrap();
+
+    // The fresh split's two camera clips, scored as the export scores: their calibrated
+    // probabilities join the validation split's two non-AI clips, and the threshold is chosen
+    // over all four (1 % of four allows none above it: the highest of them).
+    let index = Index::load(&fresh).unwrap();
+    let cameras = Index {
+        entries: index
+            .entries
+            .iter()
+            .filter(|e| e.label == 0)
+            .cloned()
+            .collect(),
+        ..index.clone()
+    };
+    let clips = load_clips(&fresh, &cameras, TRIPLES_PER_CLIP, |_, _| {}).unwrap();
+    let net = verity_detect::classifier::train::load_config(&run).unwrap();
+    let extra: Vec<f64> = clip_scores(&net, &run.join(BEST), &clips)
+        .unwrap()
+        .iter()
+        .map(|x| 1.0 / (1.0 + (-x / plain.temperature).exp()))
+        .collect();
+    assert_eq!(extra.len(), 2);
+    let (was, op) = (&plain.operating_point, &cfg.operating_point);
+    assert_eq!(was.negatives, 2);
+    assert_eq!(op.negatives, 4);
+    assert_eq!(
+        op.threshold,
+        extra.iter().copied().fold(was.threshold, f64::max)
+    );
+    assert_eq!(cfg.temperature, plain.temperature);
+    assert_eq!(op.split, format!("val+{}", index.fingerprint()));
+    assert_eq!(was.split, "val");
+    assert_eq!(cfg.validated_scenes, ["cam-a", "cam-b"]);
+    assert!(plain.validated_scenes.is_empty());
+    // Training never saw them: the recipe is the same.
+    assert_eq!(cfg.recipe, plain.recipe);
+
+    let det = Detector::load(&out).unwrap();
+    assert_eq!(det.config, cfg);
+    let on_fresh = EvalOptions {
+        data: data.clone(),
+        bootstrap: 10,
+        seed: 0,
+        attacks_dir: None,
+        held_out: Vec::new(),
+        seed_runs: Vec::new(),
+        test_data: Some(fresh.clone()),
+    };
+    let err = evaluate(&det, &on_fresh, |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("had its threshold chosen on the real scene `cam-a`"),
+        "{err}"
+    );
+
+    // A split whose real scene the dataset holds already, and two splits of one scene.
+    let main = Index::load(&data).unwrap();
+    let shared = tmp.path().join("shared");
+    write_fresh_split(&data, &shared, [main.entries[0].source.as_str(), "cam-c"]);
+    let twice = tmp.path().join("twice");
+    write_fresh_split(&data, &twice, ["cam-b", "cam-d"]);
+    for (dirs, says) in [
+        (vec![shared], "holds already"),
+        (vec![fresh, twice], "in another --also-validate split"),
+    ] {
+        let err = export(&run, &data, &tmp.path().join("refused"), &dirs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{err}");
+        assert!(!tmp.path().join("refused").exists());
     }
 }

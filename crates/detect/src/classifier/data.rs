@@ -66,6 +66,17 @@ pub struct Entry {
     pub seed: u64,
 }
 
+impl Entry {
+    /// A non-AI clip cut from a real scene: the scene itself, its codec copies and its softened
+    /// and output-path versions. CGI and test patterns have source files but are not camera
+    /// footage; renders and generated clips have none.
+    pub fn non_ai_real_scene(&self) -> bool {
+        self.label == 0
+            && self.source_file.is_some()
+            && !matches!(self.arm.as_str(), "cgi" | "lavfi")
+    }
+}
+
 /// The dataset: what the canonical encode was, and every clip.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Index {

@@ -777,23 +777,28 @@ fn load_index(opts: &EvalOptions) -> Result<Index> {
     Ok(Index { entries, ..main })
 }
 
-/// Refuses a classifier trained on one of the test clips' real scenes (`--also-train`): its
-/// figures there would not be a test.
+/// Refuses a classifier trained on one of the test clips' real scenes (`--also-train`), or
+/// whose threshold was chosen on one (`--also-validate`): its figures there would not be a test.
 fn never_trained_on(det: &Detector, test: &[&Entry]) -> Result<()> {
-    match test
-        .iter()
-        .find(|e| e.source_file.is_some() && det.config.also_scenes.contains(&e.source))
-    {
-        Some(e) => Err(DetectError::OtherDataset {
+    let refuse = |e: &Entry, what: &str, flag: &str| {
+        Err(DetectError::OtherDataset {
             path: det.source.clone(),
             reason: format!(
-                "{} was trained on the real scene `{}` of this test split (--also-train): \
-                 score it on a split of other scenes",
+                "{} {what} the real scene `{}` of this test split ({flag}): score it on a \
+                 split of other scenes",
                 det.name, e.source
             ),
-        }),
-        None => Ok(()),
+        })
+    };
+    for e in test.iter().filter(|e| e.source_file.is_some()) {
+        if det.config.also_scenes.contains(&e.source) {
+            return refuse(e, "was trained on", "--also-train");
+        }
+        if det.config.validated_scenes.contains(&e.source) {
+            return refuse(e, "had its threshold chosen on", "--also-validate");
+        }
     }
+    Ok(())
 }
 
 /// Each held-out family's figures over its classifiers (one per seed): AUC and TPR at 1 % FPR.

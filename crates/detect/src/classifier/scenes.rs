@@ -42,16 +42,7 @@ pub(super) fn rates(scored: &[Scored<'_>], all: &[Entry], threshold: f64) -> Vec
         .map(|e| e.source.as_str())
         .collect();
     let mut by_scene: BTreeMap<&str, (BTreeSet<&str>, Vec<f64>)> = BTreeMap::new();
-    for s in scored
-        .iter()
-        // Cut from a real scene: CGI and test patterns have source files but are not camera
-        // footage.
-        .filter(|s| {
-            s.entry.label == 0
-                && s.entry.source_file.is_some()
-                && !matches!(s.entry.arm.as_str(), "cgi" | "lavfi")
-        })
-    {
+    for s in scored.iter().filter(|s| s.entry.non_ai_real_scene()) {
         let slot = by_scene.entry(s.entry.source.as_str()).or_default();
         slot.0.insert(s.entry.arm.as_str());
         slot.1.push(s.prob);

@@ -73,7 +73,9 @@ pub struct OperatingPoint {
     pub measured_fpr: f64,
     /// The exact 95 % upper bound of that rate.
     pub fpr_upper_95: f64,
-    /// How many non-AI clips that was measured on, and which split.
+    /// How many non-AI clips that was measured on, and where: `val` (the dataset's validation
+    /// split), then `+` and the fingerprint of each split whose real scenes were added to it
+    /// (`verity train detector --also-validate`).
     pub negatives: usize,
     pub split: String,
     /// What it flags on real scenes it never met: the fresh test splits it was scored on
@@ -188,6 +190,11 @@ pub struct DetectorConfig {
     /// detector --also-train`): `eval detector` refuses a test split of any of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_scenes: Vec<String>,
+    /// Real scenes from outside that dataset whose non-AI clips its threshold was also chosen
+    /// on (`verity train detector --also-validate`): `eval detector` refuses a test split of
+    /// any of them, as it would count them as unseen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validated_scenes: Vec<String>,
 }
 
 /// A loaded classifier.
