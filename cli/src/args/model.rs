@@ -244,12 +244,13 @@ pub struct TrainDetectorArgs {
     pub also_train: Vec<PathBuf>,
 
     /// Also choose the operating threshold on the real scenes of a fresh test split
-    /// (repeatable): the non-AI clips of DIR (built with --fresh-test) cut from a real file join
-    /// the validation split's non-AI clips when the threshold is chosen for 1 % false positives
+    /// (repeatable): the non-AI clips of DIR (built with --fresh-test) cut from a real scene (not
+    /// CGI or test patterns) join the validation split's non-AI clips when the threshold is chosen for 1 % false positives
     /// (the temperature is still fitted on the validation split alone). Its scenes must be new to
     /// --data, to the --also-train splits and to each other; the export records them, and
     /// `verity eval detector` refuses to score the classifier on a split of them. Training does
-    /// not see them: give it to a finished run with --resume to export it again.
+    /// not see them (they are checked before it starts): give it to a finished run with --resume
+    /// to export it again.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["fresh_test", "data_only"])]
     pub also_validate: Vec<PathBuf>,
 

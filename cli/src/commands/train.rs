@@ -146,6 +146,12 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             ..Default::default()
         },
     };
+    verity_detect::classifier::calibrate::check_also_validate(
+        &a.data,
+        &a.also_train,
+        &a.exclude_arm,
+        &a.also_validate,
+    )?;
     let load_bar = crate::output::progress_bar(
         index.entries.len() as u64,
         if a.platform > 0.0 {
@@ -200,12 +206,17 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         verity_detect::classifier::calibrate::export(&a.out, &a.data, &export, &a.also_validate)?;
     let op = &cfg.operating_point;
     println!(
-        "exported the best checkpoint to {} (temperature {:.3}; threshold {:.3} flags {:.1} % of {} non-AI validation clips, at most {:.1} % at 95 %); copy it to models/detector to ship it",
+        "exported the best checkpoint to {} (temperature {:.3}; threshold {:.3} flags {:.1} % of {} non-AI validation clips{}, at most {:.1} % at 95 %); copy it to models/detector to ship it",
         export.display(),
         cfg.temperature,
         op.threshold,
         100.0 * op.measured_fpr,
         op.negatives,
+        if a.also_validate.is_empty() {
+            ""
+        } else {
+            " (the --also-validate splits' included)"
+        },
         100.0 * op.fpr_upper_95
     );
     Ok(exit::OK)

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use verity_corpus::write_canonical;
-use verity_detect::classifier::calibrate::{clip_scores, export};
+use verity_detect::classifier::calibrate::{check_also_validate, clip_scores, export};
 use verity_detect::classifier::canon;
 use verity_detect::classifier::data::{Entry, INDEX, Index, Split, load_clips};
 use verity_detect::classifier::eval::{EvalOptions, evaluate};
@@ -658,6 +658,15 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("one the run trained on"), "{err}");
+    let early = check_also_validate(
+        &data,
+        std::slice::from_ref(&fresh),
+        &[],
+        std::slice::from_ref(&fresh),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(early, err);
     let cfg = export(&run, &data, &out, &[]).unwrap();
     assert_eq!(cfg.also_scenes, ["cam-a", "cam-b"]);
     let det = Detector::load(&out).unwrap();
@@ -816,14 +825,28 @@ fn a_fresh_split_joins_the_threshold_choice() {
     write_fresh_split(&data, &shared, [main.entries[0].source.as_str(), "cam-c"]);
     let twice = tmp.path().join("twice");
     write_fresh_split(&data, &twice, ["cam-b", "cam-d"]);
+    // A split whose only non-AI clips with a source file are CGI: no real scene to choose on.
+    let cgi = tmp.path().join("cgi");
+    write_fresh_split(&data, &cgi, ["film-a", "film-b"]);
+    let mut cgi_index = Index::load(&cgi).unwrap();
+    for e in cgi_index.entries.iter_mut().filter(|e| e.label == 0) {
+        e.arm = "cgi".into();
+    }
+    std::fs::write(cgi.join(INDEX), serde_json::to_vec(&cgi_index).unwrap()).unwrap();
     for (dirs, says) in [
         (vec![shared], "holds already"),
         (vec![fresh, twice], "in another --also-validate split"),
+        (vec![cgi], "holds no non-AI clips cut from real scenes"),
     ] {
         let err = export(&run, &data, &tmp.path().join("refused"), &dirs)
             .unwrap_err()
             .to_string();
         assert!(err.contains(says), "{err}");
         assert!(!tmp.path().join("refused").exists());
+        // The same check, made before a run trains.
+        let early = check_also_validate(&data, &[], &[], &dirs)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(early, err);
     }
 }

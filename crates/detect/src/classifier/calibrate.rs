@@ -91,14 +91,15 @@ pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> Str
 }
 
 /// The non-AI clips cut from the real scenes of each `--also-validate` split in `dirs`
-/// (fresh test splits, `verity train detector --fresh-test`), less the arms the run left out;
-/// with the splits' fingerprints and real scenes. Refused where a scene is one `index` (the
-/// dataset in `data`) holds, one the run trained on (`--also-train`), or one in another of
-/// these splits.
+/// (fresh test splits, `verity train detector --fresh-test`), less the arms in `exclude_arms`;
+/// with the splits' fingerprints and those clips' scenes. Refused where a split holds no such
+/// clip, or a scene is one `index` (the dataset in `data`) holds, one in `trained` (the run's
+/// `--also-train` scenes), or one in another of these splits.
 fn also_validation(
     index: &Index,
     data: &Path,
-    state: &super::train::TrainState,
+    trained: &[String],
+    exclude_arms: &[String],
     dirs: &[PathBuf],
 ) -> Result<(Vec<Entry>, Vec<String>, Vec<String>)> {
     let (mut entries, mut prints, mut scenes) = (Vec::new(), Vec::new(), Vec::<String>::new());
@@ -106,17 +107,24 @@ fn also_validation(
         let loaded = Index::load(dir)?;
         let print = loaded.fingerprint();
         let fresh = index.fresh_beside(data, dir, loaded)?;
-        let new = fresh.real_scenes();
         let bad = |reason: String| DetectError::BadIndex {
             path: dir.join(super::data::INDEX),
             reason,
         };
+        let used: Vec<Entry> = fresh
+            .entries
+            .into_iter()
+            .filter(|e| e.non_ai_real_scene() && !exclude_arms.contains(&e.arm))
+            .collect();
+        let mut new: Vec<String> = used.iter().map(|e| e.source.clone()).collect();
+        new.sort();
+        new.dedup();
         if new.is_empty() {
             return Err(bad(
-                "it holds no clips cut from real scenes to choose the threshold on".into(),
+                "it holds no non-AI clips cut from real scenes to choose the threshold on".into(),
             ));
         }
-        if let Some(s) = new.iter().find(|s| state.also_scenes.contains(*s)) {
+        if let Some(s) = new.iter().find(|s| trained.contains(*s)) {
             return Err(bad(format!(
                 "its real scene `{s}` is one the run trained on (--also-train)"
             )));
@@ -128,14 +136,29 @@ fn also_validation(
         }
         prints.push(print);
         scenes.extend(new);
-        entries.extend(
-            fresh
-                .entries
-                .into_iter()
-                .filter(|e| e.non_ai_real_scene() && !state.exclude_arms.contains(&e.arm)),
-        );
+        entries.extend(used);
     }
     Ok((entries, prints, scenes))
+}
+
+/// Checks the `--also-validate` splits `dirs` of a run on `data` with the `--also-train`
+/// splits `also_train` and the arms `exclude_arms`, as the export will, so that a new run is
+/// refused before it trains rather than after.
+pub fn check_also_validate(
+    data: &Path,
+    also_train: &[PathBuf],
+    exclude_arms: &[String],
+    dirs: &[PathBuf],
+) -> Result<()> {
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let index = Index::load(data)?;
+    let mut trained = Vec::new();
+    for dir in also_train {
+        trained.extend(Index::load(dir)?.real_scenes());
+    }
+    also_validation(&index, data, &trained, exclude_arms, dirs).map(|_| ())
 }
 
 /// Calibrates the best checkpoint of `run` on the validation split of `data` and writes
@@ -159,8 +182,13 @@ pub fn export(
             reason: e.to_string(),
         })?
     };
-    let (extra, extra_prints, validated_scenes) =
-        also_validation(&index, data, &state, also_validate)?;
+    let (extra, extra_prints, validated_scenes) = also_validation(
+        &index,
+        data,
+        &state.also_scenes,
+        &state.exclude_arms,
+        also_validate,
+    )?;
     let val_index = Index {
         entries: index
             .entries
