@@ -562,6 +562,30 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
     assert!(err.contains("holds already"), "{err}");
 }
 
+/// Two steps of a tiny network on the dataset in `data`, into `out`: enough to export.
+fn two_steps(data: &Path, out: &Path) -> TrainOptions {
+    TrainOptions {
+        data: data.to_path_buf(),
+        out: out.to_path_buf(),
+        resume: false,
+        steps: 2,
+        batch: 4,
+        seed: 0,
+        checkpoint_every: 1,
+        lr: 1e-3,
+        time_limit: None,
+        exclude_arms: Vec::new(),
+        overlays: 0.0,
+        resample: 0.0,
+        platform: 0.0,
+        also_train: Vec::new(),
+        config: Config {
+            widths: vec![8, 8, 8],
+            ..Config::default()
+        },
+    }
+}
+
 /// A fresh test split in `dir` beside the dataset in `data`: a camera clip of each of the two
 /// `scenes` (a non-AI clip of the dataset stands in for each) and a generated clip.
 fn write_fresh_split(data: &Path, dir: &Path, scenes: [&str; 2]) {
@@ -610,24 +634,8 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
     fresh_split(&fresh, ["cam-a", "cam-b"]);
     let run = tmp.path().join("run");
     let opts = TrainOptions {
-        data: data.clone(),
-        out: run.clone(),
-        resume: false,
-        steps: 2,
-        batch: 4,
-        seed: 0,
-        checkpoint_every: 1,
-        lr: 1e-3,
-        time_limit: None,
-        exclude_arms: Vec::new(),
-        overlays: 0.0,
-        resample: 0.0,
-        platform: 0.0,
         also_train: vec![fresh.clone()],
-        config: Config {
-            widths: vec![8, 8, 8],
-            ..Config::default()
-        },
+        ..two_steps(&data, &run)
     };
     let dev = candle_core::Device::Cpu;
     let state = train(&opts, &dev, |_, _| {}, |_| {}).unwrap();
@@ -738,26 +746,7 @@ fn a_fresh_split_joins_the_threshold_choice() {
     let fresh = tmp.path().join("fresh");
     write_fresh_split(&data, &fresh, ["cam-a", "cam-b"]);
     let run = tmp.path().join("run");
-    let opts = TrainOptions {
-        data: data.clone(),
-        out: run.clone(),
-        resume: false,
-        steps: 2,
-        batch: 4,
-        seed: 0,
-        checkpoint_every: 1,
-        lr: 1e-3,
-        time_limit: None,
-        exclude_arms: Vec::new(),
-        overlays: 0.0,
-        resample: 0.0,
-        platform: 0.0,
-        also_train: Vec::new(),
-        config: Config {
-            widths: vec![8, 8, 8],
-            ..Config::default()
-        },
-    };
+    let opts = two_steps(&data, &run);
     let dev = candle_core::Device::Cpu;
     train(&opts, &dev, |_, _| {}, |_| {}).unwrap();
     let plain = export(&run, &data, &tmp.path().join("plain"), &[]).unwrap();
