@@ -12,7 +12,7 @@ use verity_detect::classifier::canon;
 use verity_detect::classifier::data::{Entry, INDEX, Index, Split, load_clips};
 use verity_detect::classifier::eval::{EvalOptions, evaluate};
 use verity_detect::classifier::net::Config;
-use verity_detect::classifier::score::{Detector, Reading, UnseenSplit};
+use verity_detect::classifier::score::{Detector, Reading, UnseenSplit, calibrated};
 use verity_detect::classifier::train::{BEST, TRIPLES_PER_CLIP, TrainOptions, train};
 use verity_generate::RenderOptions;
 use verity_generate::data::random_spec;
@@ -771,7 +771,7 @@ fn a_fresh_split_joins_the_threshold_choice() {
     let extra: Vec<f64> = clip_scores(&net, &run.join(BEST), &clips)
         .unwrap()
         .iter()
-        .map(|x| 1.0 / (1.0 + (-x / plain.temperature).exp()))
+        .map(|x| calibrated(*x, plain.temperature))
         .collect();
     assert_eq!(extra.len(), 2);
     let (was, op) = (&plain.operating_point, &cfg.operating_point);

@@ -9,7 +9,7 @@ use candle_core::Device;
 
 use super::data::{ClipFrames, Entry, Index, Split, load_clips};
 use super::metrics::{clopper_pearson, rate_above, threshold_at_fpr};
-use super::score::{DETECTOR_CONFIG, DETECTOR_WEIGHTS, DetectorConfig, OperatingPoint};
+use super::score::{DETECTOR_CONFIG, DETECTOR_WEIGHTS, DetectorConfig, OperatingPoint, calibrated};
 use super::train::{BEST, TRIPLES_PER_CLIP, build, clip_logits, load_config, mean_logit};
 use crate::error::{DetectError, Result};
 
@@ -213,10 +213,7 @@ pub fn export(
         });
     }
     let temperature = fit_temperature(&logits, &labels);
-    let probs: Vec<f64> = logits
-        .iter()
-        .map(|x| 1.0 / (1.0 + (-x / temperature).exp()))
-        .collect();
+    let probs: Vec<f64> = logits.iter().map(|x| calibrated(*x, temperature)).collect();
     let mut negatives: Vec<f64> = probs
         .iter()
         .zip(&labels)
@@ -232,7 +229,7 @@ pub fn export(
         negatives.extend(
             clip_scores(&net, &weights, &clips)?
                 .iter()
-                .map(|x| 1.0 / (1.0 + (-x / temperature).exp())),
+                .map(|x| calibrated(*x, temperature)),
         );
     }
     let threshold = threshold_at_fpr(&negatives, TARGET_FPR);

@@ -197,6 +197,11 @@ pub struct DetectorConfig {
     pub validated_scenes: Vec<String>,
 }
 
+/// The calibrated probability of a clip logit: the sigmoid of `logit / temperature`.
+pub fn calibrated(logit: f64, temperature: f64) -> f64 {
+    1.0 / (1.0 + (-logit / temperature).exp())
+}
+
 /// A loaded classifier.
 #[derive(Debug)]
 pub struct Detector {
@@ -290,7 +295,7 @@ impl Detector {
 
     /// The calibrated probability of a clip logit.
     pub fn probability(&self, logit: f64) -> f64 {
-        1.0 / (1.0 + (-logit / self.config.temperature).exp())
+        calibrated(logit, self.config.temperature)
     }
 
     /// Logits of every triple of `clip`.
