@@ -120,21 +120,47 @@ fn damaged_weights_are_named_and_verify_goes_on_without_them() {
     let dir = home.path().join("det");
     std::fs::create_dir_all(&dir).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/detector");
-    std::fs::copy(root.join("detector.json"), dir.join("detector.json")).unwrap();
+    let shipped_config = std::fs::read(root.join("detector.json")).unwrap();
     let weights = std::fs::read(root.join("model.safetensors")).unwrap();
-    // Truncated weights.
+    // `verity detect` with the classifier in `dir`: it fails, and says why on stderr.
+    let detect_error = || {
+        let out = verity(home.path())
+            .args(["detect", "--detector"])
+            .arg(&dir)
+            .arg(&clip)
+            .assert()
+            .code(1)
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    // Weights that are not the ones the config was exported with: one byte changed.
+    std::fs::write(dir.join("detector.json"), &shipped_config).unwrap();
+    let mut other = weights.clone();
+    *other.last_mut().unwrap() ^= 1;
+    std::fs::write(dir.join("model.safetensors"), &other).unwrap();
+    let err = detect_error();
+    assert!(
+        err.contains("model.safetensors is not the file detector.json was exported with"),
+        "{err}"
+    );
+
+    // Truncated weights, under a config that records no digest (as configs before the digest
+    // did), so that the weights themselves are read and refused.
+    let mut config: serde_json::Value = serde_json::from_slice(&shipped_config).unwrap();
+    config
+        .as_object_mut()
+        .unwrap()
+        .remove("weights_sha256")
+        .unwrap();
+    std::fs::write(dir.join("detector.json"), config.to_string()).unwrap();
     std::fs::write(dir.join("model.safetensors"), &weights[..weights.len() / 2]).unwrap();
-    let out = verity(home.path())
-        .args(["detect", "--detector"])
-        .arg(&dir)
-        .arg(&clip)
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8_lossy(&out);
-    assert!(err.contains("model.safetensors"), "{err}");
+    let err = detect_error();
+    assert!(
+        err.contains("model.safetensors") && !err.contains("exported with"),
+        "{err}"
+    );
 
     let out = verity(home.path())
         .args(["verify", "--json", "--detector"])
@@ -158,16 +184,7 @@ fn damaged_weights_are_named_and_verify_goes_on_without_them() {
     // A missing folder, and a config that is not JSON.
     std::fs::write(dir.join("detector.json"), b"{ not json").unwrap();
     std::fs::write(dir.join("model.safetensors"), &weights).unwrap();
-    let out = verity(home.path())
-        .args(["detect", "--detector"])
-        .arg(&dir)
-        .arg(&clip)
-        .assert()
-        .code(1)
-        .get_output()
-        .stderr
-        .clone();
-    assert!(String::from_utf8_lossy(&out).contains("detector.json"));
+    assert!(detect_error().contains("detector.json"));
     verity(home.path())
         .args(["detect", "--detector"])
         .arg(home.path().join("nowhere"))

@@ -225,6 +225,15 @@ fn training_lowers_the_loss_resumes_and_exports() {
     assert!(cfg.temperature > 0.0);
     assert_eq!(cfg.operating_point.negatives, 2);
     let det = Detector::load(&tmp.path().join("export")).unwrap();
+    // The config names its weights: the best checkpoint's, as exported.
+    assert_eq!(
+        cfg.weights_sha256.as_deref(),
+        Some(det.weights_sha256.as_str())
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("export/model.safetensors")).unwrap(),
+        std::fs::read(run.join("best.safetensors")).unwrap()
+    );
     let p0 = det
         .score_file(&data.join("clips/c08.mp4"), Reading::Auto)
         .unwrap();
@@ -244,13 +253,8 @@ fn training_lowers_the_loss_resumes_and_exports() {
     // trained without it.
     assert!(cfg.trained_without.is_empty());
     let eval = EvalOptions {
-        data: data.clone(),
-        bootstrap: 10,
-        seed: 0,
-        attacks_dir: None,
         held_out: vec![("F1".into(), tmp.path().join("export"))],
-        seed_runs: Vec::new(),
-        test_data: None,
+        ..eval_options(&data, None)
     };
     let err = evaluate(&det, &eval, |_, _, _| {}).unwrap_err().to_string();
     assert!(err.contains("trained on `outpath`"), "{err}");
@@ -562,6 +566,20 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
     assert!(err.contains("holds already"), "{err}");
 }
 
+/// Evaluation options for the tests: 10 bootstrap resamples, no attacks, held-out or seed
+/// runs, on the split in `test_data` (the dataset's own test split when `None`).
+fn eval_options(data: &Path, test_data: Option<&Path>) -> EvalOptions {
+    EvalOptions {
+        data: data.to_path_buf(),
+        bootstrap: 10,
+        seed: 0,
+        attacks_dir: None,
+        held_out: Vec::new(),
+        seed_runs: Vec::new(),
+        test_data: test_data.map(Path::to_path_buf),
+    }
+}
+
 /// Two steps of a tiny network on the dataset in `data`, into `out`: enough to export.
 fn two_steps(data: &Path, out: &Path) -> TrainOptions {
     TrainOptions {
@@ -678,15 +696,7 @@ fn a_fresh_split_joins_training_and_its_scenes_are_recorded() {
     let cfg = export(&run, &data, &out, &[]).unwrap();
     assert_eq!(cfg.also_scenes, ["cam-a", "cam-b"]);
     let det = Detector::load(&out).unwrap();
-    let on_fresh = EvalOptions {
-        data: data.clone(),
-        bootstrap: 10,
-        seed: 0,
-        attacks_dir: None,
-        held_out: Vec::new(),
-        seed_runs: Vec::new(),
-        test_data: Some(fresh.clone()),
-    };
+    let on_fresh = eval_options(&data, Some(&fresh));
     let err = evaluate(&det, &on_fresh, |_, _, _| {})
         .unwrap_err()
         .to_string();
@@ -791,15 +801,7 @@ fn a_fresh_split_joins_the_threshold_choice() {
 
     let det = Detector::load(&out).unwrap();
     assert_eq!(det.config, cfg);
-    let on_fresh = EvalOptions {
-        data: data.clone(),
-        bootstrap: 10,
-        seed: 0,
-        attacks_dir: None,
-        held_out: Vec::new(),
-        seed_runs: Vec::new(),
-        test_data: Some(fresh.clone()),
-    };
+    let on_fresh = eval_options(&data, Some(&fresh));
     let err = evaluate(&det, &on_fresh, |_, _, _| {})
         .unwrap_err()
         .to_string();

@@ -9,7 +9,11 @@ use candle_core::Device;
 
 use super::data::{ClipFrames, Entry, Index, Split, load_clips};
 use super::metrics::{clopper_pearson, rate_above, threshold_at_fpr};
-use super::score::{DETECTOR_CONFIG, DETECTOR_WEIGHTS, DetectorConfig, OperatingPoint, calibrated};
+use super::net::Net;
+use super::score::{
+    DETECTOR_CONFIG, DETECTOR_WEIGHTS, DetectorConfig, OperatingPoint, calibrated,
+    net_from_safetensors, weights_digest,
+};
 use super::train::{BEST, TRIPLES_PER_CLIP, build, clip_logits, load_config, mean_logit};
 use crate::error::{DetectError, Result};
 
@@ -46,9 +50,14 @@ pub fn clip_scores(
     clips: &[(Entry, ClipFrames)],
 ) -> Result<Vec<f64>> {
     let (_, net) = build(cfg, Some(weights), 0, &Device::Cpu)?;
+    logits_of(&net, clips)
+}
+
+/// The clip logits of `clips` under `net`.
+fn logits_of(net: &Net, clips: &[(Entry, ClipFrames)]) -> Result<Vec<f64>> {
     clips
         .iter()
-        .map(|(_, c)| Ok(mean_logit(&clip_logits(&net, c, &Device::Cpu)?)))
+        .map(|(_, c)| Ok(mean_logit(&clip_logits(net, c, &Device::Cpu)?)))
         .collect()
 }
 
@@ -199,8 +208,15 @@ pub fn export(
         ..index
     };
     let clips = load_clips(data, &val_index, TRIPLES_PER_CLIP, |_, _| {})?;
+    // The checkpoint is read once: the bytes scored are the bytes exported and digested.
     let weights = run.join(BEST);
-    let logits = clip_scores(&net, &weights, &clips)?;
+    let wbytes = std::fs::read(&weights).map_err(|e| DetectError::io(&weights, e))?;
+    let scorer =
+        net_from_safetensors(&net, &wbytes).map_err(|e| DetectError::ClassifierWeights {
+            path: weights.clone(),
+            reason: e.to_string(),
+        })?;
+    let logits = logits_of(&scorer, &clips)?;
     let labels: Vec<u8> = clips.iter().map(|(e, _)| e.label).collect();
     let positives = labels.iter().filter(|&&l| l == 1).count();
     if positives == 0 || positives == labels.len() {
@@ -227,7 +243,7 @@ pub fn export(
         };
         let clips = load_clips(data, &extra_index, TRIPLES_PER_CLIP, |_, _| {})?;
         negatives.extend(
-            clip_scores(&net, &weights, &clips)?
+            logits_of(&scorer, &clips)?
                 .iter()
                 .map(|x| calibrated(*x, temperature)),
         );
@@ -257,10 +273,10 @@ pub fn export(
         data: state.data.clone(),
         also_scenes: state.also_scenes.clone(),
         validated_scenes,
+        weights_sha256: Some(weights_digest(&wbytes)),
     };
     std::fs::create_dir_all(out).map_err(|e| DetectError::io(out, e))?;
     let json = serde_json::to_vec_pretty(&cfg).map_err(|e| DetectError::io(out, e.into()))?;
-    let wbytes = std::fs::read(&weights).map_err(|e| DetectError::io(&weights, e))?;
     verity_fs::write_whole(&out.join(DETECTOR_WEIGHTS), &wbytes)
         .map_err(|e| DetectError::io(&out.join(DETECTOR_WEIGHTS), e))?;
     verity_fs::write_whole(&out.join(DETECTOR_CONFIG), &json)

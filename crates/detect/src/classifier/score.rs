@@ -195,6 +195,12 @@ pub struct DetectorConfig {
     /// any of them, as it would count them as unseen.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validated_scenes: Vec<String>,
+    /// The SHA-256 (hex) of the `model.safetensors` it was exported with: a load refuses other
+    /// weights, so a config and weights that do not belong together (an export cut off
+    /// between its two files, or files copied from two folders) are an error, not a classifier
+    /// quoting another's calibration. Unrecorded before exports kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 /// The calibrated probability of a clip logit: the sigmoid of `logit / temperature`.
@@ -238,14 +244,23 @@ impl Detector {
         if let Some(problem) = cfg.operating_point.unseen_problem() {
             return Err(bad(format!("{DETECTOR_CONFIG}: {problem}")));
         }
-        let weights_sha256 = hex(&Sha256::digest(weights));
-        let vb = candle_nn::VarBuilder::from_buffered_safetensors(
-            weights.to_vec(),
-            candle_core::DType::F32,
-            &Device::Cpu,
-        )
-        .map_err(|e| bad(format!("{DETECTOR_WEIGHTS}: {e}")))?;
-        let net = Net::new(&cfg.net, vb).map_err(|e| bad(format!("{DETECTOR_WEIGHTS}: {e}")))?;
+        let weights_sha256 = weights_digest(weights);
+        if let Some(want) = &cfg.weights_sha256 {
+            if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad(format!(
+                    "{DETECTOR_CONFIG}: weights_sha256 must be 64 hex digits"
+                )));
+            }
+            if !want.eq_ignore_ascii_case(&weights_sha256) {
+                return Err(bad(format!(
+                    "{DETECTOR_WEIGHTS} is not the file {DETECTOR_CONFIG} was exported with (SHA-256 {}…, where it records {}…): damaged, or from another export; export again, or copy both files",
+                    &weights_sha256[..12],
+                    &want[..12]
+                )));
+            }
+        }
+        let net = net_from_safetensors(&cfg.net, weights)
+            .map_err(|e| bad(format!("{DETECTOR_WEIGHTS}: {e}")))?;
         Ok(Detector {
             net,
             name: format!("verity-detector@{}", &weights_sha256[..12]),
@@ -580,9 +595,65 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The network `cfg` describes with its weights read from safetensors bytes, on the CPU.
+pub(super) fn net_from_safetensors(cfg: &Config, weights: &[u8]) -> candle_core::Result<Net> {
+    let vb = candle_nn::VarBuilder::from_buffered_safetensors(
+        weights.to_vec(),
+        candle_core::DType::F32,
+        &Device::Cpu,
+    )?;
+    Net::new(cfg, vb)
+}
+
+/// The SHA-256 of weights bytes in hex, as [`Detector::weights_sha256`] and
+/// [`DetectorConfig::weights_sha256`] hold it.
+pub(super) fn weights_digest(weights: &[u8]) -> String {
+    hex(&Sha256::digest(weights))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_refuses_weights_it_was_not_exported_with() {
+        use super::super::{BUNDLED_CONFIG, BUNDLED_WEIGHTS};
+        let at = Path::new("models/detector");
+        let shipped = Detector::from_bytes(BUNDLED_CONFIG, BUNDLED_WEIGHTS, at).unwrap();
+        assert_eq!(
+            shipped.config.weights_sha256.as_deref(),
+            Some(shipped.weights_sha256.as_str()),
+            "the shipped config records its weights"
+        );
+        // Other weights of the same shape: one byte of the tensor data changed.
+        let mut other = BUNDLED_WEIGHTS.to_vec();
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        let err = Detector::from_bytes(BUNDLED_CONFIG, &other, at)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(DETECTOR_CONFIG)
+                && err.contains(DETECTOR_WEIGHTS)
+                && err.contains("another export"),
+            "{err}"
+        );
+        // A digest that is not one is the config's fault, and said so.
+        let mut cfg = shipped.config.clone();
+        cfg.weights_sha256 = Some("\u{1b}[2Jnot a digest".into());
+        let err = Detector::from_bytes(&serde_json::to_vec(&cfg).unwrap(), BUNDLED_WEIGHTS, at)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("weights_sha256 must be 64 hex digits") && !err.contains('\u{1b}'),
+            "{err}"
+        );
+        // A config from before exports recorded the digest loads any weights of its shape.
+        let mut cfg = shipped.config.clone();
+        cfg.weights_sha256 = None;
+        let old = serde_json::to_vec(&cfg).unwrap();
+        assert!(Detector::from_bytes(&old, &other, at).is_ok());
+    }
 
     #[test]
     fn unseen_splits_add_up_and_a_split_is_recorded_once() {
