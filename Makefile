@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes lofo-photo-scenes detector-more-photos eval-detector-more-photos detector-photos3 detector-photo-threshold eval-detector-photo-threshold record-detector-unseen detector-sizes fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes lofo-photo-scenes eval-lofo-photo-scenes detector-more-photos eval-detector-more-photos detector-photos3 detector-photo-threshold eval-detector-photo-threshold record-detector-unseen detector-sizes fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -359,6 +359,23 @@ LOFO_PHOTO_SEEDS ?= 1
 lofo-photo-scenes: detector-photo-scenes
 	for arm in generator sdedit esrgan; do \
 	  $(call train_seeds,$(LOFO_PHOTO_SEEDS),.cache/detector/photo-lofo-$$arm-seed,--also-train $(PHOTOS2_SPLIT),--steps $(LOFO_STEPS) --batch $(LOFO_BATCH) --checkpoint-every 200 --exclude-arm $$arm) || exit 1; done
+
+## make eval-lofo-photo-scenes: the leave-one-family-out table of the shipped recipe on each
+## of the three test splits (the dataset's, then both camera splits): every exported
+## photo-lofo-ARM-seed-N run above for F1, F2 and F4, and the recipe's own seeds (with the
+## threshold chosen on 32 more scenes, make detector-photo-threshold) for F3, which the recipe
+## leaves out. The eval gives each family's mean over its seeds and the issue's two gates.
+PHOTO_LOFO_FAMILIES := F1=generator F2=sdedit F4=esrgan
+photo_lofo_dir = .cache/detector/photo-lofo-$(lastword $(subst =, ,$(1)))-seed-$(2)/export
+PHOTO_LOFO_FLAGS = $(foreach r,$(PHOTO_LOFO_FAMILIES),$(foreach n,1 2 0,$(if $(wildcard $(call photo_lofo_dir,$(r),$(n))/detector.json),--held-out $(firstword $(subst =, ,$(r)))=$(call photo_lofo_dir,$(r),$(n)))))
+PHOTO_F3_FLAGS = $(foreach n,1 2 0,$(if $(wildcard $(PHOTO_THRESHOLD)-$(n)/export/detector.json),--held-out F3=$(PHOTO_THRESHOLD)-$(n)/export))
+eval-lofo-photo-scenes: build
+	@test -n "$(strip $(PHOTO_LOFO_FLAGS))" || { echo "make lofo-photo-scenes first: no held-out run is exported"; exit 1; }
+	@test -n "$(strip $(PHOTO_F3_FLAGS))" || { echo "make detector-photo-threshold first: no seed of the recipe is exported"; exit 1; }
+	@for d in $(FRESH) $(FRESH2); do test -f $$d/index.json || { echo "make detector-fresh and detector-fresh2 first: $$d holds no split"; exit 1; }; done
+	for t in "" "--test-data $(FRESH)" "--test-data $(FRESH2)"; do \
+	  target/release/verity eval detector --detector models/detector $$t $(PHOTO_LOFO_FLAGS) \
+	    $(PHOTO_F3_FLAGS) --bootstrap 200 || exit 1; done
 
 ## make detector-more-photos: the next round of real scenes. 32 more photographs of real scenes
 ## (scripts/fetch-detector-data.sh --photos3: the photographs among four Debian packages of
