@@ -252,6 +252,23 @@ detector-fresh: detector-data
 eval-detector-fresh: build
 	target/release/verity eval detector --test-data $(FRESH) --attacks .cache/detector/attacks $(LOFO_FLAGS) $(SEED_FLAGS) --card models/detector/MODEL_CARD.md
 
+# $(call scene_split,FLAG,FETCHED,SOURCES,SPLIT,DATA_SEED,KIND,GLOB,FLAGS): fetch a set of real
+# scenes with scripts/fetch-detector-data.sh FLAG into FETCHED, link its files matching GLOB as
+# the KIND folder (video or photo) of the sources folder SOURCES, with the dataset's upscalers,
+# and cut them into a fresh test split beside the dataset in SPLIT, with FLAGS.
+define scene_split
+	bash scripts/fetch-detector-data.sh $(1) $(2)
+	rm -rf $(3) && mkdir -p $(3)/$(6)
+	for f in $(2)/$(7); do \
+	  src=$$(realpath -e $$f) && ln -s "$$src" $(3)/$(6)/ || exit 1; done
+	src=$$(realpath -e .cache/detector/sources/upscalers) && ln -s "$$src" $(3)/upscalers
+	nice target/release/verity train detector --sources $(3) --data $(4) \
+	  --data-seed $(5) $(8) --fresh-test .cache/detector/data
+endef
+# $(call camera_split,FLAG,FOOTAGE,SOURCES,SPLIT,DATA_SEED): a set of camera footage (its .mp4
+# files), cut at the default counts of a fresh split.
+camera_split = $(call scene_split,$(1),$(2),$(3),$(4),$(5),video,*.mp4,)
+
 ## make detector-fresh2: a third test split, in .cache/detector/fresh2, made after the fresh one
 ## was scored: eight more real scenes from three registries (scripts/fetch-detector-data.sh
 ## --outside2: faces, a cockatoo, a classroom, a launch pad, a city at night, a webcam room), cut
@@ -262,13 +279,7 @@ FRESH2 := .cache/detector/fresh2
 FRESH2_SOURCES := .cache/detector/fresh2-sources
 OUTSIDE2 := .cache/detector/outside2
 detector-fresh2: detector-data
-	bash scripts/fetch-detector-data.sh --outside2 $(OUTSIDE2)
-	rm -rf $(FRESH2_SOURCES) && mkdir -p $(FRESH2_SOURCES)/video
-	for f in $(OUTSIDE2)/*.mp4; do \
-	  src=$$(realpath -e $$f) && ln -s "$$src" $(FRESH2_SOURCES)/video/ || exit 1; done
-	src=$$(realpath -e .cache/detector/sources/upscalers) && ln -s "$$src" $(FRESH2_SOURCES)/upscalers
-	nice target/release/verity train detector --sources $(FRESH2_SOURCES) --data $(FRESH2) \
-	  --data-seed 2 --fresh-test .cache/detector/data
+	$(call camera_split,--outside2,$(OUTSIDE2),$(FRESH2_SOURCES),$(FRESH2),2)
 
 eval-detector-fresh2: build
 	target/release/verity eval detector --test-data $(FRESH2) --attacks .cache/detector/attacks $(LOFO_FLAGS) $(SEED_FLAGS) --card models/detector/MODEL_CARD.md --block eval-fresh2
@@ -284,13 +295,7 @@ FRESH3 := .cache/detector/fresh3
 FRESH3_SOURCES := .cache/detector/fresh3-sources
 OUTSIDE3 := .cache/detector/outside3
 detector-fresh3: detector-data
-	bash scripts/fetch-detector-data.sh --outside3 $(OUTSIDE3)
-	rm -rf $(FRESH3_SOURCES) && mkdir -p $(FRESH3_SOURCES)/video
-	for f in $(OUTSIDE3)/*.mp4; do \
-	  src=$$(realpath -e $$f) && ln -s "$$src" $(FRESH3_SOURCES)/video/ || exit 1; done
-	src=$$(realpath -e .cache/detector/sources/upscalers) && ln -s "$$src" $(FRESH3_SOURCES)/upscalers
-	nice target/release/verity train detector --sources $(FRESH3_SOURCES) --data $(FRESH3) \
-	  --data-seed 5 --fresh-test .cache/detector/data
+	$(call camera_split,--outside3,$(OUTSIDE3),$(FRESH3_SOURCES),$(FRESH3),5)
 
 eval-detector-fresh3: build
 	@test -f $(FRESH3)/index.json || { echo "make detector-fresh3 first: $(FRESH3) holds no split"; exit 1; }
@@ -330,19 +335,9 @@ PHOTOS2_SOURCES := .cache/detector/photos2-sources
 PHOTO_SCENES := .cache/detector/photo-scenes-seed
 PHOTO_SEEDS ?= 1 2 0
 PHOTO_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export))
-# $(call photo_split,FLAG,PHOTOS,SOURCES,SPLIT,DATA_SEED): fetch a set of photographs with
-# scripts/fetch-detector-data.sh FLAG into PHOTOS, link them as the sources folder SOURCES (with
-# the dataset's upscalers) and cut them into a split beside the dataset in SPLIT, at 0.3 of the
-# default counts.
-define photo_split
-	bash scripts/fetch-detector-data.sh $(1) $(2)
-	rm -rf $(3) && mkdir -p $(3)/photo
-	for f in $(2)/*.*; do \
-	  src=$$(realpath -e $$f) && ln -s "$$src" $(3)/photo/ || exit 1; done
-	src=$$(realpath -e .cache/detector/sources/upscalers) && ln -s "$$src" $(3)/upscalers
-	nice target/release/verity train detector --sources $(3) --data $(4) \
-	  --data-seed $(5) --data-scale 0.3 --fresh-test .cache/detector/data
-endef
+# $(call photo_split,FLAG,PHOTOS,SOURCES,SPLIT,DATA_SEED): a set of photographs, cut at 0.3 of
+# the default counts.
+photo_split = $(call scene_split,$(1),$(2),$(3),$(4),$(5),photo,*.*,--data-scale 0.3)
 
 # $(call train_seeds,SEEDS,OUT,FLAGS[,RECIPE]): RECIPE (default the shipped recipe) from each of
 # SEEDS with FLAGS into OUT-N: a run already exported is kept, an interrupted one resumes.
