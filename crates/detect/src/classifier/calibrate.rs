@@ -111,41 +111,24 @@ fn also_validation(
     exclude_arms: &[String],
     dirs: &[PathBuf],
 ) -> Result<(Vec<Entry>, Vec<String>, Vec<String>)> {
-    let (mut entries, mut prints, mut scenes) = (Vec::new(), Vec::new(), Vec::<String>::new());
-    for dir in dirs {
-        let loaded = Index::load(dir)?;
-        let print = loaded.fingerprint();
-        let fresh = index.fresh_beside(data, dir, loaded)?;
-        let bad = |reason: String| DetectError::BadIndex {
-            path: dir.join(super::data::INDEX),
-            reason,
-        };
-        let used: Vec<Entry> = fresh
-            .entries
-            .into_iter()
-            .filter(|e| e.non_ai_real_scene() && !exclude_arms.contains(&e.arm))
-            .collect();
-        let mut new: Vec<String> = used.iter().map(|e| e.source.clone()).collect();
-        new.sort();
-        new.dedup();
-        if new.is_empty() {
-            return Err(bad(
-                "it holds no non-AI clips cut from real scenes to choose the threshold on".into(),
-            ));
+    let lent = index.lent_beside(
+        data,
+        dirs,
+        |e| e.non_ai_real_scene() && !exclude_arms.contains(&e.arm),
+        "--also-validate",
+        "non-AI clips cut from real scenes to choose the threshold on",
+    )?;
+    let (mut entries, mut prints, mut scenes) = (Vec::new(), Vec::new(), Vec::new());
+    for l in lent {
+        if let Some(s) = l.scenes.iter().find(|s| trained.contains(*s)) {
+            return Err(DetectError::BadIndex {
+                path: l.dir.join(super::data::INDEX),
+                reason: format!("its real scene `{s}` is one the run trained on (--also-train)"),
+            });
         }
-        if let Some(s) = new.iter().find(|s| trained.contains(*s)) {
-            return Err(bad(format!(
-                "its real scene `{s}` is one the run trained on (--also-train)"
-            )));
-        }
-        if let Some(s) = new.iter().find(|s| scenes.contains(*s)) {
-            return Err(bad(format!(
-                "its real scene `{s}` is in another --also-validate split"
-            )));
-        }
-        prints.push(print);
-        scenes.extend(new);
-        entries.extend(used);
+        prints.push(l.fingerprint);
+        scenes.extend(l.scenes);
+        entries.extend(l.entries);
     }
     Ok((entries, prints, scenes))
 }

@@ -77,6 +77,19 @@ impl Entry {
     }
 }
 
+/// A split beside the dataset that lends a run its clips cut from real scenes
+/// ([`Index::lent_beside`]).
+#[derive(Clone, Debug)]
+pub struct Lent {
+    pub dir: PathBuf,
+    /// The split's index fingerprint, recorded by the run.
+    pub fingerprint: String,
+    /// Its real scenes among the clips lent, each once.
+    pub scenes: Vec<String>,
+    /// The clips lent, each file made absolute.
+    pub entries: Vec<Entry>,
+}
+
 /// The dataset: what the canonical encode was, and every clip.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Index {
@@ -213,6 +226,58 @@ impl Index {
             e.file = root.join(&e.file).to_string_lossy().into_owned();
         }
         Ok(fresh)
+    }
+
+    /// The splits `dirs` (built with `verity train detector --fresh-test`) that lend a run on
+    /// this dataset, in `main_dir`, their clips cut from real scenes (`flag` names the option:
+    /// `--also-train`, `--also-validate`): each loaded beside it ([`Index::fresh_beside`]), with
+    /// the clips `keep` takes. A split is refused when `keep` takes none of its clips (`what`
+    /// says which clips it needed) or one of their scenes is in another of `dirs`.
+    pub fn lent_beside(
+        &self,
+        main_dir: &Path,
+        dirs: &[PathBuf],
+        keep: impl Fn(&Entry) -> bool,
+        flag: &str,
+        what: &str,
+    ) -> Result<Vec<Lent>> {
+        let mut lent: Vec<Lent> = Vec::new();
+        for dir in dirs {
+            let loaded = Index::load(dir)?;
+            let fingerprint = loaded.fingerprint();
+            let fresh = self.fresh_beside(main_dir, dir, loaded)?;
+            let bad = |reason: String| DetectError::BadIndex {
+                path: dir.join(INDEX),
+                reason,
+            };
+            let entries: Vec<Entry> = fresh.entries.into_iter().filter(|e| keep(e)).collect();
+            let mut scenes: Vec<String> = entries
+                .iter()
+                .filter(|e| e.source_file.is_some())
+                .map(|e| e.source.clone())
+                .collect();
+            scenes.sort();
+            scenes.dedup();
+            if scenes.is_empty() {
+                return Err(bad(format!("it holds no {what}")));
+            }
+            // Two splits of one scene each pass `fresh_beside`, made against the dataset alone.
+            if let Some(s) = scenes
+                .iter()
+                .find(|s| lent.iter().any(|l| l.scenes.contains(*s)))
+            {
+                return Err(bad(format!(
+                    "its real scene `{s}` is in another {flag} split"
+                )));
+            }
+            lent.push(Lent {
+                dir: dir.clone(),
+                fingerprint,
+                scenes,
+                entries,
+            });
+        }
+        Ok(lent)
     }
 
     /// The real scenes of the index (the sources of clips cut from a real file), each once.

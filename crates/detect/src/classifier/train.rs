@@ -286,39 +286,22 @@ fn with_also_train(
     mut index: Index,
     opts: &TrainOptions,
 ) -> Result<(Index, Vec<String>, Vec<String>)> {
-    let (mut prints, mut scenes, mut extra) = (Vec::new(), Vec::new(), Vec::new());
-    for dir in &opts.also_train {
-        let loaded = Index::load(dir)?;
-        let print = loaded.fingerprint();
-        let fresh = index.fresh_beside(&opts.data, dir, loaded)?;
-        let new = fresh.real_scenes();
-        if new.is_empty() {
-            return Err(DetectError::BadIndex {
-                path: dir.join(super::data::INDEX),
-                reason: "it holds no clips cut from real scenes to train on".into(),
-            });
-        }
-        // Two splits of one scene each pass the check above, made against the dataset alone.
-        if let Some(s) = new.iter().find(|s| scenes.contains(*s)) {
-            return Err(DetectError::BadIndex {
-                path: dir.join(super::data::INDEX),
-                reason: format!("its real scene `{s}` is in another --also-train split"),
-            });
-        }
-        prints.push(print);
-        scenes.extend(new);
-        extra.extend(
-            fresh
-                .entries
-                .into_iter()
-                .filter(|e| e.source_file.is_some())
-                .map(|e| Entry {
-                    split: Split::Train,
-                    ..e
-                }),
-        );
+    let lent = index.lent_beside(
+        &opts.data,
+        &opts.also_train,
+        |e| e.source_file.is_some(),
+        "--also-train",
+        "clips cut from real scenes to train on",
+    )?;
+    let (mut prints, mut scenes) = (Vec::new(), Vec::new());
+    for l in lent {
+        prints.push(l.fingerprint);
+        scenes.extend(l.scenes);
+        index.entries.extend(l.entries.into_iter().map(|e| Entry {
+            split: Split::Train,
+            ..e
+        }));
     }
-    index.entries.extend(extra);
     Ok((index, prints, scenes))
 }
 
