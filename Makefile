@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-fresh3 eval-detector-fresh3 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes lofo-photo-scenes eval-lofo-photo-scenes detector-more-photos eval-detector-more-photos detector-photos3 detector-photo-threshold eval-detector-photo-threshold record-detector-unseen detector-sizes fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-fresh3 eval-detector-fresh3 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes lofo-photo-scenes eval-lofo-photo-scenes detector-more-photos eval-detector-more-photos detector-photos3 detector-photo-threshold eval-detector-photo-threshold detector-camera-scenes eval-detector-camera-scenes record-detector-unseen detector-sizes fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -319,6 +319,10 @@ eval-detector-more-scenes: build
 	  $(if $(wildcard $(MORE_SCENES)-2/export/detector.json),--seed-run $(MORE_SCENES)-2/export) \
 	  --attacks .cache/detector/attacks --card models/detector/MODEL_CARD.md --block eval-more-scenes
 
+# $(call other_seeds,OUT): a --seed-run for each exported run OUT-N but seed 1's (the run a
+# table is of), whichever seeds were trained, in the order of N.
+other_seeds = $(foreach f,$(filter-out $(1)-1/export/detector.json,$(sort $(wildcard $(1)-*/export/detector.json))),--seed-run $(patsubst %/detector.json,%,$(f)))
+
 ## make detector-photo-scenes: do many more photographed scenes lower the false positives on
 ## cameras the classifier never saw, without spending a test split? 31 colour photographs of real
 ## scenes (scripts/fetch-detector-data.sh --photos2, from opencv-doc's examples) cut into canonical
@@ -334,7 +338,7 @@ PHOTOS2_SPLIT := .cache/detector/photos2-split
 PHOTOS2_SOURCES := .cache/detector/photos2-sources
 PHOTO_SCENES := .cache/detector/photo-scenes-seed
 PHOTO_SEEDS ?= 1 2 0
-PHOTO_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(PHOTO_SCENES)-$(n)/export/detector.json),--seed-run $(PHOTO_SCENES)-$(n)/export))
+PHOTO_SEED_FLAGS = $(call other_seeds,$(PHOTO_SCENES))
 # $(call photo_split,FLAG,PHOTOS,SOURCES,SPLIT,DATA_SEED): a set of photographs, cut at 0.3 of
 # the default counts.
 photo_split = $(call scene_split,$(1),$(2),$(3),$(4),$(5),photo,*.*,--data-scale 0.3)
@@ -410,7 +414,7 @@ PHOTOS3_SPLIT := .cache/detector/photos3-split
 PHOTOS3_SOURCES := .cache/detector/photos3-sources
 MORE_PHOTOS := .cache/detector/more-photos-seed
 MORE_PHOTO_SEEDS ?= 1 2
-MORE_PHOTO_SEED_FLAGS = $(foreach n,$(filter-out 1,$(MORE_PHOTO_SEEDS)),$(if $(wildcard $(MORE_PHOTOS)-$(n)/export/detector.json),--seed-run $(MORE_PHOTOS)-$(n)/export))
+MORE_PHOTO_SEED_FLAGS = $(call other_seeds,$(MORE_PHOTOS))
 detector-more-photos: detector-photo-scenes detector-photos3
 	$(call train_seeds,$(MORE_PHOTO_SEEDS),$(MORE_PHOTOS),--also-train $(PHOTOS2_SPLIT) --also-train $(PHOTOS3_SPLIT))
 
@@ -429,7 +433,7 @@ eval-detector-more-photos: build
 ## each). Seed 1's export is the shipped classifier (models/detector) since 2026-12-06. The
 ## camera splits stay unseen: make eval-detector-photo-threshold scores the exports there.
 PHOTO_THRESHOLD := .cache/detector/photo-threshold-seed
-PHOTO_THRESHOLD_SEED_FLAGS = $(foreach n,2 0,$(if $(wildcard $(PHOTO_THRESHOLD)-$(n)/export/detector.json),--seed-run $(PHOTO_THRESHOLD)-$(n)/export))
+PHOTO_THRESHOLD_SEED_FLAGS = $(call other_seeds,$(PHOTO_THRESHOLD))
 detector-photo-threshold: detector-photo-scenes detector-photos3
 	for n in $(PHOTO_SEEDS); do \
 	  [ -f $(PHOTO_THRESHOLD)-$$n/export/detector.json ] && continue; \
@@ -441,6 +445,33 @@ detector-photo-threshold: detector-photo-scenes detector-photos3
 
 eval-detector-photo-threshold: build
 	$(call eval_unseen,$(PHOTO_THRESHOLD),$(PHOTO_THRESHOLD_SEED_FLAGS),detector-photo-threshold)
+
+## make detector-camera-scenes: the shipped recipe (with the 31 photographed scenes, its
+## threshold chosen on the 32 more) trained again with the eleven camera scenes of the fourth
+## test split added to its training split (make detector-fresh3; its generated and rendered
+## clips stay out, their prompts being test prompts), seeds CAMERA_SEEDS (default 1), into
+## .cache/detector/camera-scenes-seed-N (about 35 minutes each here; a run already exported is
+## kept, an interrupted one resumes). It spends the fourth split: the fresh and third splits
+## (make detector-fresh, detector-fresh2) are its unseen test. make eval-detector-camera-scenes
+## scores seed 1 (with the other seeds exported) and the shipped weights on each of them that is
+## built here, then on the dataset's test split with the attacks.
+CAMERA_SCENES := .cache/detector/camera-scenes-seed
+CAMERA_SEEDS ?= 1
+CAMERA_SEED_FLAGS = $(call other_seeds,$(CAMERA_SCENES))
+detector-camera-scenes: detector-photo-scenes detector-photos3
+	@test -f $(FRESH3)/index.json || { echo "make detector-fresh3 first: $(FRESH3) holds no split"; exit 1; }
+	$(call train_seeds,$(CAMERA_SEEDS),$(CAMERA_SCENES),--also-train $(PHOTOS2_SPLIT) --also-train $(FRESH3) --also-validate $(PHOTOS3_SPLIT))
+
+eval-detector-camera-scenes: build
+	@test -f $(CAMERA_SCENES)-1/export/detector.json || { echo "make detector-camera-scenes first: no $(CAMERA_SCENES)-1/export"; exit 1; }
+	for d in $(FRESH) $(FRESH2); do \
+	  [ -f $$d/index.json ] || { echo "$$d holds no split: not scored"; continue; }; \
+	  target/release/verity eval detector --detector $(CAMERA_SCENES)-1/export --test-data $$d \
+	    $(CAMERA_SEED_FLAGS) --bootstrap 200 && \
+	  target/release/verity eval detector --detector models/detector --test-data $$d \
+	    --bootstrap 200 || exit 1; done
+	target/release/verity eval detector --detector $(CAMERA_SCENES)-1/export --attacks .cache/detector/attacks \
+	  $(CAMERA_SEED_FLAGS) --bootstrap 200
 
 ## make record-detector-unseen: what the shipped threshold flags among the non-AI clips of the
 ## three camera splits (make detector-fresh, detector-fresh2, detector-fresh3: real scenes it
