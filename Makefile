@@ -9,7 +9,7 @@ CARGO ?= cargo
 # README, "Toolchain"); cargo has no setting for this, so every cargo call here passes the flag.
 CARGO_FLAGS ?= --ignore-rust-version
 
-.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-fresh3 eval-detector-fresh3 detector-more-scenes eval-detector-more-scenes detector-photo-scenes eval-detector-photo-scenes lofo-photo-scenes eval-lofo-photo-scenes detector-more-photos eval-detector-more-photos detector-photos3 detector-photo-threshold eval-detector-photo-threshold detector-camera-scenes eval-detector-camera-scenes record-detector-unseen detector-sizes fuzz lint clean
+.PHONY: demo test scale-out-test bench-queue bench-replicas kill-test api-fuzz api-fuzz-deps browser-deps browser-test upscalers serve bench-serve deps media clips interop build bench bench-stages bench-marks eval-marks detector-data train-detector lofo-detector lofo-seeds-detector seeds-detector eval-detector detector-fresh eval-detector-fresh detector-fresh2 eval-detector-fresh2 detector-fresh3 eval-detector-fresh3 detector-more-scenes eval-detector-more-scenes detector-photo-scenes detector-photos2 eval-detector-photo-scenes lofo-photo-scenes eval-lofo-photo-scenes detector-more-photos eval-detector-more-photos detector-photos3 detector-photo-threshold eval-detector-photo-threshold detector-camera-scenes eval-detector-camera-scenes record-detector-unseen detector-sizes fuzz lint clean
 
 ## make demo: keys; generate a clip and verify it; sign real footage with all three layers and
 ## verify it, a re-encoded copy without its manifest (recovered via the watermark), an unsigned and
@@ -353,9 +353,12 @@ define train_seeds
 	    --out $(2)-$$n || exit 1; done
 endef
 
-detector-photo-scenes: detector-data
-	$(call photo_split,--photos2,$(PHOTOS2),$(PHOTOS2_SOURCES),$(PHOTOS2_SPLIT),3)
+detector-photo-scenes: detector-photos2
 	$(call train_seeds,$(PHOTO_SEEDS),$(PHOTO_SCENES),--also-train $(PHOTOS2_SPLIT))
+
+## make detector-photos2: the 31-photograph split alone (fetched, then cut as above).
+detector-photos2: detector-data
+	$(call photo_split,--photos2,$(PHOTOS2),$(PHOTOS2_SOURCES),$(PHOTOS2_SPLIT),3)
 
 # $(call eval_unseen,OUT,SEED_FLAGS,TARGET): OUT-1's export (with the other seeds of SEED_FLAGS)
 # scored on both camera splits, then on the dataset's test split with the attacks.
@@ -458,7 +461,7 @@ eval-detector-photo-threshold: build
 CAMERA_SCENES := .cache/detector/camera-scenes-seed
 CAMERA_SEEDS ?= 1
 CAMERA_SEED_FLAGS = $(call other_seeds,$(CAMERA_SCENES))
-detector-camera-scenes: detector-photo-scenes detector-photos3
+detector-camera-scenes: detector-photos2 detector-photos3
 	@test -f $(FRESH3)/index.json || { echo "make detector-fresh3 first: $(FRESH3) holds no split"; exit 1; }
 	$(call train_seeds,$(CAMERA_SEEDS),$(CAMERA_SCENES),--also-train $(PHOTOS2_SPLIT) --also-train $(FRESH3) --also-validate $(PHOTOS3_SPLIT))
 
