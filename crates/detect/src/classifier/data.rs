@@ -81,6 +81,7 @@ impl Entry {
 /// ([`Index::lent_beside`]).
 #[derive(Clone, Debug)]
 pub struct Lent {
+    /// The split's folder.
     pub dir: PathBuf,
     /// The split's index fingerprint, recorded by the run.
     pub fingerprint: String,
