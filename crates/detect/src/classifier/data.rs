@@ -252,13 +252,7 @@ impl Index {
                 reason,
             };
             let entries: Vec<Entry> = fresh.entries.into_iter().filter(|e| keep(e)).collect();
-            let mut scenes: Vec<String> = entries
-                .iter()
-                .filter(|e| e.source_file.is_some())
-                .map(|e| e.source.clone())
-                .collect();
-            scenes.sort();
-            scenes.dedup();
+            let scenes = real_scenes_of(&entries);
             if scenes.is_empty() {
                 return Err(bad(format!("it holds no {what}")));
             }
@@ -283,15 +277,7 @@ impl Index {
 
     /// The real scenes of the index (the sources of clips cut from a real file), each once.
     pub fn real_scenes(&self) -> Vec<String> {
-        let mut s: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|e| e.source_file.is_some())
-            .map(|e| e.source.clone())
-            .collect();
-        s.sort();
-        s.dedup();
-        s
+        real_scenes_of(&self.entries)
     }
 
     /// Clips per arm and split.
@@ -302,6 +288,18 @@ impl Index {
         }
         m
     }
+}
+
+/// The real scenes of `entries` (the sources of clips cut from a real file), sorted, each once.
+fn real_scenes_of(entries: &[Entry]) -> Vec<String> {
+    let mut s: Vec<String> = entries
+        .iter()
+        .filter(|e| e.source_file.is_some())
+        .map(|e| e.source.clone())
+        .collect();
+    s.sort();
+    s.dedup();
+    s
 }
 
 /// A clip's frames in memory: triples of consecutive canonical frames (the network's input is
