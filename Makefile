@@ -453,7 +453,7 @@ eval-detector-photo-threshold: build
 ## threshold chosen on the 32 more) trained again with the eleven camera scenes of the fourth
 ## test split added to its training split (make detector-fresh3; its generated and rendered
 ## clips stay out, their prompts being test prompts), seeds CAMERA_SEEDS (default 1), into
-## .cache/detector/camera-scenes-seed-N (about 35 minutes each here; a run already exported is
+## .cache/detector/camera-scenes-seed-N (25 to 30 minutes each here; a run already exported is
 ## kept, an interrupted one resumes). It spends the fourth split: the fresh and third splits
 ## (make detector-fresh, detector-fresh2) are its unseen test. make eval-detector-camera-scenes
 ## scores seed 1 (with the other seeds exported) and the shipped weights on each of them that is
