@@ -310,7 +310,7 @@ eval-detector-fresh3: build
 ## opossum on a snowboard, a Lego model, a coin pushed by a pen, a diver), cut into canonical
 ## clips of every arm they allow, with generated and rendered clips of test-split prompts from
 ## another data seed (about 25 minutes here). make eval-detector-fresh4 scores the shipped
-## classifier there and writes the card's block.
+## classifier there, with the evaluation's three attacks, and writes the card's block.
 FRESH4 := .cache/detector/fresh4
 FRESH4_SOURCES := .cache/detector/fresh4-sources
 OUTSIDE4 := .cache/detector/outside4
@@ -320,7 +320,7 @@ detector-fresh4: detector-data
 eval-detector-fresh4: build
 	@test -f $(FRESH4)/index.json || { echo "make detector-fresh4 first: $(FRESH4) holds no split"; exit 1; }
 	target/release/verity eval detector --test-data $(FRESH4) --detector models/detector \
-	  --bootstrap 200 --card models/detector/MODEL_CARD.md --block eval-fresh4
+	  --attacks .cache/detector/attacks --bootstrap 200 --card models/detector/MODEL_CARD.md --block eval-fresh4
 
 ## make detector-more-scenes: does training on more real scenes lower the false positives on
 ## cameras it never saw? The shipped recipe (seeds 1 and 2) trained again with the real scenes of
