@@ -497,9 +497,9 @@ eval-detector-camera-scenes: build
 	  $(CAMERA_SEED_FLAGS) --bootstrap 200
 
 ## make record-detector-unseen: what the shipped threshold flags among the non-AI clips of the
-## four camera splits (make detector-fresh, detector-fresh2, detector-fresh3, detector-fresh4: real scenes it
-## never met), recorded in models/detector/detector.json, where verify, detect and the review
-## page quote it; rebuild to carry it into the built-in classifier. A split not built here is
+## four camera splits (make detector-fresh, detector-fresh2, detector-fresh3, detector-fresh4:
+## real scenes it never met), recorded in models/detector/detector.json, where verify, detect and
+## the review page quote it; rebuild to carry it into the built-in classifier. A split not built here is
 ## skipped and keeps its earlier record. (The 32-photograph split is where the shipped
 ## threshold was chosen, so it is not unseen.)
 record-detector-unseen: build
