@@ -78,6 +78,38 @@ fn shipped_weights_put_real_and_generated_clips_on_their_sides() {
 }
 
 #[test]
+fn a_small_real_copy_is_scored_at_its_own_size() {
+    let Some(real) = common::fetched("carphone_pristine.mp4") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    // A 64-pixel-high copy, as a platform's thumbnail or the evaluation's 0.5× resize makes
+    // one. Brought up to the 128-pixel view, its interpolation read as synthesis (0.37 with
+    // the shipped weights); scored at its own size it reads as the footage it is.
+    let small = home.path().join("small.mp4");
+    common::ffmpeg(&[
+        "-i",
+        real.to_str().unwrap(),
+        "-t",
+        "4",
+        "-vf",
+        "scale=-2:64",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        "-pix_fmt",
+        "yuv420p",
+        small.to_str().unwrap(),
+    ])
+    .unwrap();
+    let r = detect_json(home.path(), &small, 0);
+    assert_eq!(r["status"], "scored", "{r}");
+    let p = r["synthetic_probability"].as_f64().unwrap();
+    assert!(p < 0.1, "a 64-pixel copy of real footage scored {p}");
+}
+
+#[test]
 fn too_little_picture_is_not_enough_signal() {
     let home = tempfile::tempdir().unwrap();
     for (name, size, frames) in [("short.mp4", "128x128", "2"), ("tiny.mp4", "32x32", "48")] {

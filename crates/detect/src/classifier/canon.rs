@@ -95,6 +95,23 @@ pub fn view(img: &RgbImage) -> RgbImage {
     imageops::resize(&crop, SIZE, SIZE, imageops::FilterType::Triangle)
 }
 
+/// What a suspect file's frame is scored as. A frame at least [`SIZE`] on its short side is
+/// brought to the canonical view ([`view`]); a smaller one is never brought up: its centre
+/// square is kept at its own size, the side cut down to a multiple of 8 (the features' grid).
+/// The network is convolutional with a global average, so it takes any such square; an
+/// upscale here would add the very trace of interpolation that the classifier reads as
+/// synthesis, to real and generated frames alike (what the evaluation's 0.5× resize, a
+/// 64-pixel copy of a canonical clip, measures).
+pub fn scoring_view(img: &RgbImage) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let side = w.min(h) / 8 * 8;
+    if w.min(h) >= SIZE || side < 8 {
+        return view(img);
+    }
+    let (x, y) = ((w - side) / 2, (h - side) / 2);
+    imageops::crop_imm(img, x, y, side, side).to_image()
+}
+
 /// The block size [`view`] averages a `w` × `h` frame over before its final resize (k = side /
 /// SIZE / 2, so that the triangle filter still sees at least two source pixels per output
 /// pixel); `None` when the frame is small enough to resize directly.
@@ -208,5 +225,21 @@ mod tests {
         // A square that does not fit is refused, not read past the frame.
         let img = RgbImage::new(600, 600);
         assert!(box_shrink(&img, (100, 100, 600), 2).is_none());
+    }
+
+    #[test]
+    fn a_small_frame_is_scored_at_its_own_size_and_a_large_one_at_the_view() {
+        let img = RgbImage::from_fn(100, 90, |x, y| {
+            image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+        });
+        // 90 is cut to 88, centred: columns 6.., rows 1.., every pixel as it was.
+        let small = scoring_view(&img);
+        assert_eq!(small.dimensions(), (88, 88));
+        assert_eq!(small.get_pixel(0, 0), img.get_pixel(6, 1));
+        assert_eq!(small.get_pixel(87, 87), img.get_pixel(93, 88));
+        let large = RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        assert_eq!(scoring_view(&large), view(&large));
+        let canonical = RgbImage::from_fn(SIZE, SIZE, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        assert_eq!(scoring_view(&canonical), canonical);
     }
 }

@@ -325,7 +325,7 @@ pub enum Placement {
 
 /// Reads up to `max_triples` triples of consecutive frames from the first `max_frames` of
 /// `path` (whose stream information is `info`), placed as `placement` says, each brought to
-/// the canonical view. With `shrink`, a large frame is averaged over blocks as it is
+/// the view a suspect file is scored at ([`canon::scoring_view`]). With `shrink`, a large frame is averaged over blocks as it is
 /// converted ([`canon::shrink_factor`]): the block average [`canon::view`] would give it
 /// (within a code value), at a fraction of the cost.
 pub fn read_triples(
@@ -344,7 +344,13 @@ pub fn read_triples(
     let shrink = shrink
         .then(|| canon::shrink_factor(info.video.width, info.video.height))
         .flatten();
-    read_triples_known(path, sampling, shrink, info.video.start_s)
+    read_triples_known(
+        path,
+        sampling,
+        shrink,
+        info.video.start_s,
+        canon::scoring_view,
+    )
 }
 
 /// The video's frame count: the stream's index or duration, else the container's duration (a
@@ -355,12 +361,13 @@ pub fn frame_count(info: &verity_media::StreamInfo) -> u64 {
         .unwrap_or(0)
 }
 
-/// The triples that `sampling` (runs of 3) hands out.
+/// The triples that `sampling` (runs of 3) hands out, each frame brought to `view`.
 pub(crate) fn read_triples_known(
     path: &Path,
     sampling: Sampling,
     shrink_by: Option<u32>,
     start_s: f64,
+    view: fn(&RgbImage) -> RgbImage,
 ) -> Result<ClipFrames> {
     let (Sampling::Runs { count, len, total } | Sampling::KeyRuns { count, len, total }) = sampling
     else {
@@ -397,7 +404,7 @@ pub(crate) fn read_triples_known(
         if window.last().is_some_and(|w| w.0 + 1 != i) {
             window.clear();
         }
-        window.push((i, t, canon::view(&img)));
+        window.push((i, t, view(&img)));
         if window.len() == 3 {
             let mut w = std::mem::take(&mut window).into_iter();
             if let (Some(a), Some(b), Some(c)) = (w.next(), w.next(), w.next()) {
@@ -423,7 +430,7 @@ pub fn load_clips(
             len: 3,
             total: canon::FRAMES as u64,
         };
-        let frames = read_triples_known(&path, sampling, None, 0.0)?;
+        let frames = read_triples_known(&path, sampling, None, 0.0, canon::view)?;
         if frames.triples.is_empty() {
             return Err(DetectError::BadIndex {
                 path,

@@ -126,7 +126,7 @@ pub fn copy(clip: &Path, recipe: Recipe, triples: usize, scratch: &Path) -> Resu
         len: 3,
         total: frames.len() as u64,
     };
-    let copy = read_triples_known(tmp.path(), sampling, None, 0.0)?;
+    let copy = read_triples_known(tmp.path(), sampling, None, 0.0, canon::view)?;
     if copy.triples.is_empty() {
         return Err(DetectError::BadIndex {
             path: clip.to_path_buf(),
@@ -193,6 +193,7 @@ mod tests {
             },
             None,
             0.0,
+            canon::view,
         )
         .unwrap();
         let fine = detail(&source.triples[0].1[1]);

@@ -200,13 +200,18 @@ pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> candle_core::Result
     ((relu - xt)? + soft)?.mean_all()
 }
 
-/// Logits of every triple of a clip, on whole canonical frames.
+/// Logits of every triple of a clip, on whole frames (canonical ones, or the squares
+/// [`canon::scoring_view`] keeps of a small file).
 pub fn clip_logits(net: &Net, clip: &ClipFrames, device: &Device) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(clip.triples.len());
     for chunk in clip.triples.chunks(16) {
         let refs: Vec<&[image::RgbImage; 3]> = chunk.iter().map(|(_, t)| t).collect();
         let crops = vec![(0, 0, false); refs.len()];
-        let x = triples_tensor(&refs, &crops, canon::SIZE, device)?;
+        // A clip's frames share one square side: the canonical one, or a small file's own.
+        let side = refs
+            .first()
+            .map_or(canon::SIZE, |t| t[0].width().min(t[0].height()));
+        let x = triples_tensor(&refs, &crops, side, device)?;
         let f = features(&x, net.config())?;
         out.extend(net.forward(&f)?.to_vec1::<f32>()?);
     }
