@@ -207,10 +207,15 @@ pub fn clip_logits(net: &Net, clip: &ClipFrames, device: &Device) -> Result<Vec<
     for chunk in clip.triples.chunks(16) {
         let refs: Vec<&[image::RgbImage; 3]> = chunk.iter().map(|(_, t)| t).collect();
         let crops = vec![(0, 0, false); refs.len()];
-        // A clip's frames share one square side: the canonical one, or a small file's own.
+        // Every frame is a square of the canonical side or, in a small file, a multiple of 8
+        // under it; the smallest in the chunk is read from each (a stream whose picture size
+        // changes part-way is read, not indexed past its frames).
         let side = refs
-            .first()
-            .map_or(canon::SIZE, |t| t[0].width().min(t[0].height()));
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(|f| f.width().min(f.height()))
+            .min()
+            .unwrap_or(canon::SIZE);
         let x = triples_tensor(&refs, &crops, side, device)?;
         let f = features(&x, net.config())?;
         out.extend(net.forward(&f)?.to_vec1::<f32>()?);
