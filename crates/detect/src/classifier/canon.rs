@@ -104,8 +104,9 @@ pub fn view(img: &RgbImage) -> RgbImage {
 /// 64-pixel copy of a canonical clip, measures).
 pub fn scoring_view(img: &RgbImage) -> RgbImage {
     let (w, h) = img.dimensions();
-    let side = w.min(h) / 8 * 8;
-    if w.min(h) >= SIZE || side < 8 {
+    let short = w.min(h);
+    let side = short / 8 * 8;
+    if short >= SIZE || side < 8 {
         return view(img);
     }
     let (x, y) = ((w - side) / 2, (h - side) / 2);

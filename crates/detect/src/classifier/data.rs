@@ -325,9 +325,9 @@ pub enum Placement {
 
 /// Reads up to `max_triples` triples of consecutive frames from the first `max_frames` of
 /// `path` (whose stream information is `info`), placed as `placement` says, each brought to
-/// the view a suspect file is scored at ([`canon::scoring_view`]). With `shrink`, a large frame is averaged over blocks as it is
-/// converted ([`canon::shrink_factor`]): the block average [`canon::view`] would give it
-/// (within a code value), at a fraction of the cost.
+/// the view a suspect file is scored at ([`canon::scoring_view`]). With `shrink`, a large
+/// frame is averaged over blocks as it is converted ([`canon::shrink_factor`]): the block
+/// average [`canon::view`] would give it (within a code value), at a fraction of the cost.
 pub fn read_triples(
     path: &Path,
     info: &verity_media::StreamInfo,
