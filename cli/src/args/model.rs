@@ -318,6 +318,14 @@ pub struct TrainDetectorArgs {
     #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::platform::CHANCE)]
     pub platform: f32,
 
+    /// The chance (0 to 1) that a training step is a small one: every sample of it brought down
+    /// to a side from 64 to 120 pixels (half the time through JPEG at that size) and cropped at
+    /// 64, never brought back up, on real and synthetic clips alike: a file under 128 pixels
+    /// is scored at its own size, and this shows the network such files. A resumed run keeps
+    /// its own.
+    #[arg(long, value_name = "P", default_value_t = verity_detect::classifier::resample::SMALL_CHANCE)]
+    pub small: f32,
+
     /// Give the network the frame's residual at half the scale too (the frame averaged over
     /// 2 × 2 blocks first), three more input channels with this gain: the octave a 0.5× resize
     /// moves the canonical scale's detail to. Left out by default (the shipped weights have no

@@ -140,6 +140,7 @@ fn detector(a: &TrainDetectorArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         overlays: a.overlays,
         resample: a.resample,
         platform: a.platform,
+        small: a.small,
         also_train: a.also_train.clone(),
         config: verity_detect::classifier::net::Config {
             half_scale: a.half_scale,

@@ -93,6 +93,7 @@ fn training_lowers_the_loss_resumes_and_exports() {
         // Platform copies are tried on their own below: a run with them was seen to differ
         // from one process to the next (see `platform_copies`).
         platform: 0.0,
+        small: 0.0,
         also_train: Vec::new(),
         config: Config {
             widths: vec![8, 8, 8],
@@ -178,6 +179,28 @@ fn training_lowers_the_loss_resumes_and_exports() {
         left.is_empty(),
         "temporaries left in the run folder: {left:?}"
     );
+
+    // Small steps: every sample brought down and cropped at 64 pixels, the size a small file
+    // is scored at; recorded in the state, and they change what the run sees.
+    let small = TrainOptions {
+        out: tmp.path().join("small"),
+        resume: false,
+        steps: 20,
+        small: 1.0,
+        ..opts.clone()
+    };
+    let s = train(&small, &dev, |_, _| {}, |_| {}).unwrap();
+    assert_eq!((s.step, s.small), (20, 1.0));
+    assert!(s.losses.iter().all(|l| l.1.is_finite()));
+    assert_ne!(s.losses[..], state.losses[..2]);
+    let bad = TrainOptions {
+        small: 1.5,
+        ..small.clone()
+    };
+    let err = train(&bad, &dev, |_, _| {}, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("small"), "{err}");
 
     // The same clips under another index (another data seed) are another dataset: the run
     // does not resume on them.
@@ -432,6 +455,7 @@ fn a_resume_without_a_checkpoint_is_an_error() {
         overlays: 0.0,
         resample: 0.0,
         platform: 0.0,
+        small: 0.0,
         also_train: Vec::new(),
         config: Config::default(),
     };
@@ -461,6 +485,7 @@ fn the_half_scale_input_trains_and_attacks_are_measured_per_family() {
         overlays: 0.0,
         resample: 0.0,
         platform: 0.0,
+        small: 0.0,
         also_train: Vec::new(),
         config: Config {
             widths: vec![8, 8, 8],
@@ -596,6 +621,7 @@ fn two_steps(data: &Path, out: &Path) -> TrainOptions {
         overlays: 0.0,
         resample: 0.0,
         platform: 0.0,
+        small: 0.0,
         also_train: Vec::new(),
         config: Config {
             widths: vec![8, 8, 8],

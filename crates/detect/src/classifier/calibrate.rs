@@ -84,6 +84,11 @@ pub fn recipe(net: &super::net::Config, state: &super::train::TrainState) -> Str
     {
         m.insert("platform".into(), state.platform.into());
     }
+    if state.small > 0.0
+        && let Some(m) = what.as_object_mut()
+    {
+        m.insert("small".into(), state.small.into());
+    }
     if let Some(m) = what.as_object_mut() {
         if let Some(b) = state.batch.filter(|b| *b != super::train::DEFAULT_BATCH) {
             m.insert("batch".into(), b.into());

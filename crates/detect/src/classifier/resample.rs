@@ -48,6 +48,28 @@ pub(crate) fn draw(frames: &mut [RgbImage; 3], rng: &mut Rng) {
     }
 }
 
+/// The side of the crops a small training step takes: the least side a file is scored at.
+pub const SMALL_CROP: u32 = 64;
+
+/// The chance that a training step is a small one (`shrink`), unless told otherwise.
+pub const SMALL_CHANCE: f32 = 0.0;
+
+/// The three frames of a triple brought down to one square side from [`SMALL_CROP`] to 120 (a
+/// multiple of 8) and never back up, half the time through JPEG at a quality from 40 to 90 at
+/// that size: a file under the canonical size as it is scored (`canon::scoring_view` keeps it
+/// at its own size), with what its platform's coding left at that size. Resampling with
+/// [`draw`] brings a sample back up, which a small suspect file no longer is.
+pub(crate) fn shrink(frames: &[RgbImage; 3], rng: &mut Rng) -> [RgbImage; 3] {
+    let side = SMALL_CROP + 8 * rng.below(8) as u32;
+    let down = DOWN[rng.below(DOWN.len())];
+    let quality = (rng.below(2) == 0).then(|| rng.range(40.0, 90.0) as u8);
+    frames.clone().map(|f| {
+        let small = imageops::resize(&f, side, side, down);
+        // A frame JPEG cannot round-trip keeps its resized self.
+        quality.and_then(|q| jpeg(&small, q)).unwrap_or(small)
+    })
+}
+
 /// `img` through JPEG at `quality`, or `None` if the codec refuses it.
 fn jpeg(img: &RgbImage, quality: u8) -> Option<RgbImage> {
     let mut buf = Vec::new();
@@ -78,6 +100,29 @@ mod tests {
         let j = jpeg(&f, 60).unwrap();
         assert_eq!(j.dimensions(), (40, 40));
         assert_ne!(j, f, "JPEG at quality 60 changes a one-pixel checkerboard");
+    }
+
+    #[test]
+    fn shrinks_to_a_side_the_scoring_view_keeps_and_never_comes_back_up() {
+        let mut rng = Rng::new(3);
+        let mut sides = std::collections::BTreeSet::new();
+        for _ in 0..64 {
+            let t = shrink(&[checker(128), checker(128), checker(128)], &mut rng);
+            let side = t[0].width();
+            assert!(t.iter().all(|f| f.dimensions() == (side, side)));
+            assert!(
+                (SMALL_CROP..128).contains(&side) && side % 8 == 0,
+                "side {side}"
+            );
+            // What a file of this size is scored as is the frame itself.
+            assert_eq!(crate::classifier::canon::scoring_view(&t[0]), t[0]);
+            sides.insert(side);
+        }
+        assert_eq!(
+            sides.len(),
+            8,
+            "every side from 64 to 120 is drawn: {sides:?}"
+        );
     }
 
     #[test]

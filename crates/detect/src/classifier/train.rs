@@ -64,6 +64,10 @@ pub struct TrainOptions {
     /// The chance that a training sample is drawn from a platform copy of its clip (on either
     /// label; see `platform`).
     pub platform: f32,
+    /// The chance that a training step is a small one: every sample of it brought down to a
+    /// side from 64 to 120 and cropped at 64, as a small suspect file is scored (see
+    /// `resample::shrink`).
+    pub small: f32,
     /// Fresh test splits (built beside `data` with `verity train detector --fresh-test`) whose
     /// clips cut from a real file (camera clips and all their copies, of either label) join the
     /// training split, less `exclude_arms`: more real scenes to learn from. Their generated and
@@ -103,6 +107,9 @@ pub struct TrainState {
     /// The platform-copy chance of this run (0 for runs made before it existed).
     #[serde(default)]
     pub platform: f32,
+    /// The small-step chance of this run (0 for runs made before it existed).
+    #[serde(default)]
+    pub small: f32,
     /// The dataset's clips per arm in the training split.
     pub train_counts: BTreeMap<String, usize>,
     /// Clips per step (`None` for runs made before it was recorded): a run resumes only with it.
@@ -426,6 +433,7 @@ pub fn train(
         ("overlays", opts.overlays),
         ("resample", opts.resample),
         ("platform", opts.platform),
+        ("small", opts.small),
     ] {
         if !(0.0..=1.0).contains(&p) {
             return Err(DetectError::InvalidOption {
@@ -513,6 +521,7 @@ pub fn train(
                 overlays: opts.overlays,
                 resample: opts.resample,
                 platform: opts.platform,
+                small: opts.small,
                 data: Some(fingerprint),
                 batch: Some(opts.batch),
                 lr: Some(opts.lr),
@@ -560,10 +569,17 @@ pub fn train(
     let started = Instant::now();
     let seconds_before = state.seconds;
     let mut since = (0.0f64, 0usize);
-    let spare = (canon::SIZE - CROP) / 8 + 1;
     while state.step < opts.steps {
         let t0 = Instant::now();
         let mut rng = Rng::for_step(state.seed, state.step as u64);
+        // A small step trains at the size a small file is scored at (no draw without small
+        // steps: a run made before them gets the batches it had).
+        let small = state.small > 0.0 && rng.range(0.0, 1.0) < state.small;
+        let side = if small {
+            super::resample::SMALL_CROP
+        } else {
+            CROP
+        };
         let mut picked = Vec::with_capacity(opts.batch);
         let mut crops = Vec::with_capacity(opts.batch);
         let mut targets = Vec::with_capacity(opts.batch);
@@ -582,18 +598,22 @@ pub fn train(
             let overlay = rng.range(0.0, 1.0) < state.overlays;
             // (No draw without resampling: a run made before it gets the batches it had.)
             let resample = state.resample > 0.0 && rng.range(0.0, 1.0) < state.resample;
-            let changed = if overlay || resample {
+            let changed = if overlay || resample || small {
                 let mut t = triple.clone();
                 if overlay {
                     super::overlay::draw(&mut t, &mut rng);
                 }
-                if resample {
+                if small {
+                    // Brought down, never back up: a small step does without the resample.
+                    t = super::resample::shrink(&t, &mut rng);
+                } else if resample {
                     super::resample::draw(&mut t, &mut rng);
                 }
                 Some(t)
             } else {
                 None
             };
+            let spare = (changed.as_ref().unwrap_or(triple)[0].width() - side) / 8 + 1;
             picked.push((triple, changed));
             crops.push((
                 8 * rng.below(spare as usize) as u32,
@@ -606,7 +626,7 @@ pub fn train(
             .iter()
             .map(|(t, o)| o.as_ref().unwrap_or(t))
             .collect();
-        let x = triples_tensor(&refs, &crops, CROP, device)?;
+        let x = triples_tensor(&refs, &crops, side, device)?;
         let f = features(&x, &cfg)?;
         let logits = net.forward(&f)?;
         let t = Tensor::new(targets.as_slice(), device)?;
