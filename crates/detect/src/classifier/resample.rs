@@ -63,8 +63,8 @@ pub(crate) fn shrink(frames: &[RgbImage; 3], rng: &mut Rng) -> [RgbImage; 3] {
     let side = SMALL_CROP + 8 * rng.below(8) as u32;
     let down = DOWN[rng.below(DOWN.len())];
     let quality = (rng.below(2) == 0).then(|| rng.range(40.0, 90.0) as u8);
-    frames.clone().map(|f| {
-        let small = imageops::resize(&f, side, side, down);
+    frames.each_ref().map(|f| {
+        let small = imageops::resize(f, side, side, down);
         // A frame JPEG cannot round-trip keeps its resized self.
         quality.and_then(|q| jpeg(&small, q)).unwrap_or(small)
     })
