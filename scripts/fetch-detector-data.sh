@@ -166,14 +166,15 @@ unpack_opencv_doc() {
 # The shots listed on standard input, a line each ("SOURCE START LENGTH NAME", in seconds), cut
 # from their sources into DIR.part/NAME. The cuts re-encode at CRF 12; the canonical encode that
 # follows is far coarser. (4:2:0 needs an even size, so an odd last row or column goes: cityCC0
-# is 720x405.)
+# is 720x405.) One encoder thread: libx264's output depends on its thread count, which it would
+# otherwise take from the machine's cores, so the same packages give the same cuts anywhere.
 cut_shots() {
   local dir="$1" src start len name
   while read -r src start len name; do
     [ -s "$src" ] || { echo "error: $src is missing (another version of its package?)" >&2; exit 1; }
     ffmpeg -v error -nostdin -ss "$start" -t "$len" -i "$src" -an -map_metadata -1 \
       -vf 'crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0' \
-      -c:v libx264 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
+      -c:v libx264 -threads 1 -crf 12 -preset fast -pix_fmt yuv420p "$dir.part/$name" \
       || { echo "error: ffmpeg could not cut $src" >&2; exit 1; }
   done
 }
