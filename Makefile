@@ -65,9 +65,8 @@ test: media interop api-fuzz-deps browser-deps upscalers
 	node tests/browser/review.mjs target/debug/verity
 
 ## make scale-out-test: the Postgres suites, the kill test on Postgres and the replica test
-## alone (after a debug build).
+## alone (the script builds what make test builds, with `cargo test --no-run`, and runs it).
 scale-out-test: deps media api-fuzz-deps
-	$(CARGO) build $(CARGO_FLAGS) --locked --workspace --bins
 	scripts/with-postgres.sh bash scripts/scale-out-tests.sh target/debug/verity
 
 ## make bench-queue: the job queue's own cost per job (no-op jobs) on SQLite and Postgres.
