@@ -20,13 +20,13 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") \
             and m["target"]["kind"] == ["test"] and m["target"]["name"] in ("api", "review", "postgres"):
-        print(os.path.dirname(m["manifest_path"]), m["executable"])
+        print(os.path.dirname(m["manifest_path"]), m["executable"], sep="\t")
 ')
 if [ "$(wc -l <<<"$suites")" -ne 3 ]; then
   echo "error: expected the api, review and postgres test binaries, found: $suites" >&2
   exit 1
 fi
-while read -r dir exe; do
+while IFS=$'\t' read -r dir exe; do
   echo "running $(basename "$exe") on Postgres"
   # cargo test runs a test binary in its package's folder.
   (cd "$dir" && VERITY_TEST_BACKEND=postgres VERITY_REQUIRE_MEDIA=1 VERITY_REQUIRE_POSTGRES=1 "$exe")
