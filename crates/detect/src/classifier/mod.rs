@@ -7,6 +7,7 @@ pub mod calibrate;
 pub mod canon;
 pub mod data;
 pub mod eval;
+pub mod fixed_input_conv;
 pub mod metrics;
 pub mod net;
 pub mod optim;

@@ -109,11 +109,30 @@ impl Net {
     /// Logits `[B]` of features `[B, C, H, W]` (C: [`Config::in_channels`]).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
-        for c in &self.convs {
-            h = c.forward(&h)?.relu()?;
+        for (i, c) in self.convs.iter().enumerate() {
+            h = if i == 0 {
+                first_layer(c, &h)?
+            } else {
+                c.forward(&h)?
+            }
+            .relu()?;
         }
         let pooled = h.mean(D::Minus1)?.mean(D::Minus1)?;
         self.head.forward(&pooled)?.squeeze(D::Minus1)
+    }
+}
+
+/// The first convolution: its input, the fixed features, takes no gradient, so training skips
+/// computing one ([`super::fixed_input_conv`]); the same values as `c.forward(x)`.
+fn first_layer(c: &candle_nn::Conv2d, x: &Tensor) -> Result<Tensor> {
+    let cfg = c.config();
+    if cfg.dilation != 1 || cfg.groups != 1 {
+        return c.forward(x);
+    }
+    let y = super::fixed_input_conv::conv2d_of_constant(x, c.weight(), cfg.padding, cfg.stride)?;
+    match c.bias() {
+        None => Ok(y),
+        Some(bias) => y.broadcast_add(&bias.reshape((1, bias.dims1()?, 1, 1))?),
     }
 }
 
