@@ -236,6 +236,18 @@ pub async fn submit(dbh: &Db, settings: &JobSettings, job: NewJob) -> Result<Sub
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    if inserted == 1 {
+        if let Video::Upload(key) = &job.video {
+            // The job holds its upload now: no sweep takes it. A reservation a sweep took
+            // (the upload waited past its grace) makes no job: the transaction is dropped.
+            if !crate::orphans::take_in(&mut tx, key).await? {
+                return Err(ServiceError::Queue(
+                    "the upload's reservation in the object store ran out before its job was made"
+                        .into(),
+                ));
+            }
+        }
+    }
     if inserted == 0 {
         // Another request with the same key won the race.
         tx.rollback().await?;
@@ -445,6 +457,9 @@ async fn remove_once(
     };
     let status = Status::parse(&status).unwrap_or(Status::Failed);
     let now = db::now_ms();
+    if let Some(u) = &upload {
+        crate::orphans::record_in(&mut tx, u, now).await?;
+    }
     let removed = if status.is_final() {
         with_tx!(&mut tx, |c| sqlx::query(
             "DELETE FROM verify_jobs WHERE id = $1"
@@ -482,12 +497,13 @@ async fn remove_once(
     };
     tx.commit().await?;
     if let Some(u) = upload {
-        remove_upload(storage, &u).await;
+        crate::orphans::remove(dbh, storage, &u).await;
     }
     Ok(Some(removed))
 }
 
-/// Sets the job gauges from the database (every replica reports the same).
+/// Sets the job gauges and the store's deletes due from the database (every replica reports
+/// the same).
 pub async fn refresh_gauges(s: &AppState) -> Result<()> {
     let rows: Vec<(String, i64)> = with_pool!(s.db(), |p| sqlx::query_as(
         "SELECT status, COUNT(*) FROM verify_jobs GROUP BY status"
@@ -509,6 +525,8 @@ pub async fn refresh_gauges(s: &AppState) -> Result<()> {
             s.metrics().queue_depth.set(n);
         }
     }
+    let due = crate::orphans::due(s.db(), db::now_ms()).await?;
+    s.metrics().store_deletes_due.set(due);
     Ok(())
 }
 
@@ -686,8 +704,9 @@ enum Outcome {
 
 /// Records a run's result, once: only while the job is still `running` (a cancelled job, or
 /// one another run has finished, keeps what it has). In the same transaction: its webhook is
-/// queued, and the review policy routes a report (an item put up for review keeps `video`).
-/// Then the upload is removed.
+/// queued, the review policy routes a report (an item put up for review keeps `video`, stored
+/// just before under a reservation), and the upload is recorded as let go of
+/// ([`crate::orphans`]). Then the upload is removed.
 async fn finish(
     s: &AppState,
     id: &str,
@@ -707,6 +726,30 @@ async fn finish(
         // Postgres text holds no NUL; a reason may quote a file's bytes.
         Outcome::Failed(m) => (Status::Failed, None, None, Some(db::text(m).into_owned())),
     };
+    // An open review item's video is stored before the item is recorded, under a reservation
+    // the item's transaction takes back: an item is never seen without its video, and a copy
+    // whose item was never recorded is swept.
+    let routing = match &outcome {
+        Outcome::Succeeded(report) => crate::review::policy::route(
+            &s.config().review.queues,
+            &crate::review::policy::Facts::of(report),
+        ),
+        Outcome::Failed(_) => None,
+    };
+    let mut kept = None;
+    if let (Some(crate::review::policy::Routing::Open { .. }), Some(from)) = (&routing, video) {
+        let ext = from.extension().and_then(|e| e.to_str());
+        let key = crate::review::store::video_key(id, ext)?;
+        crate::orphans::reserve(s.db(), &key).await?;
+        match s.storage().put_file(&key, from).await {
+            Ok(_) => kept = Some(key),
+            // The item is recorded without its video, and the log says so; whatever the store
+            // may still finish writing is left to the reservation's sweep.
+            Err(e) => {
+                tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not keep a video for review");
+            }
+        }
+    }
     let mut tx = s.db().begin().await?;
     let done: Option<(Option<String>, Option<String>, String)> = with_tx!(&mut tx, |c| {
         sqlx::query_as(
@@ -744,6 +787,9 @@ async fn finish(
     let Some((callback, upload, file_name)) = done else {
         tx.commit().await?;
         tracing::info!(job = %id, "the job was cancelled or finished elsewhere; this result is dropped");
+        if let Some(key) = kept {
+            crate::orphans::remove(s.db(), s.storage(), &key).await;
+        }
         return Ok(());
     };
     with_tx!(&mut tx, |c| sqlx::query(
@@ -753,6 +799,9 @@ async fn finish(
     .execute(c)
     .await
     .map(|_| ()))?;
+    if let Some(u) = &upload {
+        crate::orphans::record_in(&mut tx, u, now).await?;
+    }
     db::audit_in(
         &mut tx,
         "worker",
@@ -764,39 +813,26 @@ async fn finish(
     if let Some(url) = callback {
         crate::webhooks::enqueue(&mut tx, id, &url, status, now).await?;
     }
-    let mut keep = None;
-    if let Outcome::Succeeded(report) = &outcome {
-        let routing = crate::review::policy::route(
-            &s.config().review.queues,
-            &crate::review::policy::Facts::of(report),
-        );
-        if let Some(r) = routing {
-            let ext = video.and_then(|v| v.extension()).and_then(|e| e.to_str());
-            let recorded =
-                crate::review::store::record(&mut tx, id, &file_name, ext, report, &r).await?;
-            keep = recorded.keep_video_at;
+    if let (Outcome::Succeeded(report), Some(r)) = (&outcome, &routing) {
+        let recorded =
+            crate::review::store::record(&mut tx, id, &file_name, report, r, kept.as_deref())
+                .await?;
+        if let Some(key) = &recorded.video {
+            // The item keeps the video until it is decided. A reservation a sweep took (the
+            // run waited past its grace) records nothing: the run fails and is tried again.
+            if !crate::orphans::take_in(&mut tx, key).await? {
+                return Err(ServiceError::Queue(
+                    "the review video's reservation in the object store ran out before its item was recorded"
+                        .into(),
+                ));
+            }
         }
     }
     tx.commit().await?;
-    if let (Some(key), Some(from)) = (keep, video) {
-        // The item keeps the verified video until it is decided. A failure leaves the item
-        // without its video, and says so in the log.
-        if let Err(e) = s.storage().put_file(&key, from).await {
-            tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not keep a video for review");
-        }
-    }
     if let Some(u) = upload {
-        remove_upload(s.storage(), &u).await;
+        crate::orphans::remove(s.db(), s.storage(), &u).await;
     }
     Ok(())
-}
-
-/// Removes a job's upload from the object store; a failure is logged (the object is orphaned,
-/// not the job).
-pub async fn remove_upload(storage: &crate::storage::Storage, key: &str) {
-    if let Err(e) = storage.delete(key).await {
-        tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not remove an upload");
-    }
 }
 
 /// The queue engine's settings for one of our queues (jobs, webhooks): the heartbeat (a third

@@ -24,6 +24,7 @@ pub mod manifests;
 pub mod metrics;
 pub mod net;
 mod openapi;
+pub mod orphans;
 pub mod resolver;
 pub mod review;
 pub mod routes;
@@ -170,6 +171,8 @@ pub async fn run(
         tracing::info!(swept, "removed old scratch left by a stopped process");
     }
     let state = AppState::open(config.clone()).await?;
+    // What a stopped process let go of but did not delete, before taking new work.
+    orphans::startup_sweep(state.db(), state.storage()).await;
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -187,6 +190,11 @@ pub async fn run(
         ));
         tasks.spawn(webhooks::run_deliveries(state.clone(), stopped(rx.clone())));
     }
+    tasks.spawn(orphans::run_sweeps(
+        state.db().clone(),
+        state.storage().clone(),
+        stopped(rx.clone()),
+    ));
     if config.worker_only {
         tracing::info!(workers = config.workers, "running workers only");
         stopped(rx.clone()).await;

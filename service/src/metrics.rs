@@ -1,6 +1,6 @@
-//! Prometheus metrics at `/metrics`: jobs by state and the queue's depth (read from the
-//! database at each scrape, so every replica reports the same), the verify latency histogram
-//! and request counts (this process's).
+//! Prometheus metrics at `/metrics`: jobs by state, the queue's depth and the object store's
+//! deletes due (read from the database at each scrape, so every replica reports the same), the
+//! verify latency histogram and request counts (this process's).
 
 use std::sync::Mutex;
 
@@ -29,6 +29,7 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     pub jobs: Family<StateLabel, Gauge>,
     pub queue_depth: Gauge,
+    pub store_deletes_due: Gauge,
     pub verify_seconds: Family<RouteLabel, Histogram>,
     pub webhook_deliveries: Family<StateLabel, Counter>,
 }
@@ -50,6 +51,12 @@ impl Metrics {
             "Jobs waiting for a worker",
             queue_depth.clone(),
         );
+        let store_deletes_due = Gauge::default();
+        registry.register(
+            "store_deletes_due",
+            "Stored objects let go of, due or taken by a sweep, and not yet deleted",
+            store_deletes_due.clone(),
+        );
         let verify_seconds = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new([0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0])
         });
@@ -68,6 +75,7 @@ impl Metrics {
             registry: Mutex::new(registry),
             jobs,
             queue_depth,
+            store_deletes_due,
             verify_seconds,
             webhook_deliveries,
         }

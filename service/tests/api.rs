@@ -44,6 +44,7 @@ async fn health_ready_metrics_and_the_openapi_document() {
     let text = String::from_utf8(b).unwrap();
     assert!(text.contains("verity_jobs{state=\"queued\"} 0"), "{text}");
     assert!(text.contains("verity_queue_depth 0"), "{text}");
+    assert!(text.contains("verity_store_deletes_due 0"), "{text}");
     // The OpenAPI document is 3.1 and names every endpoint.
     let (s, doc) = app.json(get("/v1/openapi.json", None)).await;
     assert_eq!(s, StatusCode::OK);
@@ -443,6 +444,11 @@ async fn jobs_run_once_with_idempotency_paging_and_cancel() {
     .unwrap();
     assert_eq!(attempts, 1);
     assert_eq!((app.stored_uploads(), app.scratch_files()), (0, 0));
+    assert_eq!(
+        app.orphan_rows().await,
+        0,
+        "each removed upload's record went with it; the idempotent replays' copies too"
+    );
     // Listing: newest first, paged, filtered.
     let (s, page) = app.json(get("/v1/jobs?limit=1", Some(&token))).await;
     assert_eq!(s, StatusCode::OK);
@@ -503,6 +509,119 @@ async fn jobs_run_once_with_idempotency_paging_and_cancel() {
         actions,
         ["job.queued", "job.running", "job.succeeded", "job.deleted"]
     );
+}
+
+#[tokio::test]
+async fn objects_let_go_of_but_not_deleted_are_swept_and_a_jobs_upload_never_is() {
+    use verity_service::orphans;
+    let app = App::new(|_| {}).await;
+    let token = app.key("jobs", keys::Scope::Jobs).await;
+    let (db, store) = (app.state.db(), app.state.storage());
+    let clip = app.clip("clip.mp4");
+    let now = verity_service::db::now_ms();
+    // A job's end committed, then the process stopped before the delete: the row is left, and
+    // the next sweep deletes the object, then the row.
+    store
+        .put_file("uploads/ended/clip.mp4", &clip)
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    orphans::record_in(&mut tx, "uploads/ended/clip.mp4", now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // An upload stored, its job never made (the process stopped in between): kept for the
+    // grace period, then swept.
+    orphans::reserve(db, "uploads/unclaimed/clip.mp4")
+        .await
+        .unwrap();
+    store
+        .put_file("uploads/unclaimed/clip.mp4", &clip)
+        .await
+        .unwrap();
+    // A job made through the API holds its upload: no sweep, however late, takes it.
+    let body = std::fs::read(&clip).unwrap();
+    let (s, job) = app
+        .json(multipart(
+            "/v1/jobs",
+            &token,
+            &[("file", Some("clip.mp4"), body)],
+            &[],
+        ))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(app.stored_uploads(), 3);
+    assert_eq!(app.orphan_rows().await, 2);
+    // The one due shows in the metrics until it is swept.
+    let metric = |b: Vec<u8>| {
+        String::from_utf8(b)
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("verity_store_deletes_due "))
+            .map(str::to_string)
+    };
+    let (_, _, b) = app.send(get("/metrics", Some(&app.admin))).await;
+    assert_eq!(metric(b).as_deref(), Some("verity_store_deletes_due 1"));
+    assert_eq!(orphans::sweep(db, store, now).await.unwrap(), 1);
+    let (_, _, b) = app.send(get("/metrics", Some(&app.admin))).await;
+    assert_eq!(metric(b).as_deref(), Some("verity_store_deletes_due 0"));
+    assert_eq!(app.stored_uploads(), 2, "the ended job's upload went");
+    assert_eq!(app.orphan_rows().await, 1);
+    let after_grace = verity_service::db::now_ms() + orphans::RESERVATION_GRACE.as_millis() as i64;
+    assert_eq!(orphans::sweep(db, store, after_grace).await.unwrap(), 1);
+    assert_eq!(
+        app.stored_uploads(),
+        1,
+        "only the queued job's upload is left"
+    );
+    assert_eq!(app.orphan_rows().await, 0);
+    assert_eq!(orphans::sweep(db, store, i64::MAX).await.unwrap(), 0);
+    // A reservation is taken back once, by the row that holds its object; one a sweep took
+    // (its object waited past the grace) cannot be, and no row may then hold it.
+    orphans::reserve(db, "uploads/taken/clip.mp4")
+        .await
+        .unwrap();
+    orphans::reserve(db, "uploads/late/clip.mp4").await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    assert!(
+        orphans::take_in(&mut tx, "uploads/taken/clip.mp4")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !orphans::take_in(&mut tx, "uploads/taken/clip.mp4")
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    // A sweep took "late" and stopped before its delete (its claim, made here by hand): the row
+    // is still there, yet no job may take it back, and the gauge counts it though it is not due.
+    verity_service::with_pool!(db, |p| sqlx::query(
+        "UPDATE store_orphans SET claims = claims + 1 WHERE key = $1"
+    )
+    .bind("uploads/late/clip.mp4")
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    assert!(
+        !orphans::take_in(&mut tx, "uploads/late/clip.mp4")
+            .await
+            .unwrap()
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(app.orphan_rows().await, 1);
+    let (_, _, b) = app.send(get("/metrics", Some(&app.admin))).await;
+    assert_eq!(metric(b).as_deref(), Some("verity_store_deletes_due 1"));
+    assert_eq!(orphans::sweep(db, store, i64::MAX - 1).await.unwrap(), 1);
+    assert_eq!(app.orphan_rows().await, 0);
+    // And the job still runs on it.
+    let stop = app.workers();
+    let id = job["id"].as_str().unwrap();
+    let done = app.wait_job(&token, id).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    drop(stop);
 }
 
 #[tokio::test]

@@ -44,14 +44,18 @@ async fn replicas_that_start_at_once_migrate_once() {
         assert!(o.is_ok(), "{:?}", o.as_ref().err());
     }
     let Ok(db) = &opened[0] else { unreachable!() };
-    // Ours ran once each (two versions), beside the queue engine's own.
+    // Ours ran once each (one version per file), beside the queue engine's own.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count() as i64;
+    assert!(files >= 3, "{files} migration files");
     let ours: i64 = with_pool!(db, |p| sqlx::query_scalar(
         "SELECT COUNT(*) FROM _sqlx_migrations WHERE version < 1000"
     )
     .fetch_one(p)
     .await)
     .unwrap();
-    assert_eq!(ours, 2);
+    assert_eq!(ours, files);
     // The audit log is append-only on Postgres too.
     db.audit("test", "t", "s", &serde_json::json!({}))
         .await

@@ -415,6 +415,8 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
     .await)
     .unwrap();
     assert!(kept.ends_with("/video.mp4"), "{kept}");
+    let stored = app.state.config().data.join("store").join(&kept);
+    assert!(stored.is_file(), "{}", stored.display());
     let (_, headers, _) = app
         .send(
             Request::get(&video)
@@ -469,9 +471,10 @@ async fn routed_items_are_claimed_once_decided_with_a_note_escalated_and_audited
         )
         .await;
     assert_eq!(p.location.as_deref(), Some("/review?done=1"));
-    // Closed: the kept video is gone, its folder too.
+    // Closed: the kept video is gone, its folder too, and nothing is left to sweep.
     assert_eq!(ann.get(&video).await.status, StatusCode::NOT_FOUND);
-    assert!(!std::path::Path::new(&kept).parent().unwrap().exists());
+    assert!(!stored.parent().unwrap().exists(), "{}", stored.display());
+    assert_eq!(app.orphan_rows().await, 0);
     // The other item is the same file: its page shows ann's decision.
     let page = bob.get(&b).await;
     assert!(page.body.contains("signed by us; fine"), "{}", page.body);

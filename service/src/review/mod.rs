@@ -393,7 +393,7 @@ async fn video(
     req: Request,
 ) -> PageResult {
     let it = visible(&s, &me, &id).await?;
-    let Some(key) = it.video.filter(|k| k.starts_with("review/")) else {
+    let Some(key) = it.video.filter(|k| k.starts_with(store::VIDEO_PREFIX)) else {
         return Err(PageError::new(
             StatusCode::NOT_FOUND,
             "this item's video is not kept",
@@ -563,10 +563,8 @@ async fn decide(
             .await;
         }
         store::Decided::Closed { video } => {
-            if let Some(key) = video.filter(|k| k.starts_with("review/")) {
-                if let Err(e) = s.storage().delete(&key).await {
-                    tracing::warn!(key = %key, error = %crate::error_chain(&e), "could not remove a decided item's video");
-                }
+            if let Some(key) = video {
+                crate::orphans::remove(s.db(), s.storage(), &key).await;
             }
         }
         store::Decided::Escalated => {}

@@ -77,13 +77,16 @@ fn item_of(r: ItemRow) -> Item {
     }
 }
 
-/// What routing a finished job did, for its caller to act on (keep the video or not).
+/// What routing a finished job did.
 #[derive(Debug)]
 pub struct Recorded {
     pub item_id: String,
-    /// Where the video is to be kept (an open item), or `None` (auto-closed).
-    pub keep_video_at: Option<String>,
+    /// The video the item keeps (an open item whose video was stored), or `None`.
+    pub video: Option<String>,
 }
+
+/// Where items' videos are kept in the object store.
+pub const VIDEO_PREFIX: &str = "review/";
 
 /// The containers a kept video may be served as, by extension, with their media types; any
 /// other file is kept as `video.bin` and served as bytes.
@@ -109,29 +112,48 @@ pub fn video_type(path: &Path) -> &'static str {
         .map_or("application/octet-stream", |(_, t)| t)
 }
 
-/// Records a finished job's routing in the job's own transaction: an open item (its video to
-/// be kept in the object store as `review/<item>/video.<ext>`, `ext` that of the verified file
-/// when it is a known container) or an item closed automatically, with its audit entry.
+/// The item a job's routing makes.
+pub fn item_id(job_id: &str) -> String {
+    format!("item_{}", job_id.trim_start_matches("job_"))
+}
+
+/// A new object key for an open item's video: `review/<item>/<random>/video.<ext>`, `ext` that
+/// of the verified file when it is a known container, else `bin`. Each run of a job stores its
+/// own copy, so a second run of a job never writes over (or sweeps) the copy the first one's
+/// item holds.
+pub fn video_key(job_id: &str, video_ext: Option<&str>) -> Result<String> {
+    let ext = video_ext
+        .map(str::to_ascii_lowercase)
+        .filter(|e| VIDEO_TYPES.iter().any(|(k, _)| k == e))
+        .unwrap_or_else(|| "bin".into());
+    let mut r = [0u8; 8];
+    crate::keys::fill_random(&mut r)?;
+    Ok(format!(
+        "{VIDEO_PREFIX}{}/{}/video.{ext}",
+        item_id(job_id),
+        crate::keys::hex(&r)
+    ))
+}
+
+/// Records a finished job's routing in the job's own transaction: an open item (keeping
+/// `video`, a key from [`video_key`] already stored, when there is one) or an item closed
+/// automatically, with its audit entry.
 pub async fn record(
     tx: &mut Tx,
     job_id: &str,
     file_name: &str,
-    video_ext: Option<&str>,
     report: &verity_detect::Report,
     routing: &Routing,
+    video: Option<&str>,
 ) -> Result<Recorded> {
     let facts = Facts::of(report);
-    let id = format!("item_{}", &job_id.trim_start_matches("job_"));
+    let id = item_id(job_id);
     let now = db::now_ms();
     let (queue, open, reason) = match routing {
         Routing::Open { queue } => (queue.as_str(), true, None),
         Routing::AutoClosed { queue, reason } => (queue.as_str(), false, Some(reason.as_str())),
     };
-    let ext = video_ext
-        .map(str::to_ascii_lowercase)
-        .filter(|e| VIDEO_TYPES.iter().any(|(k, _)| k == e))
-        .unwrap_or_else(|| "bin".into());
-    let keep = open.then(|| format!("review/{id}/video.{ext}"));
+    let keep = video.filter(|_| open).map(str::to_string);
     with_tx!(&mut *tx, |c| sqlx::query(
         "INSERT INTO review_items (id, job_id, queue, status, file_name, file_sha256, payload,
             verdict, score, report, video_path, created_at, decision, closed_at)
@@ -189,7 +211,7 @@ pub async fn record(
     }
     Ok(Recorded {
         item_id: id,
-        keep_video_at: keep,
+        video: keep,
     })
 }
 
@@ -307,7 +329,8 @@ pub fn holds(item: &Item, who: &str) -> bool {
 /// What a decision did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decided {
-    /// Closed with the decision; its kept video (if any) is to be removed.
+    /// Closed with the decision; its video in the object store (if any), recorded as let go
+    /// of, is to be removed.
     Closed { video: Option<String> },
     /// Moved to the escalated queue, unclaimed.
     Escalated,
@@ -336,6 +359,8 @@ pub async fn decide(dbh: &Db, id: &str, who: &str, action: &str, note: &str) -> 
         tx.rollback().await?;
         return Ok(Decided::NotHeld);
     };
+    // A video in the object store (not a path kept before the store, which it never holds).
+    let video = video.filter(|k| k.starts_with(VIDEO_PREFIX));
     let escalate = action == "escalate";
     if escalate {
         with_tx!(&mut tx, |c| {
@@ -357,6 +382,10 @@ pub async fn decide(dbh: &Db, id: &str, who: &str, action: &str, note: &str) -> 
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+        if let Some(key) = &video {
+            // The item lets go of its video: deleted after the commit, or by a sweep.
+            crate::orphans::record_in(&mut tx, key, now).await?;
+        }
     }
     with_tx!(&mut tx, |c| {
         sqlx::query(

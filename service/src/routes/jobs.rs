@@ -154,6 +154,8 @@ pub async fn create(
     let kept = match &sub.upload {
         Some(up) => {
             let key = crate::storage::upload_key(&up.file_name)?;
+            // Recorded first: a copy whose job is never made is swept after a grace period.
+            crate::orphans::reserve(s.db(), &key).await?;
             s.storage().put_file(&key, up.path()).await?;
             Some(key)
         }
@@ -179,10 +181,12 @@ pub async fn create(
         },
     )
     .await;
-    if !matches!(submitted, Ok(Submitted::Created(_))) {
-        // Not queued (the job made before, a conflict, an error): its stored copy goes.
+    if matches!(submitted, Ok(Submitted::Existing(_) | Submitted::Conflict)) {
+        // Not queued (the job made before, a conflict): its stored copy goes. After an error
+        // the job may still have been made (a commit whose answer was lost): the copy is left
+        // to its reservation, which a job that was made has taken back.
         if let Some(key) = &kept {
-            jobs::remove_upload(s.storage(), key).await;
+            crate::orphans::remove(s.db(), s.storage(), key).await;
         }
     }
     match submitted {

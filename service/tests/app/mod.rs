@@ -120,6 +120,16 @@ impl App {
             .map_or(0, |d| d.count())
     }
 
+    /// Rows of `store_orphans`: stored objects let go of but not yet deleted.
+    pub async fn orphan_rows(&self) -> i64 {
+        verity_service::with_pool!(self.state.db(), |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM store_orphans"
+        )
+        .fetch_one(p)
+        .await)
+        .unwrap()
+    }
+
     /// Files in this replica's scratch folder for uploads.
     pub fn scratch_files(&self) -> usize {
         std::fs::read_dir(self.state.config().uploads_dir()).map_or(0, |d| d.count())
