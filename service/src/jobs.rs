@@ -457,9 +457,6 @@ async fn remove_once(
     };
     let status = Status::parse(&status).unwrap_or(Status::Failed);
     let now = db::now_ms();
-    if let Some(u) = &upload {
-        crate::orphans::record_in(&mut tx, u, now).await?;
-    }
     let removed = if status.is_final() {
         with_tx!(&mut tx, |c| sqlx::query(
             "DELETE FROM verify_jobs WHERE id = $1"
@@ -495,6 +492,12 @@ async fn remove_once(
         .await?;
         Removed::Cancelled
     };
+    // Recorded after the job's row is written, as `finish` does: both lock the job's row before
+    // the upload's record, so a cancel and a run's end on one job never wait on each other
+    // (Postgres took that for a deadlock and aborted one of them).
+    if let Some(u) = &upload {
+        crate::orphans::record_in(&mut tx, u, now).await?;
+    }
     tx.commit().await?;
     if let Some(u) = upload {
         crate::orphans::remove(dbh, storage, &u).await;
