@@ -24,6 +24,7 @@ import hmac
 import json
 import os
 import random
+import re
 import resource
 import select
 import signal
@@ -321,21 +322,36 @@ def main():
         # in the scratch folders of the replicas that were never killed.
         store = (os.path.join(d, "shared-store") if args.postgres
                  else os.path.join(d, "home", "service", "store"))
-        left = [os.path.join(r, f) for r, _, fs in os.walk(os.path.join(store, "uploads")) for f in fs]
+        recorded = dict(db.rows("SELECT key, claims FROM store_orphans"))
+
+        def stored(prefix):
+            """The object keys of the files under `prefix` in the store; a staging file `KEY#N`
+            (a write a kill cut short) counts as KEY."""
+            return [re.sub(r"#[0-9]+$", "", os.path.relpath(os.path.join(r, f), store).replace(os.sep, "/"))
+                    for r, _, fs in os.walk(os.path.join(store, prefix)) for f in fs]
+
+        # A row a sweep took when its server was killed waits ten minutes for the next try, its
+        # object with it: let through (rare: a sweep holds a row for one delete).
+        left = [k for k in stored("uploads") if recorded.get(k, 0) == 0]
         if left:
             fail(f"{len(left)} uploads left in the object store: {left[:3]}")
         # Every object let go of was deleted with its record (a kill between a job's commit and
         # its upload's delete leaves the record: the restarted server's sweep takes it). What is
         # left is reservations within their grace: a review video stored by a run that was
         # killed before its item was recorded, swept an hour later.
-        # (A row a sweep took when its server was killed waits ten minutes; it is let through.)
         now_ms = int(time.time() * 1000)
         due = db.rows(f"SELECT key FROM store_orphans WHERE due_at <= {now_ms}")
         if due:
             fail(f"{len(due)} stored objects let go of and not deleted: {due[:3]}")
-        reserved = db.rows("SELECT key FROM store_orphans WHERE claims = 0")
-        if any(not k.startswith("review/") for (k,) in reserved):
+        reserved = [k for k, claims in recorded.items() if claims == 0]
+        if any(not k.startswith("review/") for k in reserved):
             fail(f"an upload's reservation outlived its request: {reserved[:3]}")
+        # Every review video in the store is an open item's, or recorded for its sweep: none is
+        # lost track of, whole or cut short.
+        held = {k for (k,) in db.rows("SELECT video_path FROM review_items WHERE video_path IS NOT NULL")}
+        loose = [k for k in stored("review") if k not in held and k not in recorded]
+        if loose:
+            fail(f"{len(loose)} review videos in the store that nothing holds or records: {loose[:3]}")
         for r, e in enumerate(envs):
             if r == victim:
                 continue

@@ -6,7 +6,9 @@
 //! Requests stream to a replica's own scratch folder first (the size limit is counted there);
 //! a job's upload is then written to the store in parts (multipart upload, [`PART_BYTES`] each)
 //! under `uploads/<id>/<name>`, and the worker that runs it streams it back to its own scratch
-//! folder, since the decoders read files. A kept review video is `review/<item>/video.<ext>`.
+//! folder, since the decoders read files. A kept review video is
+//! `review/<item>/<random>/video.<ext>`; a delete on the local filesystem also takes what a write
+//! cut short left.
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     shown: String,
+    /// The folder of a store on the local filesystem (where a write cut short leaves files).
+    local_root: Option<PathBuf>,
 }
 
 impl Storage {
@@ -42,6 +46,7 @@ impl Storage {
             store: Arc::new(fs),
             prefix: Path::default(),
             shown: root.display().to_string(),
+            local_root: Some(root.to_path_buf()),
         })
     }
 
@@ -78,6 +83,7 @@ impl Storage {
             store: Arc::from(store),
             prefix,
             shown,
+            local_root: None,
         })
     }
 
@@ -200,13 +206,69 @@ impl Storage {
         Ok(meta.size)
     }
 
-    /// Removes `key`; a missing object is not an error.
+    /// Removes `key`, and on the local filesystem what a write of it cut short left; a missing
+    /// object is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
         let path = self.path(key)?;
         match self.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.error("removing", key, e)),
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(self.error("removing", key, e)),
         }
+        self.remove_partial(&path).await
+    }
+
+    /// On the local filesystem: the staging files of writes of `path` that a killed process
+    /// left (`<file>#<n>`: the store writes there, then renames), and the folders left empty
+    /// below the store's root. Elsewhere nothing: an incomplete multipart upload on S3 is the
+    /// bucket's lifecycle rule's to abort.
+    async fn remove_partial(&self, path: &Path) -> Result<()> {
+        let Some(root) = &self.local_root else {
+            return Ok(());
+        };
+        let file = path
+            .parts()
+            .fold(root.clone(), |p, part| p.join(part.as_ref()));
+        let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str()))
+        else {
+            return Ok(());
+        };
+        let mut entries = match tokio::fs::read_dir(dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(ServiceError::io(dir, e)),
+        };
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| ServiceError::io(dir, e))?
+        {
+            let entry_name = entry.file_name();
+            let staged = entry_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(name))
+                .and_then(|n| n.strip_prefix('#'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if staged {
+                match tokio::fs::remove_file(entry.path()).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ServiceError::io(&entry.path(), e)),
+                }
+            }
+        }
+        // A folder still holding anything stays (remove_dir refuses it), and so do those above;
+        // the top ones (`uploads`, `review`) stay, for the writes that make folders in them.
+        let mut folder = Some(dir);
+        while let Some(d) = folder.filter(|d| {
+            d.strip_prefix(root)
+                .is_ok_and(|rel| rel.components().count() >= 2)
+        }) {
+            if tokio::fs::remove_dir(d).await.is_err() {
+                break;
+            }
+            folder = d.parent();
+        }
+        Ok(())
     }
 
     /// Whether the store answers: a HEAD of a key that need not exist (it needs only the read
@@ -249,44 +311,13 @@ pub async fn adopt_legacy_files(db: &crate::db::Db, storage: &Storage) -> Result
     .await)?;
     let mut adopted = 0;
     for (id, old, name) in jobs {
-        let Ok(key) = adopt_file(storage, FsPath::new(&old), upload_key(&name)?).await else {
-            continue;
-        };
-        adopted += usize::from(key.is_some());
-        with_pool!(db, |p| sqlx::query(
-            "UPDATE verify_jobs SET upload_path = $1 WHERE id = $2 AND upload_path = $3"
-        )
-        .bind(&key)
-        .bind(&id)
-        .bind(&old)
-        .execute(p)
-        .await
-        .map(|_| ()))?;
+        let key = upload_key(&name)?;
+        adopted += usize::from(adopt_file(db, storage, Holder::Job, &id, &old, key).await?);
     }
     for (id, old) in items {
-        let ext = FsPath::new(&old)
-            .extension()
-            .and_then(|e| e.to_str())
-            .map_or_else(|| "bin".to_string(), safe_name);
-        let Ok(key) = adopt_file(
-            storage,
-            FsPath::new(&old),
-            format!("review/{id}/video.{ext}"),
-        )
-        .await
-        else {
-            continue;
-        };
-        adopted += usize::from(key.is_some());
-        with_pool!(db, |p| sqlx::query(
-            "UPDATE review_items SET video_path = $1 WHERE id = $2 AND video_path = $3"
-        )
-        .bind(&key)
-        .bind(&id)
-        .bind(&old)
-        .execute(p)
-        .await
-        .map(|_| ()))?;
+        let ext = FsPath::new(&old).extension().and_then(|e| e.to_str());
+        let key = crate::review::store::item_video_key(&id, ext)?;
+        adopted += usize::from(adopt_file(db, storage, Holder::Item, &id, &old, key).await?);
     }
     if adopted > 0 {
         tracing::info!(
@@ -297,30 +328,79 @@ pub async fn adopt_legacy_files(db: &crate::db::Db, storage: &Storage) -> Result
     Ok(adopted)
 }
 
-/// Copies `file` to `key` and removes it (and its folder, when that is left empty):
-/// `Ok(Some(key))`; `Ok(None)` when the file is gone; `Err(())` when the copy failed (said in
-/// the log; the row keeps its path and the next start tries again).
+/// The row that named a file by path: a queued job (its upload) or an open review item (its
+/// video).
+#[derive(Clone, Copy)]
+enum Holder {
+    Job,
+    Item,
+}
+
+/// Points `id`'s row, where it still names `old`, at `to` (NULL: the file is gone); how many
+/// rows changed.
+async fn repoint(
+    tx: &mut crate::db::Tx,
+    holder: Holder,
+    id: &str,
+    old: &str,
+    to: Option<&str>,
+) -> Result<u64> {
+    use crate::db::with_tx;
+    let sql = match holder {
+        Holder::Job => "UPDATE verify_jobs SET upload_path = $1 WHERE id = $2 AND upload_path = $3",
+        Holder::Item => "UPDATE review_items SET video_path = $1 WHERE id = $2 AND video_path = $3",
+    };
+    let changed = with_tx!(tx, |c| sqlx::query(sql)
+        .bind(to)
+        .bind(id)
+        .bind(old)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(changed)
+}
+
+/// Moves the file `old` into the store at `key` and points its row at it: `true` when it did.
+/// The key is reserved before the copy, the row takes the reservation back in the transaction
+/// that points it, and the file goes only after that commits: a stop anywhere leaves the row on
+/// its file (the next start tries again) or on its copy, and a copy no row took is swept. A
+/// file already gone leaves the row without it; a copy that failed is said in the log and the
+/// row keeps its path for the next start.
 async fn adopt_file(
+    db: &crate::db::Db,
     storage: &Storage,
-    file: &FsPath,
+    holder: Holder,
+    id: &str,
+    old: &str,
     key: String,
-) -> std::result::Result<Option<String>, ()> {
+) -> Result<bool> {
+    let file = FsPath::new(old);
     if !file.is_file() {
-        return Ok(None);
+        let mut tx = db.begin().await?;
+        repoint(&mut tx, holder, id, old, None).await?;
+        tx.commit().await?;
+        return Ok(false);
     }
-    match storage.put_file(&key, file).await {
-        Ok(_) => {
-            let _ = std::fs::remove_file(file);
-            if let Some(dir) = file.parent() {
-                let _ = std::fs::remove_dir(dir);
-            }
-            Ok(Some(key))
-        }
-        Err(e) => {
-            tracing::warn!(file = %file.display(), error = %crate::error_chain(&e), "could not move a kept file into the object store");
-            Err(())
-        }
+    crate::orphans::reserve(db, &key).await?;
+    if let Err(e) = storage.put_file(&key, file).await {
+        tracing::warn!(file = %file.display(), error = %crate::error_chain(&e), "could not move a kept file into the object store");
+        return Ok(false);
     }
+    let mut tx = db.begin().await?;
+    if repoint(&mut tx, holder, id, old, Some(&key)).await? == 1
+        && crate::orphans::take_in(&mut tx, &key).await?
+    {
+        tx.commit().await?;
+        let _ = std::fs::remove_file(file);
+        if let Some(dir) = file.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
+        return Ok(true);
+    }
+    // The row moved on meanwhile (another replica adopted it): this copy goes.
+    tx.rollback().await?;
+    crate::orphans::remove(db, storage, &key).await;
+    Ok(false)
 }
 
 /// A new object key for an upload called `file_name`: `uploads/<random>/<file_name>`.
@@ -424,6 +504,41 @@ mod tests {
         store.delete(&key).await?;
         store.delete(&key).await?;
         assert!(store.get_range(&key, None).await.is_err());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_delete_takes_what_a_write_cut_short_left() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| ServiceError::io(FsPath::new("tmp"), e))?;
+        let root = dir.path().join("store");
+        let store = Storage::local(&root)?;
+        let write = |rel: &str| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap_or(&root))
+                .map_err(|e| ServiceError::io(&p, e))?;
+            std::fs::write(&p, b"part").map_err(|e| ServiceError::io(&p, e))
+        };
+        // A process killed while writing `review/i1/r1/video.mp4` (never finished), and a
+        // neighbour whose names only look alike.
+        write("review/i1/r1/video.mp4#1")?;
+        write("review/i1/r1/video.mp4#2")?;
+        write("review/i1/r2/video.mp4#1")?;
+        write("review/i1/r1/video.mp4#1x")?;
+        store.delete("review/i1/r1/video.mp4").await?;
+        let left = |rel: &str| root.join(rel).exists();
+        assert!(!left("review/i1/r1/video.mp4#1") && !left("review/i1/r1/video.mp4#2"));
+        assert!(left("review/i1/r1/video.mp4#1x") && left("review/i1/r2/video.mp4#1"));
+        // Its folder emptied: it goes, and so do the empty ones above it, not the top one.
+        std::fs::remove_file(root.join("review/i1/r1/video.mp4#1x"))
+            .map_err(|e| ServiceError::io(&root, e))?;
+        std::fs::remove_file(root.join("review/i1/r2/video.mp4#1"))
+            .map_err(|e| ServiceError::io(&root, e))?;
+        write("uploads/u1/clip.mp4#1")?;
+        store.delete("uploads/u1/clip.mp4").await?;
+        assert!(!left("uploads/u1") && left("uploads") && left("review/i1/r1"));
+        store.delete("review/i1/r2/video.mp4").await?;
+        assert!(left("review/i1/r1") && !left("review/i1/r2"));
+        assert!(root.is_dir());
         Ok(())
     }
 

@@ -1325,10 +1325,29 @@ async fn files_kept_by_path_before_the_object_store_move_into_it() {
     assert!(!upload.exists() && !video.exists());
     let store = app.state.config().data.join("store");
     assert_eq!(std::fs::read(store.join(&key)).unwrap(), b"queued upload");
+    let video_key: Option<String> = verity_service::with_pool!(db, |p| sqlx::query_scalar(
+        "SELECT video_path FROM review_items WHERE id = 'item_1'"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    let video_key = video_key.unwrap();
+    assert!(
+        video_key.starts_with("review/item_1/") && video_key.ends_with("/video.mp4"),
+        "{video_key}"
+    );
     assert_eq!(
-        std::fs::read(store.join("review/item_1/video.mp4")).unwrap(),
+        std::fs::read(store.join(&video_key)).unwrap(),
         b"kept video"
     );
+    // Each copy's reservation was taken back by its row: no sweep will take them.
+    let recorded: i64 = verity_service::with_pool!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM store_orphans"
+    )
+    .fetch_one(p)
+    .await)
+    .unwrap();
+    assert_eq!(recorded, 0);
     // Once done, nothing more to do.
     assert_eq!(
         verity_service::storage::adopt_legacy_files(db, app.state.storage())

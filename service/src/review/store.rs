@@ -122,6 +122,11 @@ pub fn item_id(job_id: &str) -> String {
 /// own copy, so a second run of a job never writes over (or sweeps) the copy the first one's
 /// item holds.
 pub fn video_key(job_id: &str, video_ext: Option<&str>) -> Result<String> {
+    item_video_key(&item_id(job_id), video_ext)
+}
+
+/// [`video_key`] for the item `item`.
+pub fn item_video_key(item: &str, video_ext: Option<&str>) -> Result<String> {
     let ext = video_ext
         .map(str::to_ascii_lowercase)
         .filter(|e| VIDEO_TYPES.iter().any(|(k, _)| k == e))
@@ -130,7 +135,7 @@ pub fn video_key(job_id: &str, video_ext: Option<&str>) -> Result<String> {
     crate::keys::fill_random(&mut r)?;
     Ok(format!(
         "{VIDEO_PREFIX}{}/{}/video.{ext}",
-        item_id(job_id),
+        crate::storage::safe_name(item),
         crate::keys::hex(&r)
     ))
 }
