@@ -215,9 +215,14 @@ impl Db {
         &self.location
     }
 
+    /// A transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): every
+    /// transaction here writes, and one that read first under a deferred `BEGIN` would fail at
+    /// its first write, without waiting, whenever another connection had written in between
+    /// (a cancel racing a run's end gave a 500); taken at the start, the lock is waited for
+    /// under the busy timeout like any other.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -376,6 +381,29 @@ mod tests {
         assert!(bad.as_ref().is_err_and(|e| !e.contains("pw123")), "{bad:?}");
         assert!(Target::parse("").is_err());
         assert!(Target::parse("sqlite://").is_err());
+    }
+
+    /// A transaction holds SQLite's write lock from its start: another connection that will not
+    /// wait is refused until it ends, so a read-then-write transaction never finds its read
+    /// overtaken by another writer's commit.
+    #[tokio::test]
+    async fn a_sqlite_transaction_holds_the_write_lock_from_its_start() {
+        use sqlx::Connection;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path).await.unwrap();
+        let other_opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(Duration::ZERO);
+        let mut other = sqlx::SqliteConnection::connect_with(&other_opts)
+            .await
+            .unwrap();
+        let write = "INSERT INTO audit (at, actor, action, subject, detail) \
+                     VALUES (0, 'test', 'a', 's', '{}')";
+        let tx = db.begin().await.unwrap();
+        assert!(sqlx::query(write).execute(&mut other).await.is_err());
+        tx.commit().await.unwrap();
+        sqlx::query(write).execute(&mut other).await.unwrap();
     }
 
     #[test]
