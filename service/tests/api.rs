@@ -1341,13 +1341,7 @@ async fn files_kept_by_path_before_the_object_store_move_into_it() {
         b"kept video"
     );
     // Each copy's reservation was taken back by its row: no sweep will take them.
-    let recorded: i64 = verity_service::with_pool!(db, |p| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM store_orphans"
-    )
-    .fetch_one(p)
-    .await)
-    .unwrap();
-    assert_eq!(recorded, 0);
+    assert_eq!(app.orphan_rows().await, 0);
     // Once done, nothing more to do.
     assert_eq!(
         verity_service::storage::adopt_legacy_files(db, app.state.storage())
