@@ -274,8 +274,12 @@ pub fn build(
     // Without an index (a build interrupted before its end), the clips on disk are checked one
     // by one: they may come from another encode.
     let indexed = opts.out.join(INDEX).is_file();
-    if indexed {
-        let old = Index::load(&opts.out)?;
+    let old = if indexed {
+        Some(Index::load(&opts.out)?)
+    } else {
+        None
+    };
+    if let Some(old) = &old {
         if old.data_seed != opts.seed || old.generator_weights_sha256 != model.weights_sha256 {
             return Err(CorpusError::OtherDataset {
                 path: opts.out.join(INDEX),
@@ -288,7 +292,7 @@ pub fn build(
                 ),
             });
         }
-        check_kind(&old, opts.fresh_test.is_some(), &opts.out)?;
+        check_kind(old, opts.fresh_test.is_some(), &opts.out)?;
     }
     let (sources, main) = match &opts.fresh_test {
         None => (sources::discover(&opts.sources)?, None),
@@ -300,6 +304,11 @@ pub fn build(
         }
     };
     let plans = plan(opts, &sources)?;
+    // A fresh test split uses the dataset's F3 networks, as they were trained for it.
+    let nets = match main {
+        Some((dir, _)) => dir.join("nets"),
+        None => opts.out.join("nets"),
+    };
     let total = plans.len();
     let mut cache: Vec<(usize, Loaded)> = Vec::new();
     let mut entries = Vec::with_capacity(total);
@@ -308,6 +317,13 @@ pub fn build(
     let mut order: Vec<usize> = (0..plans.len()).collect();
     order.sort_by_key(|&k| (plans[k].arm, plans[k].source, plans[k].i));
     let clip_path = |p: &Plan| format!("clips/{0}/{0}-{1:04}.mp4", p.arm.name(), p.i);
+    let made_before = |arm: Arm| {
+        plans
+            .iter()
+            .any(|p| p.arm == arm && opts.out.join(clip_path(p)).is_file())
+    };
+    let (decoder_made_before, esrgan_made_before) =
+        (made_before(Arm::Decoder), made_before(Arm::Esrgan));
     // The F4 networks, loaded only when one of its clips is still to be made.
     let upscalers = if plans
         .iter()
@@ -322,17 +338,11 @@ pub fn build(
         .iter()
         .any(|p| p.arm == Arm::Decoder && !opts.out.join(clip_path(p)).is_file())
     {
-        // A fresh test split uses the dataset's networks, as they were trained for it.
-        let (nets, nets_seed) = match main {
-            Some((dir, seed)) => (dir.join("nets"), seed),
-            None => (opts.out.join("nets"), opts.seed),
-        };
+        let nets_seed = main.map_or(opts.seed, |(_, seed)| seed);
         let schedule = decoders::Schedule::default();
         // Clips already made came from the networks in nets/: new networks would mix two
         // generators in one arm.
-        let made = plans
-            .iter()
-            .any(|p| p.arm == Arm::Decoder && opts.out.join(clip_path(p)).is_file());
+        let made = decoder_made_before;
         let saved = decoders::Decoders::saved(&nets, nets_seed, schedule);
         if main.is_some() && !saved {
             return Err(CorpusError::OtherDataset {
@@ -373,6 +383,38 @@ pub fn build(
     } else {
         None
     };
+    // What the index records of the networks: checked before any clip is made with them.
+    let mut used = Vec::new();
+    if decoders.is_some() {
+        for d in decoders::Design::ALL {
+            used.push(NetworkUse {
+                name: format!("f3-{}", d.name()),
+                file: nets.join(format!("f3-{}.safetensors", d.name())),
+                weights: Weights::Safetensors,
+                joins: decoder_made_before,
+                // A dataset's own nets/ made its clips (clips without saved networks are refused
+                // above); a fresh split's clips may predate a retraining of its dataset's.
+                maker_known: main.is_none(),
+            });
+        }
+    }
+    if let Some(u) = &upscalers {
+        for rdn in [&u.x2, &u.x4] {
+            used.push(NetworkUse {
+                name: format!("f4-x{}", rdn.scale),
+                file: rdn.source.clone(),
+                weights: Weights::TfjsModel,
+                joins: esrgan_made_before,
+                // The package may have been another when those clips were made.
+                maker_known: false,
+            });
+        }
+    }
+    let networks = network_hashes(
+        &used,
+        old.as_ref().map(|o| &o.networks_sha256),
+        &opts.out.join(INDEX),
+    )?;
     for (done, p) in order.iter().map(|&k| &plans[k]).enumerate() {
         let rel = clip_path(p);
         let path = opts.out.join(&rel);
@@ -424,7 +466,8 @@ pub fn build(
             total,
         });
     }
-    let index = Index::canonical(model.weights_sha256.clone(), opts.seed, entries);
+    let mut index = Index::canonical(model.weights_sha256.clone(), opts.seed, entries);
+    index.networks_sha256 = networks;
     let json = serde_json::to_vec_pretty(&index).map_err(|e| CorpusError::BadIndex {
         path: opts.out.join(INDEX),
         reason: e.to_string(),
@@ -432,6 +475,71 @@ pub fn build(
     verity_fs::write_whole(&opts.out.join(INDEX), &json)
         .map_err(|e| CorpusError::io(opts.out.join(INDEX), e))?;
     Ok(index)
+}
+
+/// A network besides the generator that a build loaded to make clips.
+struct NetworkUse {
+    /// Its name in the index: `f3-<design>`, `f4-x2`, `f4-x4`.
+    name: String,
+    /// Its weights: a safetensors file, or a TF.js `model.json` with shards beside it.
+    file: PathBuf,
+    weights: Weights,
+    /// Whether clips of its arm were on disk before it was loaded.
+    joins: bool,
+    /// Whether those clips are known to come from this network's files (the record, when there
+    /// is one, is still checked).
+    maker_known: bool,
+}
+
+enum Weights {
+    Safetensors,
+    TfjsModel,
+}
+
+/// The index's record of the networks that made its clips: the old index's record `old`, with
+/// the SHA-256 of each network in `used`, hashed from its files. A network that joins clips
+/// already on disk must be the one on record for them (two networks in one arm are refused,
+/// naming `index`); with none on record it is left out unless those clips are known to be its
+/// own. A network that makes its whole arm is recorded.
+fn network_hashes(
+    used: &[NetworkUse],
+    old: Option<&BTreeMap<String, String>>,
+    index: &Path,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = old.cloned().unwrap_or_default();
+    for u in used {
+        let sha = match u.weights {
+            Weights::TfjsModel => upscaler::model_sha256(&u.file)?,
+            Weights::Safetensors => {
+                let bytes = std::fs::read(&u.file).map_err(|e| CorpusError::io(&u.file, e))?;
+                hex(&Sha256::digest(&bytes))
+            }
+        };
+        match out.get(&u.name) {
+            Some(recorded) if u.joins && *recorded != sha => {
+                return Err(CorpusError::OtherDataset {
+                    path: index.to_path_buf(),
+                    reason: format!(
+                        "its clips were made by {} {}, but {} is now {}: build into a new folder, or delete that arm's clips to remake them",
+                        u.name,
+                        short(recorded),
+                        u.file.display(),
+                        short(&sha)
+                    ),
+                });
+            }
+            None if u.joins && !u.maker_known => {}
+            _ => {
+                out.insert(u.name.clone(), sha);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A digest in lower-case hexadecimal, as the index records it.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A fresh test split and a dataset do not turn into each other: the folder `out`, whose index
@@ -657,6 +765,108 @@ mod tests {
             split: Split::Train,
             seed: i as u64,
         }
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        hex(&Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn the_index_records_the_networks_that_made_its_clips() {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = tmp.path().join(INDEX);
+        let f3 = |name: &str, bytes: &[u8]| {
+            let file = tmp.path().join(format!("{name}.safetensors"));
+            std::fs::write(&file, bytes).unwrap();
+            NetworkUse {
+                name: name.into(),
+                file,
+                weights: Weights::Safetensors,
+                joins: false,
+                maker_known: true,
+            }
+        };
+        let x2 = tmp.path().join("models/x2");
+        std::fs::create_dir_all(&x2).unwrap();
+        let model = br#"{"format":"layers-model","weightsManifest":[{"paths":["w1.bin","w2.bin"],"weights":[]}]}"#;
+        std::fs::write(x2.join("model.json"), model).unwrap();
+        std::fs::write(x2.join("w1.bin"), b"shard one").unwrap();
+        std::fs::write(x2.join("w2.bin"), b"shard two").unwrap();
+        let f4 = |joins| NetworkUse {
+            name: "f4-x2".into(),
+            file: x2.join("model.json"),
+            weights: Weights::TfjsModel,
+            joins,
+            maker_known: false,
+        };
+        let f4_sha = sha(&[&model[..], b"shard one", b"shard two"].concat());
+
+        // A new dataset: what made its clips, each from its files (F4: model.json, then its
+        // shards in the manifest's order).
+        let used = [f3("f3-a", b"net a"), f4(false)];
+        let got = network_hashes(&used, None, &index).unwrap();
+        let want = BTreeMap::from([
+            ("f3-a".to_string(), sha(b"net a")),
+            ("f4-x2".to_string(), f4_sha.clone()),
+        ]);
+        assert_eq!(got, want);
+
+        // Nothing loaded (every clip on disk): the record stands as it was, an empty one too,
+        // so an older dataset's fingerprint does not move.
+        assert_eq!(network_hashes(&[], Some(&got), &index).unwrap(), got);
+        assert!(
+            network_hashes(&[], Some(&BTreeMap::new()), &index)
+                .unwrap()
+                .is_empty()
+        );
+
+        // Networks that remade their arm replace the record; others on record are kept.
+        let old = BTreeMap::from([
+            ("f3-a".to_string(), "older".to_string()),
+            ("f3-b".to_string(), "kept".to_string()),
+        ]);
+        let got = network_hashes(&[f3("f3-a", b"net a2")], Some(&old), &index).unwrap();
+        assert_eq!(got["f3-a"], sha(b"net a2"));
+        assert_eq!(got["f3-b"], "kept");
+
+        // F4 joining clips already there: the network on record may go on; another is refused;
+        // with none on record, it is left out rather than named for clips it may not have made.
+        let on_record = BTreeMap::from([("f4-x2".to_string(), f4_sha.clone())]);
+        assert_eq!(
+            network_hashes(&[f4(true)], Some(&on_record), &index).unwrap(),
+            on_record
+        );
+        std::fs::write(x2.join("w2.bin"), b"shard 2").unwrap();
+        let refused = |r: Result<BTreeMap<String, String>>| matches!(r, Err(CorpusError::OtherDataset { path, .. }) if path == index);
+        assert!(refused(network_hashes(
+            &[f4(true)],
+            Some(&on_record),
+            &index
+        )));
+        assert!(
+            network_hashes(&[f4(true)], None, &index)
+                .unwrap()
+                .is_empty()
+        );
+
+        // F3 joining its own dataset's clips: recorded with none on record (they are its
+        // own), refused against another on record (a fresh split's clips, say, made before its
+        // dataset's networks were trained again).
+        let joins_a = NetworkUse {
+            joins: true,
+            ..f3("f3-a", b"net a3")
+        };
+        let got = network_hashes(std::slice::from_ref(&joins_a), None, &index).unwrap();
+        assert_eq!(got["f3-a"], sha(b"net a3"));
+        assert!(refused(network_hashes(&[joins_a], Some(&old), &index)));
+
+        // A shard path that leaves its folder is refused, as loading refuses it (the file it
+        // names exists, so only the check stops it).
+        std::fs::write(tmp.path().join("models/w1.bin"), b"outside").unwrap();
+        let evil = br#"{"format":"layers-model","weightsManifest":[{"paths":["../w1.bin"],"weights":[]}]}"#;
+        std::fs::write(x2.join("model.json"), evil).unwrap();
+        let err = upscaler::model_sha256(&x2.join("model.json")).unwrap_err();
+        assert!(matches!(err, CorpusError::BadSource { .. }), "{err}");
     }
 
     fn write_index(dir: &Path, counts: &[(Arm, usize)]) {

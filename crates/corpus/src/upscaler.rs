@@ -20,8 +20,12 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use image::RgbImage;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::{CorpusError, Result};
+
+/// Where the F4 package sits in the sources folder.
+pub const PACKAGE: &str = "upscalers/esrgan-slim";
 
 /// The networks the F4 arm uses: esrgan-slim's ×2 and ×4.
 #[derive(Debug)]
@@ -33,7 +37,7 @@ pub struct Upscalers {
 impl Upscalers {
     /// Loads them from the sources folder (`upscalers/esrgan-slim/models/x{2,4}/model.json`).
     pub fn load(sources: &Path) -> Result<Upscalers> {
-        let pkg = sources.join("upscalers/esrgan-slim");
+        let pkg = sources.join(PACKAGE);
         if !pkg.join("package.json").is_file() {
             return Err(CorpusError::NoSources {
                 dir: sources.to_path_buf(),
@@ -113,6 +117,41 @@ fn bad(path: &Path, reason: impl Into<String>) -> CorpusError {
     }
 }
 
+/// A manifest group's shards, beside `model_json`; a path that leaves the folder is refused.
+fn shard_paths(model_json: &Path, group: &ManifestGroup) -> Result<Vec<PathBuf>> {
+    let dir = model_json.parent().unwrap_or(Path::new("."));
+    group
+        .paths
+        .iter()
+        .map(|p| {
+            if p.contains('/') || p.contains('\\') || p.starts_with('.') {
+                Err(bad(
+                    model_json,
+                    format!("shard path `{p}` is not a plain file name"),
+                ))
+            } else {
+                Ok(dir.join(p))
+            }
+        })
+        .collect()
+}
+
+/// The SHA-256 of a TF.js model as it was loaded: its `model.json`, then its shards in the
+/// manifest's order (what the dataset's index records of an F4 network).
+pub fn model_sha256(model_json: &Path) -> Result<String> {
+    let text = std::fs::read(model_json).map_err(|e| CorpusError::io(model_json, e))?;
+    let m: ModelJson = serde_json::from_slice(&text)
+        .map_err(|e| bad(model_json, format!("not a TF.js model.json: {e}")))?;
+    let mut h = Sha256::new();
+    h.update(&text);
+    for group in &m.manifest {
+        for shard in shard_paths(model_json, group)? {
+            h.update(std::fs::read(&shard).map_err(|e| CorpusError::io(&shard, e))?);
+        }
+    }
+    Ok(crate::hex(&h.finalize()))
+}
+
 /// Reads a TF.js layers-model's weights: name → tensor in its stored (Keras) layout.
 fn read_weights(model_json: &Path) -> Result<HashMap<String, Tensor>> {
     let text = std::fs::read_to_string(model_json).map_err(|e| CorpusError::io(model_json, e))?;
@@ -124,19 +163,10 @@ fn read_weights(model_json: &Path) -> Result<HashMap<String, Tensor>> {
             format!("a `{}` model; only layers-models are read", m.format),
         ));
     }
-    let dir = model_json.parent().unwrap_or(Path::new("."));
     let mut out = HashMap::new();
     for group in &m.manifest {
         let mut bytes = Vec::new();
-        for p in &group.paths {
-            // Shards sit beside model.json; a path that leaves the folder is refused.
-            if p.contains('/') || p.contains('\\') || p.starts_with('.') {
-                return Err(bad(
-                    model_json,
-                    format!("shard path `{p}` is not a plain file name"),
-                ));
-            }
-            let shard = dir.join(p);
+        for shard in shard_paths(model_json, group)? {
             bytes.extend(std::fs::read(&shard).map_err(|e| CorpusError::io(&shard, e))?);
         }
         let mut at = 0usize;

@@ -108,6 +108,11 @@ pub struct Index {
     /// The seed the clips were drawn with (their scenes, windows and splits follow from it).
     #[serde(default)]
     pub data_seed: u64,
+    /// The SHA-256 of each network besides the generator that made clips here, by name: F3's
+    /// decoders (`f3-<design>`) and F4's upscalers (`f4-x2`, `f4-x4`); empty in a dataset from
+    /// before they were recorded, and in one without those arms.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks_sha256: BTreeMap<String, String>,
     pub entries: Vec<Entry>,
 }
 
@@ -129,6 +134,7 @@ impl Index {
             old_crf: None,
             generator_weights_sha256,
             data_seed,
+            networks_sha256: BTreeMap::new(),
             entries,
         }
     }
