@@ -387,10 +387,12 @@ pub fn build(
     let mut used = Vec::new();
     if decoders.is_some() {
         for d in decoders::Design::ALL {
+            let file = nets.join(format!("f3-{}.safetensors", d.name()));
+            let bytes = std::fs::read(&file).map_err(|e| CorpusError::io(&file, e))?;
             used.push(NetworkUse {
                 name: format!("f3-{}", d.name()),
-                file: nets.join(format!("f3-{}.safetensors", d.name())),
-                weights: Weights::Safetensors,
+                file,
+                sha256: hex(&Sha256::digest(&bytes)),
                 joins: decoder_made_before,
                 // A dataset's own nets/ made its clips (clips without saved networks are refused
                 // above); a fresh split's clips may predate a retraining of its dataset's.
@@ -403,7 +405,7 @@ pub fn build(
             used.push(NetworkUse {
                 name: format!("f4-x{}", rdn.scale),
                 file: rdn.source.clone(),
-                weights: Weights::TfjsModel,
+                sha256: rdn.weights_sha256.clone(),
                 joins: esrgan_made_before,
                 // The package may have been another when those clips were made.
                 maker_known: false,
@@ -483,7 +485,8 @@ struct NetworkUse {
     name: String,
     /// Its weights: a safetensors file, or a TF.js `model.json` with shards beside it.
     file: PathBuf,
-    weights: Weights,
+    /// The SHA-256 of those files, as loaded.
+    sha256: String,
     /// Whether clips of its arm were on disk before it was loaded.
     joins: bool,
     /// Whether those clips are known to come from this network's files (the record, when there
@@ -491,13 +494,8 @@ struct NetworkUse {
     maker_known: bool,
 }
 
-enum Weights {
-    Safetensors,
-    TfjsModel,
-}
-
 /// The index's record of the networks that made its clips: the old index's record `old`, with
-/// the SHA-256 of each network in `used`, hashed from its files. A network that joins clips
+/// the SHA-256 of each network in `used`. A network that joins clips
 /// already on disk must be the one on record for them (two networks in one arm are refused,
 /// naming `index`); with none on record it is left out unless those clips are known to be its
 /// own. A network that makes its whole arm is recorded.
@@ -508,15 +506,8 @@ fn network_hashes(
 ) -> Result<BTreeMap<String, String>> {
     let mut out = old.cloned().unwrap_or_default();
     for u in used {
-        let sha = match u.weights {
-            Weights::TfjsModel => upscaler::model_sha256(&u.file)?,
-            Weights::Safetensors => {
-                let bytes = std::fs::read(&u.file).map_err(|e| CorpusError::io(&u.file, e))?;
-                hex(&Sha256::digest(&bytes))
-            }
-        };
         match out.get(&u.name) {
-            Some(recorded) if u.joins && *recorded != sha => {
+            Some(recorded) if u.joins && *recorded != u.sha256 => {
                 return Err(CorpusError::OtherDataset {
                     path: index.to_path_buf(),
                     reason: format!(
@@ -524,13 +515,13 @@ fn network_hashes(
                         u.name,
                         short(recorded),
                         u.file.display(),
-                        short(&sha)
+                        short(&u.sha256)
                     ),
                 });
             }
             None if u.joins && !u.maker_known => {}
             _ => {
-                out.insert(u.name.clone(), sha);
+                out.insert(u.name.clone(), u.sha256.clone());
             }
         }
     }
@@ -767,47 +758,25 @@ mod tests {
         }
     }
 
-    fn sha(bytes: &[u8]) -> String {
-        hex(&Sha256::digest(bytes))
-    }
-
     #[test]
     fn the_index_records_the_networks_that_made_its_clips() {
-        let tmp = tempfile::tempdir().unwrap();
-        let index = tmp.path().join(INDEX);
-        let f3 = |name: &str, bytes: &[u8]| {
-            let file = tmp.path().join(format!("{name}.safetensors"));
-            std::fs::write(&file, bytes).unwrap();
-            NetworkUse {
-                name: name.into(),
-                file,
-                weights: Weights::Safetensors,
-                joins: false,
-                maker_known: true,
-            }
-        };
-        let x2 = tmp.path().join("models/x2");
-        std::fs::create_dir_all(&x2).unwrap();
-        let model = br#"{"format":"layers-model","weightsManifest":[{"paths":["w1.bin","w2.bin"],"weights":[]}]}"#;
-        std::fs::write(x2.join("model.json"), model).unwrap();
-        std::fs::write(x2.join("w1.bin"), b"shard one").unwrap();
-        std::fs::write(x2.join("w2.bin"), b"shard two").unwrap();
-        let f4 = |joins| NetworkUse {
-            name: "f4-x2".into(),
-            file: x2.join("model.json"),
-            weights: Weights::TfjsModel,
+        let index = Path::new("data").join(INDEX);
+        let net = |name: &str, sha256: &str, joins, maker_known| NetworkUse {
+            name: name.into(),
+            file: PathBuf::from(format!("{name}.weights")),
+            sha256: sha256.into(),
             joins,
-            maker_known: false,
+            maker_known,
         };
-        let f4_sha = sha(&[&model[..], b"shard one", b"shard two"].concat());
+        let f3 = |sha256| net("f3-a", sha256, false, true);
+        let f4 = |sha256, joins| net("f4-x2", sha256, joins, false);
 
-        // A new dataset: what made its clips, each from its files (F4: model.json, then its
-        // shards in the manifest's order).
-        let used = [f3("f3-a", b"net a"), f4(false)];
-        let got = network_hashes(&used, None, &index).unwrap();
+        // A new dataset: what made its clips (each digest is taken as the network is loaded:
+        // `upscaler` tests F4's).
+        let got = network_hashes(&[f3("net a"), f4("f4 one", false)], None, &index).unwrap();
         let want = BTreeMap::from([
-            ("f3-a".to_string(), sha(b"net a")),
-            ("f4-x2".to_string(), f4_sha.clone()),
+            ("f3-a".to_string(), "net a".to_string()),
+            ("f4-x2".to_string(), "f4 one".to_string()),
         ]);
         assert_eq!(got, want);
 
@@ -825,26 +794,25 @@ mod tests {
             ("f3-a".to_string(), "older".to_string()),
             ("f3-b".to_string(), "kept".to_string()),
         ]);
-        let got = network_hashes(&[f3("f3-a", b"net a2")], Some(&old), &index).unwrap();
-        assert_eq!(got["f3-a"], sha(b"net a2"));
+        let got = network_hashes(&[f3("net a2")], Some(&old), &index).unwrap();
+        assert_eq!(got["f3-a"], "net a2");
         assert_eq!(got["f3-b"], "kept");
 
         // F4 joining clips already there: the network on record may go on; another is refused;
         // with none on record, it is left out rather than named for clips it may not have made.
-        let on_record = BTreeMap::from([("f4-x2".to_string(), f4_sha.clone())]);
+        let on_record = BTreeMap::from([("f4-x2".to_string(), "f4 one".to_string())]);
         assert_eq!(
-            network_hashes(&[f4(true)], Some(&on_record), &index).unwrap(),
+            network_hashes(&[f4("f4 one", true)], Some(&on_record), &index).unwrap(),
             on_record
         );
-        std::fs::write(x2.join("w2.bin"), b"shard 2").unwrap();
         let refused = |r: Result<BTreeMap<String, String>>| matches!(r, Err(CorpusError::OtherDataset { path, .. }) if path == index);
         assert!(refused(network_hashes(
-            &[f4(true)],
+            &[f4("f4 two", true)],
             Some(&on_record),
             &index
         )));
         assert!(
-            network_hashes(&[f4(true)], None, &index)
+            network_hashes(&[f4("f4 two", true)], None, &index)
                 .unwrap()
                 .is_empty()
         );
@@ -852,21 +820,10 @@ mod tests {
         // F3 joining its own dataset's clips: recorded with none on record (they are its
         // own), refused against another on record (a fresh split's clips, say, made before its
         // dataset's networks were trained again).
-        let joins_a = NetworkUse {
-            joins: true,
-            ..f3("f3-a", b"net a3")
-        };
+        let joins_a = net("f3-a", "net a3", true, true);
         let got = network_hashes(std::slice::from_ref(&joins_a), None, &index).unwrap();
-        assert_eq!(got["f3-a"], sha(b"net a3"));
+        assert_eq!(got["f3-a"], "net a3");
         assert!(refused(network_hashes(&[joins_a], Some(&old), &index)));
-
-        // A shard path that leaves its folder is refused, as loading refuses it (the file it
-        // names exists, so only the check stops it).
-        std::fs::write(tmp.path().join("models/w1.bin"), b"outside").unwrap();
-        let evil = br#"{"format":"layers-model","weightsManifest":[{"paths":["../w1.bin"],"weights":[]}]}"#;
-        std::fs::write(x2.join("model.json"), evil).unwrap();
-        let err = upscaler::model_sha256(&x2.join("model.json")).unwrap_err();
-        assert!(matches!(err, CorpusError::BadSource { .. }), "{err}");
     }
 
     fn write_index(dir: &Path, counts: &[(Arm, usize)]) {

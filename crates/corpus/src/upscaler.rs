@@ -24,9 +24,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{CorpusError, Result};
 
-/// Where the F4 package sits in the sources folder.
-pub const PACKAGE: &str = "upscalers/esrgan-slim";
-
 /// The networks the F4 arm uses: esrgan-slim's ×2 and ×4.
 #[derive(Debug)]
 pub struct Upscalers {
@@ -37,7 +34,7 @@ pub struct Upscalers {
 impl Upscalers {
     /// Loads them from the sources folder (`upscalers/esrgan-slim/models/x{2,4}/model.json`).
     pub fn load(sources: &Path) -> Result<Upscalers> {
-        let pkg = sources.join(PACKAGE);
+        let pkg = sources.join("upscalers/esrgan-slim");
         if !pkg.join("package.json").is_file() {
             return Err(CorpusError::NoSources {
                 dir: sources.to_path_buf(),
@@ -80,6 +77,9 @@ pub struct Rdn {
     pub scale: usize,
     /// What was loaded, for errors and the index.
     pub source: PathBuf,
+    /// The SHA-256 of the files it was loaded from: `model.json`, then its shards in the
+    /// manifest's order (what the dataset's index records of an F4 network).
+    pub weights_sha256: String,
 }
 
 #[derive(Deserialize)]
@@ -117,44 +117,12 @@ fn bad(path: &Path, reason: impl Into<String>) -> CorpusError {
     }
 }
 
-/// A manifest group's shards, beside `model_json`; a path that leaves the folder is refused.
-fn shard_paths(model_json: &Path, group: &ManifestGroup) -> Result<Vec<PathBuf>> {
-    let dir = model_json.parent().unwrap_or(Path::new("."));
-    group
-        .paths
-        .iter()
-        .map(|p| {
-            if p.contains('/') || p.contains('\\') || p.starts_with('.') {
-                Err(bad(
-                    model_json,
-                    format!("shard path `{p}` is not a plain file name"),
-                ))
-            } else {
-                Ok(dir.join(p))
-            }
-        })
-        .collect()
-}
-
-/// The SHA-256 of a TF.js model as it was loaded: its `model.json`, then its shards in the
-/// manifest's order (what the dataset's index records of an F4 network).
-pub fn model_sha256(model_json: &Path) -> Result<String> {
-    let text = std::fs::read(model_json).map_err(|e| CorpusError::io(model_json, e))?;
-    let m: ModelJson = serde_json::from_slice(&text)
-        .map_err(|e| bad(model_json, format!("not a TF.js model.json: {e}")))?;
-    let mut h = Sha256::new();
-    h.update(&text);
-    for group in &m.manifest {
-        for shard in shard_paths(model_json, group)? {
-            h.update(std::fs::read(&shard).map_err(|e| CorpusError::io(&shard, e))?);
-        }
-    }
-    Ok(crate::hex(&h.finalize()))
-}
-
-/// Reads a TF.js layers-model's weights: name → tensor in its stored (Keras) layout.
-fn read_weights(model_json: &Path) -> Result<HashMap<String, Tensor>> {
+/// Reads a TF.js layers-model's weights: name → tensor in its stored (Keras) layout, and the
+/// SHA-256 of what was read (`model.json`, then its shards in the manifest's order).
+fn read_weights(model_json: &Path) -> Result<(HashMap<String, Tensor>, String)> {
     let text = std::fs::read_to_string(model_json).map_err(|e| CorpusError::io(model_json, e))?;
+    let mut sha = Sha256::new();
+    sha.update(text.as_bytes());
     let m: ModelJson = serde_json::from_str(&text)
         .map_err(|e| bad(model_json, format!("not a TF.js model.json: {e}")))?;
     if m.format != "layers-model" {
@@ -163,11 +131,22 @@ fn read_weights(model_json: &Path) -> Result<HashMap<String, Tensor>> {
             format!("a `{}` model; only layers-models are read", m.format),
         ));
     }
+    let dir = model_json.parent().unwrap_or(Path::new("."));
     let mut out = HashMap::new();
     for group in &m.manifest {
         let mut bytes = Vec::new();
-        for shard in shard_paths(model_json, group)? {
-            bytes.extend(std::fs::read(&shard).map_err(|e| CorpusError::io(&shard, e))?);
+        for p in &group.paths {
+            // Shards sit beside model.json; a path that leaves the folder is refused.
+            if p.contains('/') || p.contains('\\') || p.starts_with('.') {
+                return Err(bad(
+                    model_json,
+                    format!("shard path `{p}` is not a plain file name"),
+                ));
+            }
+            let shard = dir.join(p);
+            let read = std::fs::read(&shard).map_err(|e| CorpusError::io(&shard, e))?;
+            sha.update(&read);
+            bytes.extend(read);
         }
         let mut at = 0usize;
         for w in &group.weights {
@@ -220,7 +199,7 @@ fn read_weights(model_json: &Path) -> Result<HashMap<String, Tensor>> {
             ));
         }
     }
-    Ok(out)
+    Ok((out, crate::hex(&sha.finalize())))
 }
 
 /// Takes a conv layer's kernel and bias out of the weights.
@@ -246,7 +225,7 @@ fn take_conv(w: &mut HashMap<String, Tensor>, model_json: &Path, name: &str) -> 
 impl Rdn {
     /// Loads the network from a package's `model.json` (and its shards beside it).
     pub fn load(model_json: &Path) -> Result<Rdn> {
-        let mut w = read_weights(model_json)?;
+        let (mut w, weights_sha256) = read_weights(model_json)?;
         let f_m1 = take_conv(&mut w, model_json, "F_m1")?;
         let f_0 = take_conv(&mut w, model_json, "F_0")?;
         let mut blocks = Vec::new();
@@ -293,6 +272,7 @@ impl Rdn {
             sr,
             scale,
             source: model_json.to_path_buf(),
+            weights_sha256,
         })
     }
 
@@ -378,8 +358,27 @@ mod tests {
         };
         let fixture = load(pkg.join("assets/fixture.png"))?;
         for s in [2, 4] {
-            let rdn = Rdn::load(&pkg.join(format!("models/x{s}/model.json")))?;
+            let model_json = pkg.join(format!("models/x{s}/model.json"));
+            let rdn = Rdn::load(&model_json)?;
             assert_eq!(rdn.scale, s);
+            // The digest is of model.json, then its shards in the manifest's order.
+            let m: ModelJson = serde_json::from_slice(
+                &std::fs::read(&model_json).map_err(|e| CorpusError::io(&model_json, e))?,
+            )
+            .map_err(|e| bad(&model_json, e.to_string()))?;
+            let mut files = vec![model_json.clone()];
+            files.extend(
+                m.manifest
+                    .iter()
+                    .flat_map(|g| &g.paths)
+                    .map(|p| pkg.join(format!("models/x{s}/{p}"))),
+            );
+            let mut all = Vec::new();
+            for f in &files {
+                all.extend(std::fs::read(f).map_err(|e| CorpusError::io(f, e))?);
+            }
+            assert!(files.len() > 1, "x{s}: no shards");
+            assert_eq!(rdn.weights_sha256, crate::hex(&Sha256::digest(&all)));
             let want = load(pkg.join(format!("assets/samples/{s}x/result.png")))?;
             let got = rdn.upscale(&fixture)?;
             assert_eq!(got.dimensions(), want.dimensions());
